@@ -1,0 +1,170 @@
+//! Platforms run application code and report back each syscall, fault and signal.
+//!
+//! The sentry drives a task with one loop, the same on every backend:
+//!
+//! ```text
+//! loop { match ctx.switch(&address_space, &mut regs)? { Event::Syscall => .., Event::Fault{..} => .. } }
+//! ```
+//!
+//! Almost all `unsafe` code of Palisade lives in this crate; each block says why it is sound.
+
+pub mod abi;
+pub mod memfile;
+pub mod ptrace;
+mod regs;
+
+use std::any::Any;
+use std::sync::Arc;
+
+pub use memfile::MemoryFile;
+pub use regs::{FpState, Regs};
+
+/// Page size of the application's address space.
+pub const PAGE_SIZE: u64 = 4096;
+
+/// Errors of a platform operation. These are host-level failures, never the app's fault.
+#[derive(Debug, thiserror::Error)]
+pub enum PlatformError {
+    #[error("host syscall {op} failed: {source}")]
+    Host {
+        op: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("stub process {pid} died unexpectedly (wait status {status:#x})")]
+    StubDied { pid: i32, status: i32 },
+    #[error("unexpected stop of stub thread {tid}: wait status {status:#x}")]
+    UnexpectedStop { tid: i32, status: i32 },
+    #[error("{0}")]
+    Unsupported(&'static str),
+}
+
+impl PlatformError {
+    pub(crate) fn last(op: &'static str) -> Self {
+        PlatformError::Host { op, source: std::io::Error::last_os_error() }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, PlatformError>;
+
+/// The kind of memory access that faulted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Access {
+    pub read: bool,
+    pub write: bool,
+    pub exec: bool,
+}
+
+impl Access {
+    pub const READ: Access = Access { read: true, write: false, exec: false };
+    pub const WRITE: Access = Access { read: false, write: true, exec: false };
+    pub const EXEC: Access = Access { read: false, write: false, exec: true };
+}
+
+/// Memory protection of a mapping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Prot {
+    pub read: bool,
+    pub write: bool,
+    pub exec: bool,
+}
+
+impl Prot {
+    pub const NONE: Prot = Prot { read: false, write: false, exec: false };
+
+    pub fn from_bits(prot: u64) -> Prot {
+        Prot {
+            read: prot & libc::PROT_READ as u64 != 0,
+            write: prot & libc::PROT_WRITE as u64 != 0,
+            exec: prot & libc::PROT_EXEC as u64 != 0,
+        }
+    }
+
+    pub fn bits(self) -> i32 {
+        let mut p = 0;
+        if self.read {
+            p |= libc::PROT_READ;
+        }
+        if self.write {
+            p |= libc::PROT_WRITE;
+        }
+        if self.exec {
+            p |= libc::PROT_EXEC;
+        }
+        p
+    }
+
+    /// Whether an access of kind `a` is allowed. On x86-64 write implies read and
+    /// exec implies read, as the MMU cannot express write-only or exec-only pages.
+    pub fn allows(self, a: Access) -> bool {
+        let readable = self.read || self.write || self.exec;
+        (!a.read || readable) && (!a.write || self.write) && (!a.exec || self.exec)
+    }
+
+    pub fn without_write(self) -> Prot {
+        Prot { write: false, ..self }
+    }
+}
+
+/// Signal information as the platform observed it (a subset of `siginfo_t`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SigInfo {
+    pub signo: i32,
+    pub code: i32,
+    pub errno: i32,
+    /// `si_addr` for fault signals.
+    pub addr: u64,
+}
+
+/// What stopped the application.
+#[derive(Debug, Clone, Copy)]
+pub enum Event {
+    /// The app executed `syscall`; the number is in `regs.orig_rax`, the return address in `rip`.
+    Syscall,
+    /// A page fault the sentry may be able to resolve.
+    Fault { addr: u64, access: Access, info: SigInfo },
+    /// A synchronous signal raised by the CPU (SIGILL, SIGFPE, SIGTRAP, SIGBUS...).
+    Signal(SigInfo),
+    /// The sentry asked for the task to be interrupted (`Context::interrupt`).
+    Interrupt,
+}
+
+/// An application address space: what is mapped where. Ranges of the memory file are
+/// mapped at page-aligned application addresses.
+pub trait AddressSpace: Send + Sync + Any {
+    /// Map `len` bytes of the memory file at `offset` to `addr`, replacing what was there.
+    fn map_file(&self, addr: u64, len: u64, offset: u64, prot: Prot) -> Result<()>;
+    /// Remove any mapping in `[addr, addr+len)`.
+    fn unmap(&self, addr: u64, len: u64) -> Result<()>;
+    /// Change the protection of mapped pages in `[addr, addr+len)`.
+    fn protect(&self, addr: u64, len: u64, prot: Prot) -> Result<()>;
+    fn as_any(&self) -> &dyn Any;
+}
+
+/// The execution context of one task: runs the app until the next event.
+pub trait Context: Send {
+    /// Run the application with `regs` in `address_space` until it stops; `regs` is updated.
+    fn switch(&mut self, address_space: &dyn AddressSpace, regs: &mut Regs) -> Result<Event>;
+    /// Read the application's floating point state.
+    fn fp_state(&mut self, address_space: &dyn AddressSpace) -> Result<FpState>;
+    /// Replace the application's floating point state.
+    fn set_fp_state(&mut self, address_space: &dyn AddressSpace, fp: &FpState) -> Result<()>;
+    /// Reset the floating point state as `execve` does.
+    fn reset_fp_state(&mut self, address_space: &dyn AddressSpace) -> Result<()>;
+}
+
+/// A platform: creates address spaces and contexts.
+pub trait Platform: Send + Sync {
+    fn name(&self) -> &'static str;
+    fn new_address_space(&self) -> Result<Arc<dyn AddressSpace>>;
+    fn new_context(&self) -> Box<dyn Context>;
+    /// The lowest address an application may map (mmap_min_addr).
+    fn min_user_address(&self) -> u64 {
+        0x10000
+    }
+    /// One past the highest address an application may map.
+    fn max_user_address(&self) -> u64;
+    /// Initial register state for a new application thread (segment selectors, flags).
+    fn initial_regs(&self) -> Regs;
+    fn memory_file(&self) -> &Arc<MemoryFile>;
+}

@@ -1,0 +1,376 @@
+//! The ptrace platform: each application address space is a stub process; each application
+//! thread runs in a stub thread under `PTRACE_SYSEMU`, so its syscalls stop before the host
+//! kernel executes them.
+
+mod stub;
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use crate::regs::XSAVE_SIZE;
+use crate::{
+    Access, AddressSpace, Context, Event, FpState, MemoryFile, Platform, PlatformError, Prot,
+    Regs, Result, SigInfo,
+};
+
+pub use stub::stub_page;
+
+/// `__USER_CS` and `__USER_DS` of x86-64 Linux: the selectors of 64-bit user mode.
+const USER_CS: u64 = 0x33;
+const USER_DS: u64 = 0x2b;
+/// RFLAGS of a new thread: IF set, the reserved bit 1 set.
+const INITIAL_RFLAGS: u64 = 0x202;
+/// The status `waitpid` reports for a syscall stop with PTRACE_O_TRACESYSGOOD.
+const SYSCALL_STOP: i32 = libc::SIGTRAP | 0x80;
+
+#[derive(Debug)]
+pub struct PtracePlatform {
+    mf: Arc<MemoryFile>,
+    max_addr: u64,
+}
+
+impl PtracePlatform {
+    pub fn new(mf: Arc<MemoryFile>) -> Result<PtracePlatform> {
+        let stub = stub::stub_page()?;
+        Ok(PtracePlatform { mf, max_addr: stub.start })
+    }
+}
+
+impl Platform for PtracePlatform {
+    fn name(&self) -> &'static str {
+        "ptrace"
+    }
+
+    fn new_address_space(&self) -> Result<Arc<dyn AddressSpace>> {
+        Ok(Arc::new(PtraceAddressSpace::new(self.mf.fd())?))
+    }
+
+    fn new_context(&self) -> Box<dyn Context> {
+        Box::new(PtraceContext { xsave_len: None })
+    }
+
+    fn max_user_address(&self) -> u64 {
+        self.max_addr
+    }
+
+    fn initial_regs(&self) -> Regs {
+        let mut r = Regs::default();
+        r.0.cs = USER_CS;
+        r.0.ss = USER_DS;
+        r.0.eflags = INITIAL_RFLAGS;
+        r
+    }
+
+    fn memory_file(&self) -> &Arc<MemoryFile> {
+        &self.mf
+    }
+}
+
+fn gettid() -> i32 {
+    // SAFETY: gettid has no arguments and cannot fail.
+    unsafe { libc::syscall(libc::SYS_gettid) as i32 }
+}
+
+/// Wait for `tid` to stop (or die), retrying on EINTR.
+fn wait_stopped(tid: i32) -> Result<i32> {
+    let mut status = 0;
+    loop {
+        // SAFETY: waiting for our own tracee; status is a valid out pointer.
+        let r = unsafe { libc::waitpid(tid, &mut status, libc::__WALL) };
+        if r == tid {
+            return Ok(status);
+        }
+        let err = std::io::Error::last_os_error();
+        if err.raw_os_error() != Some(libc::EINTR) {
+            return Err(PlatformError::Host { op: "waitpid", source: err });
+        }
+    }
+}
+
+fn ptrace(req: libc::c_uint, tid: i32, addr: usize, data: usize, op: &'static str) -> Result<()> {
+    // SAFETY: callers pass requests whose addr/data are integers or point to live buffers of the
+    // size the request needs (see each call site).
+    let r = unsafe { libc::ptrace(req, tid, addr, data) };
+    if r == -1 {
+        return Err(PlatformError::last(op));
+    }
+    Ok(())
+}
+
+/// CPUs this process may run on; each tracer thread and its stub threads share one of them,
+/// since a wake-up across CPUs costs several times more than on the same CPU.
+fn pick_cpu() -> Option<usize> {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    // SAFETY: cpu_set_t is plain data; sched_getaffinity fills it.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: set is a valid cpu_set_t of the size passed.
+    if unsafe { libc::sched_getaffinity(0, std::mem::size_of_val(&set), &mut set) } != 0 {
+        return None;
+    }
+    let cpus: Vec<usize> =
+        (0..libc::CPU_SETSIZE as usize).filter(|&c| unsafe_cpu_isset(c, &set)).collect();
+    if cpus.is_empty() {
+        return None;
+    }
+    Some(cpus[NEXT.fetch_add(1, Ordering::Relaxed) % cpus.len()])
+}
+
+fn unsafe_cpu_isset(cpu: usize, set: &libc::cpu_set_t) -> bool {
+    // SAFETY: CPU_ISSET only reads the set; cpu < CPU_SETSIZE.
+    unsafe { libc::CPU_ISSET(cpu, set) }
+}
+
+fn pin(tid: i32, cpu: usize) {
+    // SAFETY: cpu_set_t is plain data; sched_setaffinity only reads it.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        libc::sched_setaffinity(tid, std::mem::size_of_val(&set), &set);
+    }
+}
+
+thread_local! {
+    /// The CPU this tracer thread is pinned to.
+    static TRACER_CPU: std::cell::Cell<Option<usize>> = const { std::cell::Cell::new(None) };
+}
+
+fn tracer_cpu() -> Option<usize> {
+    TRACER_CPU.with(|c| {
+        if c.get().is_none() {
+            if let Some(cpu) = pick_cpu() {
+                pin(0, cpu);
+                c.set(Some(cpu));
+            }
+        }
+        c.get()
+    })
+}
+
+/// One thread of a stub process, traced by one sentry thread.
+#[derive(Debug)]
+struct StubThread {
+    tid: i32,
+}
+
+impl StubThread {
+    fn get_regs(&self, regs: &mut Regs) -> Result<()> {
+        ptrace(libc::PTRACE_GETREGS, self.tid, 0, &mut regs.0 as *mut _ as usize, "GETREGS")
+    }
+
+    fn set_regs(&self, regs: &Regs) -> Result<()> {
+        ptrace(libc::PTRACE_SETREGS, self.tid, 0, &regs.0 as *const _ as usize, "SETREGS")
+    }
+
+    /// Run one syscall in the stub process: the stub's own `syscall; int3` sequence, let through
+    /// by its seccomp filter.
+    fn inject(&self, nr: i64, args: [u64; 6]) -> Result<i64> {
+        let stub = stub::stub_page()?;
+        let mut regs = Regs::default();
+        self.get_regs(&mut regs)?;
+        let r = &mut regs.0;
+        r.rip = stub.syscall_addr;
+        r.rax = nr as u64;
+        r.orig_rax = u64::MAX;
+        r.rdi = args[0];
+        r.rsi = args[1];
+        r.rdx = args[2];
+        r.r10 = args[3];
+        r.r8 = args[4];
+        r.r9 = args[5];
+        self.set_regs(&regs)?;
+        ptrace(libc::PTRACE_CONT, self.tid, 0, 0, "CONT")?;
+        let status = wait_stopped(self.tid)?;
+        if !libc::WIFSTOPPED(status) {
+            return Err(PlatformError::StubDied { pid: self.tid, status });
+        }
+        if libc::WSTOPSIG(status) != libc::SIGTRAP {
+            let mut r2 = Regs::default();
+            let _ = self.get_regs(&mut r2);
+            let si = siginfo(self.tid);
+            tracing::error!(?r2, ?si, stub_addr = stub.syscall_addr, "injected syscall stopped unexpectedly");
+            return Err(PlatformError::UnexpectedStop { tid: self.tid, status });
+        }
+        self.get_regs(&mut regs)?;
+        Ok(regs.0.rax as i64)
+    }
+}
+
+/// An address space: one stub process.
+#[derive(Debug)]
+pub struct PtraceAddressSpace {
+    pid: i32,
+    memfd: i32,
+    /// Stub threads by the sentry thread (host tid) that traces them.
+    threads: Mutex<HashMap<i32, Arc<StubThread>>>,
+}
+
+impl PtraceAddressSpace {
+    fn new(memfd: i32) -> Result<Self> {
+        let cpu = tracer_cpu();
+        let pid = stub::spawn_stub(memfd)?;
+        if let Some(cpu) = cpu {
+            pin(pid, cpu);
+        }
+        let mut threads = HashMap::new();
+        threads.insert(gettid(), Arc::new(StubThread { tid: pid }));
+        Ok(PtraceAddressSpace { pid, memfd, threads: Mutex::new(threads) })
+    }
+
+    /// The stub thread that the calling sentry thread traces.
+    fn thread(&self) -> Result<Arc<StubThread>> {
+        let threads = self.threads.lock().unwrap_or_else(|e| e.into_inner());
+        threads.get(&gettid()).cloned().ok_or(PlatformError::Unsupported(
+            "address space used from a sentry thread that does not trace it",
+        ))
+    }
+
+    fn syscall(&self, nr: i64, args: [u64; 6], op: &'static str) -> Result<()> {
+        let r = self.thread()?.inject(nr, args)?;
+        if r < 0 && r > -4096 {
+            return Err(PlatformError::Host { op, source: std::io::Error::from_raw_os_error(-r as i32) });
+        }
+        Ok(())
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.pid
+    }
+}
+
+impl Drop for PtraceAddressSpace {
+    fn drop(&mut self) {
+        // SAFETY: killing and reaping our own stub process.
+        unsafe {
+            libc::kill(self.pid, libc::SIGKILL);
+            let mut status = 0;
+            libc::waitpid(self.pid, &mut status, libc::__WALL);
+        }
+    }
+}
+
+impl AddressSpace for PtraceAddressSpace {
+    fn map_file(&self, addr: u64, len: u64, offset: u64, prot: Prot) -> Result<()> {
+        let flags = (libc::MAP_SHARED | libc::MAP_FIXED) as u64;
+        let args = [addr, len, prot.bits() as u64, flags, self.memfd as u64, offset];
+        self.syscall(libc::SYS_mmap, args, "stub mmap")
+    }
+
+    fn unmap(&self, addr: u64, len: u64) -> Result<()> {
+        self.syscall(libc::SYS_munmap, [addr, len, 0, 0, 0, 0], "stub munmap")
+    }
+
+    fn protect(&self, addr: u64, len: u64, prot: Prot) -> Result<()> {
+        let r = self.syscall(libc::SYS_mprotect, [addr, len, prot.bits() as u64, 0, 0, 0], "stub mprotect");
+        match r {
+            // Nothing mapped there in the stub yet: nothing to change.
+            Err(PlatformError::Host { ref source, .. }) if source.raw_os_error() == Some(libc::ENOMEM) => Ok(()),
+            r => r,
+        }
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// Per-task context. The stub thread keeps the task's FPU state between switches, so FPU state
+/// only moves when the sentry asks for it.
+#[derive(Debug)]
+pub struct PtraceContext {
+    xsave_len: Option<usize>,
+}
+
+fn ptrace_as(a: &dyn AddressSpace) -> Result<&PtraceAddressSpace> {
+    a.as_any()
+        .downcast_ref::<PtraceAddressSpace>()
+        .ok_or(PlatformError::Unsupported("not a ptrace address space"))
+}
+
+fn siginfo(tid: i32) -> Result<SigInfo> {
+    // SAFETY: siginfo_t is plain data; GETSIGINFO fills it.
+    let mut si: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    ptrace(libc::PTRACE_GETSIGINFO, tid, 0, &mut si as *mut _ as usize, "GETSIGINFO")?;
+    // SAFETY: si_addr is valid to read for any siginfo (it is a union member of plain integers).
+    let addr = unsafe { si.si_addr() } as u64;
+    Ok(SigInfo { signo: si.si_signo, code: si.si_code, errno: si.si_errno, addr })
+}
+
+impl Context for PtraceContext {
+    fn switch(&mut self, address_space: &dyn AddressSpace, regs: &mut Regs) -> Result<Event> {
+        let t = ptrace_as(address_space)?.thread()?;
+        loop {
+            t.set_regs(regs)?;
+            ptrace(libc::PTRACE_SYSEMU, t.tid, 0, 0, "SYSEMU")?;
+            let status = wait_stopped(t.tid)?;
+            if !libc::WIFSTOPPED(status) {
+                return Err(PlatformError::StubDied { pid: t.tid, status });
+            }
+            t.get_regs(regs)?;
+            let sig = libc::WSTOPSIG(status);
+            match sig {
+                SYSCALL_STOP => return Ok(Event::Syscall),
+                libc::SIGSEGV => {
+                    let info = siginfo(t.tid)?;
+                    let exec = info.addr == regs.0.rip;
+                    let access = match info.code {
+                        _ if exec => Access::EXEC,
+                        crate::abi::SEGV_MAPERR => Access::READ,
+                        crate::abi::SEGV_ACCERR => Access::WRITE,
+                        _ => return Ok(Event::Signal(info)),
+                    };
+                    return Ok(Event::Fault { addr: info.addr, access, info });
+                }
+                libc::SIGTRAP | libc::SIGILL | libc::SIGFPE | libc::SIGBUS => {
+                    return Ok(Event::Signal(siginfo(t.tid)?));
+                }
+                // Any other host signal aimed at the stub (it has its own session, so these are
+                // rare) is suppressed: the application only sees sentry signals.
+                _ => continue,
+            }
+        }
+    }
+
+    fn fp_state(&mut self, address_space: &dyn AddressSpace) -> Result<FpState> {
+        let t = ptrace_as(address_space)?.thread()?;
+        let mut bytes = vec![0u8; XSAVE_SIZE];
+        let mut iov = libc::iovec { iov_base: bytes.as_mut_ptr().cast(), iov_len: bytes.len() };
+        ptrace(libc::PTRACE_GETREGSET, t.tid, crate::abi::NT_X86_XSTATE, &mut iov as *mut _ as usize, "GETREGSET")?;
+        bytes.truncate(iov.iov_len);
+        self.xsave_len = Some(iov.iov_len);
+        Ok(FpState { bytes })
+    }
+
+    fn set_fp_state(&mut self, address_space: &dyn AddressSpace, fp: &FpState) -> Result<()> {
+        let t = ptrace_as(address_space)?.thread()?;
+        let len = match self.xsave_len {
+            Some(l) => l,
+            None => self.fp_state(address_space)?.bytes.len(),
+        };
+        let mut bytes = fp.bytes.clone();
+        bytes.resize(len, 0);
+        let mut iov = libc::iovec { iov_base: bytes.as_mut_ptr().cast(), iov_len: len };
+        ptrace(libc::PTRACE_SETREGSET, t.tid, crate::abi::NT_X86_XSTATE, &mut iov as *mut _ as usize, "SETREGSET")
+    }
+
+    fn reset_fp_state(&mut self, address_space: &dyn AddressSpace) -> Result<()> {
+        self.set_fp_state(address_space, &FpState::initial())
+    }
+}
+
+/// Helpers for tests that must misuse a stub on purpose (to show the seccomp filter works).
+#[doc(hidden)]
+pub mod test_support {
+    use super::*;
+
+    /// Resume a stub thread with `PTRACE_CONT`: its syscalls then reach the seccomp filter.
+    pub fn cont_with_regs(tid: i32, regs: &Regs) -> Result<()> {
+        StubThread { tid }.set_regs(regs)?;
+        ptrace(libc::PTRACE_CONT, tid, 0, 0, "CONT")
+    }
+
+    pub fn wait(tid: i32) -> i32 {
+        wait_stopped(tid).unwrap_or(-1)
+    }
+}

@@ -1,0 +1,254 @@
+//! The stub: the few instructions a stub process runs of its own, and how a stub is born.
+//!
+//! A stub process is a raw `clone` of the sentry that unmaps every page except the stub page,
+//! stops itself, and from then on only executes application code (under `PTRACE_SYSEMU`) or the
+//! stub's `syscall; int3` sequence when the sentry injects a syscall. A seccomp filter kills the
+//! stub if a syscall is ever executed from any other address.
+
+use std::sync::OnceLock;
+
+use crate::{PlatformError, Result, PAGE_SIZE};
+
+// The stub code. Position independent, uses no stack after the unmaps.
+//   rdi = start of the stub page, rsi = end of the stub page, rdx = top of the user address space.
+std::arch::global_asm!(
+    ".pushsection .text.palisade_stub, \"ax\"",
+    ".globl palisade_stub_code_start",
+    ".globl palisade_stub_syscall",
+    ".globl palisade_stub_code_end",
+    ".p2align 12",
+    "palisade_stub_code_start:",
+    "mov r12, rdi",
+    "mov r13, rsi",
+    "mov r14, rdx",
+    // munmap(0, stub_start): everything the sentry had below the stub page.
+    "mov eax, 11",
+    "xor edi, edi",
+    "mov rsi, r12",
+    "syscall",
+    // munmap(stub_end, top - stub_end): everything above it.
+    "mov eax, 11",
+    "mov rdi, r13",
+    "mov rsi, r14",
+    "sub rsi, r13",
+    "syscall",
+    // kill(getpid(), SIGSTOP): tell the tracer we are ready.
+    "mov eax, 39",
+    "syscall",
+    "mov edi, eax",
+    "mov esi, 19",
+    "mov eax, 62",
+    "syscall",
+    "palisade_stub_syscall:",
+    "syscall",
+    "int3",
+    "jmp palisade_stub_syscall",
+    "palisade_stub_code_end:",
+    ".popsection",
+    options(raw)
+);
+
+extern "C" {
+    /// glibc (2.35+) registers an rseq area in each thread's TLS; these locate it.
+    static __rseq_offset: isize;
+    static __rseq_size: u32;
+    static palisade_stub_code_start: u8;
+    static palisade_stub_syscall: u8;
+    static palisade_stub_code_end: u8;
+}
+
+/// The rseq signature glibc registers with on x86 (`RSEQ_SIG`).
+const RSEQ_SIG: u32 = 0x5305_3053;
+/// `RSEQ_FLAG_UNREGISTER` (linux/rseq.h).
+const RSEQ_FLAG_UNREGISTER: u32 = 1;
+
+/// Top of the x86-64 user address space with 4-level paging.
+pub const USER_TOP: u64 = 0x7fff_ffff_f000;
+
+/// The stub page, mapped once in the sentry at a fixed address so every stub inherits it.
+#[derive(Debug)]
+pub struct StubPage {
+    pub start: u64,
+    pub end: u64,
+    /// Address of the `syscall` instruction injected syscalls run.
+    pub syscall_addr: u64,
+}
+
+static STUB: OnceLock<std::result::Result<StubPage, String>> = OnceLock::new();
+
+pub fn stub_page() -> Result<&'static StubPage> {
+    STUB.get_or_init(|| map_stub_page().map_err(|e| e.to_string()))
+        .as_ref()
+        .map_err(|_| PlatformError::Unsupported("cannot map the stub page"))
+}
+
+fn map_stub_page() -> Result<StubPage> {
+    // The three symbols are defined by the global_asm above; we only take their addresses.
+    let (code_start, code_sys, code_end) = (
+        &raw const palisade_stub_code_start as usize,
+        &raw const palisade_stub_syscall as usize,
+        &raw const palisade_stub_code_end as usize,
+    );
+    let code_len = code_end - code_start;
+    let len = PAGE_SIZE;
+    assert!(code_len as u64 <= len);
+    // Highest free slot below the top of the address space: the application may use everything
+    // below the stub page.
+    let mut addr = USER_TOP - 16 * PAGE_SIZE;
+    for _ in 0..4096 {
+        // SAFETY: MAP_FIXED_NOREPLACE never replaces an existing mapping; on success we own a
+        // fresh anonymous page.
+        let p = unsafe {
+            libc::mmap(
+                addr as *mut libc::c_void,
+                len as usize,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED_NOREPLACE,
+                -1,
+                0,
+            )
+        };
+        if p != libc::MAP_FAILED && p as u64 == addr {
+            // SAFETY: copying our own code bytes into the fresh page we just mapped.
+            unsafe {
+                std::ptr::copy_nonoverlapping(code_start as *const u8, p.cast::<u8>(), code_len);
+            }
+            // SAFETY: changing the protection of our own page to read+exec.
+            if unsafe { libc::mprotect(p, len as usize, libc::PROT_READ | libc::PROT_EXEC) } != 0 {
+                return Err(PlatformError::last("mprotect(stub)"));
+            }
+            return Ok(StubPage {
+                start: addr,
+                end: addr + len,
+                syscall_addr: addr + (code_sys - code_start) as u64,
+            });
+        }
+        if p != libc::MAP_FAILED {
+            // SAFETY: the kernel placed our page elsewhere (old kernels); unmap it and go on.
+            unsafe { libc::munmap(p, len as usize) };
+        }
+        addr -= 1 << 24;
+    }
+    Err(PlatformError::Unsupported("no free address for the stub page"))
+}
+
+/// The seccomp filter of a stub: allow a syscall only if its instruction pointer lies in the
+/// stub page; kill the whole stub process otherwise.
+fn stub_filter(stub: &StubPage) -> Vec<libc::sock_filter> {
+    const LD_W_ABS: u16 = (libc::BPF_LD | libc::BPF_W | libc::BPF_ABS) as u16;
+    const JEQ: u16 = (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16;
+    const JGE: u16 = (libc::BPF_JMP | libc::BPF_JGE | libc::BPF_K) as u16;
+    const RET: u16 = (libc::BPF_RET | libc::BPF_K) as u16;
+    let stmt = |code, k| libc::sock_filter { code, jt: 0, jf: 0, k };
+    let jump = |code, k, jt, jf| libc::sock_filter { code, jt, jf, k };
+    // seccomp_data: nr @0, arch @4, instruction_pointer @8 (lo) / @12 (hi).
+    let (lo, hi) = (stub.start as u32, (stub.start >> 32) as u32);
+    let lo_end = lo.wrapping_add((stub.end - stub.start) as u32);
+    vec![
+        stmt(LD_W_ABS, 4),
+        jump(JEQ, crate::abi::AUDIT_ARCH_X86_64, 0, 6),
+        stmt(LD_W_ABS, 12),
+        jump(JEQ, hi, 0, 4),
+        stmt(LD_W_ABS, 8),
+        jump(JGE, lo, 0, 2),
+        jump(JGE, lo_end, 1, 0),
+        stmt(RET, libc::SECCOMP_RET_ALLOW),
+        stmt(RET, libc::SECCOMP_RET_KILL_PROCESS),
+    ]
+}
+
+/// Create a new stub process traced by the calling thread. Returns its pid once it has stopped
+/// itself, ready for syscall injection.
+pub fn spawn_stub(memfd: i32) -> Result<i32> {
+    let stub = stub_page()?;
+    let filter = stub_filter(stub);
+    let prog = libc::sock_fprog { len: filter.len() as u16, filter: filter.as_ptr() as *mut _ };
+    let rseq = current_rseq();
+    // SAFETY: a raw clone without CLONE_VM: the child gets a copy-on-write copy of our memory and
+    // runs only `stub_child`, which makes raw syscalls and never returns into Rust code.
+    let pid = unsafe {
+        libc::syscall(libc::SYS_clone, libc::SIGCHLD as u64, 0u64, 0u64, 0u64, 0u64)
+    };
+    if pid < 0 {
+        return Err(PlatformError::last("clone(stub)"));
+    }
+    if pid == 0 {
+        // SAFETY: we are the freshly cloned child; see `stub_child`.
+        unsafe { stub_child(memfd, &prog, stub, rseq) }
+    }
+    let pid = pid as i32;
+    let status = super::wait_stopped(pid)?;
+    if !libc::WIFSTOPPED(status) || libc::WSTOPSIG(status) != libc::SIGSTOP {
+        return Err(PlatformError::UnexpectedStop { tid: pid, status });
+    }
+    let opts = libc::PTRACE_O_EXITKILL | libc::PTRACE_O_TRACESYSGOOD;
+    // SAFETY: pid is our stopped tracee; SETOPTIONS takes the options in `data`.
+    if unsafe { libc::ptrace(libc::PTRACE_SETOPTIONS, pid, 0, opts as usize) } != 0 {
+        return Err(PlatformError::last("ptrace(SETOPTIONS)"));
+    }
+    Ok(pid)
+}
+
+/// The calling thread's rseq area and size, if glibc registered one.
+fn current_rseq() -> Option<(usize, u32)> {
+    // SAFETY: reading two glibc-provided constants.
+    let (offset, size) = unsafe { (__rseq_offset, __rseq_size) };
+    if size == 0 {
+        return None;
+    }
+    let mut fs_base: usize = 0;
+    // SAFETY: ARCH_GET_FS writes the thread pointer to the given address.
+    if unsafe { libc::syscall(libc::SYS_arch_prctl, crate::abi::ARCH_GET_FS, &mut fs_base) } != 0 {
+        return None;
+    }
+    Some((fs_base.wrapping_add_signed(offset), size))
+}
+
+/// The child side of `spawn_stub`.
+///
+/// # Safety
+/// Must only be called in the child of a raw clone. Makes raw syscalls only: no allocation, no
+/// locks, no unwinding, since other threads of the parent may have held locks at clone time.
+unsafe fn stub_child(
+    memfd: i32,
+    prog: &libc::sock_fprog,
+    stub: &StubPage,
+    rseq: Option<(usize, u32)>,
+) -> ! {
+    // SAFETY: plain syscalls on our own process; failures end the child, which the parent sees.
+    unsafe {
+        // The child inherits the thread's rseq registration, whose area is about to be unmapped:
+        // the kernel would then kill the stub with SIGSEGV on its next return to user mode.
+        // glibc registers 32 bytes (the original struct rseq) whatever `__rseq_size` says; the
+        // kernel wants the registered length back, so try both.
+        if let Some((area, len)) = rseq {
+            if libc::syscall(libc::SYS_rseq, area, len.max(32), RSEQ_FLAG_UNREGISTER, RSEQ_SIG) != 0 {
+                libc::syscall(libc::SYS_rseq, area, len, RSEQ_FLAG_UNREGISTER, RSEQ_SIG);
+            }
+        }
+        libc::syscall(libc::SYS_prctl, libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
+        // Own session: terminal signals aimed at the sentry's process group never reach a stub.
+        libc::syscall(libc::SYS_setsid);
+        if libc::syscall(libc::SYS_ptrace, libc::PTRACE_TRACEME, 0, 0, 0) != 0 {
+            libc::syscall(libc::SYS_exit_group, 120);
+        }
+        // Keep only the memory file: the stub must hold no other sentry descriptor.
+        if memfd > 0 {
+            libc::syscall(libc::SYS_close_range, 0, memfd as u32 - 1, 0);
+        }
+        libc::syscall(libc::SYS_close_range, memfd as u32 + 1, u32::MAX, 0);
+        libc::syscall(libc::SYS_prctl, libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+        if libc::syscall(
+            libc::SYS_seccomp,
+            libc::SECCOMP_SET_MODE_FILTER,
+            0,
+            prog as *const libc::sock_fprog,
+        ) != 0
+        {
+            libc::syscall(libc::SYS_exit_group, 121);
+        }
+        // From here on only stub-page code may make syscalls.
+        let entry: extern "C" fn(u64, u64, u64) -> ! = std::mem::transmute(stub.start as usize);
+        entry(stub.start, stub.end, USER_TOP)
+    }
+}
