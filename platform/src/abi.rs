@@ -9,6 +9,8 @@ pub const SEGV_ACCERR: i32 = 2;
 pub const NT_X86_XSTATE: usize = 0x202;
 /// `SI_KERNEL` (asm-generic/siginfo.h).
 pub const SI_KERNEL: i32 = 0x80;
+/// `SS_AUTODISARM` (linux/signal.h): clear the alternate stack on signal delivery.
+pub const SS_AUTODISARM: i32 = 1 << 31;
 /// `arch_prctl` codes (asm/prctl.h).
 pub const ARCH_SET_GS: u64 = 0x1001;
 pub const ARCH_SET_FS: u64 = 0x1002;

@@ -9,6 +9,7 @@
 //! Almost all `unsafe` code of Palisade lives in this crate; each block says why it is sound.
 
 pub mod abi;
+pub mod host;
 pub mod memfile;
 pub mod ptrace;
 mod regs;

@@ -1,0 +1,120 @@
+//! The sentry's side of the gofer connection.
+
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::sync::Mutex;
+
+use crate::proto::{Attr, Dirent, FsStat, Request, Response, MAX_MESSAGE};
+use crate::sock;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The gofer answered with this errno.
+    #[error("gofer: errno {0}")]
+    Errno(i32),
+    /// The connection failed or the gofer broke the protocol; the sentry sees EIO.
+    #[error("gofer connection: {0}")]
+    Protocol(String),
+}
+
+impl ClientError {
+    pub fn errno(&self) -> i32 {
+        match self {
+            ClientError::Errno(e) => *e,
+            ClientError::Protocol(_) => libc::EIO,
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, ClientError>;
+
+/// A connection to a gofer. Calls are serialized; each is one request and one response.
+#[derive(Debug)]
+pub struct Client {
+    sock: OwnedFd,
+    lock: Mutex<Vec<u8>>,
+}
+
+impl Client {
+    pub fn new(sock: OwnedFd) -> Client {
+        Client { sock, lock: Mutex::new(Vec::with_capacity(MAX_MESSAGE)) }
+    }
+
+    pub fn call(&self, req: &Request) -> Result<(Response, Option<OwnedFd>)> {
+        let mut buf = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        let proto = |e: nix::errno::Errno| ClientError::Protocol(e.to_string());
+        sock::send(self.sock.as_raw_fd(), &req.encode(), None).map_err(proto)?;
+        let fd = sock::recv(self.sock.as_raw_fd(), &mut buf)
+            .map_err(proto)?
+            .ok_or_else(|| ClientError::Protocol("gofer closed the connection".into()))?;
+        let resp = Response::decode(&buf).map_err(|e| ClientError::Protocol(e.to_string()))?;
+        if let Response::Error { errno } = resp {
+            return Err(ClientError::Errno(errno));
+        }
+        Ok((resp, fd))
+    }
+
+    fn unexpected<T>(r: Response) -> Result<T> {
+        Err(ClientError::Protocol(format!("unexpected response {r:?}")))
+    }
+
+    pub fn attach(&self) -> Result<Attr> {
+        match self.call(&Request::Attach)?.0 {
+            Response::Attr(a) => Ok(a),
+            r => Self::unexpected(r),
+        }
+    }
+
+    /// Walk components from `fid`; returns the new fids and the errno that stopped the walk.
+    pub fn walk(&self, fid: u64, names: Vec<Vec<u8>>) -> Result<(Vec<(u64, Attr)>, i32)> {
+        match self.call(&Request::Walk { fid, names })?.0 {
+            Response::Walked { nodes, errno } => Ok((nodes, errno)),
+            r => Self::unexpected(r),
+        }
+    }
+
+    pub fn stat(&self, fid: u64) -> Result<Attr> {
+        match self.call(&Request::Stat { fid })?.0 {
+            Response::Attr(a) => Ok(a),
+            r => Self::unexpected(r),
+        }
+    }
+
+    pub fn open(&self, fid: u64, flags: u32) -> Result<OwnedFd> {
+        match self.call(&Request::Open { fid, flags })? {
+            (Response::Opened, Some(fd)) => Ok(fd),
+            (r, _) => Self::unexpected(r),
+        }
+    }
+
+    pub fn readdir(&self, fid: u64, cookie: u64) -> Result<(Vec<Dirent>, bool)> {
+        match self.call(&Request::ReadDir { fid, cookie })?.0 {
+            Response::Dirents { entries, eof } => Ok((entries, eof)),
+            r => Self::unexpected(r),
+        }
+    }
+
+    pub fn readlink(&self, fid: u64) -> Result<Vec<u8>> {
+        match self.call(&Request::ReadLink { fid })?.0 {
+            Response::Link(t) => Ok(t),
+            r => Self::unexpected(r),
+        }
+    }
+
+    pub fn statfs(&self, fid: u64) -> Result<FsStat> {
+        match self.call(&Request::StatFs { fid })?.0 {
+            Response::FsStat(s) => Ok(s),
+            r => Self::unexpected(r),
+        }
+    }
+
+    pub fn close(&self, fid: u64) {
+        let _ = self.call(&Request::Close { fid });
+    }
+}
+
+/// A connected SOCK_SEQPACKET pair: one end for the gofer, one for the sentry.
+pub fn socketpair() -> std::io::Result<(OwnedFd, OwnedFd)> {
+    use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
+    socketpair(AddressFamily::Unix, SockType::SeqPacket, None, SockFlag::SOCK_CLOEXEC)
+        .map_err(std::io::Error::from)
+}

@@ -1,0 +1,256 @@
+//! The gofer server: answers one sentry connection, serving the tree under one root.
+//!
+//! Every node is an `O_PATH` descriptor obtained by `openat(parent, name, O_NOFOLLOW)` from its
+//! parent's descriptor, starting at the root. Names are single components (no `/`, `.` or `..`),
+//! symlinks are never followed on the client's behalf, and opening for I/O re-opens the last
+//! component from its parent with `O_NOFOLLOW` and checks it is still the same inode.
+
+use std::collections::HashMap;
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::path::Path;
+use std::rc::Rc;
+
+use nix::errno::Errno;
+use nix::fcntl::{openat, readlinkat, OFlag};
+use nix::sys::stat::{fstat, FileStat, Mode};
+
+use crate::proto::{Attr, Dirent, FsStat, Request, Response, MAX_MESSAGE};
+use crate::sock;
+
+struct Node {
+    fd: OwnedFd,
+    parent: Option<Rc<Node>>,
+    name: Vec<u8>,
+    attr: Attr,
+    /// Directory listing taken when a listing starts at cookie 0.
+    listing: std::cell::RefCell<Vec<Dirent>>,
+}
+
+/// Server state for one connection.
+pub struct Server {
+    nodes: HashMap<u64, Rc<Node>>,
+    next_fid: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("opening the root {0}: {1}")]
+    Root(String, Errno),
+    #[error("socket: {0}")]
+    Socket(Errno),
+    #[error("malformed request: {0}")]
+    Malformed(#[from] crate::proto::DecodeError),
+}
+
+use crate::sock::own;
+
+fn to_attr(st: &FileStat) -> Attr {
+    Attr {
+        dev: st.st_dev,
+        ino: st.st_ino,
+        mode: st.st_mode,
+        nlink: st.st_nlink,
+        uid: st.st_uid,
+        gid: st.st_gid,
+        rdev: st.st_rdev,
+        size: st.st_size as u64,
+        blksize: st.st_blksize as u64,
+        blocks: st.st_blocks as u64,
+        atime: (st.st_atime, st.st_atime_nsec),
+        mtime: (st.st_mtime, st.st_mtime_nsec),
+        ctime: (st.st_ctime, st.st_ctime_nsec),
+    }
+}
+
+fn valid_name(n: &[u8]) -> bool {
+    !n.is_empty() && n != b"." && n != b".." && !n.contains(&b'/') && !n.contains(&0)
+}
+
+const PATH_FLAGS: OFlag = OFlag::O_PATH.union(OFlag::O_NOFOLLOW).union(OFlag::O_CLOEXEC);
+
+impl Server {
+    pub fn new(root: &Path) -> Result<Server, ServeError> {
+        let fd = openat(None, root, PATH_FLAGS.union(OFlag::O_DIRECTORY), Mode::empty())
+            .map_err(|e| ServeError::Root(root.display().to_string(), e))?;
+        let fd = own(fd);
+        let attr = to_attr(&fstat(fd.as_raw_fd()).map_err(|e| ServeError::Root(root.display().to_string(), e))?);
+        let root = Rc::new(Node { fd, parent: None, name: Vec::new(), attr, listing: Default::default() });
+        Ok(Server { nodes: HashMap::from([(0, root)]), next_fid: 1 })
+    }
+
+    /// Serve requests until the peer closes the socket or sends a malformed message.
+    pub fn serve(&mut self, sock: RawFd) -> Result<(), ServeError> {
+        let mut buf = Vec::with_capacity(MAX_MESSAGE);
+        loop {
+            match sock::recv(sock, &mut buf).map_err(ServeError::Socket)? {
+                None => return Ok(()),
+                Some(_unexpected_fd) => {}
+            }
+            let req = Request::decode(&buf)?;
+            let (resp, fd) = match self.handle(req) {
+                Ok(r) => r,
+                Err(e) => (Response::Error { errno: e as i32 }, None),
+            };
+            sock::send(sock, &resp.encode(), fd.as_ref().map(|f| f.as_raw_fd()))
+                .map_err(ServeError::Socket)?;
+        }
+    }
+
+    fn node(&self, fid: u64) -> Result<Rc<Node>, Errno> {
+        self.nodes.get(&fid).cloned().ok_or(Errno::EBADF)
+    }
+
+    fn handle(&mut self, req: Request) -> Result<(Response, Option<OwnedFd>), Errno> {
+        let r = match req {
+            Request::Attach => Response::Attr(self.node(0)?.attr),
+            Request::Walk { fid, names } => self.walk(fid, &names)?,
+            Request::Stat { fid } => {
+                let n = self.node(fid)?;
+                Response::Attr(to_attr(&fstat(n.fd.as_raw_fd())?))
+            }
+            Request::Open { fid, flags } => return self.open(fid, flags).map(|fd| (Response::Opened, Some(fd))),
+            Request::ReadDir { fid, cookie } => self.readdir(fid, cookie)?,
+            Request::ReadLink { fid } => {
+                let n = self.node(fid)?;
+                if n.attr.file_type() != libc::S_IFLNK {
+                    return Err(Errno::EINVAL);
+                }
+                let t = readlinkat(Some(n.fd.as_raw_fd()), "")?;
+                Response::Link(std::os::unix::ffi::OsStringExt::into_vec(t))
+            }
+            Request::StatFs { fid } => {
+                let n = self.node(fid)?;
+                let s = nix::sys::statfs::fstatfs(&n.fd)?;
+                Response::FsStat(FsStat {
+                    kind: s.filesystem_type().0 as u64,
+                    bsize: s.block_size() as u64,
+                    blocks: s.blocks(),
+                    bfree: s.blocks_free(),
+                    bavail: s.blocks_available(),
+                    files: s.files(),
+                    ffree: s.files_free(),
+                    namelen: s.maximum_name_length() as u64,
+                })
+            }
+            Request::Close { fid } => {
+                if fid != 0 {
+                    self.nodes.remove(&fid);
+                }
+                Response::Ok
+            }
+        };
+        Ok((r, None))
+    }
+
+    fn walk(&mut self, fid: u64, names: &[Vec<u8>]) -> Result<Response, Errno> {
+        let mut cur = self.node(fid)?;
+        let mut nodes = Vec::new();
+        for name in names {
+            if cur.attr.file_type() != libc::S_IFDIR {
+                return Ok(Response::Walked { nodes, errno: libc::ENOTDIR });
+            }
+            if !valid_name(name) {
+                return Ok(Response::Walked { nodes, errno: libc::EINVAL });
+            }
+            let path = OsStr::from_bytes(name);
+            let fd = match openat(Some(cur.fd.as_raw_fd()), path, PATH_FLAGS, Mode::empty()) {
+                Ok(fd) => own(fd),
+                Err(e) => return Ok(Response::Walked { nodes, errno: e as i32 }),
+            };
+            let attr = to_attr(&fstat(fd.as_raw_fd())?);
+            let node = Rc::new(Node {
+                fd,
+                parent: Some(cur.clone()),
+                name: name.clone(),
+                attr,
+                listing: Default::default(),
+            });
+            let id = self.next_fid;
+            self.next_fid += 1;
+            self.nodes.insert(id, node.clone());
+            nodes.push((id, attr));
+            if attr.file_type() != libc::S_IFDIR {
+                break;
+            }
+            cur = node;
+        }
+        Ok(Response::Walked { nodes, errno: 0 })
+    }
+
+    fn open(&mut self, fid: u64, flags: u32) -> Result<OwnedFd, Errno> {
+        let n = self.node(fid)?;
+        // The tree is served read-only for now: writes are kept in the sentry's overlay.
+        if flags & libc::O_ACCMODE as u32 != libc::O_RDONLY as u32 {
+            return Err(Errno::EROFS);
+        }
+        let base = OFlag::O_RDONLY | OFlag::O_CLOEXEC | OFlag::O_NOCTTY | OFlag::O_NOFOLLOW;
+        let fd = match n.attr.file_type() {
+            libc::S_IFDIR => openat(Some(n.fd.as_raw_fd()), ".", base | OFlag::O_DIRECTORY, Mode::empty())?,
+            libc::S_IFREG => {
+                let parent = n.parent.as_ref().ok_or(Errno::EINVAL)?;
+                let name = OsStr::from_bytes(&n.name);
+                openat(Some(parent.fd.as_raw_fd()), name, base, Mode::empty())?
+            }
+            // Host devices, fifos and sockets are never opened for the sandbox.
+            _ => return Err(Errno::EACCES),
+        };
+        let fd = own(fd);
+        let st = fstat(fd.as_raw_fd())?;
+        if st.st_ino != n.attr.ino || st.st_dev != n.attr.dev {
+            // Replaced between walk and open: refuse rather than serve another file.
+            return Err(Errno::ESTALE);
+        }
+        Ok(fd)
+    }
+
+    fn readdir(&mut self, fid: u64, cookie: u64) -> Result<Response, Errno> {
+        let n = self.node(fid)?;
+        if n.attr.file_type() != libc::S_IFDIR {
+            return Err(Errno::ENOTDIR);
+        }
+        if cookie == 0 {
+            let mut dir = nix::dir::Dir::openat(
+                Some(n.fd.as_raw_fd()),
+                ".",
+                OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+                Mode::empty(),
+            )?;
+            let mut list = Vec::new();
+            for e in dir.iter() {
+                let e = e?;
+                let name = e.file_name().to_bytes();
+                if name == b"." || name == b".." {
+                    continue;
+                }
+                let kind = match e.file_type() {
+                    Some(nix::dir::Type::Directory) => libc::DT_DIR,
+                    Some(nix::dir::Type::File) => libc::DT_REG,
+                    Some(nix::dir::Type::Symlink) => libc::DT_LNK,
+                    Some(nix::dir::Type::CharacterDevice) => libc::DT_CHR,
+                    Some(nix::dir::Type::BlockDevice) => libc::DT_BLK,
+                    Some(nix::dir::Type::Fifo) => libc::DT_FIFO,
+                    Some(nix::dir::Type::Socket) => libc::DT_SOCK,
+                    None => libc::DT_UNKNOWN,
+                };
+                list.push(Dirent { ino: e.ino(), off: list.len() as u64 + 1, kind, name: name.to_vec() });
+            }
+            *n.listing.borrow_mut() = list;
+        }
+        let listing = n.listing.borrow();
+        let start = (cookie as usize).min(listing.len());
+        let mut size = 0;
+        let mut entries = Vec::new();
+        for d in &listing[start..] {
+            size += 32 + d.name.len();
+            if size > MAX_MESSAGE / 2 {
+                break;
+            }
+            entries.push(d.clone());
+        }
+        let eof = start + entries.len() == listing.len();
+        Ok(Response::Dirents { entries, eof })
+    }
+}
+

@@ -1,0 +1,73 @@
+//! One-datagram send and receive on a SOCK_SEQPACKET socket, with an optional donated fd.
+
+use std::io::{IoSlice, IoSliceMut};
+use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+
+use nix::cmsg_space;
+use nix::sys::socket::{recvmsg, sendmsg, ControlMessage, ControlMessageOwned, MsgFlags};
+
+use crate::proto::MAX_MESSAGE;
+
+pub fn send(sock: RawFd, msg: &[u8], fd: Option<RawFd>) -> nix::Result<()> {
+    let iov = [IoSlice::new(msg)];
+    let fds;
+    let cmsgs: Vec<ControlMessage<'_>> = match fd {
+        Some(f) => {
+            fds = [f];
+            vec![ControlMessage::ScmRights(&fds)]
+        }
+        None => vec![],
+    };
+    loop {
+        match sendmsg::<()>(sock, &iov, &cmsgs, MsgFlags::MSG_NOSIGNAL, None) {
+            Err(nix::errno::Errno::EINTR) => continue,
+            r => return r.map(|_| ()),
+        }
+    }
+}
+
+/// Receive one datagram. `Ok(None)` means the peer closed the connection. A datagram that was
+/// truncated (larger than we accept) is an error.
+pub fn recv(sock: RawFd, buf: &mut Vec<u8>) -> nix::Result<Option<Option<OwnedFd>>> {
+    buf.resize(MAX_MESSAGE, 0);
+    let mut space = cmsg_space!([RawFd; 4]);
+    let (n, fd, truncated) = loop {
+        let mut iov = [IoSliceMut::new(&mut buf[..])];
+        match recvmsg::<()>(sock, &mut iov, Some(&mut space), MsgFlags::MSG_CMSG_CLOEXEC) {
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(e),
+            Ok(msg) => {
+                let mut fd = None;
+                for c in msg.cmsgs()? {
+                    if let ControlMessageOwned::ScmRights(fds) = c {
+                        for f in fds {
+                            let owned = own(f);
+                            if fd.is_none() {
+                                fd = Some(owned);
+                            }
+                        }
+                    }
+                }
+                let truncated = msg.flags.intersects(MsgFlags::MSG_TRUNC | MsgFlags::MSG_CTRUNC);
+                break (msg.bytes, fd, truncated);
+            }
+        }
+    };
+    if truncated {
+        return Err(nix::errno::Errno::EMSGSIZE);
+    }
+    if n == 0 && fd.is_none() {
+        return Ok(None);
+    }
+    buf.truncate(n);
+    Ok(Some(fd))
+}
+
+/// Take ownership of a descriptor the kernel installed for us through SCM_RIGHTS. This is the
+/// gofer crate's one `unsafe` block (the crate otherwise denies unsafe code).
+#[allow(unsafe_code)]
+pub(crate) fn own(fd: RawFd) -> OwnedFd {
+    // SAFETY: `fd` was just created in this process by the kernel for the SCM_RIGHTS message we
+    // received; no other object refers to it, so this OwnedFd is its only owner.
+    unsafe { OwnedFd::from_raw_fd(fd) }
+}

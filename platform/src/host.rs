@@ -1,0 +1,61 @@
+//! Safe wrappers for the few host operations the sentry makes on file descriptors it was given
+//! (donated by the gofer or inherited as stdio), never on paths.
+
+use std::os::fd::RawFd;
+
+/// Window size of a host terminal (`TIOCGWINSZ`).
+pub fn winsize(fd: RawFd) -> std::io::Result<libc::winsize> {
+    // SAFETY: winsize is plain data; TIOCGWINSZ writes one winsize to the pointer.
+    unsafe {
+        let mut ws: libc::winsize = std::mem::zeroed();
+        if libc::ioctl(fd, libc::TIOCGWINSZ, &mut ws) != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(ws)
+    }
+}
+
+/// The kernel's `struct termios` of a host terminal (`TCGETS`), 36 bytes.
+pub fn termios(fd: RawFd) -> std::io::Result<[u8; 36]> {
+    let mut t = [0u8; 60];
+    // SAFETY: TCGETS writes a kernel struct termios (36 bytes) into a buffer of 60 bytes.
+    if unsafe { libc::ioctl(fd, libc::TCGETS, t.as_mut_ptr()) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    let mut out = [0u8; 36];
+    out.copy_from_slice(&t[..36]);
+    Ok(out)
+}
+
+/// Bytes readable without blocking (`FIONREAD`).
+pub fn fionread(fd: RawFd) -> std::io::Result<i32> {
+    let mut n: i32 = 0;
+    // SAFETY: FIONREAD writes one int.
+    if unsafe { libc::ioctl(fd, libc::FIONREAD, &mut n) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(n)
+}
+
+/// Random bytes from the host kernel's CSPRNG.
+pub fn getrandom(buf: &mut [u8]) {
+    let mut done = 0;
+    while done < buf.len() {
+        // SAFETY: writes at most len - done bytes into buf[done..].
+        let n = unsafe { libc::getrandom(buf[done..].as_mut_ptr().cast(), buf.len() - done, 0) };
+        if n > 0 {
+            done += n as usize;
+        }
+    }
+}
+
+/// Read the time stamp counter.
+pub fn rdtsc() -> u64 {
+    // SAFETY: rdtsc has no memory effects; it is allowed in user mode on Linux.
+    unsafe { core::arch::x86_64::_rdtsc() }
+}
+
+/// CPUID leaf 1 EDX: what Linux passes as AT_HWCAP on x86-64.
+pub fn hwcap() -> u64 {
+    core::arch::x86_64::__cpuid(1).edx as u64
+}

@@ -1,0 +1,27 @@
+//! `palisade gofer`: the file server process of a sandbox.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Inherited socket to serve on.
+    #[arg(long)]
+    fd: i32,
+    /// Directory to serve.
+    #[arg(long)]
+    root: PathBuf,
+}
+
+pub fn run(args: Args) -> anyhow::Result<i32> {
+    let mut server = gofer::server::Server::new(&args.root).context("gofer")?;
+    match server.serve(args.fd) {
+        Ok(()) => Ok(0),
+        Err(e) => {
+            // A malformed request closes the connection; the sentry sees EIO from then on.
+            tracing::error!("gofer: {e}");
+            Ok(1)
+        }
+    }
+}

@@ -1,0 +1,91 @@
+//! devfs: the sentry's own /dev. Device files never touch the host.
+
+use std::sync::Arc;
+
+use super::synth::{attr, SynthDir, SynthLink};
+use crate::errno::Errno;
+use crate::vfs::{FileOps, Inode, Stat};
+
+/// TMPFS_MAGIC: Linux's devtmpfs reports it too.
+const DEVFS_MAGIC: i64 = 0x0102_1994;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Null,
+    Zero,
+    Full,
+    Random,
+}
+
+struct Device {
+    stat: Stat,
+    kind: Kind,
+}
+
+fn makedev(major: u64, minor: u64) -> u64 {
+    ((major & 0xfff) << 8) | (minor & 0xff) | ((minor & !0xff) << 12) | ((major & !0xfff) << 32)
+}
+
+impl Inode for Device {
+    fn stat(&self) -> Result<Stat, Errno> {
+        Ok(self.stat)
+    }
+    fn open(&self, _: u32) -> Result<Arc<dyn FileOps>, Errno> {
+        Ok(Arc::new(DeviceFile { stat: self.stat, kind: self.kind }))
+    }
+    fn statfs(&self) -> Result<crate::mm::pod::StatFs, Errno> {
+        Ok(super::synthetic_statfs(DEVFS_MAGIC))
+    }
+}
+
+struct DeviceFile {
+    stat: Stat,
+    kind: Kind,
+}
+
+impl FileOps for DeviceFile {
+    fn read(&self, buf: &mut [u8], _: u64) -> Result<usize, Errno> {
+        match self.kind {
+            Kind::Null => Ok(0),
+            Kind::Zero | Kind::Full => {
+                buf.fill(0);
+                Ok(buf.len())
+            }
+            Kind::Random => {
+                platform::host::getrandom(buf);
+                Ok(buf.len())
+            }
+        }
+    }
+    fn write(&self, buf: &[u8], _: u64) -> Result<usize, Errno> {
+        match self.kind {
+            Kind::Full => Err(Errno::ENOSPC),
+            _ => Ok(buf.len()),
+        }
+    }
+    fn stat(&self) -> Result<Stat, Errno> {
+        Ok(self.stat)
+    }
+}
+
+/// Build /dev.
+pub fn new() -> Arc<SynthDir> {
+    let dev = super::new_dev();
+    let root = SynthDir::new(dev, 0o755, DEVFS_MAGIC);
+    let devices = [
+        ("null", Kind::Null, 3),
+        ("zero", Kind::Zero, 5),
+        ("full", Kind::Full, 7),
+        ("random", Kind::Random, 8),
+        ("urandom", Kind::Random, 9),
+    ];
+    for (name, kind, minor) in devices {
+        let stat = attr(dev, super::new_ino(), libc::S_IFCHR | 0o666, makedev(1, minor));
+        root.add(name, Arc::new(Device { stat, kind }));
+    }
+    root.add("fd", SynthLink::new(dev, "/proc/self/fd"));
+    root.add("stdin", SynthLink::new(dev, "/proc/self/fd/0"));
+    root.add("stdout", SynthLink::new(dev, "/proc/self/fd/1"));
+    root.add("stderr", SynthLink::new(dev, "/proc/self/fd/2"));
+    root
+}

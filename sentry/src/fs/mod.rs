@@ -1,0 +1,30 @@
+//! File system implementations.
+
+pub mod dev;
+pub mod gofer;
+pub mod host;
+pub mod synth;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// A fresh device number for a sentry file system (major 0, like Linux's anonymous devices).
+pub fn new_dev() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(0x20);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// A fresh inode number for synthetic files.
+pub fn new_ino() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// A statfs answer for a sentry-owned file system of the given magic.
+pub fn synthetic_statfs(magic: i64) -> crate::mm::pod::StatFs {
+    let mut s = crate::mm::pod::StatFs::default();
+    s.f_type = magic;
+    s.f_bsize = 4096;
+    s.f_namelen = 255;
+    s.f_frsize = 4096;
+    s
+}

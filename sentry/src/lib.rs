@@ -1,0 +1,151 @@
+//! The sentry: Palisade's userspace kernel.
+#![deny(unsafe_code)]
+
+pub mod errno;
+pub mod fs;
+pub mod kernel;
+pub mod loader;
+pub mod mm;
+pub mod strace;
+pub mod syscalls;
+pub mod vfs;
+
+use std::os::fd::OwnedFd;
+use std::sync::Arc;
+
+use platform::ptrace::PtracePlatform;
+use platform::{MemoryFile, Platform};
+
+use crate::errno::Errno;
+use crate::kernel::task::{default_rlimits, SigAction};
+use crate::kernel::{ExitStatus, Kernel, Task};
+use crate::vfs::{Creds, Dentry, FdTable, FsContext, OpenFile};
+
+/// Everything the sentry needs to start a sandbox.
+pub struct BootConfig {
+    pub argv: Vec<Vec<u8>>,
+    pub envp: Vec<Vec<u8>>,
+    pub cwd: Vec<u8>,
+    pub hostname: Vec<u8>,
+    pub uid: u32,
+    pub gid: u32,
+    pub strace: bool,
+    /// The sandboxed program's standard input, output and error.
+    pub stdio: [OwnedFd; 3],
+    /// Connection to the gofer serving the root file system.
+    pub gofer: OwnedFd,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BootError {
+    #[error("platform: {0}")]
+    Platform(#[from] platform::PlatformError),
+    #[error("mounting the root file system: {0}")]
+    Root(Errno),
+    #[error("{0}: {1}")]
+    Exec(String, Errno),
+}
+
+impl BootError {
+    /// Exit status a shell would give for this failure.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            BootError::Exec(_, e) if *e == Errno::ENOENT => 127,
+            BootError::Exec(..) => 126,
+            _ => 125,
+        }
+    }
+}
+
+/// Mount sentry-owned file systems over the root's /dev, /proc and /sys.
+fn mount_sentry_fs(root: &Arc<Dentry>) -> Result<(), Errno> {
+    if let Ok(d) = root.lookup(b"dev") {
+        d.mount(fs::dev::new())?;
+    }
+    // /proc and /sys are empty sentry directories until procfs and sysfs exist: the host's
+    // never show through.
+    for (name, magic) in [(&b"proc"[..], 0x9fa0), (&b"sys"[..], 0x6265_6572)] {
+        if let Ok(d) = root.lookup(name) {
+            d.mount(fs::synth::SynthDir::new(fs::new_dev(), 0o555, magic))?;
+        }
+    }
+    Ok(())
+}
+
+/// Find `cmd` in the PATH of `envp`, as execvp does.
+fn search_path(fs: &FsContext, creds: &Creds, cmd: &[u8], envp: &[Vec<u8>]) -> Vec<u8> {
+    if cmd.contains(&b'/') {
+        return cmd.to_vec();
+    }
+    let path = envp.iter().find_map(|e| e.strip_prefix(b"PATH=")).unwrap_or(b"/usr/local/bin:/usr/bin:/bin");
+    for dir in path.split(|&b| b == b':') {
+        let mut p = if dir.is_empty() { b".".to_vec() } else { dir.to_vec() };
+        p.push(b'/');
+        p.extend_from_slice(cmd);
+        if let Ok(d) = vfs::resolve(fs, creds, &fs.cwd, &p, true) {
+            if d.file_type() == libc::S_IFREG && vfs::may_access(&d.inode.stat().unwrap_or_default(), creds, 1, false).is_ok() {
+                return p;
+            }
+        }
+    }
+    cmd.to_vec()
+}
+
+/// Boot a sandbox on the ptrace platform, run its first process to completion.
+pub fn boot(cfg: BootConfig) -> Result<ExitStatus, BootError> {
+    kernel::time::init();
+    let mf = Arc::new(MemoryFile::new()?);
+    let platform: Arc<dyn Platform> = Arc::new(PtracePlatform::new(mf.clone())?);
+    let vdso = loader::vdso::Vdso::new(&mf).map_err(BootError::Root)?;
+    kernel::time::start_timekeeper(mf.clone(), vdso.vvar_offset());
+
+    let client = Arc::new(gofer::Client::new(cfg.gofer));
+    let root_inode = fs::gofer::GoferFs::mount(client, &mf).map_err(BootError::Root)?;
+    let root = Dentry::new_root(root_inode, None).map_err(BootError::Root)?;
+    mount_sentry_fs(&root).map_err(BootError::Root)?;
+
+    let creds = Creds { uid: cfg.uid, gid: cfg.gid, euid: cfg.uid, egid: cfg.gid };
+    let mut fsctx = FsContext { root: root.clone(), cwd: root.clone(), umask: 0o022 };
+    if let Ok(d) = vfs::resolve(&fsctx, &creds, &root, &cfg.cwd, true) {
+        if d.is_dir() {
+            fsctx.cwd = d;
+        }
+    }
+    let k = Kernel::new(platform.clone(), vdso, root, cfg.hostname, cfg.strace);
+    let fds = Arc::new(FdTable::default());
+    for (i, fd) in cfg.stdio.into_iter().enumerate() {
+        let host = fs::host::HostFile::new(fd);
+        let flags = if i == 0 { libc::O_RDONLY } else { libc::O_WRONLY } as u32;
+        fds.install_at(i as i32, OpenFile::new(None, host, flags), false);
+    }
+    let cmd = cfg.argv.first().cloned().unwrap_or_default();
+    let path = search_path(&fsctx, &creds, &cmd, &cfg.envp);
+    // The first address space is replaced by exec; contexts are per task.
+    let space = platform.new_address_space()?;
+    let mm = Arc::new(mm::MemoryManager::new(mf.clone(), space, platform.min_user_address(), platform.max_user_address()));
+    let mut task = Task {
+        k: k.clone(),
+        tid: 1,
+        tgid: 1,
+        ppid: 0,
+        mm,
+        fds,
+        fs: fsctx,
+        creds,
+        regs: platform.initial_regs(),
+        ctx: platform.new_context(),
+        sigactions: [SigAction::default(); 64],
+        sigmask: 0,
+        sigpending: 0,
+        altstack: libc::stack_t { ss_sp: std::ptr::null_mut(), ss_flags: libc::SS_DISABLE, ss_size: 0 },
+        rlimits: default_rlimits(),
+        clear_child_tid: 0,
+        robust_list: (0, 0),
+        comm: Vec::new(),
+        exe: None,
+        exit: None,
+        regs_replaced: false,
+    };
+    task.exec(path, cfg.argv, cfg.envp).map_err(|e| BootError::Exec(String::from_utf8_lossy(&cmd).into_owned(), e))?;
+    Ok(task.run())
+}

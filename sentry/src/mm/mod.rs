@@ -1,0 +1,915 @@
+//! Application address spaces: VMAs, the sentry's page table over memory-file frames, page
+//! faults, and copy-in/copy-out of application memory through the memory file.
+
+pub mod pod;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use platform::{Access, AddressSpace, MemoryFile, Prot, PAGE_SIZE};
+
+use crate::errno::Errno;
+pub use pod::Pod;
+
+/// Pages mapped around a faulting page in one go.
+const FAULT_AROUND: u64 = 16 * PAGE_SIZE;
+/// Gap Linux keeps below a growing stack (`stack_guard_gap`, 256 pages).
+const STACK_GUARD_GAP: u64 = 256 * PAGE_SIZE;
+
+pub fn page_down(a: u64) -> u64 {
+    a & !(PAGE_SIZE - 1)
+}
+
+pub fn page_up(a: u64) -> Option<u64> {
+    a.checked_add(PAGE_SIZE - 1).map(page_down)
+}
+
+/// Something that can back a mapping: a file's page cache, a shared anonymous object, the vDSO.
+pub trait Mappable: Send + Sync {
+    /// Memory-file offset of the page at `off` (page aligned) of the object, filling it if needed.
+    /// `Err(EFAULT)` for pages beyond the end of the object.
+    fn frame(&self, mf: &MemoryFile, off: u64) -> Result<u64, Errno>;
+    /// Name shown in /proc/self/maps.
+    fn name(&self) -> String;
+    /// Identity (device, inode) for /proc/self/maps.
+    fn ident(&self) -> (u64, u64) {
+        (0, 0)
+    }
+}
+
+#[derive(Clone)]
+pub enum Backing {
+    Anon,
+    Object { obj: Arc<dyn Mappable>, off: u64 },
+}
+
+#[derive(Clone)]
+pub struct Vma {
+    pub start: u64,
+    pub end: u64,
+    pub prot: Prot,
+    /// Highest protection mprotect may grant (a read-only fd's shared mapping never gets write).
+    pub max_prot: Prot,
+    pub shared: bool,
+    pub growsdown: bool,
+    pub backing: Backing,
+    pub name: Option<&'static str>,
+}
+
+impl Vma {
+    fn object_off(&self, addr: u64) -> Option<(&Arc<dyn Mappable>, u64)> {
+        match &self.backing {
+            Backing::Object { obj, off } => Some((obj, off + (addr - self.start))),
+            Backing::Anon => None,
+        }
+    }
+
+    /// Split at `at` (start < at < end): self keeps [start, at), returns [at, end).
+    fn split_off(&mut self, at: u64) -> Vma {
+        let mut hi = self.clone();
+        hi.start = at;
+        if let Backing::Object { off, .. } = &mut hi.backing {
+            *off += at - self.start;
+        }
+        self.end = at;
+        hi
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Pte {
+    frame: u64,
+    /// The frame belongs to this page alone (private anonymous memory or a private copy) and is
+    /// freed with it. Otherwise it belongs to a `Mappable` and must not be written through a
+    /// private mapping.
+    owned: bool,
+    /// What the stub currently has mapped for this page.
+    mapped: Option<Prot>,
+}
+
+struct Inner {
+    vmas: BTreeMap<u64, Vma>,
+    ptes: BTreeMap<u64, Pte>,
+    brk_start: u64,
+    brk: u64,
+    mmap_top: u64,
+    stack_limit: u64,
+}
+
+/// One application address space.
+pub struct MemoryManager {
+    mf: Arc<MemoryFile>,
+    space: Arc<dyn AddressSpace>,
+    min_addr: u64,
+    max_addr: u64,
+    inner: Mutex<Inner>,
+}
+
+/// Result of a fault the sentry could not resolve: the signal code to deliver with SIGSEGV.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaultError {
+    /// No mapping (SEGV_MAPERR).
+    MapErr,
+    /// Mapping forbids the access (SEGV_ACCERR).
+    AccErr,
+    /// Beyond the end of a file mapping (SIGBUS).
+    Bus,
+    /// The host failed (out of memory).
+    Host,
+}
+
+fn host(e: platform::PlatformError) -> Errno {
+    tracing::error!("address space operation failed: {e}");
+    Errno::ENOMEM
+}
+
+impl MemoryManager {
+    pub fn new(mf: Arc<MemoryFile>, space: Arc<dyn AddressSpace>, min_addr: u64, max_addr: u64) -> Self {
+        MemoryManager {
+            mf,
+            space,
+            min_addr,
+            max_addr,
+            inner: Mutex::new(Inner {
+                vmas: BTreeMap::new(),
+                ptes: BTreeMap::new(),
+                brk_start: 0,
+                brk: 0,
+                mmap_top: max_addr,
+                stack_limit: 8 << 20,
+            }),
+        }
+    }
+
+    pub fn address_space(&self) -> &Arc<dyn AddressSpace> {
+        &self.space
+    }
+
+    pub fn memory_file(&self) -> &Arc<MemoryFile> {
+        &self.mf
+    }
+
+    pub fn max_addr(&self) -> u64 {
+        self.max_addr
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Set the layout decided by the loader.
+    pub fn set_layout(&self, brk_start: u64, mmap_top: u64, stack_limit: u64) {
+        let mut m = self.lock();
+        m.brk_start = brk_start;
+        m.brk = brk_start;
+        m.mmap_top = mmap_top;
+        m.stack_limit = stack_limit;
+    }
+
+    /// A snapshot of the VMAs (for /proc/self/maps and tests).
+    pub fn vmas(&self) -> Vec<Vma> {
+        self.lock().vmas.values().cloned().collect()
+    }
+
+    // ---- VMA bookkeeping -------------------------------------------------------------------
+
+    fn find_vma(m: &Inner, addr: u64) -> Option<&Vma> {
+        m.vmas.range(..=addr).next_back().map(|(_, v)| v).filter(|v| addr < v.end)
+    }
+
+    fn is_free(m: &Inner, start: u64, end: u64) -> bool {
+        if let Some((_, v)) = m.vmas.range(..end).next_back() {
+            if v.end > start {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Split VMAs so that `start` and `end` fall on VMA boundaries.
+    fn split_at(m: &mut Inner, addr: u64) {
+        let key = match m.vmas.range(..addr).next_back() {
+            Some((&k, v)) if v.end > addr => k,
+            _ => return,
+        };
+        if let Some(v) = m.vmas.get_mut(&key) {
+            let hi = v.split_off(addr);
+            m.vmas.insert(addr, hi);
+        }
+    }
+
+    /// Remove VMAs and pages in [start, end): frees owned frames and unmaps the stub.
+    fn remove_range(&self, m: &mut Inner, start: u64, end: u64) -> Result<(), Errno> {
+        Self::split_at(m, start);
+        Self::split_at(m, end);
+        let keys: Vec<u64> = m.vmas.range(start..end).map(|(&k, _)| k).collect();
+        for k in keys {
+            m.vmas.remove(&k);
+        }
+        self.drop_pages(m, start, end)
+    }
+
+    /// Forget the pages in [start, end): free owned frames, unmap what the stub has.
+    fn drop_pages(&self, m: &mut Inner, start: u64, end: u64) -> Result<(), Errno> {
+        let pages: Vec<(u64, Pte)> = m.ptes.range(start..end).map(|(&a, &p)| (a, p)).collect();
+        if pages.is_empty() {
+            return Ok(());
+        }
+        let mut any_mapped = false;
+        let mut run: Option<(u64, u64)> = None;
+        for (a, p) in &pages {
+            m.ptes.remove(a);
+            any_mapped |= p.mapped.is_some();
+            if p.owned {
+                run = match run {
+                    Some((s, l)) if s + l == p.frame => Some((s, l + PAGE_SIZE)),
+                    Some((s, l)) => {
+                        self.mf.free(s, l);
+                        Some((p.frame, PAGE_SIZE))
+                    }
+                    None => Some((p.frame, PAGE_SIZE)),
+                };
+            }
+        }
+        if any_mapped {
+            self.space.unmap(start, end - start).map_err(host)?;
+        }
+        if let Some((s, l)) = run {
+            self.mf.free(s, l);
+        }
+        Ok(())
+    }
+
+    /// Find a free range of `len` bytes, top-down from the mmap base, or at `hint` if free.
+    fn find_free(&self, m: &Inner, hint: u64, len: u64) -> Option<u64> {
+        if hint != 0 {
+            let h = page_down(hint);
+            if h >= self.min_addr && h.checked_add(len).is_some_and(|e| e <= self.max_addr) && Self::is_free(m, h, h + len) {
+                return Some(h);
+            }
+        }
+        let mut top = m.mmap_top;
+        loop {
+            let start = top.checked_sub(len)?;
+            if start < self.min_addr {
+                return None;
+            }
+            match m.vmas.range(..top).next_back() {
+                Some((_, v)) if v.end > start => top = v.start,
+                _ => return Some(start),
+            }
+        }
+    }
+
+    // ---- mmap family --------------------------------------------------------------------------
+
+    /// Create a mapping. `fixed`: replace what is there; `noreplace`: fail with EEXIST instead.
+    #[allow(clippy::too_many_arguments)]
+    pub fn mmap(
+        &self,
+        addr: u64,
+        len: u64,
+        prot: Prot,
+        max_prot: Prot,
+        shared: bool,
+        fixed: bool,
+        noreplace: bool,
+        growsdown: bool,
+        backing: Backing,
+        populate: bool,
+    ) -> Result<u64, Errno> {
+        let len = page_up(len).ok_or(Errno::ENOMEM)?;
+        if len == 0 {
+            return Err(Errno::EINVAL);
+        }
+        let mut m = self.lock();
+        let start = if fixed || noreplace {
+            if addr % PAGE_SIZE != 0 {
+                return Err(Errno::EINVAL);
+            }
+            let end = addr.checked_add(len).ok_or(Errno::ENOMEM)?;
+            if addr < self.min_addr && fixed {
+                return Err(Errno::EPERM);
+            }
+            if end > self.max_addr || addr < self.min_addr {
+                return Err(Errno::ENOMEM);
+            }
+            if noreplace && !Self::is_free(&m, addr, end) {
+                return Err(Errno::EEXIST);
+            }
+            self.remove_range(&mut m, addr, end)?;
+            addr
+        } else {
+            self.find_free(&m, addr, len).ok_or(Errno::ENOMEM)?
+        };
+        let vma = Vma { start, end: start + len, prot, max_prot, shared, growsdown, backing, name: None };
+        m.vmas.insert(start, vma);
+        drop(m);
+        if populate {
+            let _ = self.populate(start, start + len);
+        }
+        Ok(start)
+    }
+
+    /// Map a special object (vDSO) at a fixed, free address.
+    pub fn map_special(&self, addr: u64, len: u64, prot: Prot, obj: Arc<dyn Mappable>, name: &'static str) -> Result<(), Errno> {
+        let mut m = self.lock();
+        if !Self::is_free(&m, addr, addr + len) {
+            return Err(Errno::EEXIST);
+        }
+        let vma = Vma {
+            start: addr,
+            end: addr + len,
+            prot,
+            max_prot: prot,
+            shared: true,
+            growsdown: false,
+            backing: Backing::Object { obj, off: 0 },
+            name: Some(name),
+        };
+        m.vmas.insert(addr, vma);
+        Ok(())
+    }
+
+    /// Set the object offset of the VMA starting at `addr`.
+    pub fn set_object_offset(&self, addr: u64, offset: u64) {
+        let mut m = self.lock();
+        if let Some(Vma { backing: Backing::Object { off, .. }, .. }) = m.vmas.get_mut(&addr) {
+            *off = offset;
+        }
+    }
+
+    /// Name a VMA (e.g. "[stack]", "[heap]").
+    pub fn set_name(&self, addr: u64, name: &'static str) {
+        let mut m = self.lock();
+        if let Some(v) = m.vmas.get_mut(&addr) {
+            v.name = Some(name);
+        }
+    }
+
+    pub fn find_free_range(&self, len: u64) -> Option<u64> {
+        let m = self.lock();
+        self.find_free(&m, 0, len)
+    }
+
+    pub fn munmap(&self, addr: u64, len: u64) -> Result<(), Errno> {
+        if addr % PAGE_SIZE != 0 || len == 0 {
+            return Err(Errno::EINVAL);
+        }
+        let len = page_up(len).ok_or(Errno::EINVAL)?;
+        let end = addr.checked_add(len).filter(|&e| e <= self.max_addr).ok_or(Errno::EINVAL)?;
+        let mut m = self.lock();
+        self.remove_range(&mut m, addr, end)
+    }
+
+    pub fn mprotect(&self, addr: u64, len: u64, prot: Prot, growsdown: bool) -> Result<(), Errno> {
+        if addr % PAGE_SIZE != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let len = page_up(len).ok_or(Errno::ENOMEM)?;
+        if len == 0 {
+            return Ok(());
+        }
+        let mut start = addr;
+        let end = addr.checked_add(len).ok_or(Errno::ENOMEM)?;
+        let mut m = self.lock();
+        if growsdown {
+            match Self::find_vma(&m, addr) {
+                Some(v) if v.growsdown => start = v.start,
+                Some(_) => return Err(Errno::EINVAL),
+                None => return Err(Errno::ENOMEM),
+            }
+        }
+        // The whole range must be mapped, and each VMA must allow the new protection.
+        let mut cur = start;
+        while cur < end {
+            let v = Self::find_vma(&m, cur).ok_or(Errno::ENOMEM)?;
+            if (prot.write && !v.max_prot.write) || (prot.exec && !v.max_prot.exec) || (prot.read && !v.max_prot.read) {
+                return Err(Errno::EACCES);
+            }
+            cur = v.end;
+        }
+        Self::split_at(&mut m, start);
+        Self::split_at(&mut m, end);
+        let mut needs_remap = false;
+        for (_, v) in m.vmas.range_mut(start..end) {
+            v.prot = prot;
+        }
+        // Pages the stub has mapped take the new protection, except that borrowed pages of
+        // private mappings stay read-only until written (copy-on-write).
+        let shared: Vec<(u64, u64, bool)> = m.vmas.range(start..end).map(|(_, v)| (v.start, v.end, v.shared)).collect();
+        for (s, e, sh) in shared {
+            for (_, p) in m.ptes.range_mut(s..e) {
+                if p.mapped.is_some() {
+                    let eff = if p.owned || sh { prot } else { prot.without_write() };
+                    if eff != prot {
+                        needs_remap = true;
+                    }
+                    p.mapped = Some(eff);
+                }
+            }
+        }
+        if needs_remap {
+            // Mixed protections in the range: drop the stub's mappings and let faults remap.
+            for (_, p) in m.ptes.range_mut(start..end) {
+                p.mapped = None;
+            }
+            self.space.unmap(start, end - start).map_err(host)?;
+        } else {
+            self.space.protect(start, end - start, prot).map_err(host)?;
+        }
+        Ok(())
+    }
+
+    /// `brk`: returns the new break, or the old one if the request cannot be met.
+    pub fn brk(&self, addr: u64) -> u64 {
+        let mut m = self.lock();
+        let (start, old) = (m.brk_start, m.brk);
+        if addr < start || addr > self.max_addr {
+            return old;
+        }
+        let (old_end, new_end) = match (page_up(old), page_up(addr)) {
+            (Some(a), Some(b)) => (a, b),
+            _ => return old,
+        };
+        if new_end > old_end {
+            if !Self::is_free(&m, old_end, new_end) {
+                return old;
+            }
+            let vma_start = page_up(start).unwrap_or(start);
+            // Extend the heap VMA (or create it).
+            match m.vmas.get_mut(&vma_start) {
+                Some(v) if v.end == old_end && v.name == Some("[heap]") => v.end = new_end,
+                _ => {
+                    let prot = Prot { read: true, write: true, exec: false };
+                    let v = Vma { start: old_end, end: new_end, prot, max_prot: Prot { read: true, write: true, exec: true }, shared: false, growsdown: false, backing: Backing::Anon, name: Some("[heap]") };
+                    m.vmas.insert(old_end, v);
+                }
+            }
+        } else if new_end < old_end && self.remove_range(&mut m, new_end, old_end).is_err() {
+            return old;
+        }
+        m.brk = addr;
+        addr
+    }
+
+    pub fn mremap(&self, old: u64, old_len: u64, new_len: u64, flags: u64, new_addr: u64) -> Result<u64, Errno> {
+        let may_move = flags & libc::MREMAP_MAYMOVE as u64 != 0;
+        let fixed = flags & libc::MREMAP_FIXED as u64 != 0;
+        if old % PAGE_SIZE != 0 || flags & !((libc::MREMAP_MAYMOVE | libc::MREMAP_FIXED) as u64) != 0 || (fixed && !may_move) {
+            return Err(Errno::EINVAL);
+        }
+        let old_len = page_up(old_len).ok_or(Errno::EINVAL)?;
+        let new_len = page_up(new_len).ok_or(Errno::EINVAL)?;
+        if new_len == 0 {
+            return Err(Errno::EINVAL);
+        }
+        let mut m = self.lock();
+        let v = Self::find_vma(&m, old).ok_or(Errno::EFAULT)?.clone();
+        if old_len == 0 {
+            // Duplicating a private mapping is not allowed.
+            if !v.shared {
+                return Err(Errno::EINVAL);
+            }
+        } else if old + old_len > v.end {
+            return Err(Errno::EFAULT);
+        }
+        if fixed {
+            if new_addr % PAGE_SIZE != 0 {
+                return Err(Errno::EINVAL);
+            }
+            let ne = new_addr.checked_add(new_len).filter(|&e| e <= self.max_addr).ok_or(Errno::EINVAL)?;
+            if new_addr < old + old_len.max(new_len) && ne > old {
+                return Err(Errno::EINVAL);
+            }
+        }
+        if !fixed {
+            if new_len <= old_len {
+                if new_len < old_len {
+                    self.remove_range(&mut m, old + new_len, old + old_len)?;
+                }
+                return Ok(old);
+            }
+            // Grow in place if the next pages are free and the VMA ends here.
+            let end = old + old_len;
+            if end == v.end && old + new_len <= self.max_addr && Self::is_free(&m, end, old + new_len) {
+                Self::split_at(&mut m, old);
+                if let Some(vm) = m.vmas.get_mut(&old) {
+                    vm.end = old + new_len;
+                }
+                return Ok(old);
+            }
+            if !may_move {
+                return Err(Errno::ENOMEM);
+            }
+        }
+        // Move: create the new VMA and carry the pages over.
+        let dest = if fixed {
+            self.remove_range(&mut m, new_addr, new_addr + new_len)?;
+            new_addr
+        } else {
+            self.find_free(&m, 0, new_len).ok_or(Errno::ENOMEM)?
+        };
+        let copy_len = if old_len == 0 { new_len.min(v.end - old) } else { old_len.min(new_len) };
+        let mut nv = v.clone();
+        nv.start = dest;
+        nv.end = dest + new_len;
+        if let Backing::Object { off, .. } = &mut nv.backing {
+            *off += old - v.start;
+        }
+        if old_len == 0 {
+            m.vmas.insert(dest, nv);
+            return Ok(dest);
+        }
+        let moved: Vec<(u64, Pte)> = m.ptes.range(old..old + copy_len).map(|(&a, &p)| (a, p)).collect();
+        let any_mapped = moved.iter().any(|(_, p)| p.mapped.is_some());
+        for (a, _) in &moved {
+            m.ptes.remove(a);
+        }
+        if any_mapped {
+            self.space.unmap(old, copy_len).map_err(host)?;
+        }
+        for (a, mut p) in moved {
+            p.mapped = None;
+            m.ptes.insert(a - old + dest, p);
+        }
+        self.remove_range(&mut m, old, old + old_len)?;
+        m.vmas.insert(dest, nv);
+        Ok(dest)
+    }
+
+    pub fn madvise(&self, addr: u64, len: u64, advice: i32) -> Result<(), Errno> {
+        if addr % PAGE_SIZE != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let len = page_up(len).ok_or(Errno::EINVAL)?;
+        let end = addr.checked_add(len).ok_or(Errno::EINVAL)?;
+        match advice {
+            libc::MADV_NORMAL | libc::MADV_RANDOM | libc::MADV_SEQUENTIAL | libc::MADV_WILLNEED
+            | libc::MADV_DONTNEED | libc::MADV_FREE | libc::MADV_DONTFORK | libc::MADV_DOFORK
+            | libc::MADV_MERGEABLE | libc::MADV_UNMERGEABLE | libc::MADV_HUGEPAGE
+            | libc::MADV_NOHUGEPAGE | libc::MADV_DONTDUMP | libc::MADV_DODUMP
+            | libc::MADV_COLD | libc::MADV_PAGEOUT => {}
+            _ => return Err(Errno::EINVAL),
+        }
+        if len == 0 {
+            return Ok(());
+        }
+        let mut m = self.lock();
+        // Every page of the range must be mapped (ENOMEM otherwise, after acting on the rest).
+        let mut cur = addr;
+        let mut hole = false;
+        while cur < end {
+            match Self::find_vma(&m, cur) {
+                Some(v) => cur = v.end,
+                None => {
+                    hole = true;
+                    match m.vmas.range(cur..).next() {
+                        Some((&s, _)) if s < end => cur = s,
+                        _ => break,
+                    }
+                }
+            }
+        }
+        if matches!(advice, libc::MADV_DONTNEED | libc::MADV_FREE) {
+            // Private pages go back to zero (anonymous) or to the file contents; shared pages
+            // keep their contents, only the stub's mapping is dropped.
+            self.drop_pages(&mut m, addr, end)?;
+        }
+        if hole {
+            return Err(Errno::ENOMEM);
+        }
+        Ok(())
+    }
+
+    /// `mincore`: one byte per page, 1 if resident.
+    pub fn mincore(&self, addr: u64, len: u64) -> Result<Vec<u8>, Errno> {
+        if addr % PAGE_SIZE != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let end = addr.checked_add(page_up(len).ok_or(Errno::ENOMEM)?).ok_or(Errno::ENOMEM)?;
+        let m = self.lock();
+        let mut out = Vec::new();
+        let mut a = addr;
+        while a < end {
+            let v = Self::find_vma(&m, a).ok_or(Errno::ENOMEM)?;
+            // Pages of a file that are in its page cache count as resident, as on Linux.
+            let resident = m.ptes.contains_key(&a) || (v.shared && v.object_off(a).is_some());
+            out.push(resident as u8);
+            a += PAGE_SIZE;
+        }
+        Ok(out)
+    }
+
+    /// `msync`: checks the range is mapped. Shared mappings write through the memory file, so
+    /// there is nothing to flush until a writable host-backed file system exists.
+    pub fn msync(&self, addr: u64, len: u64, flags: i32) -> Result<(), Errno> {
+        let valid = libc::MS_ASYNC | libc::MS_SYNC | libc::MS_INVALIDATE;
+        if addr % PAGE_SIZE != 0 || flags & !valid != 0 || (flags & libc::MS_ASYNC != 0 && flags & libc::MS_SYNC != 0) {
+            return Err(Errno::EINVAL);
+        }
+        let end = addr.checked_add(page_up(len).ok_or(Errno::ENOMEM)?).ok_or(Errno::ENOMEM)?;
+        let m = self.lock();
+        let mut a = addr;
+        while a < end {
+            let v = Self::find_vma(&m, a).ok_or(Errno::ENOMEM)?;
+            a = v.end;
+        }
+        Ok(())
+    }
+
+    // ---- faults ---------------------------------------------------------------------------------
+
+    /// Find the VMA for `addr`, growing a stack VMA down to it if allowed.
+    fn vma_for_fault(&self, m: &mut Inner, addr: u64) -> Option<Vma> {
+        if let Some(v) = Self::find_vma(m, addr) {
+            return Some(v.clone());
+        }
+        let page = page_down(addr);
+        let (&k, next) = m.vmas.range(addr..).next()?;
+        if !next.growsdown || next.end - page > m.stack_limit {
+            return None;
+        }
+        if let Some((_, prev)) = m.vmas.range(..addr).next_back() {
+            if prev.end + STACK_GUARD_GAP > page {
+                return None;
+            }
+        }
+        let mut v = m.vmas.remove(&k)?;
+        v.start = page;
+        m.vmas.insert(page, v.clone());
+        Some(v)
+    }
+
+    /// Resolve a page fault of the application: on success the page is mapped in the stub.
+    pub fn handle_fault(&self, addr: u64, access: Access) -> Result<(), FaultError> {
+        let mut m = self.lock();
+        let v = self.vma_for_fault(&mut m, addr).ok_or(FaultError::MapErr)?;
+        if !v.prot.allows(access) {
+            return Err(FaultError::AccErr);
+        }
+        let page = page_down(addr);
+        // A write to a page that is mapped: only a copy-on-write break can fix it.
+        if let Some(p) = m.ptes.get(&page).copied() {
+            if access.write && !p.owned && !v.shared {
+                self.cow_break(&mut m, page, p, &v).map_err(|_| FaultError::Host)?;
+                return Ok(());
+            }
+            if p.mapped.is_some() {
+                // The stub has the page mapped yet faulted: the mapping is stale. Map it again.
+                let prot = if p.owned || v.shared { v.prot } else { v.prot.without_write() };
+                self.space.map_file(page, PAGE_SIZE, p.frame, prot).map_err(|_| FaultError::Host)?;
+                return Ok(());
+            }
+        }
+        let lo = page_down(addr & !(FAULT_AROUND - 1)).max(v.start);
+        let hi = ((addr & !(FAULT_AROUND - 1)) + FAULT_AROUND).min(v.end);
+        self.fill(&mut m, &v, lo, hi, page, access.write)?;
+        Ok(())
+    }
+
+    /// Give frames to the pages of [lo, hi) in `v` that have none, and map the window.
+    fn fill(&self, m: &mut Inner, v: &Vma, lo: u64, hi: u64, page: u64, write: bool) -> Result<(), FaultError> {
+        // Missing anonymous pages get one contiguous allocation per run.
+        let mut a = lo;
+        while a < hi {
+            if m.ptes.contains_key(&a) {
+                a += PAGE_SIZE;
+                continue;
+            }
+            match v.object_off(a) {
+                None => {
+                    let mut end = a;
+                    while end < hi && !m.ptes.contains_key(&end) {
+                        end += PAGE_SIZE;
+                    }
+                    let base = self.mf.allocate(end - a).map_err(|_| FaultError::Host)?;
+                    for (i, pa) in (a..end).step_by(PAGE_SIZE as usize).enumerate() {
+                        m.ptes.insert(pa, Pte { frame: base + i as u64 * PAGE_SIZE, owned: true, mapped: None });
+                    }
+                    a = end;
+                }
+                Some((obj, off)) => {
+                    match obj.frame(&self.mf, off) {
+                        Ok(frame) => {
+                            m.ptes.insert(a, Pte { frame, owned: false, mapped: None });
+                        }
+                        Err(_) if a == page => return Err(FaultError::Bus),
+                        Err(_) => break,
+                    }
+                    a += PAGE_SIZE;
+                }
+            }
+        }
+        if write && !v.shared {
+            if let Some(p) = m.ptes.get(&page).copied() {
+                if !p.owned {
+                    self.cow_copy(m, page, p).map_err(|_| FaultError::Host)?;
+                }
+            }
+        }
+        // Map runs of pages with contiguous frames and equal protection in one call each.
+        let pages: Vec<(u64, Pte)> = m.ptes.range(lo..hi).map(|(&a, &p)| (a, p)).collect();
+        let mut run: Option<(u64, u64, u64, Prot)> = None; // (addr, frame, len, prot)
+        let flush = |r: Option<(u64, u64, u64, Prot)>| -> Result<(), FaultError> {
+            if let Some((ra, rf, rl, rp)) = r {
+                self.space.map_file(ra, rl, rf, rp).map_err(|_| FaultError::Host)?;
+            }
+            Ok(())
+        };
+        for (pa, p) in &pages {
+            let prot = if p.owned || v.shared { v.prot } else { v.prot.without_write() };
+            if p.mapped == Some(prot) {
+                flush(run.take())?;
+                continue;
+            }
+            run = match run {
+                Some((ra, rf, rl, rp)) if ra + rl == *pa && rf + rl == p.frame && rp == prot => Some((ra, rf, rl + PAGE_SIZE, rp)),
+                r => {
+                    flush(r)?;
+                    Some((*pa, p.frame, PAGE_SIZE, prot))
+                }
+            };
+        }
+        flush(run)?;
+        for (pa, p) in pages {
+            let prot = if p.owned || v.shared { v.prot } else { v.prot.without_write() };
+            if let Some(e) = m.ptes.get_mut(&pa) {
+                e.mapped = Some(prot);
+            }
+            let _ = p;
+        }
+        Ok(())
+    }
+
+    /// Replace a borrowed page with a private copy (not mapped yet).
+    fn cow_copy(&self, m: &mut Inner, page: u64, p: Pte) -> Result<Pte, Errno> {
+        let frame = self.mf.allocate(PAGE_SIZE).map_err(|_| Errno::ENOMEM)?;
+        self.mf.copy(p.frame, frame, PAGE_SIZE).map_err(|_| Errno::EFAULT)?;
+        let np = Pte { frame, owned: true, mapped: p.mapped };
+        m.ptes.insert(page, np);
+        Ok(np)
+    }
+
+    /// Break copy-on-write for a page and map the private copy writable.
+    fn cow_break(&self, m: &mut Inner, page: u64, p: Pte, v: &Vma) -> Result<u64, Errno> {
+        let np = self.cow_copy(m, page, p)?;
+        if np.mapped.is_some() {
+            self.space.map_file(page, PAGE_SIZE, np.frame, v.prot).map_err(host)?;
+            if let Some(e) = m.ptes.get_mut(&page) {
+                e.mapped = Some(v.prot);
+            }
+        }
+        Ok(np.frame)
+    }
+
+    /// Fault in [start, end) (MAP_POPULATE).
+    fn populate(&self, start: u64, end: u64) -> Result<(), FaultError> {
+        let mut m = self.lock();
+        let v = Self::find_vma(&m, start).ok_or(FaultError::MapErr)?.clone();
+        let mut a = start;
+        while a < end.min(v.end) {
+            let hi = (a + FAULT_AROUND).min(v.end);
+            self.fill(&mut m, &v, a, hi, a, false)?;
+            a = hi;
+        }
+        Ok(())
+    }
+
+    // ---- copy in / copy out -------------------------------------------------------------------
+
+    /// The frame holding `page`, for a sentry access. Faults the page in (without mapping it in
+    /// the stub) and breaks copy-on-write for writes.
+    fn frame_for(&self, m: &mut Inner, page: u64, write: bool) -> Result<u64, Errno> {
+        let v = self.vma_for_fault(m, page).ok_or(Errno::EFAULT)?;
+        let need = if write { Access::WRITE } else { Access::READ };
+        if !v.prot.allows(need) {
+            return Err(Errno::EFAULT);
+        }
+        let p = match m.ptes.get(&page).copied() {
+            Some(p) => p,
+            None => {
+                let p = match v.object_off(page) {
+                    None => {
+                        let frame = self.mf.allocate(PAGE_SIZE).map_err(|_| Errno::ENOMEM)?;
+                        Pte { frame, owned: true, mapped: None }
+                    }
+                    Some((obj, off)) => Pte { frame: obj.frame(&self.mf, off)?, owned: false, mapped: None },
+                };
+                m.ptes.insert(page, p);
+                p
+            }
+        };
+        if write && !p.owned && !v.shared {
+            return self.cow_break(m, page, p, &v);
+        }
+        Ok(p.frame)
+    }
+
+    /// Walk [addr, addr+len) page by page, calling `f(frame_offset, buffer_offset, n)`.
+    fn for_each_chunk(&self, addr: u64, len: usize, write: bool, mut f: impl FnMut(u64, usize, usize) -> Result<(), Errno>) -> Result<(), Errno> {
+        if len == 0 {
+            return Ok(());
+        }
+        let end = addr.checked_add(len as u64).ok_or(Errno::EFAULT)?;
+        if addr < self.min_addr.min(PAGE_SIZE) || end > self.max_addr {
+            return Err(Errno::EFAULT);
+        }
+        let mut m = self.lock();
+        let mut a = addr;
+        while a < end {
+            let page = page_down(a);
+            let n = ((page + PAGE_SIZE).min(end) - a) as usize;
+            let frame = self.frame_for(&mut m, page, write)?;
+            f(frame + (a - page), (a - addr) as usize, n)?;
+            a += n as u64;
+        }
+        Ok(())
+    }
+
+    pub fn read_bytes(&self, addr: u64, buf: &mut [u8]) -> Result<(), Errno> {
+        let mf = self.mf.clone();
+        self.for_each_chunk(addr, buf.len(), false, |frame, off, n| {
+            mf.read(frame, &mut buf[off..off + n]).map_err(|_| Errno::EFAULT)
+        })
+    }
+
+    pub fn write_bytes(&self, addr: u64, buf: &[u8]) -> Result<(), Errno> {
+        let mf = self.mf.clone();
+        self.for_each_chunk(addr, buf.len(), true, |frame, off, n| {
+            mf.write(frame, &buf[off..off + n]).map_err(|_| Errno::EFAULT)
+        })
+    }
+
+    pub fn zero_bytes(&self, addr: u64, len: u64) -> Result<(), Errno> {
+        let mf = self.mf.clone();
+        self.for_each_chunk(addr, len as usize, true, |frame, _, n| mf.zero(frame, n as u64).map_err(|_| Errno::EFAULT))
+    }
+
+    /// Read a NUL-terminated string of at most `max` bytes (without the NUL).
+    /// `ENAMETOOLONG` if no NUL is found within `max` bytes.
+    pub fn read_cstr(&self, addr: u64, max: usize) -> Result<Vec<u8>, Errno> {
+        let mut out = Vec::new();
+        let mut a = addr;
+        while out.len() < max {
+            let chunk = ((page_down(a) + PAGE_SIZE - a) as usize).min(max - out.len());
+            let mut buf = vec![0u8; chunk];
+            self.read_bytes(a, &mut buf)?;
+            if let Some(i) = buf.iter().position(|&b| b == 0) {
+                out.extend_from_slice(&buf[..i]);
+                return Ok(out);
+            }
+            out.extend_from_slice(&buf);
+            a += chunk as u64;
+        }
+        Err(Errno::ENAMETOOLONG)
+    }
+
+    pub fn copy_in<T: Pod>(&self, addr: u64) -> Result<T, Errno> {
+        let mut buf = vec![0u8; std::mem::size_of::<T>()];
+        self.read_bytes(addr, &mut buf)?;
+        T::from_bytes(&buf).ok_or(Errno::EFAULT)
+    }
+
+    pub fn copy_out<T: Pod>(&self, addr: u64, v: &T) -> Result<(), Errno> {
+        self.write_bytes(addr, v.as_bytes())
+    }
+
+    /// Read `len` bytes of application memory into a new buffer.
+    pub fn read_vec(&self, addr: u64, len: usize) -> Result<Vec<u8>, Errno> {
+        let mut buf = vec![0u8; len];
+        self.read_bytes(addr, &mut buf)?;
+        Ok(buf)
+    }
+
+    /// Read from a host fd straight into application memory (no bounce buffer). Returns bytes
+    /// read; stops early on a short read.
+    pub fn pread_into(&self, addr: u64, len: usize, fd: i32, mut file_off: u64) -> Result<usize, Errno> {
+        let mf = self.mf.clone();
+        let mut total = 0usize;
+        let mut short = false;
+        self.for_each_chunk(addr, len, true, |frame, _, n| {
+            if short {
+                return Ok(());
+            }
+            let got = mf.pread_from(fd, file_off, frame, n as u64).map_err(Errno::from)?;
+            total += got;
+            file_off += got as u64;
+            short = got < n;
+            Ok(())
+        })
+        .or_else(|e| if total > 0 { Ok(()) } else { Err(e) })?;
+        Ok(total)
+    }
+}
+
+impl Drop for MemoryManager {
+    fn drop(&mut self) {
+        let m = self.inner.get_mut().unwrap_or_else(|e| e.into_inner());
+        for p in m.ptes.values() {
+            if p.owned {
+                self.mf.free(p.frame, PAGE_SIZE);
+            }
+        }
+    }
+}

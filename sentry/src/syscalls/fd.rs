@@ -1,0 +1,111 @@
+//! Descriptor syscalls: close, dup*, fcntl, ioctl, close_range.
+
+use super::fd_arg;
+use crate::errno::{Errno, SysResult};
+use crate::kernel::Task;
+
+pub fn close(t: &mut Task, a: [u64; 6]) -> SysResult {
+    t.fds.remove(fd_arg(a[0]))?;
+    Ok(0)
+}
+
+pub fn dup(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let f = t.fds.get(fd_arg(a[0]))?;
+    Ok(t.fds.install(f, false, 0, t.nofile())? as u64)
+}
+
+fn dup_to(t: &mut Task, old: i32, new: i32, cloexec: bool) -> SysResult {
+    let f = t.fds.get(old)?;
+    if new < 0 || new as u64 >= t.nofile() {
+        return Err(Errno::EBADF);
+    }
+    t.fds.install_at(new, f, cloexec);
+    Ok(new as u64)
+}
+
+pub fn dup2(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let (old, new) = (fd_arg(a[0]), fd_arg(a[1]));
+    if old == new {
+        t.fds.get(old)?;
+        return Ok(new as u64);
+    }
+    dup_to(t, old, new, false)
+}
+
+pub fn dup3(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let (old, new) = (fd_arg(a[0]), fd_arg(a[1]));
+    if a[2] & !(libc::O_CLOEXEC as u64) != 0 || old == new {
+        return Err(Errno::EINVAL);
+    }
+    dup_to(t, old, new, a[2] != 0)
+}
+
+pub fn fcntl(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let fd = fd_arg(a[0]);
+    let entry = t.fds.entry(fd)?;
+    let f = entry.file;
+    match a[1] as i32 {
+        libc::F_DUPFD | libc::F_DUPFD_CLOEXEC => {
+            let min = a[2] as i64;
+            if min < 0 || min as u64 >= t.nofile() {
+                return Err(Errno::EINVAL);
+            }
+            let cloexec = a[1] as i32 == libc::F_DUPFD_CLOEXEC;
+            Ok(t.fds.install(f, cloexec, min as i32, t.nofile())? as u64)
+        }
+        libc::F_GETFD => Ok(if entry.cloexec { libc::FD_CLOEXEC as u64 } else { 0 }),
+        libc::F_SETFD => {
+            t.fds.set_cloexec(fd, a[2] & libc::FD_CLOEXEC as u64 != 0)?;
+            Ok(0)
+        }
+        libc::F_GETFL => Ok(f.flags() as u64),
+        libc::F_SETFL => {
+            if f.is_path() {
+                return Err(Errno::EBADF);
+            }
+            f.set_status_flags(a[2] as u32);
+            Ok(0)
+        }
+        _ => {
+            t.k.log_enosys(u64::MAX - a[1], &format!("fcntl cmd {}", a[1]));
+            Err(Errno::EINVAL)
+        }
+    }
+}
+
+pub fn ioctl(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let fd = fd_arg(a[0]);
+    let f = t.fds.get(fd)?;
+    if f.is_path() {
+        return Err(Errno::EBADF);
+    }
+    match a[1] {
+        r if r == libc::FIOCLEX => t.fds.set_cloexec(fd, true).map(|_| 0),
+        r if r == libc::FIONCLEX => t.fds.set_cloexec(fd, false).map(|_| 0),
+        r if r == libc::FIONBIO => {
+            let on: i32 = t.mm.copy_in(a[2])?;
+            let fl = f.flags() & !(libc::O_NONBLOCK as u32);
+            f.set_status_flags(if on != 0 { fl | libc::O_NONBLOCK as u32 } else { fl });
+            Ok(0)
+        }
+        r if r == libc::FIONREAD && f.ops.seekable() => {
+            let st = f.ops.stat()?;
+            if st.file_type() != libc::S_IFREG {
+                return f.ops.ioctl(&t.mm, r, a[2]);
+            }
+            let n = st.size.saturating_sub(*f.offset()).min(i32::MAX as u64) as i32;
+            t.mm.copy_out(a[2], &n)?;
+            Ok(0)
+        }
+        r => f.ops.ioctl(&t.mm, r, a[2]),
+    }
+}
+
+pub fn close_range(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let (lo, hi, flags) = (a[0] as u32, a[1] as u32, a[2] as u32);
+    if flags & !(libc::CLOSE_RANGE_CLOEXEC | libc::CLOSE_RANGE_UNSHARE) != 0 || lo > hi {
+        return Err(Errno::EINVAL);
+    }
+    t.fds.close_range(lo, hi, flags & libc::CLOSE_RANGE_CLOEXEC != 0);
+    Ok(0)
+}

@@ -1,0 +1,515 @@
+//! Path-based file system syscalls.
+
+use std::sync::Arc;
+
+use super::fd_arg;
+use crate::errno::{Errno, SysResult};
+use crate::kernel::Task;
+use crate::vfs::{self, Dentry, FileOps, OpenFile, Stat};
+
+const AT_FDCWD: i32 = libc::AT_FDCWD;
+
+/// The directory a relative path starts from: the cwd or `dirfd`.
+fn start_dir(t: &Task, dirfd: i32, path: &[u8]) -> Result<Arc<Dentry>, Errno> {
+    if path.first() == Some(&b'/') || dirfd == AT_FDCWD {
+        return Ok(t.fs.cwd.clone());
+    }
+    let f = t.fds.get(dirfd)?;
+    let d = f.dentry.clone().ok_or(Errno::ENOTDIR)?;
+    if !d.is_dir() {
+        return Err(Errno::ENOTDIR);
+    }
+    Ok(d)
+}
+
+/// Resolve `path` relative to `dirfd`. With `empty_ok`, an empty path names `dirfd` itself.
+fn lookup_at(t: &Task, dirfd: i32, path: &[u8], follow: bool, empty_ok: bool) -> Result<Arc<Dentry>, Errno> {
+    if path.is_empty() {
+        if !empty_ok {
+            return Err(Errno::ENOENT);
+        }
+        if dirfd == AT_FDCWD {
+            return Ok(t.fs.cwd.clone());
+        }
+        return t.fds.get(dirfd)?.dentry.clone().ok_or(Errno::EBADF);
+    }
+    let start = start_dir(t, dirfd, path)?;
+    vfs::resolve(&t.fs, &t.creds, &start, path, follow)
+}
+
+fn stat_of(t: &Task, dirfd: i32, path: &[u8], flags: u64) -> Result<Stat, Errno> {
+    let allowed = (libc::AT_SYMLINK_NOFOLLOW | libc::AT_EMPTY_PATH | libc::AT_NO_AUTOMOUNT) as u64;
+    if flags & !allowed != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let follow = flags & libc::AT_SYMLINK_NOFOLLOW as u64 == 0;
+    let empty = flags & libc::AT_EMPTY_PATH as u64 != 0;
+    if path.is_empty() && empty && dirfd != AT_FDCWD {
+        let f = t.fds.get(dirfd)?;
+        return f.ops.stat();
+    }
+    lookup_at(t, dirfd, path, follow, empty)?.inode.stat()
+}
+
+pub fn stat(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let path = t.path_arg(a[0])?;
+    let st = stat_of(t, AT_FDCWD, &path, 0)?;
+    t.mm.copy_out(a[1], &vfs::to_stat(&st))?;
+    Ok(0)
+}
+
+pub fn lstat(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let path = t.path_arg(a[0])?;
+    let st = stat_of(t, AT_FDCWD, &path, libc::AT_SYMLINK_NOFOLLOW as u64)?;
+    t.mm.copy_out(a[1], &vfs::to_stat(&st))?;
+    Ok(0)
+}
+
+pub fn fstat(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let st = t.fds.get(fd_arg(a[0]))?.ops.stat()?;
+    t.mm.copy_out(a[1], &vfs::to_stat(&st))?;
+    Ok(0)
+}
+
+pub fn newfstatat(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let path = t.path_arg(a[1])?;
+    let st = stat_of(t, fd_arg(a[0]), &path, a[3])?;
+    t.mm.copy_out(a[2], &vfs::to_stat(&st))?;
+    Ok(0)
+}
+
+pub fn statx(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let flags = a[2];
+    let sync = libc::AT_STATX_SYNC_TYPE as u64;
+    if a[3] & libc::STATX__RESERVED as u64 != 0 || flags & sync == sync {
+        return Err(Errno::EINVAL);
+    }
+    let path = t.path_arg(a[1])?;
+    let s = stat_of(t, fd_arg(a[0]), &path, flags & !sync)?;
+    let mut x: libc::statx = crate::mm::Pod::zeroed();
+    let ts = |(sec, nsec): (i64, i64)| {
+        let mut t: libc::statx_timestamp = crate::mm::Pod::zeroed();
+        t.tv_sec = sec;
+        t.tv_nsec = nsec as u32;
+        t
+    };
+    x.stx_mask = libc::STATX_BASIC_STATS;
+    x.stx_blksize = s.blksize as u32;
+    x.stx_nlink = s.nlink as u32;
+    x.stx_uid = s.uid;
+    x.stx_gid = s.gid;
+    x.stx_mode = s.mode as u16;
+    x.stx_ino = s.ino;
+    x.stx_size = s.size;
+    x.stx_blocks = s.blocks;
+    x.stx_atime = ts(s.atime);
+    x.stx_mtime = ts(s.mtime);
+    x.stx_ctime = ts(s.ctime);
+    x.stx_rdev_major = libc::major(s.rdev);
+    x.stx_rdev_minor = libc::minor(s.rdev);
+    x.stx_dev_major = libc::major(s.dev);
+    x.stx_dev_minor = libc::minor(s.dev);
+    t.mm.copy_out(a[4], &x)?;
+    Ok(0)
+}
+
+fn do_access(t: &Task, dirfd: i32, path_addr: u64, mode: u64, flags: u64) -> SysResult {
+    if mode & !7 != 0 || flags & !((libc::AT_EACCESS | libc::AT_SYMLINK_NOFOLLOW | libc::AT_EMPTY_PATH) as u64) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let path = t.path_arg(path_addr)?;
+    let follow = flags & libc::AT_SYMLINK_NOFOLLOW as u64 == 0;
+    let d = lookup_at(t, dirfd, &path, follow, flags & libc::AT_EMPTY_PATH as u64 != 0)?;
+    if mode & 2 != 0 && d.inode.read_only() && d.file_type() != libc::S_IFCHR {
+        return Err(Errno::EROFS);
+    }
+    vfs::may_access(&d.inode.stat()?, &t.creds, mode as u32, flags & libc::AT_EACCESS as u64 == 0)?;
+    Ok(0)
+}
+
+pub fn access(t: &mut Task, a: [u64; 6]) -> SysResult {
+    do_access(t, AT_FDCWD, a[0], a[1], 0)
+}
+
+pub fn faccessat(t: &mut Task, a: [u64; 6]) -> SysResult {
+    do_access(t, fd_arg(a[0]), a[1], a[2], 0)
+}
+
+pub fn faccessat2(t: &mut Task, a: [u64; 6]) -> SysResult {
+    do_access(t, fd_arg(a[0]), a[1], a[2], a[3])
+}
+
+fn do_readlink(t: &Task, dirfd: i32, path_addr: u64, buf: u64, size: u64) -> SysResult {
+    let path = t.path_arg(path_addr)?;
+    if (size as i64) <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    let d = lookup_at(t, dirfd, &path, false, true)?;
+    if d.file_type() != libc::S_IFLNK {
+        return Err(Errno::EINVAL);
+    }
+    let target = d.inode.readlink()?;
+    let n = target.len().min(size as usize);
+    t.mm.write_bytes(buf, &target[..n])?;
+    Ok(n as u64)
+}
+
+pub fn readlink(t: &mut Task, a: [u64; 6]) -> SysResult {
+    do_readlink(t, AT_FDCWD, a[0], a[1], a[2])
+}
+
+pub fn readlinkat(t: &mut Task, a: [u64; 6]) -> SysResult {
+    do_readlink(t, fd_arg(a[0]), a[1], a[2], a[3])
+}
+
+/// An `O_PATH` descriptor: names a file, allows no I/O.
+struct PathFile(Stat);
+
+impl FileOps for PathFile {
+    fn read(&self, _: &mut [u8], _: u64) -> Result<usize, Errno> {
+        Err(Errno::EBADF)
+    }
+    fn write(&self, _: &[u8], _: u64) -> Result<usize, Errno> {
+        Err(Errno::EBADF)
+    }
+    fn stat(&self) -> Result<Stat, Errno> {
+        Ok(self.0)
+    }
+}
+
+fn do_open(t: &mut Task, dirfd: i32, path_addr: u64, flags: u64, mode: u64) -> SysResult {
+    let path = t.path_arg(path_addr)?;
+    let flags = flags as u32;
+    let acc = flags & libc::O_ACCMODE as u32;
+    if acc == 3 && flags & libc::O_PATH as u32 == 0 {
+        return Err(Errno::EINVAL);
+    }
+    let creat = flags & libc::O_CREAT as u32 != 0;
+    let tmpfile = flags & libc::O_TMPFILE as u32 == libc::O_TMPFILE as u32;
+    let nofollow = flags & libc::O_NOFOLLOW as u32 != 0;
+    if path.is_empty() {
+        return Err(Errno::ENOENT);
+    }
+    let d = if creat {
+        let start = start_dir(t, dirfd, &path)?;
+        match vfs::resolve(&t.fs, &t.creds, &start, &path, !nofollow) {
+            Ok(d) if flags & libc::O_EXCL as u32 != 0 => {
+                let _ = d;
+                return Err(Errno::EEXIST);
+            }
+            Ok(d) => d,
+            Err(Errno::ENOENT) => {
+                let (parent, _) = vfs::resolve_parent(&t.fs, &t.creds, &start, &path)?;
+                if path.ends_with(b"/") {
+                    return Err(Errno::EISDIR);
+                }
+                vfs::may_access(&parent.inode.stat()?, &t.creds, 3, false)?;
+                let _ = mode;
+                return Err(Errno::EROFS);
+            }
+            Err(e) => return Err(e),
+        }
+    } else {
+        let start = start_dir(t, dirfd, &path)?;
+        vfs::resolve(&t.fs, &t.creds, &start, &path, !nofollow)?
+    };
+    if tmpfile {
+        return Err(if d.is_dir() { Errno::EROFS } else { Errno::ENOTDIR });
+    }
+    let ftype = d.file_type();
+    if ftype == libc::S_IFLNK && flags & libc::O_PATH as u32 == 0 {
+        return Err(Errno::ELOOP);
+    }
+    if flags & libc::O_DIRECTORY as u32 != 0 && ftype != libc::S_IFDIR {
+        return Err(Errno::ENOTDIR);
+    }
+    let cloexec = flags & libc::O_CLOEXEC as u32 != 0;
+    let ops: Arc<dyn FileOps> = if flags & libc::O_PATH as u32 != 0 {
+        Arc::new(PathFile(d.inode.stat()?))
+    } else {
+        let write = acc == libc::O_WRONLY as u32 || acc == libc::O_RDWR as u32;
+        if ftype == libc::S_IFDIR && (write || creat) {
+            return Err(Errno::EISDIR);
+        }
+        let st = d.inode.stat()?;
+        let want = match acc as i32 {
+            libc::O_RDONLY => 4,
+            libc::O_WRONLY => 2,
+            _ => 6,
+        };
+        vfs::may_access(&st, &t.creds, want, false)?;
+        if (write || flags & libc::O_TRUNC as u32 != 0) && d.inode.read_only() && (ftype == libc::S_IFREG || ftype == libc::S_IFDIR) {
+            return Err(Errno::EROFS);
+        }
+        d.inode.open(flags)?
+    };
+    let file = OpenFile::new(Some(d), ops, flags);
+    let fd = t.fds.install(file, cloexec, 0, t.nofile())?;
+    Ok(fd as u64)
+}
+
+pub fn open(t: &mut Task, a: [u64; 6]) -> SysResult {
+    do_open(t, AT_FDCWD, a[0], a[1], a[2])
+}
+
+pub fn openat(t: &mut Task, a: [u64; 6]) -> SysResult {
+    do_open(t, fd_arg(a[0]), a[1], a[2], a[3])
+}
+
+pub fn getcwd(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let mut p = t.fs.cwd.path(&t.fs.root);
+    p.push(0);
+    if (a[1] as usize) < p.len() {
+        return Err(Errno::ERANGE);
+    }
+    t.mm.write_bytes(a[0], &p)?;
+    Ok(p.len() as u64)
+}
+
+fn set_cwd(t: &mut Task, d: Arc<Dentry>) -> SysResult {
+    if !d.is_dir() {
+        return Err(Errno::ENOTDIR);
+    }
+    vfs::may_access(&d.inode.stat()?, &t.creds, 1, false)?;
+    t.fs.cwd = d;
+    Ok(0)
+}
+
+pub fn chdir(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let path = t.path_arg(a[0])?;
+    let d = lookup_at(t, AT_FDCWD, &path, true, false)?;
+    set_cwd(t, d)
+}
+
+pub fn fchdir(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let d = t.fds.get(fd_arg(a[0]))?.dentry.clone().ok_or(Errno::ENOTDIR)?;
+    set_cwd(t, d)
+}
+
+fn fill_statfs(t: &Task, d: &Dentry, buf: u64) -> SysResult {
+    let s = d.inode.statfs()?;
+    t.mm.copy_out(buf, &s)?;
+    Ok(0)
+}
+
+pub fn statfs(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let path = t.path_arg(a[0])?;
+    let d = lookup_at(t, AT_FDCWD, &path, true, false)?;
+    fill_statfs(t, &d, a[1])
+}
+
+pub fn fstatfs(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let f = t.fds.get(fd_arg(a[0]))?;
+    let d = f.dentry.clone().ok_or(Errno::ENOSYS)?;
+    fill_statfs(t, &d, a[1])
+}
+
+/// getdents64: "." and "..", then the directory's entries; the offset counts entries.
+pub fn getdents64(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let f = t.fds.get(fd_arg(a[0]))?;
+    if f.is_path() {
+        return Err(Errno::EBADF);
+    }
+    let d = f.dentry.clone().ok_or(Errno::ENOTDIR)?;
+    if !d.is_dir() {
+        return Err(Errno::ENOTDIR);
+    }
+    let mut off = f.offset();
+    let mut cache = f.dir_listing.lock().unwrap_or_else(|e| e.into_inner());
+    if *off == 0 || cache.is_none() {
+        let mut list = vec![
+            vfs::DirEntry { ino: d.inode.stat()?.ino, kind: libc::DT_DIR, name: b".".to_vec() },
+            vfs::DirEntry { ino: d.parent.as_ref().map(|p| p.inode.stat().map(|s| s.ino).unwrap_or(0)).unwrap_or(d.inode.stat()?.ino), kind: libc::DT_DIR, name: b"..".to_vec() },
+        ];
+        list.extend(d.inode.readdir()?);
+        *cache = Some(list);
+    }
+    let list = cache.as_ref().ok_or(Errno::EIO)?;
+    let cap = a[2] as usize;
+    let mut out = Vec::with_capacity(cap.min(65536));
+    let mut i = *off as usize;
+    while i < list.len() {
+        let e = &list[i];
+        let reclen = (19 + e.name.len() + 1 + 7) & !7;
+        if out.len() + reclen > cap {
+            break;
+        }
+        out.extend_from_slice(&e.ino.to_le_bytes());
+        out.extend_from_slice(&((i + 1) as i64).to_le_bytes());
+        out.extend_from_slice(&(reclen as u16).to_le_bytes());
+        out.push(e.kind);
+        out.extend_from_slice(&e.name);
+        out.resize(out.len() + reclen - 19 - e.name.len(), 0);
+        i += 1;
+    }
+    if out.is_empty() && i < list.len() {
+        return Err(Errno::EINVAL);
+    }
+    t.mm.write_bytes(a[1], &out)?;
+    *off = i as u64;
+    Ok(out.len() as u64)
+}
+
+// ---- changes: the file systems of this sandbox are read-only ---------------------------------
+
+/// Check that the parent of `path` exists and the name is (`exists`) or is not yet present, then
+/// refuse with EROFS: there is no writable file system yet.
+fn refuse_create(t: &Task, dirfd: i32, path_addr: u64) -> SysResult {
+    let path = t.path_arg(path_addr)?;
+    let start = start_dir(t, dirfd, &path)?;
+    let (parent, name) = vfs::resolve_parent(&t.fs, &t.creds, &start, &path)?;
+    if name == b"." || name == b".." || parent.lookup(&name).is_ok() {
+        return Err(Errno::EEXIST);
+    }
+    Err(Errno::EROFS)
+}
+
+fn refuse_change(t: &Task, dirfd: i32, path_addr: u64, follow: bool) -> Result<Arc<Dentry>, Errno> {
+    let path = t.path_arg(path_addr)?;
+    lookup_at(t, dirfd, &path, follow, false)
+}
+
+pub fn mkdir(t: &mut Task, a: [u64; 6]) -> SysResult {
+    refuse_create(t, AT_FDCWD, a[0])
+}
+pub fn mkdirat(t: &mut Task, a: [u64; 6]) -> SysResult {
+    refuse_create(t, fd_arg(a[0]), a[1])
+}
+pub fn mknod(t: &mut Task, a: [u64; 6]) -> SysResult {
+    refuse_create(t, AT_FDCWD, a[0])
+}
+pub fn mknodat(t: &mut Task, a: [u64; 6]) -> SysResult {
+    refuse_create(t, fd_arg(a[0]), a[1])
+}
+pub fn symlink(t: &mut Task, a: [u64; 6]) -> SysResult {
+    t.path_arg(a[0])?;
+    refuse_create(t, AT_FDCWD, a[1])
+}
+pub fn symlinkat(t: &mut Task, a: [u64; 6]) -> SysResult {
+    t.path_arg(a[0])?;
+    refuse_create(t, fd_arg(a[1]), a[2])
+}
+pub fn link(t: &mut Task, a: [u64; 6]) -> SysResult {
+    refuse_change(t, AT_FDCWD, a[0], false)?;
+    refuse_create(t, AT_FDCWD, a[1])
+}
+pub fn linkat(t: &mut Task, a: [u64; 6]) -> SysResult {
+    refuse_change(t, fd_arg(a[0]), a[1], a[4] & libc::AT_SYMLINK_FOLLOW as u64 != 0)?;
+    refuse_create(t, fd_arg(a[2]), a[3])
+}
+
+fn refuse_unlink(t: &Task, dirfd: i32, path_addr: u64, dir: bool) -> SysResult {
+    let d = refuse_change(t, dirfd, path_addr, false)?;
+    match (dir, d.is_dir()) {
+        (true, false) => Err(Errno::ENOTDIR),
+        (false, true) => Err(Errno::EISDIR),
+        _ => Err(Errno::EROFS),
+    }
+}
+
+pub fn unlink(t: &mut Task, a: [u64; 6]) -> SysResult {
+    refuse_unlink(t, AT_FDCWD, a[0], false)
+}
+pub fn rmdir(t: &mut Task, a: [u64; 6]) -> SysResult {
+    refuse_unlink(t, AT_FDCWD, a[0], true)
+}
+pub fn unlinkat(t: &mut Task, a: [u64; 6]) -> SysResult {
+    if a[2] & !(libc::AT_REMOVEDIR as u64) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    refuse_unlink(t, fd_arg(a[0]), a[1], a[2] != 0)
+}
+
+fn refuse_rename(t: &Task, olddir: i32, old: u64, newdir: i32, new: u64) -> SysResult {
+    refuse_change(t, olddir, old, false)?;
+    let path = t.path_arg(new)?;
+    let start = start_dir(t, newdir, &path)?;
+    vfs::resolve_parent(&t.fs, &t.creds, &start, &path)?;
+    Err(Errno::EROFS)
+}
+pub fn rename(t: &mut Task, a: [u64; 6]) -> SysResult {
+    refuse_rename(t, AT_FDCWD, a[0], AT_FDCWD, a[1])
+}
+pub fn renameat(t: &mut Task, a: [u64; 6]) -> SysResult {
+    refuse_rename(t, fd_arg(a[0]), a[1], fd_arg(a[2]), a[3])
+}
+pub fn renameat2(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let valid = (libc::RENAME_NOREPLACE | libc::RENAME_EXCHANGE | libc::RENAME_WHITEOUT) as u64;
+    if a[4] & !valid != 0 || (a[4] & libc::RENAME_EXCHANGE as u64 != 0 && a[4] & libc::RENAME_NOREPLACE as u64 != 0) {
+        return Err(Errno::EINVAL);
+    }
+    refuse_rename(t, fd_arg(a[0]), a[1], fd_arg(a[2]), a[3])
+}
+
+fn refuse_attr(t: &Task, dirfd: i32, path_addr: u64, follow: bool) -> SysResult {
+    let d = refuse_change(t, dirfd, path_addr, follow)?;
+    let _ = d;
+    Err(Errno::EROFS)
+}
+pub fn chmod(t: &mut Task, a: [u64; 6]) -> SysResult {
+    refuse_attr(t, AT_FDCWD, a[0], true)
+}
+pub fn fchmodat(t: &mut Task, a: [u64; 6]) -> SysResult {
+    refuse_attr(t, fd_arg(a[0]), a[1], true)
+}
+pub fn chown(t: &mut Task, a: [u64; 6]) -> SysResult {
+    refuse_attr(t, AT_FDCWD, a[0], true)
+}
+pub fn lchown(t: &mut Task, a: [u64; 6]) -> SysResult {
+    refuse_attr(t, AT_FDCWD, a[0], false)
+}
+pub fn fchownat(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let path = t.path_arg(a[1])?;
+    let empty = a[4] & libc::AT_EMPTY_PATH as u64 != 0;
+    lookup_at(t, fd_arg(a[0]), &path, a[4] & libc::AT_SYMLINK_NOFOLLOW as u64 == 0, empty)?;
+    Err(Errno::EROFS)
+}
+pub fn truncate(t: &mut Task, a: [u64; 6]) -> SysResult {
+    if (a[1] as i64) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let d = refuse_change(t, AT_FDCWD, a[0], true)?;
+    if d.is_dir() {
+        return Err(Errno::EISDIR);
+    }
+    Err(Errno::EROFS)
+}
+pub fn utimensat(t: &mut Task, a: [u64; 6]) -> SysResult {
+    if a[1] == 0 {
+        t.fds.get(fd_arg(a[0]))?;
+        return Err(Errno::EROFS);
+    }
+    let path = t.path_arg(a[1])?;
+    lookup_at(t, fd_arg(a[0]), &path, a[3] & libc::AT_SYMLINK_NOFOLLOW as u64 == 0, false)?;
+    Err(Errno::EROFS)
+}
+
+fn fd_change(t: &Task, fd: i32) -> SysResult {
+    t.fds.get(fd)?;
+    Err(Errno::EROFS)
+}
+pub fn fchmod(t: &mut Task, a: [u64; 6]) -> SysResult {
+    fd_change(t, fd_arg(a[0]))
+}
+pub fn fchown(t: &mut Task, a: [u64; 6]) -> SysResult {
+    fd_change(t, fd_arg(a[0]))
+}
+pub fn ftruncate(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let f = t.fds.get(fd_arg(a[0]))?;
+    if (a[1] as i64) < 0 || !f.writable() {
+        return Err(Errno::EINVAL);
+    }
+    Err(Errno::EROFS)
+}
+
+pub fn fsync(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let f = t.fds.get(fd_arg(a[0]))?;
+    if !f.ops.seekable() {
+        return Err(Errno::EINVAL);
+    }
+    Ok(0)
+}
+
+pub fn sync(_t: &mut Task, _a: [u64; 6]) -> SysResult {
+    Ok(0)
+}

@@ -1,0 +1,61 @@
+//! System information: uname, sysinfo, getrandom, getcpu.
+
+use crate::errno::{Errno, SysResult};
+use crate::kernel::{time, Task, RELEASE, VERSION};
+
+fn field(dst: &mut [libc::c_char; 65], s: &[u8]) {
+    for (d, &b) in dst.iter_mut().zip(s.iter().take(64)) {
+        *d = b as libc::c_char;
+    }
+}
+
+pub fn uname(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let mut u: libc::utsname = crate::mm::Pod::zeroed();
+    field(&mut u.sysname, b"Linux");
+    field(&mut u.nodename, &t.k.hostname.lock().unwrap_or_else(|e| e.into_inner()));
+    field(&mut u.release, RELEASE.as_bytes());
+    field(&mut u.version, VERSION.as_bytes());
+    field(&mut u.machine, b"x86_64");
+    field(&mut u.domainname, b"(none)");
+    t.mm.copy_out(a[0], &u)?;
+    Ok(0)
+}
+
+pub fn sysinfo(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let host = nix::sys::sysinfo::sysinfo().map_err(Errno::from)?;
+    let mut s: libc::sysinfo = crate::mm::Pod::zeroed();
+    s.uptime = time::uptime_ns() / 1_000_000_000;
+    s.totalram = host.ram_total();
+    let used = t.k.mf.used();
+    s.freeram = host.ram_total().saturating_sub(used);
+    s.procs = 1;
+    s.mem_unit = 1;
+    t.mm.copy_out(a[0], &s)?;
+    Ok(0)
+}
+
+pub fn getrandom(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let flags = a[2] as u32;
+    if flags & !(libc::GRND_NONBLOCK | libc::GRND_RANDOM | libc::GRND_INSECURE) != 0
+        || flags & (libc::GRND_RANDOM | libc::GRND_INSECURE) == (libc::GRND_RANDOM | libc::GRND_INSECURE)
+    {
+        return Err(Errno::EINVAL);
+    }
+    let len = (a[1] as usize).min(32 << 20);
+    let mut buf = vec![0u8; len];
+    platform::host::getrandom(&mut buf);
+    t.mm.write_bytes(a[0], &buf)?;
+    Ok(len as u64)
+}
+
+pub fn getcpu(t: &mut Task, a: [u64; 6]) -> SysResult {
+    // SAFETY-free: sched_getcpu reads the CPU this sentry thread (and so the task) is on.
+    let cpu = nix::sched::sched_getcpu().unwrap_or(0) as u32;
+    if a[0] != 0 {
+        t.mm.copy_out(a[0], &cpu)?;
+    }
+    if a[1] != 0 {
+        t.mm.copy_out(a[1], &0u32)?;
+    }
+    Ok(0)
+}

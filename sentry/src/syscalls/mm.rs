@@ -1,0 +1,135 @@
+//! Memory syscalls: brk, mmap family.
+
+use platform::{Prot, PAGE_SIZE};
+
+use super::fd_arg;
+use crate::errno::{Errno, SysResult};
+use crate::kernel::Task;
+use crate::mm::{page_up, Backing, Mappable};
+
+pub fn brk(t: &mut Task, a: [u64; 6]) -> SysResult {
+    Ok(t.mm.brk(a[0]))
+}
+
+/// A shared anonymous memory object (MAP_SHARED|MAP_ANONYMOUS).
+struct SharedAnon {
+    frames: std::sync::Mutex<std::collections::HashMap<u64, u64>>,
+    size: u64,
+    mf: std::sync::Arc<platform::MemoryFile>,
+}
+
+impl Mappable for SharedAnon {
+    fn frame(&self, mf: &platform::MemoryFile, off: u64) -> Result<u64, Errno> {
+        if off >= self.size {
+            return Err(Errno::EFAULT);
+        }
+        let mut f = self.frames.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(&fr) = f.get(&off) {
+            return Ok(fr);
+        }
+        let fr = mf.allocate(PAGE_SIZE).map_err(|_| Errno::ENOMEM)?;
+        f.insert(off, fr);
+        Ok(fr)
+    }
+    fn name(&self) -> String {
+        "/dev/zero (deleted)".into()
+    }
+}
+
+impl Drop for SharedAnon {
+    fn drop(&mut self) {
+        for &fr in self.frames.get_mut().unwrap_or_else(|e| e.into_inner()).values() {
+            self.mf.free(fr, PAGE_SIZE);
+        }
+    }
+}
+
+pub fn mmap(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let (addr, len, prot, flags, fd, off) = (a[0], a[1], a[2], a[3] as i32, fd_arg(a[4]), a[5]);
+    let kind = flags & libc::MAP_TYPE;
+    let shared = match kind {
+        libc::MAP_SHARED | libc::MAP_SHARED_VALIDATE => true,
+        libc::MAP_PRIVATE => false,
+        _ => return Err(Errno::EINVAL),
+    };
+    if kind == libc::MAP_SHARED_VALIDATE {
+        let known = libc::MAP_TYPE | libc::MAP_FIXED | libc::MAP_ANONYMOUS | libc::MAP_POPULATE
+            | libc::MAP_NONBLOCK | libc::MAP_FIXED_NOREPLACE | libc::MAP_GROWSDOWN | libc::MAP_NORESERVE
+            | libc::MAP_DENYWRITE | libc::MAP_EXECUTABLE | libc::MAP_LOCKED | libc::MAP_STACK;
+        if flags & !known != 0 {
+            return Err(Errno::EOPNOTSUPP);
+        }
+    }
+    if len == 0 || prot & !((libc::PROT_READ | libc::PROT_WRITE | libc::PROT_EXEC) as u64) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if off % PAGE_SIZE != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let plen = page_up(len).ok_or(Errno::ENOMEM)?;
+    off.checked_add(plen).ok_or(Errno::EOVERFLOW)?;
+    let prot = Prot::from_bits(prot);
+    let all = Prot { read: true, write: true, exec: true };
+    let fixed = flags & libc::MAP_FIXED != 0;
+    let noreplace = flags & libc::MAP_FIXED_NOREPLACE != 0;
+    let growsdown = flags & libc::MAP_GROWSDOWN != 0;
+    let populate = flags & libc::MAP_POPULATE != 0;
+    let (backing, max_prot) = if flags & libc::MAP_ANONYMOUS != 0 {
+        if shared {
+            let obj = SharedAnon { frames: Default::default(), size: plen, mf: t.k.mf.clone() };
+            (Backing::Object { obj: std::sync::Arc::new(obj), off: 0 }, all)
+        } else {
+            (Backing::Anon, all)
+        }
+    } else {
+        let f = t.fds.get(fd)?;
+        if f.is_path() || !f.readable() {
+            return Err(Errno::EACCES);
+        }
+        if shared && prot.write && !f.writable() {
+            return Err(Errno::EACCES);
+        }
+        let obj = f.ops.mappable().ok_or(Errno::ENODEV)?;
+        let max = if shared && !f.writable() { Prot { write: false, ..all } } else { all };
+        (Backing::Object { obj, off }, max)
+    };
+    t.mm.mmap(addr, len, prot, max_prot, shared, fixed, noreplace, growsdown, backing, populate)
+}
+
+pub fn munmap(t: &mut Task, a: [u64; 6]) -> SysResult {
+    t.mm.munmap(a[0], a[1]).map(|_| 0)
+}
+
+pub fn mprotect(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let valid = (libc::PROT_READ | libc::PROT_WRITE | libc::PROT_EXEC | libc::PROT_GROWSDOWN) as u64;
+    if a[2] & !valid != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let growsdown = a[2] & libc::PROT_GROWSDOWN as u64 != 0;
+    t.mm.mprotect(a[0], a[1], Prot::from_bits(a[2]), growsdown).map(|_| 0)
+}
+
+pub fn mremap(t: &mut Task, a: [u64; 6]) -> SysResult {
+    t.mm.mremap(a[0], a[1], a[2], a[3], a[4])
+}
+
+pub fn madvise(t: &mut Task, a: [u64; 6]) -> SysResult {
+    t.mm.madvise(a[0], a[1], a[2] as i32).map(|_| 0)
+}
+
+pub fn mincore(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let v = t.mm.mincore(a[0], a[1])?;
+    t.mm.write_bytes(a[2], &v)?;
+    Ok(0)
+}
+
+pub fn msync(t: &mut Task, a: [u64; 6]) -> SysResult {
+    t.mm.msync(a[0], a[1], a[2] as i32).map(|_| 0)
+}
+
+/// mlock/munlock: sandbox memory is never swapped out; the range must be mapped.
+pub fn mlock(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let start = crate::mm::page_down(a[0]);
+    let len = page_up(a[1] + (a[0] - start)).ok_or(Errno::ENOMEM)?;
+    t.mm.msync(start, len, 0).map(|_| 0)
+}

@@ -1,0 +1,51 @@
+//! The syscall table and dispatcher. The table is the single source of truth: dispatch, strace
+//! names and the printed coverage all come from it.
+
+mod fd;
+mod fs;
+mod info;
+mod mm;
+mod process;
+mod rw;
+mod signal;
+pub mod table;
+mod time;
+
+use crate::errno::{Errno, SysResult};
+use crate::kernel::Task;
+pub use table::{coverage, Support};
+
+pub type Handler = fn(&mut Task, [u64; 6]) -> SysResult;
+
+/// Handle the syscall the task just made.
+pub fn dispatch(t: &mut Task) {
+    let nr = t.regs.0.orig_rax;
+    let args = t.regs.syscall_args();
+    let entry = table::lookup(nr);
+    if t.k.strace {
+        crate::strace::enter(t, nr, entry, &args);
+    }
+    t.regs_replaced = false;
+    let res = match entry.and_then(|e| e.handler) {
+        Some(h) => h(t, args),
+        None => {
+            t.k.log_enosys(nr, entry.map(|e| e.name).unwrap_or("unknown"));
+            Err(Errno::ENOSYS)
+        }
+    };
+    if t.k.strace {
+        crate::strace::exit(t, nr, entry, &args, &res);
+    }
+    if t.exit.is_some() || t.regs_replaced {
+        return;
+    }
+    t.regs.0.rax = match res {
+        Ok(v) => v,
+        Err(e) => (-(e.0 as i64)) as u64,
+    };
+}
+
+/// Argument accessors with the C types of the ABI.
+pub(crate) fn fd_arg(a: u64) -> i32 {
+    a as i32
+}

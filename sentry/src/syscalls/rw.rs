@@ -1,0 +1,291 @@
+//! read, write and friends.
+
+use std::sync::Arc;
+
+use super::fd_arg;
+use crate::errno::{Errno, SysResult};
+use crate::kernel::Task;
+use crate::vfs::OpenFile;
+
+/// Largest single transfer (Linux's MAX_RW_COUNT).
+const MAX_RW: usize = 0x7fff_f000;
+/// Bounce buffer size for one step of a transfer.
+const CHUNK: usize = 1 << 20;
+const IOV_MAX: u64 = 1024;
+
+fn readable(t: &Task, fd: i32) -> Result<Arc<OpenFile>, Errno> {
+    let f = t.fds.get(fd)?;
+    if !f.readable() || f.is_path() {
+        return Err(Errno::EBADF);
+    }
+    Ok(f)
+}
+
+fn writable(t: &Task, fd: i32) -> Result<Arc<OpenFile>, Errno> {
+    let f = t.fds.get(fd)?;
+    if !f.writable() || f.is_path() {
+        return Err(Errno::EBADF);
+    }
+    Ok(f)
+}
+
+/// Read up to `len` bytes at `off` into application memory at `addr`.
+fn read_into(t: &Task, f: &OpenFile, addr: u64, len: usize, off: u64) -> Result<usize, Errno> {
+    let len = len.min(MAX_RW);
+    if len == 0 {
+        return Ok(0);
+    }
+    if f.dentry.as_ref().is_some_and(|d| d.is_dir()) {
+        return Err(Errno::EISDIR);
+    }
+    // Regular files with a host fd: straight into the memory file.
+    if let Some(hfd) = f.ops.host_fd() {
+        return t.mm.pread_into(addr, len, hfd, off);
+    }
+    let mut total = 0;
+    while total < len {
+        let n = (len - total).min(CHUNK);
+        let mut buf = vec![0u8; n];
+        let got = match f.ops.read(&mut buf, off + total as u64) {
+            Ok(g) => g,
+            Err(e) if total == 0 => return Err(e),
+            Err(_) => break,
+        };
+        t.mm.write_bytes(addr + total as u64, &buf[..got])?;
+        total += got;
+        // Streams return what they have; don't block for more.
+        if got < n || !f.ops.seekable() {
+            break;
+        }
+    }
+    Ok(total)
+}
+
+fn write_from(t: &Task, f: &OpenFile, addr: u64, len: usize, off: u64) -> Result<usize, Errno> {
+    let len = len.min(MAX_RW);
+    let mut total = 0;
+    while total < len || len == 0 {
+        let n = (len - total).min(CHUNK);
+        let buf = match t.mm.read_vec(addr + total as u64, n) {
+            Ok(b) => b,
+            Err(e) if total == 0 => return Err(e),
+            Err(_) => break,
+        };
+        let put = match f.ops.write(&buf, off + total as u64) {
+            Ok(p) => p,
+            Err(e) if total == 0 => return Err(e),
+            Err(_) => break,
+        };
+        total += put;
+        if put < n || len == 0 {
+            break;
+        }
+    }
+    Ok(total)
+}
+
+/// read/write at the file's offset, advancing it.
+fn at_offset(f: &OpenFile, io: impl FnOnce(u64) -> Result<usize, Errno>) -> Result<usize, Errno> {
+    if !f.ops.seekable() {
+        return io(0);
+    }
+    let mut off = f.offset();
+    let n = io(*off)?;
+    *off += n as u64;
+    Ok(n)
+}
+
+pub fn read(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let f = readable(t, fd_arg(a[0]))?;
+    Ok(at_offset(&f, |off| read_into(t, &f, a[1], a[2] as usize, off))? as u64)
+}
+
+pub fn write(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let f = writable(t, fd_arg(a[0]))?;
+    let append = f.flags() & libc::O_APPEND as u32 != 0;
+    let r = at_offset(&f, |off| {
+        let off = if append { f.ops.stat().map(|s| s.size).unwrap_or(off) } else { off };
+        write_from(t, &f, a[1], a[2] as usize, off)
+    });
+    epipe(t, r)
+}
+
+/// EPIPE also raises SIGPIPE.
+fn epipe(t: &mut Task, r: Result<usize, Errno>) -> SysResult {
+    if r == Err(Errno::EPIPE) {
+        t.send_signal(libc::SIGPIPE);
+    }
+    Ok(r? as u64)
+}
+
+fn positional(f: &OpenFile, off: u64) -> Result<u64, Errno> {
+    if !f.ops.seekable() {
+        return Err(Errno::ESPIPE);
+    }
+    if (off as i64) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    Ok(off)
+}
+
+pub fn pread64(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let f = readable(t, fd_arg(a[0]))?;
+    let off = positional(&f, a[3])?;
+    Ok(read_into(t, &f, a[1], a[2] as usize, off)? as u64)
+}
+
+pub fn pwrite64(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let f = writable(t, fd_arg(a[0]))?;
+    let off = positional(&f, a[3])?;
+    let r = write_from(t, &f, a[1], a[2] as usize, off);
+    epipe(t, r)
+}
+
+fn iovecs(t: &Task, addr: u64, cnt: u64) -> Result<Vec<(u64, usize)>, Errno> {
+    if cnt > IOV_MAX {
+        return Err(Errno::EINVAL);
+    }
+    let mut v = Vec::with_capacity(cnt as usize);
+    let mut total: usize = 0;
+    for i in 0..cnt {
+        let iov: libc::iovec = t.mm.copy_in(addr + i * 16)?;
+        let len = iov.iov_len;
+        if (len as isize) < 0 {
+            return Err(Errno::EINVAL);
+        }
+        total = total.checked_add(len).ok_or(Errno::EINVAL)?;
+        v.push((iov.iov_base as u64, len));
+    }
+    Ok(v)
+}
+
+fn readv_at(t: &Task, f: &OpenFile, iov: &[(u64, usize)], mut off: u64) -> Result<usize, Errno> {
+    let mut total = 0;
+    for &(base, len) in iov {
+        if len == 0 {
+            continue;
+        }
+        let n = match read_into(t, f, base, len, off) {
+            Ok(n) => n,
+            Err(e) if total == 0 => return Err(e),
+            Err(_) => break,
+        };
+        total += n;
+        off += n as u64;
+        if n < len {
+            break;
+        }
+    }
+    Ok(total)
+}
+
+fn writev_at(t: &Task, f: &OpenFile, iov: &[(u64, usize)], mut off: u64) -> Result<usize, Errno> {
+    let mut total = 0;
+    for &(base, len) in iov {
+        if len == 0 {
+            continue;
+        }
+        let n = match write_from(t, f, base, len, off) {
+            Ok(n) => n,
+            Err(e) if total == 0 => return Err(e),
+            Err(_) => break,
+        };
+        total += n;
+        off += n as u64;
+        if n < len {
+            break;
+        }
+    }
+    Ok(total)
+}
+
+pub fn readv(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let f = readable(t, fd_arg(a[0]))?;
+    let iov = iovecs(t, a[1], a[2])?;
+    Ok(at_offset(&f, |off| readv_at(t, &f, &iov, off))? as u64)
+}
+
+pub fn writev(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let f = writable(t, fd_arg(a[0]))?;
+    let iov = iovecs(t, a[1], a[2])?;
+    let r = at_offset(&f, |off| writev_at(t, &f, &iov, off));
+    epipe(t, r)
+}
+
+pub fn preadv(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let f = readable(t, fd_arg(a[0]))?;
+    let off = positional(&f, a[3])?;
+    let iov = iovecs(t, a[1], a[2])?;
+    Ok(readv_at(t, &f, &iov, off)? as u64)
+}
+
+pub fn pwritev(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let f = writable(t, fd_arg(a[0]))?;
+    let off = positional(&f, a[3])?;
+    let iov = iovecs(t, a[1], a[2])?;
+    let r = writev_at(t, &f, &iov, off);
+    epipe(t, r)
+}
+
+/// preadv2/pwritev2: offset -1 means the file offset.
+pub fn preadv2(t: &mut Task, a: [u64; 6]) -> SysResult {
+    if a[4] != 0 {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    if a[3] as i64 == -1 {
+        return readv(t, a);
+    }
+    preadv(t, a)
+}
+
+pub fn pwritev2(t: &mut Task, a: [u64; 6]) -> SysResult {
+    if a[4] != 0 {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    if a[3] as i64 == -1 {
+        return writev(t, a);
+    }
+    pwritev(t, a)
+}
+
+pub fn lseek(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let f = t.fds.get(fd_arg(a[0]))?;
+    if !f.ops.seekable() {
+        return Err(Errno::ESPIPE);
+    }
+    let delta = a[1] as i64;
+    let is_dir = f.dentry.as_ref().is_some_and(|d| d.is_dir());
+    let mut off = f.offset();
+    let size = f.ops.stat()?.size as i64;
+    let new = match a[2] as i32 {
+        libc::SEEK_SET => Some(delta),
+        libc::SEEK_CUR => (*off as i64).checked_add(delta),
+        libc::SEEK_END if !is_dir => size.checked_add(delta),
+        libc::SEEK_DATA if !is_dir => {
+            if delta < 0 || delta >= size {
+                return Err(Errno::ENXIO);
+            }
+            Some(delta)
+        }
+        libc::SEEK_HOLE if !is_dir => {
+            if delta < 0 || delta >= size {
+                return Err(Errno::ENXIO);
+            }
+            Some(size)
+        }
+        _ => return Err(Errno::EINVAL),
+    };
+    let new = new.ok_or(Errno::EOVERFLOW)?;
+    if new < 0 {
+        return Err(Errno::EINVAL);
+    }
+    if is_dir && new as u64 != *off {
+        // A directory seek restarts the listing at that entry index.
+        *f.dir_listing.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        if new != 0 {
+            return Err(Errno::EINVAL);
+        }
+    }
+    *off = new as u64;
+    Ok(new as u64)
+}

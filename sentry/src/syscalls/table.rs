@@ -1,0 +1,271 @@
+//! The x86-64 syscall table.
+
+use std::sync::LazyLock;
+
+use super::{fd, fs, info, mm, process, rw, signal, time, Handler};
+
+/// How completely a syscall is implemented.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Support {
+    Full,
+    /// Implemented with the limits the note states.
+    Partial(&'static str),
+    /// Not implemented: ENOSYS, logged once by name.
+    Missing,
+}
+
+/// How strace prints an argument.
+#[derive(Debug, Clone, Copy)]
+pub enum Arg {
+    Int,
+    Hex,
+    Fd,
+    Oct,
+    /// A NUL-terminated path.
+    Path,
+    /// A buffer read by the syscall, its length in argument N.
+    InBuf(usize),
+    /// A buffer filled by the syscall, its length the return value.
+    OutBuf,
+}
+
+pub struct Entry {
+    pub nr: u64,
+    pub name: &'static str,
+    pub handler: Option<Handler>,
+    pub support: Support,
+    pub args: &'static [Arg],
+}
+
+use Arg::*;
+use Support::*;
+
+macro_rules! syscalls {
+    ($($sys:ident => $h:expr, $support:expr, [$($arg:expr),*];)*) => {
+        vec![$(Entry {
+            nr: libc::$sys as u64,
+            name: &stringify!($sys)[4..],
+            handler: Some($h),
+            support: $support,
+            args: &[$($arg),*],
+        },)*]
+    };
+}
+
+macro_rules! missing {
+    ($($sys:ident),* $(,)?) => {
+        vec![$(Entry { nr: libc::$sys as u64, name: &stringify!($sys)[4..], handler: None, support: Missing, args: &[] },)*]
+    };
+}
+
+const RO: Support = Partial("file systems are read-only until the file-system issue: EROFS after path checks");
+
+fn entries() -> Vec<Entry> {
+    let mut v = syscalls! {
+        SYS_read => rw::read, Full, [Fd, OutBuf, Int];
+        SYS_write => rw::write, Full, [Fd, InBuf(2), Int];
+        SYS_open => fs::open, Partial("O_CREAT of new files gives EROFS (read-only root)"), [Path, Hex, Oct];
+        SYS_close => fd::close, Full, [Fd];
+        SYS_stat => fs::stat, Full, [Path, Hex];
+        SYS_fstat => fs::fstat, Full, [Fd, Hex];
+        SYS_lstat => fs::lstat, Full, [Path, Hex];
+        SYS_lseek => rw::lseek, Full, [Fd, Int, Int];
+        SYS_mmap => mm::mmap, Full, [Hex, Int, Hex, Hex, Fd, Hex];
+        SYS_mprotect => mm::mprotect, Full, [Hex, Int, Hex];
+        SYS_munmap => mm::munmap, Full, [Hex, Int];
+        SYS_brk => mm::brk, Full, [Hex];
+        SYS_rt_sigaction => signal::rt_sigaction, Partial("dispositions stored; handlers run once signal delivery exists"), [Int, Hex, Hex, Int];
+        SYS_rt_sigprocmask => signal::rt_sigprocmask, Full, [Int, Hex, Hex, Int];
+        SYS_ioctl => fd::ioctl, Partial("TCGETS, TIOCGWINSZ, FIONREAD, FIOCLEX, FIONCLEX, FIONBIO; ENOTTY otherwise"), [Fd, Hex, Hex];
+        SYS_pread64 => rw::pread64, Full, [Fd, OutBuf, Int, Int];
+        SYS_pwrite64 => rw::pwrite64, Full, [Fd, InBuf(2), Int, Int];
+        SYS_readv => rw::readv, Full, [Fd, Hex, Int];
+        SYS_writev => rw::writev, Full, [Fd, Hex, Int];
+        SYS_access => fs::access, Full, [Path, Oct];
+        SYS_sched_yield => process::sched_yield, Full, [];
+        SYS_mremap => mm::mremap, Partial("MREMAP_DONTUNMAP unsupported (EINVAL)"), [Hex, Int, Int, Hex, Hex];
+        SYS_msync => mm::msync, Full, [Hex, Int, Hex];
+        SYS_mincore => mm::mincore, Full, [Hex, Int, Hex];
+        SYS_madvise => mm::madvise, Full, [Hex, Int, Int];
+        SYS_dup => fd::dup, Full, [Fd];
+        SYS_dup2 => fd::dup2, Full, [Fd, Fd];
+        SYS_nanosleep => time::nanosleep, Full, [Hex, Hex];
+        SYS_getpid => process::getpid, Full, [];
+        SYS_exit => process::exit, Full, [Int];
+        SYS_kill => signal::kill, Partial("signals to the sandbox's own process; handlers run once delivery exists"), [Int, Int];
+        SYS_uname => info::uname, Full, [Hex];
+        SYS_fcntl => fd::fcntl, Partial("F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL, F_SETFL; locks later"), [Fd, Int, Hex];
+        SYS_getcwd => fs::getcwd, Full, [Hex, Int];
+        SYS_chdir => fs::chdir, Full, [Path];
+        SYS_fchdir => fs::fchdir, Full, [Fd];
+        SYS_mkdir => fs::mkdir, RO, [Path, Oct];
+        SYS_rmdir => fs::rmdir, RO, [Path];
+        SYS_unlink => fs::unlink, RO, [Path];
+        SYS_readlink => fs::readlink, Full, [Path, OutBuf, Int];
+        SYS_umask => process::umask, Full, [Oct];
+        SYS_gettimeofday => time::gettimeofday, Full, [Hex, Hex];
+        SYS_getrlimit => process::getrlimit, Full, [Int, Hex];
+        SYS_sysinfo => info::sysinfo, Full, [Hex];
+        SYS_getuid => process::getuid, Full, [];
+        SYS_getgid => process::getgid, Full, [];
+        SYS_geteuid => process::geteuid, Full, [];
+        SYS_getegid => process::getegid, Full, [];
+        SYS_getppid => process::getppid, Full, [];
+        SYS_getpgrp => process::getpgrp, Full, [];
+        SYS_getpgid => process::getpgid, Full, [Int];
+        SYS_getsid => process::getsid, Full, [Int];
+        SYS_getgroups => process::getgroups, Full, [Int, Hex];
+        SYS_rt_sigpending => signal::rt_sigpending, Full, [Hex, Int];
+        SYS_sigaltstack => signal::sigaltstack, Partial("stored; used once signal delivery exists"), [Hex, Hex];
+        SYS_statfs => fs::statfs, Full, [Path, Hex];
+        SYS_fstatfs => fs::fstatfs, Full, [Fd, Hex];
+        SYS_getpriority => process::getpriority, Full, [Int, Int];
+        SYS_prctl => process::prctl, Partial("SET/GET_NAME, SET/GET_DUMPABLE, SET/GET_NO_NEW_PRIVS, SET/GET_PDEATHSIG, CAPBSET_READ"), [Int, Hex, Hex, Hex, Hex];
+        SYS_arch_prctl => process::arch_prctl, Partial("ARCH_SET/GET_FS and GS; CPUID faulting unsupported"), [Hex, Hex];
+        SYS_setrlimit => process::setrlimit, Full, [Int, Hex];
+        SYS_gettid => process::gettid, Full, [];
+        SYS_tkill => signal::tkill, Partial("to the calling thread"), [Int, Int];
+        SYS_time => time::time, Full, [Hex];
+        SYS_sched_getaffinity => process::sched_getaffinity, Full, [Int, Int, Hex];
+        SYS_set_tid_address => process::set_tid_address, Full, [Hex];
+        SYS_getdents64 => fs::getdents64, Full, [Fd, Hex, Int];
+        SYS_clock_gettime => time::clock_gettime, Full, [Int, Hex];
+        SYS_clock_getres => time::clock_getres, Full, [Int, Hex];
+        SYS_clock_nanosleep => time::clock_nanosleep, Full, [Int, Hex, Hex, Hex];
+        SYS_exit_group => process::exit_group, Full, [Int];
+        SYS_tgkill => signal::tgkill, Partial("to the calling thread"), [Int, Int, Int];
+        SYS_openat => fs::openat, Partial("O_CREAT of new files gives EROFS (read-only root)"), [Fd, Path, Hex, Oct];
+        SYS_mkdirat => fs::mkdirat, RO, [Fd, Path, Oct];
+        SYS_newfstatat => fs::newfstatat, Full, [Fd, Path, Hex, Hex];
+        SYS_unlinkat => fs::unlinkat, RO, [Fd, Path, Hex];
+        SYS_readlinkat => fs::readlinkat, Full, [Fd, Path, OutBuf, Int];
+        SYS_faccessat => fs::faccessat, Full, [Fd, Path, Oct];
+        SYS_set_robust_list => process::set_robust_list, Partial("stored; walked on thread exit once threads exist"), [Hex, Int];
+        SYS_get_robust_list => process::get_robust_list, Full, [Int, Hex, Hex];
+        SYS_dup3 => fd::dup3, Full, [Fd, Fd, Hex];
+        SYS_preadv => rw::preadv, Full, [Fd, Hex, Int, Int];
+        SYS_pwritev => rw::pwritev, Full, [Fd, Hex, Int, Int];
+        SYS_prlimit64 => process::prlimit64, Full, [Int, Int, Hex, Hex];
+        SYS_getcpu => info::getcpu, Full, [Hex, Hex, Hex];
+        SYS_getrandom => info::getrandom, Full, [Hex, Int, Hex];
+        SYS_execve => process::execve, Partial("single-threaded processes"), [Path, Hex, Hex];
+        SYS_statx => fs::statx, Full, [Fd, Path, Hex, Hex, Hex];
+        SYS_faccessat2 => fs::faccessat2, Full, [Fd, Path, Oct, Hex];
+        SYS_close_range => fd::close_range, Full, [Int, Int, Hex];
+        SYS_preadv2 => rw::preadv2, Partial("flags other than 0 give EOPNOTSUPP"), [Fd, Hex, Int, Int, Hex];
+        SYS_pwritev2 => rw::pwritev2, Partial("flags other than 0 give EOPNOTSUPP"), [Fd, Hex, Int, Int, Hex];
+        SYS_mlock => mm::mlock, Partial("range checked; sandbox memory is never swapped"), [Hex, Int];
+        SYS_munlock => mm::mlock, Partial("range checked"), [Hex, Int];
+        SYS_rename => fs::rename, RO, [Path, Path];
+        SYS_renameat => fs::renameat, RO, [Fd, Path, Fd, Path];
+        SYS_renameat2 => fs::renameat2, RO, [Fd, Path, Fd, Path, Hex];
+        SYS_symlink => fs::symlink, RO, [Path, Path];
+        SYS_symlinkat => fs::symlinkat, RO, [Path, Fd, Path];
+        SYS_link => fs::link, RO, [Path, Path];
+        SYS_linkat => fs::linkat, RO, [Fd, Path, Fd, Path, Hex];
+        SYS_chmod => fs::chmod, RO, [Path, Oct];
+        SYS_fchmodat => fs::fchmodat, RO, [Fd, Path, Oct];
+        SYS_fchmod => fs::fchmod, RO, [Fd, Oct];
+        SYS_chown => fs::chown, RO, [Path, Int, Int];
+        SYS_lchown => fs::lchown, RO, [Path, Int, Int];
+        SYS_fchownat => fs::fchownat, RO, [Fd, Path, Int, Int, Hex];
+        SYS_fchown => fs::fchown, RO, [Fd, Int, Int];
+        SYS_truncate => fs::truncate, RO, [Path, Int];
+        SYS_ftruncate => fs::ftruncate, RO, [Fd, Int];
+        SYS_utimensat => fs::utimensat, RO, [Fd, Path, Hex, Hex];
+        SYS_mknod => fs::mknod, RO, [Path, Oct, Hex];
+        SYS_mknodat => fs::mknodat, RO, [Fd, Path, Oct, Hex];
+        SYS_fsync => fs::fsync, Full, [Fd];
+        SYS_fdatasync => fs::fsync, Full, [Fd];
+        SYS_sync => fs::sync, Full, [];
+        SYS_syncfs => fs::fsync, Full, [Fd];
+    };
+    v.extend(missing![
+        SYS_poll, SYS_rt_sigreturn, SYS_select, SYS_shmget, SYS_shmat, SYS_shmctl, SYS_pause,
+        SYS_getitimer, SYS_alarm, SYS_setitimer, SYS_sendfile, SYS_socket, SYS_connect,
+        SYS_accept, SYS_sendto, SYS_recvfrom, SYS_sendmsg, SYS_recvmsg, SYS_shutdown, SYS_bind,
+        SYS_listen, SYS_getsockname, SYS_getpeername, SYS_socketpair, SYS_setsockopt,
+        SYS_getsockopt, SYS_clone, SYS_fork, SYS_vfork, SYS_wait4, SYS_semget, SYS_semop,
+        SYS_semctl, SYS_shmdt, SYS_msgget, SYS_msgsnd, SYS_msgrcv, SYS_msgctl, SYS_flock,
+        SYS_getdents, SYS_creat, SYS_getrusage, SYS_times, SYS_ptrace, SYS_syslog, SYS_setuid,
+        SYS_setgid, SYS_setpgid, SYS_setsid, SYS_setreuid, SYS_setregid, SYS_setgroups,
+        SYS_setresuid, SYS_getresuid, SYS_setresgid, SYS_getresgid, SYS_setfsuid, SYS_setfsgid,
+        SYS_capget, SYS_capset, SYS_rt_sigtimedwait, SYS_rt_sigqueueinfo, SYS_rt_sigsuspend,
+        SYS_utime, SYS_uselib, SYS_personality, SYS_ustat, SYS_sysfs, SYS_setpriority,
+        SYS_sched_setparam, SYS_sched_getparam, SYS_sched_setscheduler, SYS_sched_getscheduler,
+        SYS_sched_get_priority_max, SYS_sched_get_priority_min, SYS_sched_rr_get_interval,
+        SYS_munlockall, SYS_mlockall, SYS_vhangup, SYS_modify_ldt, SYS_pivot_root, SYS_adjtimex,
+        SYS_chroot, SYS_acct, SYS_settimeofday, SYS_mount, SYS_umount2, SYS_swapon, SYS_swapoff,
+        SYS_reboot, SYS_sethostname, SYS_setdomainname, SYS_iopl, SYS_ioperm, SYS_init_module,
+        SYS_delete_module, SYS_quotactl, SYS_readahead, SYS_setxattr, SYS_lsetxattr,
+        SYS_fsetxattr, SYS_getxattr, SYS_lgetxattr, SYS_fgetxattr, SYS_listxattr,
+        SYS_llistxattr, SYS_flistxattr, SYS_removexattr, SYS_lremovexattr, SYS_fremovexattr,
+        SYS_futex, SYS_sched_setaffinity, SYS_io_setup, SYS_io_destroy, SYS_io_getevents,
+        SYS_io_submit, SYS_io_cancel, SYS_lookup_dcookie, SYS_epoll_create, SYS_remap_file_pages,
+        SYS_restart_syscall, SYS_semtimedop, SYS_fadvise64, SYS_timer_create, SYS_timer_settime,
+        SYS_timer_gettime, SYS_timer_getoverrun, SYS_timer_delete, SYS_clock_settime,
+        SYS_epoll_wait, SYS_epoll_ctl, SYS_utimes, SYS_mbind, SYS_set_mempolicy,
+        SYS_get_mempolicy, SYS_mq_open, SYS_mq_unlink, SYS_mq_timedsend, SYS_mq_timedreceive,
+        SYS_mq_notify, SYS_mq_getsetattr, SYS_kexec_load, SYS_waitid, SYS_add_key,
+        SYS_request_key, SYS_keyctl, SYS_ioprio_set, SYS_ioprio_get, SYS_inotify_init,
+        SYS_inotify_add_watch, SYS_inotify_rm_watch, SYS_migrate_pages, SYS_futimesat,
+        SYS_pselect6, SYS_ppoll, SYS_unshare, SYS_splice, SYS_tee, SYS_sync_file_range,
+        SYS_vmsplice, SYS_move_pages, SYS_epoll_pwait, SYS_signalfd, SYS_timerfd_create,
+        SYS_eventfd, SYS_fallocate, SYS_timerfd_settime, SYS_timerfd_gettime, SYS_accept4,
+        SYS_signalfd4, SYS_eventfd2, SYS_epoll_create1, SYS_pipe, SYS_pipe2, SYS_inotify_init1,
+        SYS_rt_tgsigqueueinfo, SYS_perf_event_open, SYS_recvmmsg, SYS_fanotify_init,
+        SYS_fanotify_mark, SYS_name_to_handle_at, SYS_open_by_handle_at, SYS_clock_adjtime,
+        SYS_sendmmsg, SYS_setns, SYS_process_vm_readv, SYS_process_vm_writev, SYS_kcmp,
+        SYS_finit_module, SYS_sched_setattr, SYS_sched_getattr, SYS_seccomp, SYS_memfd_create,
+        SYS_kexec_file_load, SYS_bpf, SYS_execveat, SYS_userfaultfd, SYS_membarrier,
+        SYS_mlock2, SYS_copy_file_range, SYS_pkey_mprotect, SYS_pkey_alloc, SYS_pkey_free,
+        SYS_rseq, SYS_pidfd_send_signal, SYS_io_uring_setup, SYS_io_uring_enter,
+        SYS_io_uring_register, SYS_open_tree, SYS_move_mount, SYS_fsopen, SYS_fsconfig,
+        SYS_fsmount, SYS_fspick, SYS_pidfd_open, SYS_clone3, SYS_openat2, SYS_pidfd_getfd,
+        SYS_process_madvise, SYS_epoll_pwait2, SYS_mount_setattr, SYS_landlock_create_ruleset,
+        SYS_landlock_add_rule, SYS_landlock_restrict_self, SYS_memfd_secret,
+        SYS_process_mrelease, SYS_futex_waitv, SYS_set_mempolicy_home_node, SYS_pselect6,
+        SYS_getitimer, SYS_vserver, SYS_tuxcall, SYS_security, SYS_afs_syscall, SYS_putpmsg,
+        SYS_getpmsg, SYS_nfsservctl,
+        SYS_epoll_ctl_old, SYS_epoll_wait_old, SYS_set_thread_area, SYS_get_thread_area,
+        SYS__sysctl,
+    ]);
+    v
+}
+
+/// Table entries indexed by number.
+static TABLE: LazyLock<Vec<Option<Entry>>> = LazyLock::new(|| {
+    let mut t: Vec<Option<Entry>> = (0..512).map(|_| None).collect();
+    for e in entries() {
+        let i = e.nr as usize;
+        if i < t.len() && t[i].is_none() {
+            t[i] = Some(e);
+        }
+    }
+    t
+});
+
+pub fn lookup(nr: u64) -> Option<&'static Entry> {
+    TABLE.get(nr as usize).and_then(|e| e.as_ref())
+}
+
+/// Every known entry, by number.
+pub fn coverage() -> Vec<&'static Entry> {
+    TABLE.iter().flatten().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_match_numbers() {
+        assert_eq!(lookup(0).map(|e| e.name), Some("read"));
+        assert_eq!(lookup(231).map(|e| e.name), Some("exit_group"));
+        assert!(lookup(231).and_then(|e| e.handler).is_some());
+        // Every implemented entry has a handler and every missing one has none.
+        for e in coverage() {
+            assert_eq!(e.handler.is_none(), e.support == Missing, "{}", e.name);
+        }
+    }
+}

@@ -1,0 +1,97 @@
+//! Open file descriptions.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+
+use super::{Dentry, Stat};
+use crate::errno::Errno;
+use crate::mm::{Mappable, MemoryManager};
+
+/// One directory entry, as getdents64 reports it.
+#[derive(Debug, Clone)]
+pub struct DirEntry {
+    pub ino: u64,
+    pub kind: u8,
+    pub name: Vec<u8>,
+}
+
+/// What a file type can do. Defaults are Linux's answers for a file that cannot do it.
+pub trait FileOps: Send + Sync {
+    /// Read at `off` (ignored by streams).
+    fn read(&self, _buf: &mut [u8], _off: u64) -> Result<usize, Errno> {
+        Err(Errno::EINVAL)
+    }
+    fn write(&self, _buf: &[u8], _off: u64) -> Result<usize, Errno> {
+        Err(Errno::EINVAL)
+    }
+    /// Streams (pipes, terminals, sockets) have no offset: lseek and pread give ESPIPE.
+    fn seekable(&self) -> bool {
+        true
+    }
+    fn stat(&self) -> Result<Stat, Errno>;
+    fn ioctl(&self, _mm: &MemoryManager, _req: u64, _arg: u64) -> Result<u64, Errno> {
+        Err(Errno::ENOTTY)
+    }
+    /// The object to map for mmap; None means ENODEV.
+    fn mappable(&self) -> Option<Arc<dyn Mappable>> {
+        None
+    }
+    /// A host fd holding the data, for reads straight into application memory.
+    fn host_fd(&self) -> Option<i32> {
+        None
+    }
+}
+
+/// An open file description: shared by dup'ed descriptors (offset and status flags included).
+pub struct OpenFile {
+    pub dentry: Option<Arc<Dentry>>,
+    pub ops: Arc<dyn FileOps>,
+    flags: AtomicU32,
+    pub offset: Mutex<u64>,
+    /// Directory listing, taken at the first getdents and on rewind.
+    pub dir_listing: Mutex<Option<Vec<DirEntry>>>,
+}
+
+/// Status flags F_SETFL may change.
+pub const SETFL_MASK: u32 = (libc::O_APPEND | libc::O_NONBLOCK | libc::O_ASYNC | libc::O_DIRECT | libc::O_NOATIME) as u32;
+
+impl OpenFile {
+    pub fn new(dentry: Option<Arc<Dentry>>, ops: Arc<dyn FileOps>, flags: u32) -> Arc<OpenFile> {
+        // Creation-only flags are not kept.
+        let keep = !((libc::O_CREAT | libc::O_EXCL | libc::O_NOCTTY | libc::O_TRUNC | libc::O_CLOEXEC) as u32);
+        Arc::new(OpenFile {
+            dentry,
+            ops,
+            flags: AtomicU32::new(flags & keep),
+            offset: Mutex::new(0),
+            dir_listing: Mutex::new(None),
+        })
+    }
+
+    pub fn flags(&self) -> u32 {
+        self.flags.load(Ordering::Relaxed)
+    }
+
+    pub fn set_status_flags(&self, f: u32) {
+        let old = self.flags();
+        self.flags.store((old & !SETFL_MASK) | (f & SETFL_MASK), Ordering::Relaxed);
+    }
+
+    pub fn readable(&self) -> bool {
+        let acc = self.flags() & libc::O_ACCMODE as u32;
+        acc == libc::O_RDONLY as u32 || acc == libc::O_RDWR as u32
+    }
+
+    pub fn writable(&self) -> bool {
+        let acc = self.flags() & libc::O_ACCMODE as u32;
+        acc == libc::O_WRONLY as u32 || acc == libc::O_RDWR as u32
+    }
+
+    pub fn is_path(&self) -> bool {
+        self.flags() & libc::O_PATH as u32 != 0
+    }
+
+    pub fn offset(&self) -> std::sync::MutexGuard<'_, u64> {
+        self.offset.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}

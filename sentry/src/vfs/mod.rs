@@ -1,0 +1,329 @@
+//! The virtual file system: inodes, dentries with mount points, path resolution, open file
+//! descriptions and fd tables.
+
+pub mod fdtable;
+pub mod file;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use crate::errno::Errno;
+pub use fdtable::FdTable;
+pub use file::{DirEntry, FileOps, OpenFile};
+
+/// Attributes of an inode (the same shape the gofer reports).
+pub type Stat = gofer::Attr;
+
+/// Symlinks followed in one resolution before ELOOP (Linux's MAXSYMLINKS).
+const MAX_SYMLINKS: u32 = 40;
+pub const PATH_MAX: usize = 4096;
+pub const NAME_MAX: usize = 255;
+
+/// An inode of some file system.
+pub trait Inode: Send + Sync {
+    fn stat(&self) -> Result<Stat, Errno>;
+    fn lookup(&self, _name: &[u8]) -> Result<Arc<dyn Inode>, Errno> {
+        Err(Errno::ENOTDIR)
+    }
+    fn readlink(&self) -> Result<Vec<u8>, Errno> {
+        Err(Errno::EINVAL)
+    }
+    /// Open for I/O with the given open(2) flags.
+    fn open(&self, flags: u32) -> Result<Arc<dyn FileOps>, Errno>;
+    /// Directory entries, without "." and "..".
+    fn readdir(&self) -> Result<Vec<DirEntry>, Errno> {
+        Err(Errno::ENOTDIR)
+    }
+    fn statfs(&self) -> Result<crate::mm::pod::StatFs, Errno>;
+    /// Whether entries of this directory may be cached forever (read-only, exclusive trees).
+    fn cacheable(&self) -> bool {
+        true
+    }
+    /// Whether the file system holding this inode is read-only (EROFS for changes).
+    fn read_only(&self) -> bool {
+        false
+    }
+}
+
+/// A name in the tree, caching its inode and children.
+pub struct Dentry {
+    pub name: Vec<u8>,
+    pub parent: Option<Arc<Dentry>>,
+    pub inode: Arc<dyn Inode>,
+    mode: u32,
+    children: Mutex<HashMap<Vec<u8>, Option<Arc<Dentry>>>>,
+    /// Root of a file system mounted on this dentry.
+    mounted: Mutex<Option<Arc<Dentry>>>,
+    /// For the root of a mounted file system: the dentry it is mounted on.
+    pub covers: Option<Arc<Dentry>>,
+}
+
+impl Dentry {
+    pub fn new_root(inode: Arc<dyn Inode>, covers: Option<Arc<Dentry>>) -> Result<Arc<Dentry>, Errno> {
+        let mode = inode.stat()?.mode;
+        Ok(Arc::new(Dentry {
+            name: b"/".to_vec(),
+            parent: None,
+            inode,
+            mode,
+            children: Mutex::new(HashMap::new()),
+            mounted: Mutex::new(None),
+            covers,
+        }))
+    }
+
+    pub fn file_type(&self) -> u32 {
+        self.mode & libc::S_IFMT
+    }
+
+    pub fn is_dir(&self) -> bool {
+        self.file_type() == libc::S_IFDIR
+    }
+
+    /// Mount `inode`'s tree on this dentry.
+    pub fn mount(self: &Arc<Self>, inode: Arc<dyn Inode>) -> Result<(), Errno> {
+        let root = Dentry::new_root(inode, Some(self.clone()))?;
+        *self.mounted.lock().unwrap_or_else(|e| e.into_inner()) = Some(root);
+        Ok(())
+    }
+
+    /// The top of the mount stack at this dentry.
+    fn follow_mounts(self: &Arc<Self>) -> Arc<Dentry> {
+        let mut d = self.clone();
+        loop {
+            let m = d.mounted.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            match m {
+                Some(m) => d = m,
+                None => return d,
+            }
+        }
+    }
+
+    /// The child `name`, from the cache or the file system.
+    pub fn lookup(self: &Arc<Self>, name: &[u8]) -> Result<Arc<Dentry>, Errno> {
+        {
+            let c = self.children.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(e) = c.get(name) {
+                return e.clone().map(|d| d.follow_mounts()).ok_or(Errno::ENOENT);
+            }
+        }
+        let res = self.inode.lookup(name);
+        let entry = match res {
+            Ok(inode) => {
+                let mode = inode.stat()?.mode;
+                Some(Arc::new(Dentry {
+                    name: name.to_vec(),
+                    parent: Some(self.clone()),
+                    inode,
+                    mode,
+                    children: Mutex::new(HashMap::new()),
+                    mounted: Mutex::new(None),
+                    covers: None,
+                }))
+            }
+            Err(Errno::ENOENT) => None,
+            Err(e) => return Err(e),
+        };
+        if self.inode.cacheable() {
+            self.children.lock().unwrap_or_else(|e| e.into_inner()).insert(name.to_vec(), entry.clone());
+        }
+        entry.map(|d| d.follow_mounts()).ok_or(Errno::ENOENT)
+    }
+
+    /// The parent for "..": crosses mount points upward; the root is its own parent.
+    fn dotdot(self: &Arc<Self>, root: &Arc<Dentry>) -> Arc<Dentry> {
+        let mut d = self.clone();
+        loop {
+            if Arc::ptr_eq(&d, root) {
+                return d;
+            }
+            match (&d.parent, &d.covers) {
+                (Some(p), _) => return p.follow_mounts(),
+                (None, Some(c)) => d = c.clone(),
+                (None, None) => return d,
+            }
+        }
+    }
+
+    /// Absolute path of this dentry as seen from `root`.
+    pub fn path(self: &Arc<Self>, root: &Arc<Dentry>) -> Vec<u8> {
+        let mut parts: Vec<Vec<u8>> = Vec::new();
+        let mut d = self.clone();
+        loop {
+            if Arc::ptr_eq(&d, root) {
+                break;
+            }
+            match (&d.parent, &d.covers) {
+                (Some(p), _) => {
+                    parts.push(d.name.clone());
+                    d = p.clone();
+                }
+                (None, Some(c)) => d = c.clone(),
+                (None, None) => break,
+            }
+        }
+        if parts.is_empty() {
+            return b"/".to_vec();
+        }
+        let mut out = Vec::new();
+        for p in parts.iter().rev() {
+            out.push(b'/');
+            out.extend_from_slice(p);
+        }
+        out
+    }
+}
+
+/// Credentials used for permission checks.
+#[derive(Debug, Clone, Copy)]
+pub struct Creds {
+    pub uid: u32,
+    pub gid: u32,
+    pub euid: u32,
+    pub egid: u32,
+}
+
+/// May `creds` access a file with `stat` for `mask` (R_OK=4, W_OK=2, X_OK=1)?
+pub fn may_access(st: &Stat, creds: &Creds, mask: u32, use_real: bool) -> Result<(), Errno> {
+    let (uid, gid) = if use_real { (creds.uid, creds.gid) } else { (creds.euid, creds.egid) };
+    if uid == 0 {
+        // CAP_DAC_OVERRIDE: everything but executing a file no one may execute.
+        let is_dir = st.file_type() == libc::S_IFDIR;
+        if mask & 1 != 0 && !is_dir && st.mode & 0o111 == 0 {
+            return Err(Errno::EACCES);
+        }
+        return Ok(());
+    }
+    let bits = if st.uid == uid {
+        (st.mode >> 6) & 7
+    } else if st.gid == gid {
+        (st.mode >> 3) & 7
+    } else {
+        st.mode & 7
+    };
+    if bits & mask == mask {
+        Ok(())
+    } else {
+        Err(Errno::EACCES)
+    }
+}
+
+/// Per-process file system context: root, working directory, umask.
+#[derive(Clone)]
+pub struct FsContext {
+    pub root: Arc<Dentry>,
+    pub cwd: Arc<Dentry>,
+    pub umask: u32,
+}
+
+/// Resolve `path` from `start` (used for relative paths). `follow_last`: follow a symlink in the
+/// last component.
+pub fn resolve(fs: &FsContext, creds: &Creds, start: &Arc<Dentry>, path: &[u8], follow_last: bool) -> Result<Arc<Dentry>, Errno> {
+    if path.is_empty() {
+        return Err(Errno::ENOENT);
+    }
+    if path.len() >= PATH_MAX {
+        return Err(Errno::ENAMETOOLONG);
+    }
+    let mut cur = if path[0] == b'/' { fs.root.clone() } else { start.clone() };
+    // Pending components, in reverse order (pop from the end).
+    let mut comps: Vec<Vec<u8>> = split(path);
+    comps.reverse();
+    let mut must_be_dir = path.ends_with(b"/");
+    let mut links = 0;
+    while let Some(c) = comps.pop() {
+        if !cur.is_dir() {
+            return Err(Errno::ENOTDIR);
+        }
+        may_access(&cur.inode.stat()?, creds, 1, false)?;
+        if c.len() > NAME_MAX {
+            return Err(Errno::ENAMETOOLONG);
+        }
+        if c == b"." {
+            continue;
+        }
+        if c == b".." {
+            cur = cur.dotdot(&fs.root);
+            continue;
+        }
+        let next = cur.lookup(&c)?;
+        let last = comps.is_empty();
+        if next.file_type() == libc::S_IFLNK && (!last || follow_last || must_be_dir) {
+            links += 1;
+            if links > MAX_SYMLINKS {
+                return Err(Errno::ELOOP);
+            }
+            let target = next.inode.readlink()?;
+            if target.is_empty() {
+                return Err(Errno::ENOENT);
+            }
+            if target[0] == b'/' {
+                cur = fs.root.clone();
+            }
+            if last && target.ends_with(b"/") {
+                must_be_dir = true;
+            }
+            let mut t = split(&target);
+            t.reverse();
+            comps.extend(t);
+            continue;
+        }
+        cur = next;
+    }
+    if must_be_dir && !cur.is_dir() {
+        return Err(Errno::ENOTDIR);
+    }
+    Ok(cur)
+}
+
+/// Resolve all but the last component; returns the parent directory and the last name
+/// (ENOENT-free: the last component need not exist). "." and ".." come back as names.
+pub fn resolve_parent(fs: &FsContext, creds: &Creds, start: &Arc<Dentry>, path: &[u8]) -> Result<(Arc<Dentry>, Vec<u8>), Errno> {
+    if path.is_empty() {
+        return Err(Errno::ENOENT);
+    }
+    let trimmed: &[u8] = {
+        let mut p = path;
+        while p.len() > 1 && p.ends_with(b"/") {
+            p = &p[..p.len() - 1];
+        }
+        p
+    };
+    match trimmed.iter().rposition(|&b| b == b'/') {
+        None => Ok((start.clone(), trimmed.to_vec())),
+        Some(0) => Ok((fs.root.clone(), trimmed[1..].to_vec())),
+        Some(i) => {
+            let dir = resolve(fs, creds, start, &trimmed[..i], true)?;
+            if !dir.is_dir() {
+                return Err(Errno::ENOTDIR);
+            }
+            Ok((dir, trimmed[i + 1..].to_vec()))
+        }
+    }
+}
+
+fn split(path: &[u8]) -> Vec<Vec<u8>> {
+    path.split(|&b| b == b'/').filter(|c| !c.is_empty()).map(|c| c.to_vec()).collect()
+}
+
+/// Convert attributes to the `struct stat` the ABI uses.
+pub fn to_stat(s: &Stat) -> libc::stat {
+    let mut st: libc::stat = crate::mm::Pod::zeroed();
+    st.st_dev = s.dev;
+    st.st_ino = s.ino;
+    st.st_nlink = s.nlink;
+    st.st_mode = s.mode;
+    st.st_uid = s.uid;
+    st.st_gid = s.gid;
+    st.st_rdev = s.rdev;
+    st.st_size = s.size as i64;
+    st.st_blksize = s.blksize as i64;
+    st.st_blocks = s.blocks as i64;
+    st.st_atime = s.atime.0;
+    st.st_atime_nsec = s.atime.1;
+    st.st_mtime = s.mtime.0;
+    st.st_mtime_nsec = s.mtime.1;
+    st.st_ctime = s.ctime.0;
+    st.st_ctime_nsec = s.ctime.1;
+    st
+}
