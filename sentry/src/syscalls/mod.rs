@@ -3,6 +3,7 @@
 
 mod fd;
 mod fs;
+mod futex;
 mod info;
 mod mm;
 mod process;
