@@ -630,8 +630,10 @@ impl MemoryManager {
         if !next.growsdown || next.end - page > m.stack_limit {
             return None;
         }
+        // Linux keeps a guard gap to an accessible mapping below (PROT_NONE ones don't count).
         if let Some((_, prev)) = m.vmas.range(..addr).next_back() {
-            if prev.end + STACK_GUARD_GAP > page {
+            let accessible = prev.prot != Prot::NONE && !prev.growsdown;
+            if prev.end > page || (accessible && prev.end + STACK_GUARD_GAP > page) {
                 return None;
             }
         }

@@ -181,9 +181,6 @@ fn do_open(t: &mut Task, dirfd: i32, path_addr: u64, flags: u64, mode: u64) -> S
     let path = t.path_arg(path_addr)?;
     let flags = flags as u32;
     let acc = flags & libc::O_ACCMODE as u32;
-    if acc == 3 && flags & libc::O_PATH as u32 == 0 {
-        return Err(Errno::EINVAL);
-    }
     let creat = flags & libc::O_CREAT as u32 != 0;
     let tmpfile = flags & libc::O_TMPFILE as u32 == libc::O_TMPFILE as u32;
     let nofollow = flags & libc::O_NOFOLLOW as u32 != 0;
@@ -227,7 +224,8 @@ fn do_open(t: &mut Task, dirfd: i32, path_addr: u64, flags: u64, mode: u64) -> S
     let ops: Arc<dyn FileOps> = if flags & libc::O_PATH as u32 != 0 {
         Arc::new(PathFile(d.inode.stat()?))
     } else {
-        let write = acc == libc::O_WRONLY as u32 || acc == libc::O_RDWR as u32;
+        // Access mode 3 asks for both permissions and grants neither read nor write.
+        let write = acc != libc::O_RDONLY as u32;
         if ftype == libc::S_IFDIR && (write || creat) {
             return Err(Errno::EISDIR);
         }

@@ -171,7 +171,13 @@ pub fn prlimit64(t: &mut Task, a: [u64; 6]) -> SysResult {
 }
 
 pub fn getrlimit(t: &mut Task, a: [u64; 6]) -> SysResult {
-    do_prlimit(t, a[0], 0, a[1])
+    if a[0] as usize >= crate::kernel::task::RLIMIT_COUNT {
+        return Err(Errno::EINVAL);
+    }
+    // Unlike prlimit64, a NULL buffer is not "don't report": it is EFAULT.
+    let cur = t.rlimits[a[0] as usize];
+    t.mm.copy_out(a[1], &cur)?;
+    Ok(0)
 }
 
 pub fn setrlimit(t: &mut Task, a: [u64; 6]) -> SysResult {

@@ -88,12 +88,11 @@ pub fn clock_nanosleep(t: &mut Task, a: [u64; 6]) -> SysResult {
         libc::CLOCK_PROCESS_CPUTIME_ID => return Err(Errno::ENOTSUP),
         c => clock_id(c as u64)?,
     };
-    if a[1] & !(libc::TIMER_ABSTIME as u64) != 0 {
-        return Err(Errno::EINVAL);
-    }
+    // Flags other than TIMER_ABSTIME are ignored, as in Linux.
+    let abs = a[1] & libc::TIMER_ABSTIME as u64 != 0;
     let ts = read_timespec(t, a[2])?;
     let req = ts.tv_sec * 1_000_000_000 + ts.tv_nsec;
-    let deadline = if a[1] != 0 { req } else { time::ns(time::now(c)) + req };
+    let deadline = if abs { req } else { time::ns(time::now(c)) + req };
     sleep_until(c, deadline);
     Ok(0)
 }
