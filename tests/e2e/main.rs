@@ -1,0 +1,168 @@
+//! End-to-end: real programs under `palisade do` give the same output and exit status as
+//! natively (issue 2's acceptance items 1-3).
+
+#[path = "../support/mod.rs"]
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use support::{native, sandboxed, Output};
+
+const T: Duration = Duration::from_secs(120);
+
+fn tmp() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+}
+
+fn both(args: &[&str]) -> (Output, Output) {
+    let cwd = Path::new("/");
+    (native(args, cwd, &[], T), sandboxed(args, cwd, &[], T))
+}
+
+#[track_caller]
+fn assert_same(args: &[&str]) -> Output {
+    let (n, s) = both(args);
+    assert_eq!(n.code, Some(0), "{args:?} natively: {}", n.stderr_str());
+    assert_eq!(s.code, n.code, "{args:?} exit status; stderr: {}", s.stderr_str());
+    assert_eq!(s.stdout_str(), n.stdout_str(), "{args:?} output");
+    s
+}
+
+fn compile(name: &str, src: &str, extra: &[&str]) -> String {
+    let dir = tmp().join("e2e");
+    std::fs::create_dir_all(&dir).expect("tmp dir");
+    let c = dir.join(format!("{name}.c"));
+    let bin = dir.join(name);
+    std::fs::write(&c, src).expect("write source");
+    let o = support::run(std::process::Command::new("cc").args(extra).arg("-o").arg(&bin).arg(&c), T);
+    assert_eq!(o.code, Some(0), "compile {name}: {}", o.stderr_str());
+    bin.to_string_lossy().into_owned()
+}
+
+#[test]
+fn static_hello_world() {
+    let bin = compile("hello_static", "#include <stdio.h>\nint main(){puts(\"hello, world\");return 0;}\n", &["-static", "-O2"]);
+    let s = assert_same(&[&bin]);
+    assert_eq!(s.stdout_str(), "hello, world\n");
+}
+
+#[test]
+fn busybox_echo_cat_ls() {
+    assert_same(&["/bin/busybox", "echo", "hello", "from", "busybox"]);
+    assert_same(&["/bin/busybox", "cat", "/etc/os-release"]);
+}
+
+#[test]
+fn busybox_ls_la_root() {
+    // /dev, /proc and /sys are the sandbox's own file systems, not the host's, so their lines
+    // (attributes of the mount roots) differ by design; every other line must match.
+    let (n, s) = both(&["/bin/busybox", "ls", "-la", "/"]);
+    assert_eq!(n.code, Some(0));
+    assert_eq!(s.code, Some(0), "{}", s.stderr_str());
+    let keep = |o: &Output| -> Vec<String> {
+        o.stdout_str()
+            .lines()
+            .filter(|l| !(l.ends_with(" dev") || l.ends_with(" proc") || l.ends_with(" sys") || l.starts_with("total")))
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(keep(&s), keep(&n));
+    assert!(keep(&s).len() > 10);
+}
+
+#[test]
+fn glibc_dynamic_ls_and_sha256sum() {
+    assert_same(&["/bin/ls", "/usr"]);
+    let s = assert_same(&["/usr/bin/sha256sum", "/bin/busybox"]);
+    assert!(s.stdout_str().len() > 64);
+}
+
+#[test]
+fn python3_json() {
+    let s = assert_same(&["/usr/bin/python3", "-c", "import json,sys; print(json.dumps({\"v\": sys.version_info[:2]}))"]);
+    assert!(s.stdout_str().starts_with("{\"v\": [3, "));
+}
+
+#[test]
+fn exit_statuses_propagate() {
+    let cwd = Path::new("/");
+    assert_eq!(sandboxed(&["/bin/false"], cwd, &[], T).code, Some(1));
+    assert_eq!(sandboxed(&["/bin/sh", "-c", "exit 7"], cwd, &[], T).code, Some(7));
+    assert_eq!(sandboxed(&["/bin/busybox", "sh", "-c", "kill -9 $$"], cwd, &[], T).code, Some(137));
+    assert_eq!(sandboxed(&["/bin/busybox", "sh", "-c", "kill -TERM $$"], cwd, &[], T).code, Some(143));
+    // A program that faults dies of SIGSEGV (139) and the sentry reports it, not crashes.
+    let bin = compile("segv", "int main(){ *(volatile int*)8 = 1; return 0; }\n", &["-O0"]);
+    assert_eq!(sandboxed(&[&bin], cwd, &[], T).code, Some(139));
+    // Not found and not executable.
+    assert_eq!(sandboxed(&["/nonexistent-program"], cwd, &[], T).code, Some(127));
+    assert_eq!(sandboxed(&["/etc/passwd"], cwd, &[], T).code, Some(126));
+}
+
+#[test]
+fn sandbox_identity() {
+    let cwd = Path::new("/");
+    let host = native(&["/bin/busybox", "uname", "-r"], cwd, &[], T).stdout_str();
+    let inside = sandboxed(&["/bin/busybox", "uname", "-r"], cwd, &[], T);
+    assert_eq!(inside.code, Some(0));
+    assert_ne!(inside.stdout_str(), host, "uname -r must not be the host's");
+    let pid = sandboxed(&["/bin/busybox", "sh", "-c", "echo $$ $PPID"], cwd, &[], T);
+    assert_eq!(pid.stdout_str(), "1 0\n");
+}
+
+#[test]
+fn unimplemented_syscall_is_enosys_and_sentry_survives() {
+    // A real Linux syscall the sentry does not implement (io_uring_setup): ENOSYS, and the
+    // program goes on to print and exit normally.
+    let bin = compile(
+        "enosys_real",
+        "#include <stdio.h>\n#include <errno.h>\n#include <unistd.h>\n#include <sys/syscall.h>\n\
+         int main(){ long r = syscall(SYS_io_uring_setup, 1, (void*)0); \
+         printf(\"%ld %d\\n\", r, errno); return !(r == -1 && errno == ENOSYS); }\n",
+        &[],
+    );
+    let s = sandboxed(&[&bin], Path::new("/"), &[], T);
+    assert_eq!(s.code, Some(0), "{}", s.stderr_str());
+    assert_eq!(s.stdout_str(), "-1 38\n");
+}
+
+#[test]
+fn environment_and_cwd_are_preserved() {
+    let s = sandboxed(&["/bin/busybox", "sh", "-c", "echo $PALISADE_E2E; pwd"], Path::new("/usr/share"), &[("PALISADE_E2E", "yes")], T);
+    assert_eq!(s.stdout_str(), "yes\n/usr/share\n");
+}
+
+#[test]
+fn stdin_is_passed_through() {
+    let mut c = std::process::Command::new(support::palisade());
+    c.args(["do", "--", "/bin/busybox", "wc", "-c"]).stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped());
+    let mut child = c.spawn().expect("spawn");
+    {
+        use std::io::Write;
+        let mut i = child.stdin.take().expect("stdin");
+        i.write_all(&[b'x'; 100_000]).expect("write");
+    }
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "100000");
+}
+
+#[test]
+fn strace_prints_decoded_syscalls() {
+    let mut c = std::process::Command::new(support::palisade());
+    c.args(["do", "--strace", "--", "/bin/busybox", "true"]);
+    let o = support::run(&mut c, T);
+    assert_eq!(o.code, Some(0));
+    let err = o.stderr_str();
+    assert!(err.contains("exit_group(0)"), "{err}");
+    assert!(err.contains("execve") || err.contains("arch_prctl"), "{err}");
+}
+
+#[test]
+fn syscalls_command_prints_coverage() {
+    let o = support::run(std::process::Command::new(support::palisade()).arg("syscalls"), T);
+    assert_eq!(o.code, Some(0));
+    let out = o.stdout_str();
+    assert!(out.contains("  0 read"));
+    assert!(out.contains("missing"));
+    assert!(out.lines().last().unwrap_or("").starts_with("# "));
+}
