@@ -1,0 +1,163 @@
+#!/usr/bin/env python3
+"""Palisade's benchmark harness: native, palisade (each platform) and gVisor's runsc
+(--platform=ptrace --network=none do) side by side, in one run. Medians of several runs.
+
+Usage: bench/run.py [--runs N] [--quick] [--only NAME,...]
+Needs: cc, a built palisade (target/release/palisade), and runsc (apt-get install runsc).
+"""
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PALISADE = os.path.join(ROOT, "target", "release", "palisade")
+
+# name, iterations natively (sandboxes get fewer when the syscall is slow there)
+MICRO = [
+    ("getpid", 200000, 20000),
+    ("stat", 100000, 10000),
+    ("open_read_close", 50000, 5000),
+    ("mmap_munmap", 100000, 10000),
+    ("mmap_touch_munmap", 20000, 2000),
+    ("clock_gettime", 1000000, 1000000),
+]
+
+
+def runners():
+    r = [("native", [])]
+    r.append(("palisade-ptrace", [PALISADE, "do", "--platform", "ptrace", "--"]))
+    if shutil.which("runsc"):
+        r.append(("runsc-ptrace", ["runsc", "--platform=ptrace", "--network=none", "do"]))
+    return r
+
+
+def run_micro(prefix, binary, name, iters):
+    out = subprocess.run(prefix + [binary, name, str(iters)], capture_output=True, text=True, timeout=600)
+    if out.returncode != 0:
+        raise RuntimeError(f"{name} under {prefix[:1]}: {out.stderr.strip()[-300:]}")
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def wall(prefix, argv):
+    t = time.perf_counter()
+    subprocess.run(prefix + argv, capture_output=True, timeout=120, check=True)
+    return (time.perf_counter() - t) * 1e3
+
+
+def descendants(pid):
+    """pid and all its descendants, from /proc."""
+    children = {}
+    for p in os.listdir("/proc"):
+        if not p.isdigit():
+            continue
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            children.setdefault(ppid, []).append(int(p))
+        except (OSError, ValueError, IndexError):
+            pass
+    out, todo = [], [pid]
+    while todo:
+        q = todo.pop()
+        out.append(q)
+        todo.extend(children.get(q, []))
+    return out
+
+
+def pss_kib(pid):
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def idle_memory(prefix):
+    """Total PSS (KiB) of the whole process tree of a sandbox running `sleep`."""
+    p = subprocess.Popen(prefix + ["/bin/sleep", "4"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(2.0)
+    total = sum(pss_kib(q) for q in descendants(p.pid))
+    p.wait(timeout=30)
+    return total
+
+
+def fmt_ratio(v, base):
+    return f"{v / base:6.2f}x" if base else "   -  "
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--quick", action="store_true", help="fewer iterations (smoke test)")
+    ap.add_argument("--only", default="")
+    args = ap.parse_args()
+    only = set(filter(None, args.only.split(",")))
+    if not os.path.exists(PALISADE):
+        sys.exit("build first: cargo build --release")
+    tmp = tempfile.mkdtemp(prefix="palisade-bench-")
+    micro = os.path.join(tmp, "micro")
+    subprocess.run(["cc", "-O2", "-o", micro, os.path.join(ROOT, "bench", "micro.c")], check=True)
+    rs = runners()
+    names = [n for n, _ in rs]
+    print(f"# palisade benchmarks: medians of {args.runs} runs; ratios are sandbox/runsc-ptrace")
+    print(f"{'benchmark':<24}" + "".join(f"{n:>18}" for n in names) + f"{'palisade/runsc':>16}")
+    results = {}
+
+    def row(label, unit, values):
+        results[label] = values
+        line = f"{label + ' (' + unit + ')':<24}"
+        for n in names:
+            v = values.get(n)
+            line += f"{v:>18.1f}" if v is not None else f"{'n/a':>18}"
+        p, r = values.get("palisade-ptrace"), values.get("runsc-ptrace")
+        line += f"{fmt_ratio(p, r) if p and r else '-':>16}"
+        print(line, flush=True)
+
+    for name, n_native, n_sandbox in MICRO:
+        if only and name not in only:
+            continue
+        vals = {}
+        for rn, prefix in rs:
+            iters = n_native if rn == "native" else n_sandbox
+            if args.quick:
+                iters = max(100, iters // 20)
+            try:
+                vals[rn] = statistics.median(run_micro(prefix, micro, name, iters) for _ in range(args.runs))
+            except Exception as e:  # a sandbox that cannot run it is reported, not fatal
+                print(f"# {name} on {rn}: {e}", file=sys.stderr)
+        row(name, "ns/op", vals)
+
+    if not only or "do_true" in only:
+        vals = {}
+        for rn, prefix in rs:
+            n = 5 if args.quick else 20
+            try:
+                wall(prefix, ["/bin/true"])
+                vals[rn] = statistics.median(wall(prefix, ["/bin/true"]) for _ in range(n))
+            except Exception as e:
+                print(f"# do_true on {rn}: {e}", file=sys.stderr)
+        row("do /bin/true", "ms", vals)
+
+    if not only or "idle_rss" in only:
+        vals = {}
+        for rn, prefix in rs:
+            if rn == "native":
+                continue
+            try:
+                vals[rn] = statistics.median(idle_memory(prefix) / 1024 for _ in range(1 if args.quick else 3))
+            except Exception as e:
+                print(f"# idle memory on {rn}: {e}", file=sys.stderr)
+        row("idle sandbox PSS", "MiB", vals)
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
