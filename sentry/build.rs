@@ -12,13 +12,28 @@ fn main() {
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
     let status = Command::new(&cc)
         .args([
-            "-O2", "-fPIC", "-shared", "-nostdlib", "-fno-stack-protector", "-fno-builtin",
-            "-fno-asynchronous-unwind-tables", "-fno-exceptions", "-mno-red-zone", "-Wall",
-            "-Wl,--hash-style=both", "-Wl,-soname=linux-vdso.so.1", "-Wl,--build-id=none",
-            "-Wl,-Bsymbolic", "-Wl,-z,max-page-size=4096", "-Wl,--no-undefined",
+            "-O2",
+            "-fPIC",
+            "-shared",
+            "-nostdlib",
+            "-fno-stack-protector",
+            "-fno-builtin",
+            "-fno-asynchronous-unwind-tables",
+            "-fno-exceptions",
+            "-mno-red-zone",
+            "-Wall",
+            "-Wl,--hash-style=both",
+            "-Wl,-soname=linux-vdso.so.1",
+            "-Wl,--build-id=none",
+            "-Wl,-Bsymbolic",
+            "-Wl,-z,max-page-size=4096",
+            "-Wl,--no-undefined",
         ])
         .arg(format!("-Wl,-T,{}", src.join("vdso.lds").display()))
-        .arg(format!("-Wl,--version-script={}", src.join("vdso.map").display()))
+        .arg(format!(
+            "-Wl,--version-script={}",
+            src.join("vdso.map").display()
+        ))
         .arg(src.join("vdso.c"))
         .arg("-o")
         .arg(&out)

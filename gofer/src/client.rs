@@ -36,7 +36,10 @@ pub struct Client {
 
 impl Client {
     pub fn new(sock: OwnedFd) -> Client {
-        Client { sock, lock: Mutex::new(Vec::with_capacity(MAX_MESSAGE)) }
+        Client {
+            sock,
+            lock: Mutex::new(Vec::with_capacity(MAX_MESSAGE)),
+        }
     }
 
     pub fn call(&self, req: &Request) -> Result<(Response, Option<OwnedFd>)> {
@@ -115,6 +118,11 @@ impl Client {
 /// A connected SOCK_SEQPACKET pair: one end for the gofer, one for the sentry.
 pub fn socketpair() -> std::io::Result<(OwnedFd, OwnedFd)> {
     use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
-    socketpair(AddressFamily::Unix, SockType::SeqPacket, None, SockFlag::SOCK_CLOEXEC)
-        .map_err(std::io::Error::from)
+    socketpair(
+        AddressFamily::Unix,
+        SockType::SeqPacket,
+        None,
+        SockFlag::SOCK_CLOEXEC,
+    )
+    .map_err(std::io::Error::from)
 }

@@ -62,28 +62,53 @@ pub enum Request {
     /// Attributes of the root.
     Attach,
     /// Walk `names` from `fid`, one component at a time. Stops after a symlink or non-directory.
-    Walk { fid: u64, names: Vec<Vec<u8>> },
-    Stat { fid: u64 },
+    Walk {
+        fid: u64,
+        names: Vec<Vec<u8>>,
+    },
+    Stat {
+        fid: u64,
+    },
     /// Open for I/O; the answer carries a host fd.
-    Open { fid: u64, flags: u32 },
+    Open {
+        fid: u64,
+        flags: u32,
+    },
     /// List a directory from `cookie` (0 to start).
-    ReadDir { fid: u64, cookie: u64 },
-    ReadLink { fid: u64 },
-    StatFs { fid: u64 },
+    ReadDir {
+        fid: u64,
+        cookie: u64,
+    },
+    ReadLink {
+        fid: u64,
+    },
+    StatFs {
+        fid: u64,
+    },
     /// Forget a fid.
-    Close { fid: u64 },
+    Close {
+        fid: u64,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Response {
-    Error { errno: i32 },
+    Error {
+        errno: i32,
+    },
     Attr(Attr),
     /// New fids for each component walked; `errno` is non-zero when the walk stopped early on
     /// an error (after `nodes.len()` components).
-    Walked { nodes: Vec<(u64, Attr)>, errno: i32 },
+    Walked {
+        nodes: Vec<(u64, Attr)>,
+        errno: i32,
+    },
     /// An fd travels with this message.
     Opened,
-    Dirents { entries: Vec<Dirent>, eof: bool },
+    Dirents {
+        entries: Vec<Dirent>,
+        eof: bool,
+    },
     Link(Vec<u8>),
     FsStat(FsStat),
     Ok,
@@ -125,7 +150,13 @@ impl Enc {
         self
     }
     fn attr(&mut self, a: &Attr) -> &mut Self {
-        self.u64(a.dev).u64(a.ino).u32(a.mode).u64(a.nlink).u32(a.uid).u32(a.gid).u64(a.rdev);
+        self.u64(a.dev)
+            .u64(a.ino)
+            .u32(a.mode)
+            .u64(a.nlink)
+            .u32(a.uid)
+            .u32(a.gid)
+            .u64(a.rdev);
         self.u64(a.size).u64(a.blksize).u64(a.blocks);
         for t in [a.atime, a.mtime, a.ctime] {
             self.i64(t.0).i64(t.1);
@@ -232,12 +263,20 @@ impl Request {
             2 => {
                 let fid = d.u64()?;
                 let n = d.count(4)?;
-                let names = (0..n).map(|_| d.bytes(NAME_MAX)).collect::<Result<_, _>>()?;
+                let names = (0..n)
+                    .map(|_| d.bytes(NAME_MAX))
+                    .collect::<Result<_, _>>()?;
                 Request::Walk { fid, names }
             }
             3 => Request::Stat { fid: d.u64()? },
-            4 => Request::Open { fid: d.u64()?, flags: d.u32()? },
-            5 => Request::ReadDir { fid: d.u64()?, cookie: d.u64()? },
+            4 => Request::Open {
+                fid: d.u64()?,
+                flags: d.u32()?,
+            },
+            5 => Request::ReadDir {
+                fid: d.u64()?,
+                cookie: d.u64()?,
+            },
             6 => Request::ReadLink { fid: d.u64()? },
             7 => Request::StatFs { fid: d.u64()? },
             8 => Request::Close { fid: d.u64()? },
@@ -271,7 +310,12 @@ impl Response {
             }
             Response::Link(t) => e.u8(6).bytes(t),
             Response::FsStat(s) => {
-                e.u8(7).u64(s.kind).u64(s.bsize).u64(s.blocks).u64(s.bfree).u64(s.bavail);
+                e.u8(7)
+                    .u64(s.kind)
+                    .u64(s.bsize)
+                    .u64(s.blocks)
+                    .u64(s.bfree)
+                    .u64(s.bavail);
                 e.u64(s.files).u64(s.ffree).u64(s.namelen)
             }
             Response::Ok => e.u8(8),
@@ -282,12 +326,16 @@ impl Response {
     pub fn decode(buf: &[u8]) -> Result<Response, DecodeError> {
         let mut d = Dec(buf);
         let r = match d.u8()? {
-            1 => Response::Error { errno: d.u32()? as i32 },
+            1 => Response::Error {
+                errno: d.u32()? as i32,
+            },
             2 => Response::Attr(d.attr()?),
             3 => {
                 let errno = d.u32()? as i32;
                 let n = d.count(8 + ATTR_LEN)?;
-                let nodes = (0..n).map(|_| Ok((d.u64()?, d.attr()?))).collect::<Result<_, _>>()?;
+                let nodes = (0..n)
+                    .map(|_| Ok((d.u64()?, d.attr()?)))
+                    .collect::<Result<_, _>>()?;
                 Response::Walked { nodes, errno }
             }
             4 => Response::Opened,
@@ -333,7 +381,10 @@ mod tests {
     fn roundtrip() {
         let reqs = [
             Request::Attach,
-            Request::Walk { fid: 3, names: vec![b"usr".to_vec(), b"bin".to_vec()] },
+            Request::Walk {
+                fid: 3,
+                names: vec![b"usr".to_vec(), b"bin".to_vec()],
+            },
             Request::Open { fid: 9, flags: 0 },
             Request::ReadDir { fid: 1, cookie: 77 },
             Request::Close { fid: 2 },
@@ -341,12 +392,26 @@ mod tests {
         for r in reqs {
             assert_eq!(Request::decode(&r.encode()), Ok(r));
         }
-        let a = Attr { ino: 5, mode: 0o100644, size: 10, mtime: (1, 2), ..Default::default() };
+        let a = Attr {
+            ino: 5,
+            mode: 0o100644,
+            size: 10,
+            mtime: (1, 2),
+            ..Default::default()
+        };
         let resps = [
             Response::Error { errno: 2 },
-            Response::Walked { nodes: vec![(1, a), (2, a)], errno: 2 },
+            Response::Walked {
+                nodes: vec![(1, a), (2, a)],
+                errno: 2,
+            },
             Response::Dirents {
-                entries: vec![Dirent { ino: 1, off: 2, kind: 8, name: b"x".to_vec() }],
+                entries: vec![Dirent {
+                    ino: 1,
+                    off: 2,
+                    kind: 8,
+                    name: b"x".to_vec(),
+                }],
                 eof: true,
             },
             Response::Link(b"/target".to_vec()),
@@ -365,7 +430,11 @@ mod tests {
         ok.push(0);
         assert_eq!(Request::decode(&ok), Err(DecodeError::Trailing(1)));
         // Every prefix of a valid message fails cleanly.
-        let full = Response::Walked { nodes: vec![(1, Attr::default())], errno: 0 }.encode();
+        let full = Response::Walked {
+            nodes: vec![(1, Attr::default())],
+            errno: 0,
+        }
+        .encode();
         for n in 0..full.len() {
             assert!(Response::decode(&full[..n]).is_err());
         }

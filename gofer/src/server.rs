@@ -7,8 +7,8 @@
 
 use std::collections::HashMap;
 use std::ffi::OsStr;
-use std::os::unix::ffi::OsStrExt;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::rc::Rc;
 
@@ -68,16 +68,34 @@ fn valid_name(n: &[u8]) -> bool {
     !n.is_empty() && n != b"." && n != b".." && !n.contains(&b'/') && !n.contains(&0)
 }
 
-const PATH_FLAGS: OFlag = OFlag::O_PATH.union(OFlag::O_NOFOLLOW).union(OFlag::O_CLOEXEC);
+const PATH_FLAGS: OFlag = OFlag::O_PATH
+    .union(OFlag::O_NOFOLLOW)
+    .union(OFlag::O_CLOEXEC);
 
 impl Server {
     pub fn new(root: &Path) -> Result<Server, ServeError> {
-        let fd = openat(None, root, PATH_FLAGS.union(OFlag::O_DIRECTORY), Mode::empty())
-            .map_err(|e| ServeError::Root(root.display().to_string(), e))?;
+        let fd = openat(
+            None,
+            root,
+            PATH_FLAGS.union(OFlag::O_DIRECTORY),
+            Mode::empty(),
+        )
+        .map_err(|e| ServeError::Root(root.display().to_string(), e))?;
         let fd = own(fd);
-        let attr = to_attr(&fstat(fd.as_raw_fd()).map_err(|e| ServeError::Root(root.display().to_string(), e))?);
-        let root = Rc::new(Node { fd, parent: None, name: Vec::new(), attr, listing: Default::default() });
-        Ok(Server { nodes: HashMap::from([(0, root)]), next_fid: 1 })
+        let attr = to_attr(
+            &fstat(fd.as_raw_fd()).map_err(|e| ServeError::Root(root.display().to_string(), e))?,
+        );
+        let root = Rc::new(Node {
+            fd,
+            parent: None,
+            name: Vec::new(),
+            attr,
+            listing: Default::default(),
+        });
+        Ok(Server {
+            nodes: HashMap::from([(0, root)]),
+            next_fid: 1,
+        })
     }
 
     /// Serve requests until the peer closes the socket or sends a malformed message.
@@ -110,7 +128,9 @@ impl Server {
                 let n = self.node(fid)?;
                 Response::Attr(to_attr(&fstat(n.fd.as_raw_fd())?))
             }
-            Request::Open { fid, flags } => return self.open(fid, flags).map(|fd| (Response::Opened, Some(fd))),
+            Request::Open { fid, flags } => {
+                return self.open(fid, flags).map(|fd| (Response::Opened, Some(fd)))
+            }
             Request::ReadDir { fid, cookie } => self.readdir(fid, cookie)?,
             Request::ReadLink { fid } => {
                 let n = self.node(fid)?;
@@ -149,15 +169,26 @@ impl Server {
         let mut nodes = Vec::new();
         for name in names {
             if cur.attr.file_type() != libc::S_IFDIR {
-                return Ok(Response::Walked { nodes, errno: libc::ENOTDIR });
+                return Ok(Response::Walked {
+                    nodes,
+                    errno: libc::ENOTDIR,
+                });
             }
             if !valid_name(name) {
-                return Ok(Response::Walked { nodes, errno: libc::EINVAL });
+                return Ok(Response::Walked {
+                    nodes,
+                    errno: libc::EINVAL,
+                });
             }
             let path = OsStr::from_bytes(name);
             let fd = match openat(Some(cur.fd.as_raw_fd()), path, PATH_FLAGS, Mode::empty()) {
                 Ok(fd) => own(fd),
-                Err(e) => return Ok(Response::Walked { nodes, errno: e as i32 }),
+                Err(e) => {
+                    return Ok(Response::Walked {
+                        nodes,
+                        errno: e as i32,
+                    })
+                }
             };
             let attr = to_attr(&fstat(fd.as_raw_fd())?);
             let node = Rc::new(Node {
@@ -187,7 +218,12 @@ impl Server {
         }
         let base = OFlag::O_RDONLY | OFlag::O_CLOEXEC | OFlag::O_NOCTTY | OFlag::O_NOFOLLOW;
         let fd = match n.attr.file_type() {
-            libc::S_IFDIR => openat(Some(n.fd.as_raw_fd()), ".", base | OFlag::O_DIRECTORY, Mode::empty())?,
+            libc::S_IFDIR => openat(
+                Some(n.fd.as_raw_fd()),
+                ".",
+                base | OFlag::O_DIRECTORY,
+                Mode::empty(),
+            )?,
             libc::S_IFREG => {
                 let parent = n.parent.as_ref().ok_or(Errno::EINVAL)?;
                 let name = OsStr::from_bytes(&n.name);
@@ -234,7 +270,12 @@ impl Server {
                     Some(nix::dir::Type::Socket) => libc::DT_SOCK,
                     None => libc::DT_UNKNOWN,
                 };
-                list.push(Dirent { ino: e.ino(), off: list.len() as u64 + 1, kind, name: name.to_vec() });
+                list.push(Dirent {
+                    ino: e.ino(),
+                    off: list.len() as u64 + 1,
+                    kind,
+                    name: name.to_vec(),
+                });
             }
             *n.listing.borrow_mut() = list;
         }
@@ -253,4 +294,3 @@ impl Server {
         Ok(Response::Dirents { entries, eof })
     }
 }
-

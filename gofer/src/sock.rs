@@ -48,7 +48,9 @@ pub fn recv(sock: RawFd, buf: &mut Vec<u8>) -> nix::Result<Option<Option<OwnedFd
                         }
                     }
                 }
-                let truncated = msg.flags.intersects(MsgFlags::MSG_TRUNC | MsgFlags::MSG_CTRUNC);
+                let truncated = msg
+                    .flags
+                    .intersects(MsgFlags::MSG_TRUNC | MsgFlags::MSG_CTRUNC);
                 break (msg.bytes, fd, truncated);
             }
         }

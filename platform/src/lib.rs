@@ -42,7 +42,10 @@ pub enum PlatformError {
 
 impl PlatformError {
     pub(crate) fn last(op: &'static str) -> Self {
-        PlatformError::Host { op, source: std::io::Error::last_os_error() }
+        PlatformError::Host {
+            op,
+            source: std::io::Error::last_os_error(),
+        }
     }
 }
 
@@ -57,9 +60,21 @@ pub struct Access {
 }
 
 impl Access {
-    pub const READ: Access = Access { read: true, write: false, exec: false };
-    pub const WRITE: Access = Access { read: false, write: true, exec: false };
-    pub const EXEC: Access = Access { read: false, write: false, exec: true };
+    pub const READ: Access = Access {
+        read: true,
+        write: false,
+        exec: false,
+    };
+    pub const WRITE: Access = Access {
+        read: false,
+        write: true,
+        exec: false,
+    };
+    pub const EXEC: Access = Access {
+        read: false,
+        write: false,
+        exec: true,
+    };
 }
 
 /// Memory protection of a mapping.
@@ -71,7 +86,11 @@ pub struct Prot {
 }
 
 impl Prot {
-    pub const NONE: Prot = Prot { read: false, write: false, exec: false };
+    pub const NONE: Prot = Prot {
+        read: false,
+        write: false,
+        exec: false,
+    };
 
     pub fn from_bits(prot: u64) -> Prot {
         Prot {
@@ -103,7 +122,10 @@ impl Prot {
     }
 
     pub fn without_write(self) -> Prot {
-        Prot { write: false, ..self }
+        Prot {
+            write: false,
+            ..self
+        }
     }
 }
 
@@ -123,7 +145,11 @@ pub enum Event {
     /// The app executed `syscall`; the number is in `regs.orig_rax`, the return address in `rip`.
     Syscall,
     /// A page fault the sentry may be able to resolve.
-    Fault { addr: u64, access: Access, info: SigInfo },
+    Fault {
+        addr: u64,
+        access: Access,
+        info: SigInfo,
+    },
     /// A synchronous signal raised by the CPU (SIGILL, SIGFPE, SIGTRAP, SIGBUS...).
     Signal(SigInfo),
     /// The sentry asked for the task to be interrupted (`Context::interrupt`).

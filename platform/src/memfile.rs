@@ -22,7 +22,12 @@ pub struct MemoryFile {
 
 impl std::fmt::Debug for MemoryFile {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "MemoryFile(fd={}, size={:#x})", self.fd.as_raw_fd(), self.size)
+        write!(
+            f,
+            "MemoryFile(fd={}, size={:#x})",
+            self.fd.as_raw_fd(),
+            self.size
+        )
     }
 }
 
@@ -76,7 +81,12 @@ impl MemoryFile {
         if base == libc::MAP_FAILED {
             return Err(PlatformError::last("mmap(memfd)"));
         }
-        Ok(MemoryFile { fd, base: base as usize, size, alloc: Mutex::new(Allocator::default()) })
+        Ok(MemoryFile {
+            fd,
+            base: base as usize,
+            size,
+            alloc: Mutex::new(Allocator::default()),
+        })
     }
 
     pub fn fd(&self) -> RawFd {
@@ -103,9 +113,13 @@ impl MemoryFile {
 
     /// Allocate `len` bytes (a multiple of the page size) of zeroed memory; returns the offset.
     pub fn allocate(&self, len: u64) -> Result<u64> {
-        debug_assert!(len > 0 && len % PAGE_SIZE == 0);
+        debug_assert!(len > 0 && len.is_multiple_of(PAGE_SIZE));
         let mut a = self.lock();
-        let found = a.free.iter().find(|(_, &l)| l >= len).map(|(&s, &l)| (s, l));
+        let found = a
+            .free
+            .iter()
+            .find(|(_, &l)| l >= len)
+            .map(|(&s, &l)| (s, l));
         let off = if let Some((start, run)) = found {
             a.free.remove(&start);
             if run > len {
@@ -201,8 +215,16 @@ impl MemoryFile {
     }
 
     /// `pread` from a host fd straight into the file: no bounce buffer.
-    pub fn pread_from(&self, fd: RawFd, file_off: u64, off: u64, len: u64) -> std::io::Result<usize> {
-        let p = self.check(off, len).map_err(|_| std::io::Error::from_raw_os_error(libc::EFAULT))?;
+    pub fn pread_from(
+        &self,
+        fd: RawFd,
+        file_off: u64,
+        off: u64,
+        len: u64,
+    ) -> std::io::Result<usize> {
+        let p = self
+            .check(off, len)
+            .map_err(|_| std::io::Error::from_raw_os_error(libc::EFAULT))?;
         // SAFETY: the destination range lies inside our mapping; the kernel writes at most len bytes.
         let n = unsafe { libc::pread(fd, p.cast(), len as usize, file_off as i64) };
         if n < 0 {

@@ -52,7 +52,7 @@ impl FpState {
         bytes[0..2].copy_from_slice(&0x37fu16.to_le_bytes());
         bytes[24..28].copy_from_slice(&0x1f80u32.to_le_bytes());
         bytes[28..32].copy_from_slice(&0xffffu32.to_le_bytes()); // MXCSR_MASK
-        // XSTATE_BV (offset 512): x87 | SSE.
+                                                                 // XSTATE_BV (offset 512): x87 | SSE.
         bytes[512..520].copy_from_slice(&3u64.to_le_bytes());
         FpState { bytes }
     }

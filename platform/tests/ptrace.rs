@@ -14,7 +14,17 @@ fn setup(code: &[u8]) -> (PtracePlatform, Arc<dyn platform::AddressSpace>) {
     let a = p.new_address_space().unwrap();
     let off = mf.allocate(PAGE_SIZE).unwrap();
     mf.write(off, code).unwrap();
-    a.map_file(CODE, PAGE_SIZE, off, Prot { read: true, write: false, exec: true }).unwrap();
+    a.map_file(
+        CODE,
+        PAGE_SIZE,
+        off,
+        Prot {
+            read: true,
+            write: false,
+            exec: true,
+        },
+    )
+    .unwrap();
     (p, a)
 }
 
@@ -62,12 +72,19 @@ fn syscall_outside_sysemu_is_killed_by_seccomp() {
     // resuming the stub with PTRACE_CONT instead of SYSEMU, which the platform never does.
     let code = [0xb8, 39, 0, 0, 0, 0x0f, 0x05, 0xeb, 0xfe];
     let (p, a) = setup(&code);
-    let pid = a.as_any().downcast_ref::<platform::ptrace::PtraceAddressSpace>().unwrap().pid();
+    let pid = a
+        .as_any()
+        .downcast_ref::<platform::ptrace::PtraceAddressSpace>()
+        .unwrap()
+        .pid();
     let mut regs = p.initial_regs();
     regs.0.rip = CODE;
     // SAFETY-free test helper: the stub is our tracee and stopped.
     let rc = platform::ptrace::test_support::cont_with_regs(pid, &regs);
     assert!(rc.is_ok());
     let status = platform::ptrace::test_support::wait(pid);
-    assert!(libc::WIFSIGNALED(status) && libc::WTERMSIG(status) == libc::SIGSYS, "status {status:#x}");
+    assert!(
+        libc::WIFSIGNALED(status) && libc::WTERMSIG(status) == libc::SIGSYS,
+        "status {status:#x}"
+    );
 }

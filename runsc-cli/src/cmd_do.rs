@@ -25,7 +25,8 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     if args.platform == "kvm" {
         bail!("the kvm platform is not available yet; use --platform ptrace");
     }
-    let (gofer_end, sentry_end) = gofer::client::socketpair().context("creating the gofer socket")?;
+    let (gofer_end, sentry_end) =
+        gofer::client::socketpair().context("creating the gofer socket")?;
     // The gofer inherits its end of the socket (the only fd we let through exec).
     fcntl(gofer_end.as_raw_fd(), FcntlArg::F_SETFD(FdFlag::empty())).context("gofer socket")?;
     let exe = std::env::current_exe().context("finding the palisade binary")?;
@@ -41,9 +42,16 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         .context("starting the gofer")?;
     drop(gofer_end);
 
-    let dup = |fd: std::os::fd::BorrowedFd<'_>| fd.try_clone_to_owned().context("duplicating stdio");
-    let stdio = [dup(std::io::stdin().as_fd())?, dup(std::io::stdout().as_fd())?, dup(std::io::stderr().as_fd())?];
-    let cwd = std::env::current_dir().map(|p| p.as_os_str().as_bytes().to_vec()).unwrap_or_else(|_| b"/".to_vec());
+    let dup =
+        |fd: std::os::fd::BorrowedFd<'_>| fd.try_clone_to_owned().context("duplicating stdio");
+    let stdio = [
+        dup(std::io::stdin().as_fd())?,
+        dup(std::io::stdout().as_fd())?,
+        dup(std::io::stderr().as_fd())?,
+    ];
+    let cwd = std::env::current_dir()
+        .map(|p| p.as_os_str().as_bytes().to_vec())
+        .unwrap_or_else(|_| b"/".to_vec());
     let envp = std::env::vars_os()
         .map(|(k, v)| {
             let mut e = k.as_bytes().to_vec();
@@ -56,7 +64,9 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         argv: args.command.iter().map(|a| a.as_bytes().to_vec()).collect(),
         envp,
         cwd,
-        hostname: nix::unistd::gethostname().map(|h| h.as_bytes().to_vec()).unwrap_or_else(|_| b"palisade".to_vec()),
+        hostname: nix::unistd::gethostname()
+            .map(|h| h.as_bytes().to_vec())
+            .unwrap_or_else(|_| b"palisade".to_vec()),
         uid: nix::unistd::getuid().as_raw(),
         gid: nix::unistd::getgid().as_raw(),
         strace: args.strace,

@@ -31,7 +31,10 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
             .skip(1)
             .filter_map(|l| {
                 let f: Vec<&str> = l.split('\t').collect();
-                Some((f.first()?.parse().ok()?, (f.get(1)?.to_string(), f.get(2)?.to_string())))
+                Some((
+                    f.first()?.parse().ok()?,
+                    (f.get(1)?.to_string(), f.get(2)?.to_string()),
+                ))
             })
             .collect(),
     };
@@ -58,7 +61,10 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
                 }
                 _ => " ",
             };
-            println!("{:>3} {:<24} {:<8} gvisor:{:<12} {} {}", e.nr, e.name, lvl, g, mark, note);
+            println!(
+                "{:>3} {:<24} {:<8} gvisor:{:<12} {} {}",
+                e.nr, e.name, lvl, g, mark, note
+            );
         } else {
             println!("{:>3} {:<24} {:<8} {}", e.nr, e.name, lvl, note);
         }

@@ -9,7 +9,11 @@ mod cmd_syscalls;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "palisade", version, about = "Run untrusted programs on a userspace kernel")]
+#[command(
+    name = "palisade",
+    version,
+    about = "Run untrusted programs on a userspace kernel"
+)]
 struct Cli {
     /// Log level for the sandbox's own diagnostics (error, warn, info, debug, trace).
     #[arg(long, global = true, default_value = "error")]
@@ -33,7 +37,10 @@ fn main() {
     let cli = Cli::parse();
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&cli.log_level));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
     let code = match cli.cmd {
         Command::Do(a) => cmd_do::run(a),
         Command::Syscalls(a) => cmd_syscalls::run(a),

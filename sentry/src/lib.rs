@@ -77,13 +77,22 @@ fn search_path(fs: &FsContext, creds: &Creds, cmd: &[u8], envp: &[Vec<u8>]) -> V
     if cmd.contains(&b'/') {
         return cmd.to_vec();
     }
-    let path = envp.iter().find_map(|e| e.strip_prefix(b"PATH=")).unwrap_or(b"/usr/local/bin:/usr/bin:/bin");
+    let path = envp
+        .iter()
+        .find_map(|e| e.strip_prefix(b"PATH="))
+        .unwrap_or(b"/usr/local/bin:/usr/bin:/bin");
     for dir in path.split(|&b| b == b':') {
-        let mut p = if dir.is_empty() { b".".to_vec() } else { dir.to_vec() };
+        let mut p = if dir.is_empty() {
+            b".".to_vec()
+        } else {
+            dir.to_vec()
+        };
         p.push(b'/');
         p.extend_from_slice(cmd);
         if let Ok(d) = vfs::resolve(fs, creds, &fs.cwd, &p, true) {
-            if d.file_type() == libc::S_IFREG && vfs::may_access(&d.inode.stat().unwrap_or_default(), creds, 1, false).is_ok() {
+            if d.file_type() == libc::S_IFREG
+                && vfs::may_access(&d.inode.stat().unwrap_or_default(), creds, 1, false).is_ok()
+            {
                 return p;
             }
         }
@@ -104,8 +113,17 @@ pub fn boot(cfg: BootConfig) -> Result<ExitStatus, BootError> {
     let root = Dentry::new_root(root_inode, None).map_err(BootError::Root)?;
     mount_sentry_fs(&root).map_err(BootError::Root)?;
 
-    let creds = Creds { uid: cfg.uid, gid: cfg.gid, euid: cfg.uid, egid: cfg.gid };
-    let mut fsctx = FsContext { root: root.clone(), cwd: root.clone(), umask: 0o022 };
+    let creds = Creds {
+        uid: cfg.uid,
+        gid: cfg.gid,
+        euid: cfg.uid,
+        egid: cfg.gid,
+    };
+    let mut fsctx = FsContext {
+        root: root.clone(),
+        cwd: root.clone(),
+        umask: 0o022,
+    };
     if let Ok(d) = vfs::resolve(&fsctx, &creds, &root, &cfg.cwd, true) {
         if d.is_dir() {
             fsctx.cwd = d;
@@ -115,14 +133,23 @@ pub fn boot(cfg: BootConfig) -> Result<ExitStatus, BootError> {
     let fds = Arc::new(FdTable::default());
     for (i, fd) in cfg.stdio.into_iter().enumerate() {
         let host = fs::host::HostFile::new(fd);
-        let flags = if i == 0 { libc::O_RDONLY } else { libc::O_WRONLY } as u32;
+        let flags = if i == 0 {
+            libc::O_RDONLY
+        } else {
+            libc::O_WRONLY
+        } as u32;
         fds.install_at(i as i32, OpenFile::new(None, host, flags), false);
     }
     let cmd = cfg.argv.first().cloned().unwrap_or_default();
     let path = search_path(&fsctx, &creds, &cmd, &cfg.envp);
     // The first address space is replaced by exec; contexts are per task.
     let space = platform.new_address_space()?;
-    let mm = Arc::new(mm::MemoryManager::new(mf.clone(), space, platform.min_user_address(), platform.max_user_address()));
+    let mm = Arc::new(mm::MemoryManager::new(
+        mf.clone(),
+        space,
+        platform.min_user_address(),
+        platform.max_user_address(),
+    ));
     let mut task = Task {
         k: k.clone(),
         tid: 1,
@@ -137,7 +164,11 @@ pub fn boot(cfg: BootConfig) -> Result<ExitStatus, BootError> {
         sigactions: [SigAction::default(); 64],
         sigmask: 0,
         sigpending: 0,
-        altstack: libc::stack_t { ss_sp: std::ptr::null_mut(), ss_flags: libc::SS_DISABLE, ss_size: 0 },
+        altstack: libc::stack_t {
+            ss_sp: std::ptr::null_mut(),
+            ss_flags: libc::SS_DISABLE,
+            ss_size: 0,
+        },
         rlimits: default_rlimits(),
         clear_child_tid: 0,
         robust_list: (0, 0),
@@ -146,6 +177,7 @@ pub fn boot(cfg: BootConfig) -> Result<ExitStatus, BootError> {
         exit: None,
         regs_replaced: false,
     };
-    task.exec(path, cfg.argv, cfg.envp).map_err(|e| BootError::Exec(String::from_utf8_lossy(&cmd).into_owned(), e))?;
+    task.exec(path, cfg.argv, cfg.envp)
+        .map_err(|e| BootError::Exec(String::from_utf8_lossy(&cmd).into_owned(), e))?;
     Ok(task.run())
 }

@@ -57,9 +57,15 @@ fn arg(t: &Task, kind: Arg, v: u64, args: &[u64; 6], ret: Option<&SysResult>) ->
 }
 
 fn line(t: &Task, nr: u64, e: Option<&Entry>, args: &[u64; 6], ret: Option<&SysResult>) -> String {
-    let name = e.map(|e| e.name.to_string()).unwrap_or_else(|| format!("syscall_{nr}"));
+    let name = e
+        .map(|e| e.name.to_string())
+        .unwrap_or_else(|| format!("syscall_{nr}"));
     let kinds: &[Arg] = e.map(|e| e.args).unwrap_or(&[Arg::Hex; 6]);
-    let shown: Vec<String> = kinds.iter().zip(args.iter()).map(|(&k, &v)| arg(t, k, v, args, ret)).collect();
+    let shown: Vec<String> = kinds
+        .iter()
+        .zip(args.iter())
+        .map(|(&k, &v)| arg(t, k, v, args, ret))
+        .collect();
     format!("[{:>4}] {}({})", t.tid, name, shown.join(", "))
 }
 

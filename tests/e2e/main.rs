@@ -24,7 +24,12 @@ fn both(args: &[&str]) -> (Output, Output) {
 fn assert_same(args: &[&str]) -> Output {
     let (n, s) = both(args);
     assert_eq!(n.code, Some(0), "{args:?} natively: {}", n.stderr_str());
-    assert_eq!(s.code, n.code, "{args:?} exit status; stderr: {}", s.stderr_str());
+    assert_eq!(
+        s.code,
+        n.code,
+        "{args:?} exit status; stderr: {}",
+        s.stderr_str()
+    );
     assert_eq!(s.stdout_str(), n.stdout_str(), "{args:?} output");
     s
 }
@@ -35,14 +40,25 @@ fn compile(name: &str, src: &str, extra: &[&str]) -> String {
     let c = dir.join(format!("{name}.c"));
     let bin = dir.join(name);
     std::fs::write(&c, src).expect("write source");
-    let o = support::run(std::process::Command::new("cc").args(extra).arg("-o").arg(&bin).arg(&c), T);
+    let o = support::run(
+        std::process::Command::new("cc")
+            .args(extra)
+            .arg("-o")
+            .arg(&bin)
+            .arg(&c),
+        T,
+    );
     assert_eq!(o.code, Some(0), "compile {name}: {}", o.stderr_str());
     bin.to_string_lossy().into_owned()
 }
 
 #[test]
 fn static_hello_world() {
-    let bin = compile("hello_static", "#include <stdio.h>\nint main(){puts(\"hello, world\");return 0;}\n", &["-static", "-O2"]);
+    let bin = compile(
+        "hello_static",
+        "#include <stdio.h>\nint main(){puts(\"hello, world\");return 0;}\n",
+        &["-static", "-O2"],
+    );
     let s = assert_same(&[&bin]);
     assert_eq!(s.stdout_str(), "hello, world\n");
 }
@@ -63,7 +79,12 @@ fn busybox_ls_la_root() {
     let keep = |o: &Output| -> Vec<String> {
         o.stdout_str()
             .lines()
-            .filter(|l| !(l.ends_with(" dev") || l.ends_with(" proc") || l.ends_with(" sys") || l.starts_with("total")))
+            .filter(|l| {
+                !(l.ends_with(" dev")
+                    || l.ends_with(" proc")
+                    || l.ends_with(" sys")
+                    || l.starts_with("total"))
+            })
             .map(str::to_string)
             .collect()
     };
@@ -80,7 +101,11 @@ fn glibc_dynamic_ls_and_sha256sum() {
 
 #[test]
 fn python3_json() {
-    let s = assert_same(&["/usr/bin/python3", "-c", "import json,sys; print(json.dumps({\"v\": sys.version_info[:2]}))"]);
+    let s = assert_same(&[
+        "/usr/bin/python3",
+        "-c",
+        "import json,sys; print(json.dumps({\"v\": sys.version_info[:2]}))",
+    ]);
     assert!(s.stdout_str().starts_with("{\"v\": [3, "));
 }
 
@@ -88,14 +113,30 @@ fn python3_json() {
 fn exit_statuses_propagate() {
     let cwd = Path::new("/");
     assert_eq!(sandboxed(&["/bin/false"], cwd, &[], T).code, Some(1));
-    assert_eq!(sandboxed(&["/bin/sh", "-c", "exit 7"], cwd, &[], T).code, Some(7));
-    assert_eq!(sandboxed(&["/bin/busybox", "sh", "-c", "kill -9 $$"], cwd, &[], T).code, Some(137));
-    assert_eq!(sandboxed(&["/bin/busybox", "sh", "-c", "kill -TERM $$"], cwd, &[], T).code, Some(143));
+    assert_eq!(
+        sandboxed(&["/bin/sh", "-c", "exit 7"], cwd, &[], T).code,
+        Some(7)
+    );
+    assert_eq!(
+        sandboxed(&["/bin/busybox", "sh", "-c", "kill -9 $$"], cwd, &[], T).code,
+        Some(137)
+    );
+    assert_eq!(
+        sandboxed(&["/bin/busybox", "sh", "-c", "kill -TERM $$"], cwd, &[], T).code,
+        Some(143)
+    );
     // A program that faults dies of SIGSEGV (139) and the sentry reports it, not crashes.
-    let bin = compile("segv", "int main(){ *(volatile int*)8 = 1; return 0; }\n", &["-O0"]);
+    let bin = compile(
+        "segv",
+        "int main(){ *(volatile int*)8 = 1; return 0; }\n",
+        &["-O0"],
+    );
     assert_eq!(sandboxed(&[&bin], cwd, &[], T).code, Some(139));
     // Not found and not executable.
-    assert_eq!(sandboxed(&["/nonexistent-program"], cwd, &[], T).code, Some(127));
+    assert_eq!(
+        sandboxed(&["/nonexistent-program"], cwd, &[], T).code,
+        Some(127)
+    );
     assert_eq!(sandboxed(&["/etc/passwd"], cwd, &[], T).code, Some(126));
 }
 
@@ -128,14 +169,21 @@ fn unimplemented_syscall_is_enosys_and_sentry_survives() {
 
 #[test]
 fn environment_and_cwd_are_preserved() {
-    let s = sandboxed(&["/bin/busybox", "sh", "-c", "echo $PALISADE_E2E; pwd"], Path::new("/usr/share"), &[("PALISADE_E2E", "yes")], T);
+    let s = sandboxed(
+        &["/bin/busybox", "sh", "-c", "echo $PALISADE_E2E; pwd"],
+        Path::new("/usr/share"),
+        &[("PALISADE_E2E", "yes")],
+        T,
+    );
     assert_eq!(s.stdout_str(), "yes\n/usr/share\n");
 }
 
 #[test]
 fn stdin_is_passed_through() {
     let mut c = std::process::Command::new(support::palisade());
-    c.args(["do", "--", "/bin/busybox", "wc", "-c"]).stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped());
+    c.args(["do", "--", "/bin/busybox", "wc", "-c"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped());
     let mut child = c.spawn().expect("spawn");
     {
         use std::io::Write;
@@ -154,15 +202,45 @@ fn strace_prints_decoded_syscalls() {
     assert_eq!(o.code, Some(0));
     let err = o.stderr_str();
     assert!(err.contains("exit_group(0)"), "{err}");
-    assert!(err.contains("execve") || err.contains("arch_prctl"), "{err}");
+    assert!(
+        err.contains("execve") || err.contains("arch_prctl"),
+        "{err}"
+    );
 }
 
 #[test]
 fn syscalls_command_prints_coverage() {
-    let o = support::run(std::process::Command::new(support::palisade()).arg("syscalls"), T);
+    let o = support::run(
+        std::process::Command::new(support::palisade()).arg("syscalls"),
+        T,
+    );
     assert_eq!(o.code, Some(0));
     let out = o.stdout_str();
     assert!(out.contains("  0 read"));
     assert!(out.contains("missing"));
     assert!(out.lines().last().unwrap_or("").starts_with("# "));
+}
+
+#[test]
+fn sentry_opens_no_host_path_after_boot() {
+    // DESIGN.md invariant 2: once booted, files reach the sentry only from the gofer. Trace the
+    // sentry process (not its children: the stubs must be traced by the sentry) while python3
+    // imports its standard library, and require every open to be one of the launcher's own
+    // start-up files.
+    if support::run(std::process::Command::new("strace").arg("-V"), T).code != Some(0) {
+        panic!("strace is needed for this test (apt-get install strace)");
+    }
+    let trace = tmp().join("sentry-opens.txt");
+    let mut c = std::process::Command::new("strace");
+    c.args(["-qq", "-e", "trace=open,openat,openat2,creat", "-o"]).arg(&trace);
+    c.arg(support::palisade()).args(["do", "--", "/usr/bin/python3", "-c", "import json, email, http.client; print('ok')"]);
+    let o = support::run(&mut c, T);
+    assert_eq!(o.code, Some(0), "{}", o.stderr_str());
+    assert_eq!(o.stdout_str(), "ok\n");
+    let text = std::fs::read_to_string(&trace).expect("trace");
+    // The launcher's last open before boot is /dev/null for the gofer's stdio; after it, none.
+    let opens: Vec<&str> = text.lines().filter(|l| l.contains("open")).collect();
+    let last_setup = opens.iter().rposition(|l| l.contains("\"/dev/null\"")).expect("gofer stdio open");
+    let after: Vec<&&str> = opens[last_setup + 1..].iter().collect();
+    assert!(after.is_empty(), "the sentry opened host paths after boot: {after:#?}");
 }

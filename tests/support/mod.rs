@@ -32,9 +32,20 @@ impl Output {
 /// Run a command to completion (or kill it after `timeout`), capturing output.
 pub fn run(cmd: &mut Command, timeout: Duration) -> Output {
     use std::os::unix::process::ExitStatusExt;
-    let mut child = match cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn() {
+    let mut child = match cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+    {
         Ok(c) => c,
-        Err(e) => return Output { code: Some(255), stdout: vec![], stderr: format!("spawn: {e}").into_bytes() },
+        Err(e) => {
+            return Output {
+                code: Some(255),
+                stdout: vec![],
+                stderr: format!("spawn: {e}").into_bytes(),
+            }
+        }
     };
     let mut out = child.stdout.take().expect("piped stdout");
     let mut err = child.stderr.take().expect("piped stderr");
@@ -61,7 +72,11 @@ pub fn run(cmd: &mut Command, timeout: Duration) -> Output {
             Err(_) => break Some(255),
         }
     };
-    Output { code, stdout: t_out.join().unwrap_or_default(), stderr: t_err.join().unwrap_or_default() }
+    Output {
+        code,
+        stdout: t_out.join().unwrap_or_default(),
+        stderr: t_err.join().unwrap_or_default(),
+    }
 }
 
 /// `palisade do -- args...` in `cwd`.

@@ -56,13 +56,19 @@ fn make_fixtures(dir: &Path) -> std::io::Result<()> {
     };
     exe("garbage.bin", "this is not an executable\n")?;
     exe("empty_shebang.sh", "#!\n")?;
-    exe("exit_with_arg.sh", "#!/bin/sh -e\n[ \"$1\" = hello ] && exit 0\nexit 3\n")?;
+    exe(
+        "exit_with_arg.sh",
+        "#!/bin/sh -e\n[ \"$1\" = hello ] && exit 0\nexit 3\n",
+    )?;
     Ok(())
 }
 
 fn compile(src: &Path, out: &Path) -> Result<(), String> {
     let o = support::run(
-        Command::new("cc").args(["-O1", "-Wall", "-o"]).arg(out).arg(src),
+        Command::new("cc")
+            .args(["-O1", "-Wall", "-o"])
+            .arg(out)
+            .arg(src),
         Duration::from_secs(120),
     );
     if o.code == Some(0) {
@@ -73,7 +79,10 @@ fn compile(src: &Path, out: &Path) -> Result<(), String> {
 }
 
 fn main() {
-    let filters: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let filters: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
     let platform = std::env::var("PALISADE_PLATFORM").unwrap_or_else(|_| "ptrace".into());
     let known = known_failures(&platform);
     let build = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("syscalls");
@@ -88,7 +97,10 @@ fn main() {
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "c"))
         .filter(|p| {
-            let n = p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            let n = p
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
             filters.is_empty() || filters.iter().any(|f| n.contains(f.as_str()))
         })
         .collect();
@@ -96,13 +108,19 @@ fn main() {
 
     let results = std::sync::Mutex::new(Vec::new());
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).min(4);
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .min(4);
     std::thread::scope(|s| {
         for _ in 0..workers {
             s.spawn(|| loop {
                 let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let Some(src) = programs.get(i) else { break };
-                let name = src.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+                let name = src
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default();
                 let bin = build.join(&name);
                 let verdict = match compile(src, &bin) {
                     Err(e) => Err(format!("does not compile:\n{e}")),
@@ -110,18 +128,29 @@ fn main() {
                         let b = bin.to_string_lossy().into_owned();
                         let n = support::native(&[&b], &build, &envs, TIMEOUT);
                         if n.code != Some(0) {
-                            Err(format!("fails NATIVELY (the test is wrong), code {:?}:\n{}", n.code, n.stderr_str()))
+                            Err(format!(
+                                "fails NATIVELY (the test is wrong), code {:?}:\n{}",
+                                n.code,
+                                n.stderr_str()
+                            ))
                         } else {
                             let s = support::sandboxed(&[&b], &build, &envs, TIMEOUT);
                             if s.code == Some(0) {
                                 Ok(())
                             } else {
-                                Err(format!("fails in the sandbox, code {:?}:\n{}", s.code, s.stderr_str()))
+                                Err(format!(
+                                    "fails in the sandbox, code {:?}:\n{}",
+                                    s.code,
+                                    s.stderr_str()
+                                ))
                             }
                         }
                     }
                 };
-                results.lock().unwrap_or_else(|e| e.into_inner()).push((name, verdict));
+                results
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push((name, verdict));
             });
         }
     });

@@ -11,8 +11,8 @@ use std::sync::{Arc, Mutex};
 
 use crate::regs::XSAVE_SIZE;
 use crate::{
-    Access, AddressSpace, Context, Event, FpState, MemoryFile, Platform, PlatformError, Prot,
-    Regs, Result, SigInfo,
+    Access, AddressSpace, Context, Event, FpState, MemoryFile, Platform, PlatformError, Prot, Regs,
+    Result, SigInfo,
 };
 
 pub use stub::stub_page;
@@ -34,7 +34,10 @@ pub struct PtracePlatform {
 impl PtracePlatform {
     pub fn new(mf: Arc<MemoryFile>) -> Result<PtracePlatform> {
         let stub = stub::stub_page()?;
-        Ok(PtracePlatform { mf, max_addr: stub.start })
+        Ok(PtracePlatform {
+            mf,
+            max_addr: stub.start,
+        })
     }
 }
 
@@ -84,7 +87,10 @@ fn wait_stopped(tid: i32) -> Result<i32> {
         }
         let err = std::io::Error::last_os_error();
         if err.raw_os_error() != Some(libc::EINTR) {
-            return Err(PlatformError::Host { op: "waitpid", source: err });
+            return Err(PlatformError::Host {
+                op: "waitpid",
+                source: err,
+            });
         }
     }
 }
@@ -109,8 +115,9 @@ fn pick_cpu() -> Option<usize> {
     if unsafe { libc::sched_getaffinity(0, std::mem::size_of_val(&set), &mut set) } != 0 {
         return None;
     }
-    let cpus: Vec<usize> =
-        (0..libc::CPU_SETSIZE as usize).filter(|&c| unsafe_cpu_isset(c, &set)).collect();
+    let cpus: Vec<usize> = (0..libc::CPU_SETSIZE as usize)
+        .filter(|&c| unsafe_cpu_isset(c, &set))
+        .collect();
     if cpus.is_empty() {
         return None;
     }
@@ -156,11 +163,23 @@ struct StubThread {
 
 impl StubThread {
     fn get_regs(&self, regs: &mut Regs) -> Result<()> {
-        ptrace(libc::PTRACE_GETREGS, self.tid, 0, &mut regs.0 as *mut _ as usize, "GETREGS")
+        ptrace(
+            libc::PTRACE_GETREGS,
+            self.tid,
+            0,
+            &mut regs.0 as *mut _ as usize,
+            "GETREGS",
+        )
     }
 
     fn set_regs(&self, regs: &Regs) -> Result<()> {
-        ptrace(libc::PTRACE_SETREGS, self.tid, 0, &regs.0 as *const _ as usize, "SETREGS")
+        ptrace(
+            libc::PTRACE_SETREGS,
+            self.tid,
+            0,
+            &regs.0 as *const _ as usize,
+            "SETREGS",
+        )
     }
 
     /// Run one syscall in the stub process: the stub's own `syscall; int3` sequence, let through
@@ -183,14 +202,25 @@ impl StubThread {
         ptrace(libc::PTRACE_CONT, self.tid, 0, 0, "CONT")?;
         let status = wait_stopped(self.tid)?;
         if !libc::WIFSTOPPED(status) {
-            return Err(PlatformError::StubDied { pid: self.tid, status });
+            return Err(PlatformError::StubDied {
+                pid: self.tid,
+                status,
+            });
         }
         if libc::WSTOPSIG(status) != libc::SIGTRAP {
             let mut r2 = Regs::default();
             let _ = self.get_regs(&mut r2);
             let si = siginfo(self.tid);
-            tracing::error!(?r2, ?si, stub_addr = stub.syscall_addr, "injected syscall stopped unexpectedly");
-            return Err(PlatformError::UnexpectedStop { tid: self.tid, status });
+            tracing::error!(
+                ?r2,
+                ?si,
+                stub_addr = stub.syscall_addr,
+                "injected syscall stopped unexpectedly"
+            );
+            return Err(PlatformError::UnexpectedStop {
+                tid: self.tid,
+                status,
+            });
         }
         self.get_regs(&mut regs)?;
         Ok(regs.0.rax as i64)
@@ -215,21 +245,31 @@ impl PtraceAddressSpace {
         }
         let mut threads = HashMap::new();
         threads.insert(gettid(), Arc::new(StubThread { tid: pid }));
-        Ok(PtraceAddressSpace { pid, memfd, threads: Mutex::new(threads) })
+        Ok(PtraceAddressSpace {
+            pid,
+            memfd,
+            threads: Mutex::new(threads),
+        })
     }
 
     /// The stub thread that the calling sentry thread traces.
     fn thread(&self) -> Result<Arc<StubThread>> {
         let threads = self.threads.lock().unwrap_or_else(|e| e.into_inner());
-        threads.get(&gettid()).cloned().ok_or(PlatformError::Unsupported(
-            "address space used from a sentry thread that does not trace it",
-        ))
+        threads
+            .get(&gettid())
+            .cloned()
+            .ok_or(PlatformError::Unsupported(
+                "address space used from a sentry thread that does not trace it",
+            ))
     }
 
     fn syscall(&self, nr: i64, args: [u64; 6], op: &'static str) -> Result<()> {
         let r = self.thread()?.inject(nr, args)?;
         if r < 0 && r > -4096 {
-            return Err(PlatformError::Host { op, source: std::io::Error::from_raw_os_error(-r as i32) });
+            return Err(PlatformError::Host {
+                op,
+                source: std::io::Error::from_raw_os_error(-r as i32),
+            });
         }
         Ok(())
     }
@@ -253,7 +293,14 @@ impl Drop for PtraceAddressSpace {
 impl AddressSpace for PtraceAddressSpace {
     fn map_file(&self, addr: u64, len: u64, offset: u64, prot: Prot) -> Result<()> {
         let flags = (libc::MAP_SHARED | libc::MAP_FIXED) as u64;
-        let args = [addr, len, prot.bits() as u64, flags, self.memfd as u64, offset];
+        let args = [
+            addr,
+            len,
+            prot.bits() as u64,
+            flags,
+            self.memfd as u64,
+            offset,
+        ];
         self.syscall(libc::SYS_mmap, args, "stub mmap")
     }
 
@@ -262,10 +309,18 @@ impl AddressSpace for PtraceAddressSpace {
     }
 
     fn protect(&self, addr: u64, len: u64, prot: Prot) -> Result<()> {
-        let r = self.syscall(libc::SYS_mprotect, [addr, len, prot.bits() as u64, 0, 0, 0], "stub mprotect");
+        let r = self.syscall(
+            libc::SYS_mprotect,
+            [addr, len, prot.bits() as u64, 0, 0, 0],
+            "stub mprotect",
+        );
         match r {
             // Nothing mapped there in the stub yet: nothing to change.
-            Err(PlatformError::Host { ref source, .. }) if source.raw_os_error() == Some(libc::ENOMEM) => Ok(()),
+            Err(PlatformError::Host { ref source, .. })
+                if source.raw_os_error() == Some(libc::ENOMEM) =>
+            {
+                Ok(())
+            }
             r => r,
         }
     }
@@ -291,10 +346,21 @@ fn ptrace_as(a: &dyn AddressSpace) -> Result<&PtraceAddressSpace> {
 fn siginfo(tid: i32) -> Result<SigInfo> {
     // SAFETY: siginfo_t is plain data; GETSIGINFO fills it.
     let mut si: libc::siginfo_t = unsafe { std::mem::zeroed() };
-    ptrace(libc::PTRACE_GETSIGINFO, tid, 0, &mut si as *mut _ as usize, "GETSIGINFO")?;
+    ptrace(
+        libc::PTRACE_GETSIGINFO,
+        tid,
+        0,
+        &mut si as *mut _ as usize,
+        "GETSIGINFO",
+    )?;
     // SAFETY: si_addr is valid to read for any siginfo (it is a union member of plain integers).
     let addr = unsafe { si.si_addr() } as u64;
-    Ok(SigInfo { signo: si.si_signo, code: si.si_code, errno: si.si_errno, addr })
+    Ok(SigInfo {
+        signo: si.si_signo,
+        code: si.si_code,
+        errno: si.si_errno,
+        addr,
+    })
 }
 
 impl Context for PtraceContext {
@@ -320,7 +386,11 @@ impl Context for PtraceContext {
                         crate::abi::SEGV_ACCERR => Access::WRITE,
                         _ => return Ok(Event::Signal(info)),
                     };
-                    return Ok(Event::Fault { addr: info.addr, access, info });
+                    return Ok(Event::Fault {
+                        addr: info.addr,
+                        access,
+                        info,
+                    });
                 }
                 libc::SIGTRAP | libc::SIGILL | libc::SIGFPE | libc::SIGBUS => {
                     return Ok(Event::Signal(siginfo(t.tid)?));
@@ -335,8 +405,17 @@ impl Context for PtraceContext {
     fn fp_state(&mut self, address_space: &dyn AddressSpace) -> Result<FpState> {
         let t = ptrace_as(address_space)?.thread()?;
         let mut bytes = vec![0u8; XSAVE_SIZE];
-        let mut iov = libc::iovec { iov_base: bytes.as_mut_ptr().cast(), iov_len: bytes.len() };
-        ptrace(libc::PTRACE_GETREGSET, t.tid, crate::abi::NT_X86_XSTATE, &mut iov as *mut _ as usize, "GETREGSET")?;
+        let mut iov = libc::iovec {
+            iov_base: bytes.as_mut_ptr().cast(),
+            iov_len: bytes.len(),
+        };
+        ptrace(
+            libc::PTRACE_GETREGSET,
+            t.tid,
+            crate::abi::NT_X86_XSTATE,
+            &mut iov as *mut _ as usize,
+            "GETREGSET",
+        )?;
         bytes.truncate(iov.iov_len);
         self.xsave_len = Some(iov.iov_len);
         Ok(FpState { bytes })
@@ -350,8 +429,17 @@ impl Context for PtraceContext {
         };
         let mut bytes = fp.bytes.clone();
         bytes.resize(len, 0);
-        let mut iov = libc::iovec { iov_base: bytes.as_mut_ptr().cast(), iov_len: len };
-        ptrace(libc::PTRACE_SETREGSET, t.tid, crate::abi::NT_X86_XSTATE, &mut iov as *mut _ as usize, "SETREGSET")
+        let mut iov = libc::iovec {
+            iov_base: bytes.as_mut_ptr().cast(),
+            iov_len: len,
+        };
+        ptrace(
+            libc::PTRACE_SETREGSET,
+            t.tid,
+            crate::abi::NT_X86_XSTATE,
+            &mut iov as *mut _ as usize,
+            "SETREGSET",
+        )
     }
 
     fn reset_fp_state(&mut self, address_space: &dyn AddressSpace) -> Result<()> {

@@ -129,7 +129,9 @@ fn map_stub_page() -> Result<StubPage> {
         }
         addr -= 1 << 24;
     }
-    Err(PlatformError::Unsupported("no free address for the stub page"))
+    Err(PlatformError::Unsupported(
+        "no free address for the stub page",
+    ))
 }
 
 /// The seccomp filter of a stub: allow a syscall only if its instruction pointer lies in the
@@ -139,7 +141,12 @@ fn stub_filter(stub: &StubPage) -> Vec<libc::sock_filter> {
     const JEQ: u16 = (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16;
     const JGE: u16 = (libc::BPF_JMP | libc::BPF_JGE | libc::BPF_K) as u16;
     const RET: u16 = (libc::BPF_RET | libc::BPF_K) as u16;
-    let stmt = |code, k| libc::sock_filter { code, jt: 0, jf: 0, k };
+    let stmt = |code, k| libc::sock_filter {
+        code,
+        jt: 0,
+        jf: 0,
+        k,
+    };
     let jump = |code, k, jt, jf| libc::sock_filter { code, jt, jf, k };
     // seccomp_data: nr @0, arch @4, instruction_pointer @8 (lo) / @12 (hi).
     let (lo, hi) = (stub.start as u32, (stub.start >> 32) as u32);
@@ -162,12 +169,22 @@ fn stub_filter(stub: &StubPage) -> Vec<libc::sock_filter> {
 pub fn spawn_stub(memfd: i32) -> Result<i32> {
     let stub = stub_page()?;
     let filter = stub_filter(stub);
-    let prog = libc::sock_fprog { len: filter.len() as u16, filter: filter.as_ptr() as *mut _ };
+    let prog = libc::sock_fprog {
+        len: filter.len() as u16,
+        filter: filter.as_ptr() as *mut _,
+    };
     let rseq = current_rseq();
     // SAFETY: a raw clone without CLONE_VM: the child gets a copy-on-write copy of our memory and
     // runs only `stub_child`, which makes raw syscalls and never returns into Rust code.
     let pid = unsafe {
-        libc::syscall(libc::SYS_clone, libc::SIGCHLD as u64, 0u64, 0u64, 0u64, 0u64)
+        libc::syscall(
+            libc::SYS_clone,
+            libc::SIGCHLD as u64,
+            0u64,
+            0u64,
+            0u64,
+            0u64,
+        )
     };
     if pid < 0 {
         return Err(PlatformError::last("clone(stub)"));
@@ -222,11 +239,25 @@ unsafe fn stub_child(
         // glibc registers 32 bytes (the original struct rseq) whatever `__rseq_size` says; the
         // kernel wants the registered length back, so try both.
         if let Some((area, len)) = rseq {
-            if libc::syscall(libc::SYS_rseq, area, len.max(32), RSEQ_FLAG_UNREGISTER, RSEQ_SIG) != 0 {
+            if libc::syscall(
+                libc::SYS_rseq,
+                area,
+                len.max(32),
+                RSEQ_FLAG_UNREGISTER,
+                RSEQ_SIG,
+            ) != 0
+            {
                 libc::syscall(libc::SYS_rseq, area, len, RSEQ_FLAG_UNREGISTER, RSEQ_SIG);
             }
         }
-        libc::syscall(libc::SYS_prctl, libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
+        libc::syscall(
+            libc::SYS_prctl,
+            libc::PR_SET_PDEATHSIG,
+            libc::SIGKILL,
+            0,
+            0,
+            0,
+        );
         // Own session: terminal signals aimed at the sentry's process group never reach a stub.
         libc::syscall(libc::SYS_setsid);
         if libc::syscall(libc::SYS_ptrace, libc::PTRACE_TRACEME, 0, 0, 0) != 0 {

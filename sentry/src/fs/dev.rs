@@ -31,7 +31,10 @@ impl Inode for Device {
         Ok(self.stat)
     }
     fn open(&self, _: u32) -> Result<Arc<dyn FileOps>, Errno> {
-        Ok(Arc::new(DeviceFile { stat: self.stat, kind: self.kind }))
+        Ok(Arc::new(DeviceFile {
+            stat: self.stat,
+            kind: self.kind,
+        }))
     }
     fn statfs(&self) -> Result<crate::mm::pod::StatFs, Errno> {
         Ok(super::synthetic_statfs(DEVFS_MAGIC))
@@ -80,7 +83,12 @@ pub fn new() -> Arc<SynthDir> {
         ("urandom", Kind::Random, 9),
     ];
     for (name, kind, minor) in devices {
-        let stat = attr(dev, super::new_ino(), libc::S_IFCHR | 0o666, makedev(1, minor));
+        let stat = attr(
+            dev,
+            super::new_ino(),
+            libc::S_IFCHR | 0o666,
+            makedev(1, minor),
+        );
         root.add(name, Arc::new(Device { stat, kind }));
     }
     root.add("fd", SynthLink::new(dev, "/proc/self/fd"));

@@ -26,7 +26,11 @@ impl GoferFs {
     /// Attach to the gofer and return the root inode.
     pub fn mount(client: Arc<Client>, mf: &Arc<MemoryFile>) -> Result<Arc<GoferInode>, Errno> {
         let attr = client.attach()?;
-        let fs = Arc::new(GoferFs { client, dev: super::new_dev(), mf: Arc::downgrade(mf) });
+        let fs = Arc::new(GoferFs {
+            client,
+            dev: super::new_dev(),
+            mf: Arc::downgrade(mf),
+        });
         Ok(GoferInode::new(fs, 0, attr))
     }
 }
@@ -109,8 +113,14 @@ impl Inode for GoferInode {
     }
 
     fn open(&self, flags: u32) -> Result<Arc<dyn FileOps>, Errno> {
-        if flags & libc::O_ACCMODE as u32 != libc::O_RDONLY as u32 || flags & libc::O_TRUNC as u32 != 0 {
-            return Err(if self.attr.file_type() == libc::S_IFDIR { Errno::EISDIR } else { Errno::EROFS });
+        if flags & libc::O_ACCMODE as u32 != libc::O_RDONLY as u32
+            || flags & libc::O_TRUNC as u32 != 0
+        {
+            return Err(if self.attr.file_type() == libc::S_IFDIR {
+                Errno::EISDIR
+            } else {
+                Errno::EROFS
+            });
         }
         match self.attr.file_type() {
             libc::S_IFDIR => Ok(dir_file(self.attr)),
@@ -131,7 +141,11 @@ impl Inode for GoferInode {
                 cookie = last.off;
             }
             let empty = entries.is_empty();
-            out.extend(entries.into_iter().map(|d| DirEntry { ino: d.ino, kind: d.kind, name: d.name }));
+            out.extend(entries.into_iter().map(|d| DirEntry {
+                ino: d.ino,
+                kind: d.kind,
+                name: d.name,
+            }));
             if eof || empty {
                 return Ok(out);
             }
@@ -144,19 +158,20 @@ impl Inode for GoferInode {
 
     fn statfs(&self) -> Result<crate::mm::pod::StatFs, Errno> {
         let s = self.fs.client.statfs(self.fid)?;
-        let mut st = crate::mm::pod::StatFs::default();
-        st.f_type = s.kind as i64;
-        st.f_bsize = s.bsize as i64;
-        st.f_blocks = s.blocks;
-        st.f_bfree = s.bfree;
-        st.f_bavail = s.bavail;
-        st.f_files = s.files;
-        st.f_ffree = s.ffree;
-        st.f_namelen = s.namelen as i64;
-        st.f_frsize = s.bsize as i64;
-        // The root is served read-only.
-        st.f_flags = libc::ST_RDONLY as i64;
-        Ok(st)
+        Ok(crate::mm::pod::StatFs {
+            f_type: s.kind as i64,
+            f_bsize: s.bsize as i64,
+            f_blocks: s.blocks,
+            f_bfree: s.bfree,
+            f_bavail: s.bavail,
+            f_files: s.files,
+            f_ffree: s.ffree,
+            f_namelen: s.namelen as i64,
+            f_frsize: s.bsize as i64,
+            // The root is served read-only.
+            f_flags: libc::ST_RDONLY as i64,
+            ..Default::default()
+        })
     }
 }
 

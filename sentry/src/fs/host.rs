@@ -15,7 +15,10 @@ pub struct HostFile {
 impl HostFile {
     /// Wrap a host fd (a duplicate of one of the sandbox launcher's stdio descriptors).
     pub fn new(fd: OwnedFd) -> Arc<HostFile> {
-        Arc::new(HostFile { fd, dev: super::new_dev() })
+        Arc::new(HostFile {
+            fd,
+            dev: super::new_dev(),
+        })
     }
 }
 
@@ -54,8 +57,16 @@ impl FileOps for HostFile {
             nlink: 1,
             uid: st.st_uid,
             gid: st.st_gid,
-            rdev: if ftype == libc::S_IFCHR { st.st_rdev } else { 0 },
-            size: if ftype == libc::S_IFREG { st.st_size as u64 } else { 0 },
+            rdev: if ftype == libc::S_IFCHR {
+                st.st_rdev
+            } else {
+                0
+            },
+            size: if ftype == libc::S_IFREG {
+                st.st_size as u64
+            } else {
+                0
+            },
             blksize: 4096,
             atime: (st.st_atime, st.st_atime_nsec),
             mtime: (st.st_mtime, st.st_mtime_nsec),

@@ -21,10 +21,11 @@ pub fn new_ino() -> u64 {
 
 /// A statfs answer for a sentry-owned file system of the given magic.
 pub fn synthetic_statfs(magic: i64) -> crate::mm::pod::StatFs {
-    let mut s = crate::mm::pod::StatFs::default();
-    s.f_type = magic;
-    s.f_bsize = 4096;
-    s.f_namelen = 255;
-    s.f_frsize = 4096;
-    s
+    crate::mm::pod::StatFs {
+        f_type: magic,
+        f_bsize: 4096,
+        f_namelen: 255,
+        f_frsize: 4096,
+        ..Default::default()
+    }
 }

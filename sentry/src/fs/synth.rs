@@ -9,7 +9,18 @@ use crate::vfs::{DirEntry, FileOps, Inode, Stat};
 /// Attributes of a synthetic file, timestamped at sentry start.
 pub fn attr(dev: u64, ino: u64, mode: u32, rdev: u64) -> Stat {
     let t = crate::kernel::time::boot_realtime();
-    Stat { dev, ino, mode, nlink: 1, rdev, blksize: 4096, atime: t, mtime: t, ctime: t, ..Default::default() }
+    Stat {
+        dev,
+        ino,
+        mode,
+        nlink: 1,
+        rdev,
+        blksize: 4096,
+        atime: t,
+        mtime: t,
+        ctime: t,
+        ..Default::default()
+    }
 }
 
 /// A directory whose entries are fixed inodes.
@@ -23,11 +34,18 @@ impl SynthDir {
     pub fn new(dev: u64, mode: u32, magic: i64) -> Arc<SynthDir> {
         let mut stat = attr(dev, super::new_ino(), libc::S_IFDIR | mode, 0);
         stat.nlink = 2;
-        Arc::new(SynthDir { stat, magic, entries: Mutex::new(BTreeMap::new()) })
+        Arc::new(SynthDir {
+            stat,
+            magic,
+            entries: Mutex::new(BTreeMap::new()),
+        })
     }
 
     pub fn add(&self, name: &str, inode: Arc<dyn Inode>) {
-        self.entries.lock().unwrap_or_else(|e| e.into_inner()).insert(name.as_bytes().to_vec(), inode);
+        self.entries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(name.as_bytes().to_vec(), inode);
     }
 }
 
@@ -55,7 +73,12 @@ impl Inode for SynthDir {
         Ok(self.stat)
     }
     fn lookup(&self, name: &[u8]) -> Result<Arc<dyn Inode>, Errno> {
-        self.entries.lock().unwrap_or_else(|e| e.into_inner()).get(name).cloned().ok_or(Errno::ENOENT)
+        self.entries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(name)
+            .cloned()
+            .ok_or(Errno::ENOENT)
     }
     fn open(&self, flags: u32) -> Result<Arc<dyn FileOps>, Errno> {
         if flags & libc::O_ACCMODE as u32 != libc::O_RDONLY as u32 {
@@ -68,7 +91,11 @@ impl Inode for SynthDir {
         e.iter()
             .map(|(n, i)| {
                 let s = i.stat()?;
-                Ok(DirEntry { ino: s.ino, kind: dt(s.mode), name: n.clone() })
+                Ok(DirEntry {
+                    ino: s.ino,
+                    kind: dt(s.mode),
+                    name: n.clone(),
+                })
             })
             .collect()
     }
@@ -101,7 +128,10 @@ impl SynthLink {
     pub fn new(dev: u64, target: &str) -> Arc<SynthLink> {
         let mut stat = attr(dev, super::new_ino(), libc::S_IFLNK | 0o777, 0);
         stat.size = target.len() as u64;
-        Arc::new(SynthLink { stat, target: target.as_bytes().to_vec() })
+        Arc::new(SynthLink {
+            stat,
+            target: target.as_bytes().to_vec(),
+        })
     }
 }
 

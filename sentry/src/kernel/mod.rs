@@ -25,14 +25,38 @@ pub struct Kernel {
     pub root: Arc<Dentry>,
     pub hostname: Mutex<Vec<u8>>,
     pub strace: bool,
+    cpus: usize,
     /// Syscalls already reported as unimplemented (logged once each).
     enosys_logged: Mutex<HashSet<u64>>,
 }
 
 impl Kernel {
-    pub fn new(platform: Arc<dyn Platform>, vdso: Arc<Vdso>, root: Arc<Dentry>, hostname: Vec<u8>, strace: bool) -> Arc<Kernel> {
+    pub fn new(
+        platform: Arc<dyn Platform>,
+        vdso: Arc<Vdso>,
+        root: Arc<Dentry>,
+        hostname: Vec<u8>,
+        strace: bool,
+    ) -> Arc<Kernel> {
         let mf = platform.memory_file().clone();
-        Arc::new(Kernel { platform, mf, vdso, root, hostname: Mutex::new(hostname), strace, enosys_logged: Mutex::new(HashSet::new()) })
+        let cpus = nix::sched::sched_getaffinity(nix::unistd::Pid::from_raw(0))
+            .map(|set| {
+                (0..nix::sched::CpuSet::count())
+                    .filter(|&c| set.is_set(c).unwrap_or(false))
+                    .count()
+            })
+            .unwrap_or(1)
+            .max(1);
+        Arc::new(Kernel {
+            cpus,
+            platform,
+            mf,
+            vdso,
+            root,
+            hostname: Mutex::new(hostname),
+            strace,
+            enosys_logged: Mutex::new(HashSet::new()),
+        })
     }
 
     /// Log an unimplemented syscall, once per number.
@@ -43,7 +67,9 @@ impl Kernel {
         }
     }
 
+    /// CPUs the sandbox reports (sched_getaffinity, nproc): the sentry's own affinity mask,
+    /// taken at boot with a syscall, never by reading host files.
     pub fn cpus(&self) -> usize {
-        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+        self.cpus
     }
 }

@@ -41,7 +41,10 @@ pub const SIG_IGN: u64 = 1;
 
 /// Signals whose default action is to do nothing.
 pub fn default_ignored(sig: i32) -> bool {
-    matches!(sig, libc::SIGCHLD | libc::SIGURG | libc::SIGWINCH | libc::SIGCONT)
+    matches!(
+        sig,
+        libc::SIGCHLD | libc::SIGURG | libc::SIGWINCH | libc::SIGCONT
+    )
 }
 
 pub const RLIMIT_COUNT: usize = 16;
@@ -138,7 +141,13 @@ impl Task {
     }
 
     pub fn rlimit(&self, res: u32) -> libc::rlimit {
-        self.rlimits.get(res as usize).copied().unwrap_or(libc::rlimit { rlim_cur: u64::MAX, rlim_max: u64::MAX })
+        self.rlimits
+            .get(res as usize)
+            .copied()
+            .unwrap_or(libc::rlimit {
+                rlim_cur: u64::MAX,
+                rlim_max: u64::MAX,
+            })
     }
 
     pub fn nofile(&self) -> u64 {
@@ -154,35 +163,78 @@ impl Task {
 /// Default resource limits of the first process (Linux's defaults for init).
 pub fn default_rlimits() -> [libc::rlimit; RLIMIT_COUNT] {
     let inf = u64::MAX;
-    let mut r = [libc::rlimit { rlim_cur: inf, rlim_max: inf }; RLIMIT_COUNT];
-    r[libc::RLIMIT_STACK as usize] = libc::rlimit { rlim_cur: 8 << 20, rlim_max: inf };
-    r[libc::RLIMIT_CORE as usize] = libc::rlimit { rlim_cur: 0, rlim_max: inf };
-    r[libc::RLIMIT_NOFILE as usize] = libc::rlimit { rlim_cur: 1024, rlim_max: 1 << 20 };
-    r[libc::RLIMIT_NPROC as usize] = libc::rlimit { rlim_cur: 4096, rlim_max: 4096 };
-    r[libc::RLIMIT_MEMLOCK as usize] = libc::rlimit { rlim_cur: 8 << 20, rlim_max: 8 << 20 };
-    r[libc::RLIMIT_SIGPENDING as usize] = libc::rlimit { rlim_cur: 4096, rlim_max: 4096 };
-    r[libc::RLIMIT_MSGQUEUE as usize] = libc::rlimit { rlim_cur: 819200, rlim_max: 819200 };
-    r[libc::RLIMIT_NICE as usize] = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
-    r[libc::RLIMIT_RTPRIO as usize] = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    let mut r = [libc::rlimit {
+        rlim_cur: inf,
+        rlim_max: inf,
+    }; RLIMIT_COUNT];
+    r[libc::RLIMIT_STACK as usize] = libc::rlimit {
+        rlim_cur: 8 << 20,
+        rlim_max: inf,
+    };
+    r[libc::RLIMIT_CORE as usize] = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: inf,
+    };
+    r[libc::RLIMIT_NOFILE as usize] = libc::rlimit {
+        rlim_cur: 1024,
+        rlim_max: 1 << 20,
+    };
+    r[libc::RLIMIT_NPROC as usize] = libc::rlimit {
+        rlim_cur: 4096,
+        rlim_max: 4096,
+    };
+    r[libc::RLIMIT_MEMLOCK as usize] = libc::rlimit {
+        rlim_cur: 8 << 20,
+        rlim_max: 8 << 20,
+    };
+    r[libc::RLIMIT_SIGPENDING as usize] = libc::rlimit {
+        rlim_cur: 4096,
+        rlim_max: 4096,
+    };
+    r[libc::RLIMIT_MSGQUEUE as usize] = libc::rlimit {
+        rlim_cur: 819200,
+        rlim_max: 819200,
+    };
+    r[libc::RLIMIT_NICE as usize] = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    r[libc::RLIMIT_RTPRIO as usize] = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
     r
 }
 
 impl Task {
     /// Replace the task's program (execve). On failure the old program is untouched.
-    pub fn exec(&mut self, path: Vec<u8>, argv: Vec<Vec<u8>>, envp: Vec<Vec<u8>>) -> Result<(), Errno> {
+    pub fn exec(
+        &mut self,
+        path: Vec<u8>,
+        argv: Vec<Vec<u8>>,
+        envp: Vec<Vec<u8>>,
+    ) -> Result<(), Errno> {
         let k = self.k.clone();
         let space = k.platform.new_address_space().map_err(|e| {
             tracing::error!("creating an address space: {e}");
             Errno::ENOMEM
         })?;
-        let mm = Arc::new(MemoryManager::new(k.mf.clone(), space, k.platform.min_user_address(), k.platform.max_user_address()));
+        let mm = Arc::new(MemoryManager::new(
+            k.mf.clone(),
+            space,
+            k.platform.min_user_address(),
+            k.platform.max_user_address(),
+        ));
         let args = crate::loader::ExecArgs {
             fs: &self.fs,
             creds: self.creds,
             path,
             argv,
             envp,
-            stack_limit: self.rlimit(libc::RLIMIT_STACK).rlim_cur.clamp(128 << 10, 1 << 30),
+            stack_limit: self
+                .rlimit(libc::RLIMIT_STACK)
+                .rlim_cur
+                .clamp(128 << 10, 1 << 30),
         };
         let image = crate::loader::load(&mm, &k.vdso, args)?;
         // Point of no return.
@@ -200,7 +252,11 @@ impl Task {
                 *a = SigAction::default();
             }
         }
-        self.altstack = libc::stack_t { ss_sp: std::ptr::null_mut(), ss_flags: libc::SS_DISABLE, ss_size: 0 };
+        self.altstack = libc::stack_t {
+            ss_sp: std::ptr::null_mut(),
+            ss_flags: libc::SS_DISABLE,
+            ss_size: 0,
+        };
         self.robust_list = (0, 0);
         self.clear_child_tid = 0;
         let base = image.exe.name.clone();

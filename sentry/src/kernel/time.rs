@@ -26,7 +26,9 @@ pub fn init() {
 
 /// Wall-clock time when the sentry started (timestamps of synthetic files).
 pub fn boot_realtime() -> (i64, i64) {
-    BOOT.get().map(|b| b.0).unwrap_or_else(|| now(libc::CLOCK_REALTIME))
+    BOOT.get()
+        .map(|b| b.0)
+        .unwrap_or_else(|| now(libc::CLOCK_REALTIME))
 }
 
 /// Nanoseconds since the sentry started (the sandbox's uptime).
@@ -62,47 +64,50 @@ const MULT: u64 = 40;
 /// then a re-anchoring every second with the frequency measured over the whole uptime.
 pub fn start_timekeeper(mf: Arc<MemoryFile>, vvar: u64) {
     let first = sample();
-    let spawn = std::thread::Builder::new().name("timekeeper".into()).spawn(move || {
-        let mut seq = 0u64;
-        let mut last: Option<(u64, i64, u64)> = None; // (tsc_base, mono_base, mult)
-        let mut wait = Duration::from_millis(5);
-        loop {
-            std::thread::sleep(wait);
-            wait = Duration::from_secs(1);
-            let (tsc, mono, real) = sample();
-            let dt = tsc.wrapping_sub(first.0);
-            let dns = mono - first.1;
-            if dt == 0 || dns <= 0 {
-                continue;
-            }
-            let mult = ((dns as u128) << 32) / dt as u128;
-            let mult = mult as u64;
-            // Monotonic time must never go back: start from what the old parameters give now
-            // if that is ahead.
-            let mono_base = match last {
-                Some((tb, mb, m)) => {
-                    let old = mb + ((tsc.wrapping_sub(tb) as i64 as i128 * m as i128) >> 32) as i64;
-                    old.max(mono)
+    let spawn = std::thread::Builder::new()
+        .name("timekeeper".into())
+        .spawn(move || {
+            let mut seq = 0u64;
+            let mut last: Option<(u64, i64, u64)> = None; // (tsc_base, mono_base, mult)
+            let mut wait = Duration::from_millis(5);
+            loop {
+                std::thread::sleep(wait);
+                wait = Duration::from_secs(1);
+                let (tsc, mono, real) = sample();
+                let dt = tsc.wrapping_sub(first.0);
+                let dns = mono - first.1;
+                if dt == 0 || dns <= 0 {
+                    continue;
                 }
-                None => mono,
-            };
-            let w = |off: u64, v: u64| {
-                let _ = mf.write(vvar + off, &v.to_le_bytes());
-            };
-            seq += 1;
-            w(SEQ, seq);
-            fence(Ordering::SeqCst);
-            w(TSC_BASE, tsc);
-            w(MONO_BASE, mono_base as u64);
-            w(REAL_BASE, real as u64);
-            w(MULT, mult);
-            w(READY, 1);
-            fence(Ordering::SeqCst);
-            seq += 1;
-            w(SEQ, seq);
-            last = Some((tsc, mono_base, mult));
-        }
-    });
+                let mult = ((dns as u128) << 32) / dt as u128;
+                let mult = mult as u64;
+                // Monotonic time must never go back: start from what the old parameters give now
+                // if that is ahead.
+                let mono_base = match last {
+                    Some((tb, mb, m)) => {
+                        let old =
+                            mb + ((tsc.wrapping_sub(tb) as i64 as i128 * m as i128) >> 32) as i64;
+                        old.max(mono)
+                    }
+                    None => mono,
+                };
+                let w = |off: u64, v: u64| {
+                    let _ = mf.write(vvar + off, &v.to_le_bytes());
+                };
+                seq += 1;
+                w(SEQ, seq);
+                fence(Ordering::SeqCst);
+                w(TSC_BASE, tsc);
+                w(MONO_BASE, mono_base as u64);
+                w(REAL_BASE, real as u64);
+                w(MULT, mult);
+                w(READY, 1);
+                fence(Ordering::SeqCst);
+                seq += 1;
+                w(SEQ, seq);
+                last = Some((tsc, mono_base, mult));
+            }
+        });
     if let Err(e) = spawn {
         tracing::warn!("no timekeeper thread, the vDSO will trap for time: {e}");
     }

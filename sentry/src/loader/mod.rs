@@ -64,14 +64,21 @@ pub struct Image {
 }
 
 /// Open an executable for exec: a regular file we may execute.
-fn open_exec(fs: &FsContext, creds: &Creds, path: &[u8]) -> Result<(Arc<Dentry>, Arc<OpenFile>), Errno> {
+fn open_exec(
+    fs: &FsContext,
+    creds: &Creds,
+    path: &[u8],
+) -> Result<(Arc<Dentry>, Arc<OpenFile>), Errno> {
     let d = vfs::resolve(fs, creds, &fs.cwd, path, true)?;
     if d.file_type() != libc::S_IFREG {
         return Err(Errno::EACCES);
     }
     vfs::may_access(&d.inode.stat()?, creds, 1, false)?;
     let ops = d.inode.open(libc::O_RDONLY as u32)?;
-    Ok((d.clone(), OpenFile::new(Some(d), ops, libc::O_RDONLY as u32)))
+    Ok((
+        d.clone(),
+        OpenFile::new(Some(d), ops, libc::O_RDONLY as u32),
+    ))
 }
 
 fn read_at(f: &OpenFile, off: u64, len: usize) -> Result<Vec<u8>, Errno> {
@@ -98,7 +105,11 @@ fn parse_shebang(head: &[u8]) -> Result<(Vec<u8>, Option<Vec<u8>>), Errno> {
     let is_ws = |b: &u8| *b == b' ' || *b == b'\t';
     let start = line.iter().position(|b| !is_ws(b)).ok_or(Errno::ENOEXEC)?;
     let line = &line[start..];
-    let end = line.iter().rposition(|b| !is_ws(b)).map(|i| i + 1).unwrap_or(0);
+    let end = line
+        .iter()
+        .rposition(|b| !is_ws(b))
+        .map(|i| i + 1)
+        .unwrap_or(0);
     let line = &line[..end];
     let (interp, rest) = match line.iter().position(is_ws) {
         Some(i) => (&line[..i], &line[i..]),
@@ -107,12 +118,21 @@ fn parse_shebang(head: &[u8]) -> Result<(Vec<u8>, Option<Vec<u8>>), Errno> {
     if interp.is_empty() {
         return Err(Errno::ENOEXEC);
     }
-    let arg = rest.iter().position(|b| !is_ws(b)).map(|i| rest[i..].to_vec());
+    let arg = rest
+        .iter()
+        .position(|b| !is_ws(b))
+        .map(|i| rest[i..].to_vec());
     Ok((interp.to_vec(), arg))
 }
 
 /// Map an ELF file's PT_LOAD segments. Returns (bias, entry, phdr address, phnum, end of image).
-fn map_elf(mm: &MemoryManager, file: &Arc<OpenFile>, h: &elf::Header, phdrs: &[elf::Phdr], is_interp: bool) -> Result<(u64, u64, u64, u64), Errno> {
+fn map_elf(
+    mm: &MemoryManager,
+    file: &Arc<OpenFile>,
+    h: &elf::Header,
+    phdrs: &[elf::Phdr],
+    is_interp: bool,
+) -> Result<(u64, u64, u64, u64), Errno> {
     let loads: Vec<&elf::Phdr> = phdrs.iter().filter(|p| p.kind == elf::PT_LOAD).collect();
     let first = loads.first().ok_or(Errno::ENOEXEC)?;
     let lo = page_down(first.vaddr);
@@ -121,27 +141,57 @@ fn map_elf(mm: &MemoryManager, file: &Arc<OpenFile>, h: &elf::Header, phdrs: &[e
         if p.filesz > p.memsz || (p.vaddr.wrapping_sub(p.offset)) % PAGE_SIZE != 0 {
             return Err(Errno::ENOEXEC);
         }
-        let end = p.vaddr.checked_add(p.memsz).and_then(page_up).ok_or(Errno::ENOEXEC)?;
+        let end = p
+            .vaddr
+            .checked_add(p.memsz)
+            .and_then(page_up)
+            .ok_or(Errno::ENOEXEC)?;
         hi = hi.max(end);
     }
     let span = hi.checked_sub(lo).ok_or(Errno::ENOEXEC)?;
     let bias = if h.kind == elf::ET_DYN {
-        let base = if is_interp { mm.find_free_range(span).ok_or(Errno::ENOMEM)? } else { ET_DYN_BASE };
+        let base = if is_interp {
+            mm.find_free_range(span).ok_or(Errno::ENOMEM)?
+        } else {
+            ET_DYN_BASE
+        };
         base - lo
     } else {
         0
     };
     let mappable = file.ops.mappable().ok_or(Errno::EACCES)?;
     for p in &loads {
-        let prot = Prot { read: p.flags & elf::PF_R != 0, write: p.flags & elf::PF_W != 0, exec: p.flags & elf::PF_X != 0 };
+        let prot = Prot {
+            read: p.flags & elf::PF_R != 0,
+            write: p.flags & elf::PF_W != 0,
+            exec: p.flags & elf::PF_X != 0,
+        };
         let start = page_down(p.vaddr) + bias;
         let file_end = p.vaddr + p.filesz + bias;
         let mem_end = page_up(p.vaddr + p.memsz + bias).ok_or(Errno::ENOEXEC)?;
         let map_end = page_up(file_end).ok_or(Errno::ENOEXEC)?;
-        let all = Prot { read: true, write: true, exec: true };
+        let all = Prot {
+            read: true,
+            write: true,
+            exec: true,
+        };
         if p.filesz > 0 {
-            let backing = Backing::Object { obj: mappable.clone(), off: page_down(p.offset) };
-            mm.mmap(start, map_end - start, prot, all, false, true, false, false, backing, false)?;
+            let backing = Backing::Object {
+                obj: mappable.clone(),
+                off: page_down(p.offset),
+            };
+            mm.mmap(
+                start,
+                map_end - start,
+                prot,
+                all,
+                false,
+                true,
+                false,
+                false,
+                backing,
+                false,
+            )?;
             // Zero the rest of the last file page (bss start).
             if p.memsz > p.filesz && map_end > file_end && prot.write {
                 mm.zero_bytes(file_end, map_end - file_end)?;
@@ -149,7 +199,18 @@ fn map_elf(mm: &MemoryManager, file: &Arc<OpenFile>, h: &elf::Header, phdrs: &[e
         }
         let anon_start = if p.filesz > 0 { map_end } else { start };
         if mem_end > anon_start {
-            mm.mmap(anon_start, mem_end - anon_start, prot, all, false, true, false, false, Backing::Anon, false)?;
+            mm.mmap(
+                anon_start,
+                mem_end - anon_start,
+                prot,
+                all,
+                false,
+                true,
+                false,
+                false,
+                Backing::Anon,
+                false,
+            )?;
         }
     }
     // Where the program headers are in memory.
@@ -165,7 +226,11 @@ fn map_elf(mm: &MemoryManager, file: &Arc<OpenFile>, h: &elf::Header, phdrs: &[e
 }
 
 /// Load the program named by `args` into the fresh address space `mm`.
-pub fn load(mm: &MemoryManager, vdso: &Arc<vdso::Vdso>, args: ExecArgs<'_>) -> Result<Image, Errno> {
+pub fn load(
+    mm: &MemoryManager,
+    vdso: &Arc<vdso::Vdso>,
+    args: ExecArgs<'_>,
+) -> Result<Image, Errno> {
     let mut path = args.path.clone();
     let mut argv = args.argv.clone();
     let execfn = args.path.clone();
@@ -214,7 +279,13 @@ pub fn load(mm: &MemoryManager, vdso: &Arc<vdso::Vdso>, args: ExecArgs<'_>) -> R
         let ih = elf::parse_header(&ihead)?;
         let iph = elf::parse_phdrs(&ih, &read_at(&ifile, ih.phoff, ih.phnum as usize * 56)?)?;
         let (ibias, ientry, _, _) = map_elf(mm, &ifile, &ih, &iph, true)?;
-        base = ibias + iph.iter().filter(|p| p.kind == elf::PT_LOAD).map(|p| page_down(p.vaddr)).min().unwrap_or(0);
+        base = ibias
+            + iph
+                .iter()
+                .filter(|p| p.kind == elf::PT_LOAD)
+                .map(|p| page_down(p.vaddr))
+                .min()
+                .unwrap_or(0);
         start = ientry;
     }
     mm.set_layout(end, mmap_top, args.stack_limit);
@@ -222,13 +293,52 @@ pub fn load(mm: &MemoryManager, vdso: &Arc<vdso::Vdso>, args: ExecArgs<'_>) -> R
 
     // The stack.
     let stack_start = stack_top - INITIAL_STACK;
-    let rw = Prot { read: true, write: true, exec: false };
-    let all = Prot { read: true, write: true, exec: true };
-    mm.mmap(stack_start, INITIAL_STACK, rw, all, false, true, false, true, Backing::Anon, false)?;
+    let rw = Prot {
+        read: true,
+        write: true,
+        exec: false,
+    };
+    let all = Prot {
+        read: true,
+        write: true,
+        exec: true,
+    };
+    mm.mmap(
+        stack_start,
+        INITIAL_STACK,
+        rw,
+        all,
+        false,
+        true,
+        false,
+        true,
+        Backing::Anon,
+        false,
+    )?;
     mm.set_name(stack_start, "[stack]");
-    let auxv_info = AuxInfo { phdr, phnum: h.phnum as u64, base, entry, vdso: vdso_addr, creds: args.creds };
-    let sp = build_stack(mm, stack_top, args.stack_limit, &argv, &args.envp, &execfn, &auxv_info)?;
-    Ok(Image { entry: start, sp, exe, argv })
+    let auxv_info = AuxInfo {
+        phdr,
+        phnum: h.phnum as u64,
+        base,
+        entry,
+        vdso: vdso_addr,
+        creds: args.creds,
+    };
+    let sp = build_stack(
+        mm,
+        stack_top,
+        args.stack_limit,
+        &argv,
+        &args.envp,
+        &execfn,
+        &auxv_info,
+    )?;
+    Ok(Image {
+        entry: start,
+        sp,
+        exe,
+        argv,
+    })
 }
 
 struct AuxInfo {
@@ -241,9 +351,20 @@ struct AuxInfo {
 }
 
 /// Write strings, auxv, envp, argv and argc below `top`; returns the initial stack pointer.
-fn build_stack(mm: &MemoryManager, top: u64, stack_limit: u64, argv: &[Vec<u8>], envp: &[Vec<u8>], execfn: &[u8], aux: &AuxInfo) -> Result<u64, Errno> {
-    let strings: usize = argv.iter().chain(envp).map(|s| s.len() + 1).sum::<usize>() + execfn.len() + 1;
-    if argv.iter().chain(envp).any(|s| s.len() >= MAX_ARG_STRLEN) || strings > (stack_limit / 4) as usize {
+fn build_stack(
+    mm: &MemoryManager,
+    top: u64,
+    stack_limit: u64,
+    argv: &[Vec<u8>],
+    envp: &[Vec<u8>],
+    execfn: &[u8],
+    aux: &AuxInfo,
+) -> Result<u64, Errno> {
+    let strings: usize =
+        argv.iter().chain(envp).map(|s| s.len() + 1).sum::<usize>() + execfn.len() + 1;
+    if argv.iter().chain(envp).any(|s| s.len() >= MAX_ARG_STRLEN)
+        || strings > (stack_limit / 4) as usize
+    {
         return Err(Errno::E2BIG);
     }
     let mut sp = top - 8; // a NULL word at the very top, as Linux leaves
@@ -318,11 +439,15 @@ mod tests {
 
     #[test]
     fn shebang_lines() {
-        assert_eq!(parse_shebang(b"#!/bin/sh\necho").unwrap(), (b"/bin/sh".to_vec(), None));
         assert_eq!(
-            parse_shebang(b"#! /usr/bin/env  python3 -u \n").unwrap(),
-            (b"/usr/bin/env".to_vec(), Some(b"python3 -u".to_vec()))
+            parse_shebang(b"#!/bin/sh\necho"),
+            Ok((b"/bin/sh".to_vec(), None))
         );
-        assert_eq!(parse_shebang(b"#!   \n").unwrap_err(), Errno::ENOEXEC);
+        let env = parse_shebang(b"#! /usr/bin/env  python3 -u \n");
+        assert_eq!(
+            env,
+            Ok((b"/usr/bin/env".to_vec(), Some(b"python3 -u".to_vec())))
+        );
+        assert_eq!(parse_shebang(b"#!   \n"), Err(Errno::ENOEXEC));
     }
 }

@@ -21,7 +21,8 @@ impl Vdso {
         let image_len = crate::mm::page_up(IMAGE.len() as u64).ok_or(Errno::ENOMEM)?;
         let len = PAGE_SIZE + image_len;
         let base = mf.allocate(len).map_err(|_| Errno::ENOMEM)?;
-        mf.write(base + PAGE_SIZE, IMAGE).map_err(|_| Errno::EFAULT)?;
+        mf.write(base + PAGE_SIZE, IMAGE)
+            .map_err(|_| Errno::EFAULT)?;
         Ok(Arc::new(Vdso { base, len }))
     }
 
@@ -34,8 +35,22 @@ impl Vdso {
     pub fn map(self: &Arc<Self>, mm: &MemoryManager) -> Result<u64, Errno> {
         let at = mm.find_free_range(self.len).ok_or(Errno::ENOMEM)?;
         let obj: Arc<dyn Mappable> = self.clone();
-        mm.map_special(at, PAGE_SIZE, Prot { read: true, write: false, exec: false }, obj.clone(), "[vvar]")?;
-        let text = Prot { read: true, write: false, exec: true };
+        mm.map_special(
+            at,
+            PAGE_SIZE,
+            Prot {
+                read: true,
+                write: false,
+                exec: false,
+            },
+            obj.clone(),
+            "[vvar]",
+        )?;
+        let text = Prot {
+            read: true,
+            write: false,
+            exec: true,
+        };
         mm.map_special(at + PAGE_SIZE, self.len - PAGE_SIZE, text, obj, "[vdso]")?;
         // map_special starts each object at offset 0: fix the vDSO's offset.
         mm.set_object_offset(at + PAGE_SIZE, PAGE_SIZE);

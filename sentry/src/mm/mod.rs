@@ -124,7 +124,12 @@ fn host(e: platform::PlatformError) -> Errno {
 }
 
 impl MemoryManager {
-    pub fn new(mf: Arc<MemoryFile>, space: Arc<dyn AddressSpace>, min_addr: u64, max_addr: u64) -> Self {
+    pub fn new(
+        mf: Arc<MemoryFile>,
+        space: Arc<dyn AddressSpace>,
+        min_addr: u64,
+        max_addr: u64,
+    ) -> Self {
         MemoryManager {
             mf,
             space,
@@ -174,7 +179,11 @@ impl MemoryManager {
     // ---- VMA bookkeeping -------------------------------------------------------------------
 
     fn find_vma(m: &Inner, addr: u64) -> Option<&Vma> {
-        m.vmas.range(..=addr).next_back().map(|(_, v)| v).filter(|v| addr < v.end)
+        m.vmas
+            .range(..=addr)
+            .next_back()
+            .map(|(_, v)| v)
+            .filter(|v| addr < v.end)
     }
 
     fn is_free(m: &Inner, start: u64, end: u64) -> bool {
@@ -244,7 +253,10 @@ impl MemoryManager {
     fn find_free(&self, m: &Inner, hint: u64, len: u64) -> Option<u64> {
         if hint != 0 {
             let h = page_down(hint);
-            if h >= self.min_addr && h.checked_add(len).is_some_and(|e| e <= self.max_addr) && Self::is_free(m, h, h + len) {
+            if h >= self.min_addr
+                && h.checked_add(len).is_some_and(|e| e <= self.max_addr)
+                && Self::is_free(m, h, h + len)
+            {
                 return Some(h);
             }
         }
@@ -284,7 +296,7 @@ impl MemoryManager {
         }
         let mut m = self.lock();
         let start = if fixed || noreplace {
-            if addr % PAGE_SIZE != 0 {
+            if !addr.is_multiple_of(PAGE_SIZE) {
                 return Err(Errno::EINVAL);
             }
             let end = addr.checked_add(len).ok_or(Errno::ENOMEM)?;
@@ -302,7 +314,16 @@ impl MemoryManager {
         } else {
             self.find_free(&m, addr, len).ok_or(Errno::ENOMEM)?
         };
-        let vma = Vma { start, end: start + len, prot, max_prot, shared, growsdown, backing, name: None };
+        let vma = Vma {
+            start,
+            end: start + len,
+            prot,
+            max_prot,
+            shared,
+            growsdown,
+            backing,
+            name: None,
+        };
         m.vmas.insert(start, vma);
         drop(m);
         if populate {
@@ -312,7 +333,14 @@ impl MemoryManager {
     }
 
     /// Map a special object (vDSO) at a fixed, free address.
-    pub fn map_special(&self, addr: u64, len: u64, prot: Prot, obj: Arc<dyn Mappable>, name: &'static str) -> Result<(), Errno> {
+    pub fn map_special(
+        &self,
+        addr: u64,
+        len: u64,
+        prot: Prot,
+        obj: Arc<dyn Mappable>,
+        name: &'static str,
+    ) -> Result<(), Errno> {
         let mut m = self.lock();
         if !Self::is_free(&m, addr, addr + len) {
             return Err(Errno::EEXIST);
@@ -334,7 +362,11 @@ impl MemoryManager {
     /// Set the object offset of the VMA starting at `addr`.
     pub fn set_object_offset(&self, addr: u64, offset: u64) {
         let mut m = self.lock();
-        if let Some(Vma { backing: Backing::Object { off, .. }, .. }) = m.vmas.get_mut(&addr) {
+        if let Some(Vma {
+            backing: Backing::Object { off, .. },
+            ..
+        }) = m.vmas.get_mut(&addr)
+        {
             *off = offset;
         }
     }
@@ -353,17 +385,20 @@ impl MemoryManager {
     }
 
     pub fn munmap(&self, addr: u64, len: u64) -> Result<(), Errno> {
-        if addr % PAGE_SIZE != 0 || len == 0 {
+        if !addr.is_multiple_of(PAGE_SIZE) || len == 0 {
             return Err(Errno::EINVAL);
         }
         let len = page_up(len).ok_or(Errno::EINVAL)?;
-        let end = addr.checked_add(len).filter(|&e| e <= self.max_addr).ok_or(Errno::EINVAL)?;
+        let end = addr
+            .checked_add(len)
+            .filter(|&e| e <= self.max_addr)
+            .ok_or(Errno::EINVAL)?;
         let mut m = self.lock();
         self.remove_range(&mut m, addr, end)
     }
 
     pub fn mprotect(&self, addr: u64, len: u64, prot: Prot, growsdown: bool) -> Result<(), Errno> {
-        if addr % PAGE_SIZE != 0 {
+        if !addr.is_multiple_of(PAGE_SIZE) {
             return Err(Errno::EINVAL);
         }
         let len = page_up(len).ok_or(Errno::ENOMEM)?;
@@ -384,7 +419,10 @@ impl MemoryManager {
         let mut cur = start;
         while cur < end {
             let v = Self::find_vma(&m, cur).ok_or(Errno::ENOMEM)?;
-            if (prot.write && !v.max_prot.write) || (prot.exec && !v.max_prot.exec) || (prot.read && !v.max_prot.read) {
+            if (prot.write && !v.max_prot.write)
+                || (prot.exec && !v.max_prot.exec)
+                || (prot.read && !v.max_prot.read)
+            {
                 return Err(Errno::EACCES);
             }
             cur = v.end;
@@ -397,11 +435,19 @@ impl MemoryManager {
         }
         // Pages the stub has mapped take the new protection, except that borrowed pages of
         // private mappings stay read-only until written (copy-on-write).
-        let shared: Vec<(u64, u64, bool)> = m.vmas.range(start..end).map(|(_, v)| (v.start, v.end, v.shared)).collect();
+        let shared: Vec<(u64, u64, bool)> = m
+            .vmas
+            .range(start..end)
+            .map(|(_, v)| (v.start, v.end, v.shared))
+            .collect();
         for (s, e, sh) in shared {
             for (_, p) in m.ptes.range_mut(s..e) {
                 if p.mapped.is_some() {
-                    let eff = if p.owned || sh { prot } else { prot.without_write() };
+                    let eff = if p.owned || sh {
+                        prot
+                    } else {
+                        prot.without_write()
+                    };
                     if eff != prot {
                         needs_remap = true;
                     }
@@ -441,8 +487,25 @@ impl MemoryManager {
             match m.vmas.get_mut(&vma_start) {
                 Some(v) if v.end == old_end && v.name == Some("[heap]") => v.end = new_end,
                 _ => {
-                    let prot = Prot { read: true, write: true, exec: false };
-                    let v = Vma { start: old_end, end: new_end, prot, max_prot: Prot { read: true, write: true, exec: true }, shared: false, growsdown: false, backing: Backing::Anon, name: Some("[heap]") };
+                    let prot = Prot {
+                        read: true,
+                        write: true,
+                        exec: false,
+                    };
+                    let v = Vma {
+                        start: old_end,
+                        end: new_end,
+                        prot,
+                        max_prot: Prot {
+                            read: true,
+                            write: true,
+                            exec: true,
+                        },
+                        shared: false,
+                        growsdown: false,
+                        backing: Backing::Anon,
+                        name: Some("[heap]"),
+                    };
                     m.vmas.insert(old_end, v);
                 }
             }
@@ -453,10 +516,20 @@ impl MemoryManager {
         addr
     }
 
-    pub fn mremap(&self, old: u64, old_len: u64, new_len: u64, flags: u64, new_addr: u64) -> Result<u64, Errno> {
+    pub fn mremap(
+        &self,
+        old: u64,
+        old_len: u64,
+        new_len: u64,
+        flags: u64,
+        new_addr: u64,
+    ) -> Result<u64, Errno> {
         let may_move = flags & libc::MREMAP_MAYMOVE as u64 != 0;
         let fixed = flags & libc::MREMAP_FIXED as u64 != 0;
-        if old % PAGE_SIZE != 0 || flags & !((libc::MREMAP_MAYMOVE | libc::MREMAP_FIXED) as u64) != 0 || (fixed && !may_move) {
+        if !old.is_multiple_of(PAGE_SIZE)
+            || flags & !((libc::MREMAP_MAYMOVE | libc::MREMAP_FIXED) as u64) != 0
+            || (fixed && !may_move)
+        {
             return Err(Errno::EINVAL);
         }
         let old_len = page_up(old_len).ok_or(Errno::EINVAL)?;
@@ -475,10 +548,13 @@ impl MemoryManager {
             return Err(Errno::EFAULT);
         }
         if fixed {
-            if new_addr % PAGE_SIZE != 0 {
+            if !new_addr.is_multiple_of(PAGE_SIZE) {
                 return Err(Errno::EINVAL);
             }
-            let ne = new_addr.checked_add(new_len).filter(|&e| e <= self.max_addr).ok_or(Errno::EINVAL)?;
+            let ne = new_addr
+                .checked_add(new_len)
+                .filter(|&e| e <= self.max_addr)
+                .ok_or(Errno::EINVAL)?;
             if new_addr < old + old_len.max(new_len) && ne > old {
                 return Err(Errno::EINVAL);
             }
@@ -492,7 +568,10 @@ impl MemoryManager {
             }
             // Grow in place if the next pages are free and the VMA ends here.
             let end = old + old_len;
-            if end == v.end && old + new_len <= self.max_addr && Self::is_free(&m, end, old + new_len) {
+            if end == v.end
+                && old + new_len <= self.max_addr
+                && Self::is_free(&m, end, old + new_len)
+            {
                 Self::split_at(&mut m, old);
                 if let Some(vm) = m.vmas.get_mut(&old) {
                     vm.end = old + new_len;
@@ -510,7 +589,11 @@ impl MemoryManager {
         } else {
             self.find_free(&m, 0, new_len).ok_or(Errno::ENOMEM)?
         };
-        let copy_len = if old_len == 0 { new_len.min(v.end - old) } else { old_len.min(new_len) };
+        let copy_len = if old_len == 0 {
+            new_len.min(v.end - old)
+        } else {
+            old_len.min(new_len)
+        };
         let mut nv = v.clone();
         nv.start = dest;
         nv.end = dest + new_len;
@@ -521,7 +604,11 @@ impl MemoryManager {
             m.vmas.insert(dest, nv);
             return Ok(dest);
         }
-        let moved: Vec<(u64, Pte)> = m.ptes.range(old..old + copy_len).map(|(&a, &p)| (a, p)).collect();
+        let moved: Vec<(u64, Pte)> = m
+            .ptes
+            .range(old..old + copy_len)
+            .map(|(&a, &p)| (a, p))
+            .collect();
         let any_mapped = moved.iter().any(|(_, p)| p.mapped.is_some());
         for (a, _) in &moved {
             m.ptes.remove(a);
@@ -539,17 +626,28 @@ impl MemoryManager {
     }
 
     pub fn madvise(&self, addr: u64, len: u64, advice: i32) -> Result<(), Errno> {
-        if addr % PAGE_SIZE != 0 {
+        if !addr.is_multiple_of(PAGE_SIZE) {
             return Err(Errno::EINVAL);
         }
         let len = page_up(len).ok_or(Errno::EINVAL)?;
         let end = addr.checked_add(len).ok_or(Errno::EINVAL)?;
         match advice {
-            libc::MADV_NORMAL | libc::MADV_RANDOM | libc::MADV_SEQUENTIAL | libc::MADV_WILLNEED
-            | libc::MADV_DONTNEED | libc::MADV_FREE | libc::MADV_DONTFORK | libc::MADV_DOFORK
-            | libc::MADV_MERGEABLE | libc::MADV_UNMERGEABLE | libc::MADV_HUGEPAGE
-            | libc::MADV_NOHUGEPAGE | libc::MADV_DONTDUMP | libc::MADV_DODUMP
-            | libc::MADV_COLD | libc::MADV_PAGEOUT => {}
+            libc::MADV_NORMAL
+            | libc::MADV_RANDOM
+            | libc::MADV_SEQUENTIAL
+            | libc::MADV_WILLNEED
+            | libc::MADV_DONTNEED
+            | libc::MADV_FREE
+            | libc::MADV_DONTFORK
+            | libc::MADV_DOFORK
+            | libc::MADV_MERGEABLE
+            | libc::MADV_UNMERGEABLE
+            | libc::MADV_HUGEPAGE
+            | libc::MADV_NOHUGEPAGE
+            | libc::MADV_DONTDUMP
+            | libc::MADV_DODUMP
+            | libc::MADV_COLD
+            | libc::MADV_PAGEOUT => {}
             _ => return Err(Errno::EINVAL),
         }
         if len == 0 {
@@ -584,10 +682,12 @@ impl MemoryManager {
 
     /// `mincore`: one byte per page, 1 if resident.
     pub fn mincore(&self, addr: u64, len: u64) -> Result<Vec<u8>, Errno> {
-        if addr % PAGE_SIZE != 0 {
+        if !addr.is_multiple_of(PAGE_SIZE) {
             return Err(Errno::EINVAL);
         }
-        let end = addr.checked_add(page_up(len).ok_or(Errno::ENOMEM)?).ok_or(Errno::ENOMEM)?;
+        let end = addr
+            .checked_add(page_up(len).ok_or(Errno::ENOMEM)?)
+            .ok_or(Errno::ENOMEM)?;
         let m = self.lock();
         let mut out = Vec::new();
         let mut a = addr;
@@ -605,10 +705,15 @@ impl MemoryManager {
     /// there is nothing to flush until a writable host-backed file system exists.
     pub fn msync(&self, addr: u64, len: u64, flags: i32) -> Result<(), Errno> {
         let valid = libc::MS_ASYNC | libc::MS_SYNC | libc::MS_INVALIDATE;
-        if addr % PAGE_SIZE != 0 || flags & !valid != 0 || (flags & libc::MS_ASYNC != 0 && flags & libc::MS_SYNC != 0) {
+        if !addr.is_multiple_of(PAGE_SIZE)
+            || flags & !valid != 0
+            || (flags & libc::MS_ASYNC != 0 && flags & libc::MS_SYNC != 0)
+        {
             return Err(Errno::EINVAL);
         }
-        let end = addr.checked_add(page_up(len).ok_or(Errno::ENOMEM)?).ok_or(Errno::ENOMEM)?;
+        let end = addr
+            .checked_add(page_up(len).ok_or(Errno::ENOMEM)?)
+            .ok_or(Errno::ENOMEM)?;
         let m = self.lock();
         let mut a = addr;
         while a < end {
@@ -654,13 +759,20 @@ impl MemoryManager {
         // A write to a page that is mapped: only a copy-on-write break can fix it.
         if let Some(p) = m.ptes.get(&page).copied() {
             if access.write && !p.owned && !v.shared {
-                self.cow_break(&mut m, page, p, &v).map_err(|_| FaultError::Host)?;
+                self.cow_break(&mut m, page, p, &v)
+                    .map_err(|_| FaultError::Host)?;
                 return Ok(());
             }
             if p.mapped.is_some() {
                 // The stub has the page mapped yet faulted: the mapping is stale. Map it again.
-                let prot = if p.owned || v.shared { v.prot } else { v.prot.without_write() };
-                self.space.map_file(page, PAGE_SIZE, p.frame, prot).map_err(|_| FaultError::Host)?;
+                let prot = if p.owned || v.shared {
+                    v.prot
+                } else {
+                    v.prot.without_write()
+                };
+                self.space
+                    .map_file(page, PAGE_SIZE, p.frame, prot)
+                    .map_err(|_| FaultError::Host)?;
                 return Ok(());
             }
         }
@@ -671,7 +783,15 @@ impl MemoryManager {
     }
 
     /// Give frames to the pages of [lo, hi) in `v` that have none, and map the window.
-    fn fill(&self, m: &mut Inner, v: &Vma, lo: u64, hi: u64, page: u64, write: bool) -> Result<(), FaultError> {
+    fn fill(
+        &self,
+        m: &mut Inner,
+        v: &Vma,
+        lo: u64,
+        hi: u64,
+        page: u64,
+        write: bool,
+    ) -> Result<(), FaultError> {
         // Missing anonymous pages get one contiguous allocation per run.
         let mut a = lo;
         while a < hi {
@@ -687,14 +807,28 @@ impl MemoryManager {
                     }
                     let base = self.mf.allocate(end - a).map_err(|_| FaultError::Host)?;
                     for (i, pa) in (a..end).step_by(PAGE_SIZE as usize).enumerate() {
-                        m.ptes.insert(pa, Pte { frame: base + i as u64 * PAGE_SIZE, owned: true, mapped: None });
+                        m.ptes.insert(
+                            pa,
+                            Pte {
+                                frame: base + i as u64 * PAGE_SIZE,
+                                owned: true,
+                                mapped: None,
+                            },
+                        );
                     }
                     a = end;
                 }
                 Some((obj, off)) => {
                     match obj.frame(&self.mf, off) {
                         Ok(frame) => {
-                            m.ptes.insert(a, Pte { frame, owned: false, mapped: None });
+                            m.ptes.insert(
+                                a,
+                                Pte {
+                                    frame,
+                                    owned: false,
+                                    mapped: None,
+                                },
+                            );
                         }
                         Err(_) if a == page => return Err(FaultError::Bus),
                         Err(_) => break,
@@ -715,18 +849,26 @@ impl MemoryManager {
         let mut run: Option<(u64, u64, u64, Prot)> = None; // (addr, frame, len, prot)
         let flush = |r: Option<(u64, u64, u64, Prot)>| -> Result<(), FaultError> {
             if let Some((ra, rf, rl, rp)) = r {
-                self.space.map_file(ra, rl, rf, rp).map_err(|_| FaultError::Host)?;
+                self.space
+                    .map_file(ra, rl, rf, rp)
+                    .map_err(|_| FaultError::Host)?;
             }
             Ok(())
         };
         for (pa, p) in &pages {
-            let prot = if p.owned || v.shared { v.prot } else { v.prot.without_write() };
+            let prot = if p.owned || v.shared {
+                v.prot
+            } else {
+                v.prot.without_write()
+            };
             if p.mapped == Some(prot) {
                 flush(run.take())?;
                 continue;
             }
             run = match run {
-                Some((ra, rf, rl, rp)) if ra + rl == *pa && rf + rl == p.frame && rp == prot => Some((ra, rf, rl + PAGE_SIZE, rp)),
+                Some((ra, rf, rl, rp)) if ra + rl == *pa && rf + rl == p.frame && rp == prot => {
+                    Some((ra, rf, rl + PAGE_SIZE, rp))
+                }
                 r => {
                     flush(r)?;
                     Some((*pa, p.frame, PAGE_SIZE, prot))
@@ -735,7 +877,11 @@ impl MemoryManager {
         }
         flush(run)?;
         for (pa, p) in pages {
-            let prot = if p.owned || v.shared { v.prot } else { v.prot.without_write() };
+            let prot = if p.owned || v.shared {
+                v.prot
+            } else {
+                v.prot.without_write()
+            };
             if let Some(e) = m.ptes.get_mut(&pa) {
                 e.mapped = Some(prot);
             }
@@ -747,8 +893,14 @@ impl MemoryManager {
     /// Replace a borrowed page with a private copy (not mapped yet).
     fn cow_copy(&self, m: &mut Inner, page: u64, p: Pte) -> Result<Pte, Errno> {
         let frame = self.mf.allocate(PAGE_SIZE).map_err(|_| Errno::ENOMEM)?;
-        self.mf.copy(p.frame, frame, PAGE_SIZE).map_err(|_| Errno::EFAULT)?;
-        let np = Pte { frame, owned: true, mapped: p.mapped };
+        self.mf
+            .copy(p.frame, frame, PAGE_SIZE)
+            .map_err(|_| Errno::EFAULT)?;
+        let np = Pte {
+            frame,
+            owned: true,
+            mapped: p.mapped,
+        };
         m.ptes.insert(page, np);
         Ok(np)
     }
@@ -757,7 +909,9 @@ impl MemoryManager {
     fn cow_break(&self, m: &mut Inner, page: u64, p: Pte, v: &Vma) -> Result<u64, Errno> {
         let np = self.cow_copy(m, page, p)?;
         if np.mapped.is_some() {
-            self.space.map_file(page, PAGE_SIZE, np.frame, v.prot).map_err(host)?;
+            self.space
+                .map_file(page, PAGE_SIZE, np.frame, v.prot)
+                .map_err(host)?;
             if let Some(e) = m.ptes.get_mut(&page) {
                 e.mapped = Some(v.prot);
             }
@@ -794,9 +948,17 @@ impl MemoryManager {
                 let p = match v.object_off(page) {
                     None => {
                         let frame = self.mf.allocate(PAGE_SIZE).map_err(|_| Errno::ENOMEM)?;
-                        Pte { frame, owned: true, mapped: None }
+                        Pte {
+                            frame,
+                            owned: true,
+                            mapped: None,
+                        }
                     }
-                    Some((obj, off)) => Pte { frame: obj.frame(&self.mf, off)?, owned: false, mapped: None },
+                    Some((obj, off)) => Pte {
+                        frame: obj.frame(&self.mf, off)?,
+                        owned: false,
+                        mapped: None,
+                    },
                 };
                 m.ptes.insert(page, p);
                 p
@@ -809,7 +971,13 @@ impl MemoryManager {
     }
 
     /// Walk [addr, addr+len) page by page, calling `f(frame_offset, buffer_offset, n)`.
-    fn for_each_chunk(&self, addr: u64, len: usize, write: bool, mut f: impl FnMut(u64, usize, usize) -> Result<(), Errno>) -> Result<(), Errno> {
+    fn for_each_chunk(
+        &self,
+        addr: u64,
+        len: usize,
+        write: bool,
+        mut f: impl FnMut(u64, usize, usize) -> Result<(), Errno>,
+    ) -> Result<(), Errno> {
         if len == 0 {
             return Ok(());
         }
@@ -832,20 +1000,24 @@ impl MemoryManager {
     pub fn read_bytes(&self, addr: u64, buf: &mut [u8]) -> Result<(), Errno> {
         let mf = self.mf.clone();
         self.for_each_chunk(addr, buf.len(), false, |frame, off, n| {
-            mf.read(frame, &mut buf[off..off + n]).map_err(|_| Errno::EFAULT)
+            mf.read(frame, &mut buf[off..off + n])
+                .map_err(|_| Errno::EFAULT)
         })
     }
 
     pub fn write_bytes(&self, addr: u64, buf: &[u8]) -> Result<(), Errno> {
         let mf = self.mf.clone();
         self.for_each_chunk(addr, buf.len(), true, |frame, off, n| {
-            mf.write(frame, &buf[off..off + n]).map_err(|_| Errno::EFAULT)
+            mf.write(frame, &buf[off..off + n])
+                .map_err(|_| Errno::EFAULT)
         })
     }
 
     pub fn zero_bytes(&self, addr: u64, len: u64) -> Result<(), Errno> {
         let mf = self.mf.clone();
-        self.for_each_chunk(addr, len as usize, true, |frame, _, n| mf.zero(frame, n as u64).map_err(|_| Errno::EFAULT))
+        self.for_each_chunk(addr, len as usize, true, |frame, _, n| {
+            mf.zero(frame, n as u64).map_err(|_| Errno::EFAULT)
+        })
     }
 
     /// Read a NUL-terminated string of at most `max` bytes (without the NUL).
@@ -886,7 +1058,13 @@ impl MemoryManager {
 
     /// Read from a host fd straight into application memory (no bounce buffer). Returns bytes
     /// read; stops early on a short read.
-    pub fn pread_into(&self, addr: u64, len: usize, fd: i32, mut file_off: u64) -> Result<usize, Errno> {
+    pub fn pread_into(
+        &self,
+        addr: u64,
+        len: usize,
+        fd: i32,
+        mut file_off: u64,
+    ) -> Result<usize, Errno> {
         let mf = self.mf.clone();
         let mut total = 0usize;
         let mut short = false;
@@ -894,7 +1072,9 @@ impl MemoryManager {
             if short {
                 return Ok(());
             }
-            let got = mf.pread_from(fd, file_off, frame, n as u64).map_err(Errno::from)?;
+            let got = mf
+                .pread_from(fd, file_off, frame, n as u64)
+                .map_err(Errno::from)?;
             total += got;
             file_off += got as u64;
             short = got < n;

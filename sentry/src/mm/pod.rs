@@ -29,7 +29,9 @@ pub struct StatFs {
 pub unsafe trait Pod: Copy + 'static {
     fn as_bytes(&self) -> &[u8] {
         // SAFETY: Self is Pod: a plain repr(C) value; viewing its storage as bytes is sound.
-        unsafe { std::slice::from_raw_parts((self as *const Self).cast(), std::mem::size_of::<Self>()) }
+        unsafe {
+            std::slice::from_raw_parts((self as *const Self).cast(), std::mem::size_of::<Self>())
+        }
     }
 
     fn from_bytes(b: &[u8]) -> Option<Self> {
@@ -55,11 +57,32 @@ macro_rules! pod {
 }
 
 pod!(
-    u8, u16, u32, u64, i32, i64, usize,
-    libc::stat, libc::timespec, libc::timeval, libc::utsname, libc::rlimit, libc::iovec,
-    libc::sysinfo, libc::statx, libc::winsize, libc::sigset_t,
-    libc::rusage, libc::tms, libc::timezone, libc::pollfd, libc::stack_t,
-    libc::itimerval, libc::flock, libc::statx_timestamp, StatFs,
+    u8,
+    u16,
+    u32,
+    u64,
+    i32,
+    i64,
+    usize,
+    libc::stat,
+    libc::timespec,
+    libc::timeval,
+    libc::utsname,
+    libc::rlimit,
+    libc::iovec,
+    libc::sysinfo,
+    libc::statx,
+    libc::winsize,
+    libc::sigset_t,
+    libc::rusage,
+    libc::tms,
+    libc::timezone,
+    libc::pollfd,
+    libc::stack_t,
+    libc::itimerval,
+    libc::flock,
+    libc::statx_timestamp,
+    StatFs,
 );
 
 // SAFETY: arrays of Pod are Pod.

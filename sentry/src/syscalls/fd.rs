@@ -53,7 +53,11 @@ pub fn fcntl(t: &mut Task, a: [u64; 6]) -> SysResult {
             let cloexec = a[1] as i32 == libc::F_DUPFD_CLOEXEC;
             Ok(t.fds.install(f, cloexec, min as i32, t.nofile())? as u64)
         }
-        libc::F_GETFD => Ok(if entry.cloexec { libc::FD_CLOEXEC as u64 } else { 0 }),
+        libc::F_GETFD => Ok(if entry.cloexec {
+            libc::FD_CLOEXEC as u64
+        } else {
+            0
+        }),
         libc::F_SETFD => {
             t.fds.set_cloexec(fd, a[2] & libc::FD_CLOEXEC as u64 != 0)?;
             Ok(0)
@@ -85,7 +89,11 @@ pub fn ioctl(t: &mut Task, a: [u64; 6]) -> SysResult {
         r if r == libc::FIONBIO => {
             let on: i32 = t.mm.copy_in(a[2])?;
             let fl = f.flags() & !(libc::O_NONBLOCK as u32);
-            f.set_status_flags(if on != 0 { fl | libc::O_NONBLOCK as u32 } else { fl });
+            f.set_status_flags(if on != 0 {
+                fl | libc::O_NONBLOCK as u32
+            } else {
+                fl
+            });
             Ok(0)
         }
         r if r == libc::FIONREAD && f.ops.seekable() => {
@@ -106,6 +114,7 @@ pub fn close_range(t: &mut Task, a: [u64; 6]) -> SysResult {
     if flags & !(libc::CLOSE_RANGE_CLOEXEC | libc::CLOSE_RANGE_UNSHARE) != 0 || lo > hi {
         return Err(Errno::EINVAL);
     }
-    t.fds.close_range(lo, hi, flags & libc::CLOSE_RANGE_CLOEXEC != 0);
+    t.fds
+        .close_range(lo, hi, flags & libc::CLOSE_RANGE_CLOEXEC != 0);
     Ok(0)
 }

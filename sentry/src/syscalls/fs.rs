@@ -23,7 +23,13 @@ fn start_dir(t: &Task, dirfd: i32, path: &[u8]) -> Result<Arc<Dentry>, Errno> {
 }
 
 /// Resolve `path` relative to `dirfd`. With `empty_ok`, an empty path names `dirfd` itself.
-fn lookup_at(t: &Task, dirfd: i32, path: &[u8], follow: bool, empty_ok: bool) -> Result<Arc<Dentry>, Errno> {
+fn lookup_at(
+    t: &Task,
+    dirfd: i32,
+    path: &[u8],
+    follow: bool,
+    empty_ok: bool,
+) -> Result<Arc<Dentry>, Errno> {
     if path.is_empty() {
         if !empty_ok {
             return Err(Errno::ENOENT);
@@ -114,16 +120,30 @@ pub fn statx(t: &mut Task, a: [u64; 6]) -> SysResult {
 }
 
 fn do_access(t: &Task, dirfd: i32, path_addr: u64, mode: u64, flags: u64) -> SysResult {
-    if mode & !7 != 0 || flags & !((libc::AT_EACCESS | libc::AT_SYMLINK_NOFOLLOW | libc::AT_EMPTY_PATH) as u64) != 0 {
+    if mode & !7 != 0
+        || flags & !((libc::AT_EACCESS | libc::AT_SYMLINK_NOFOLLOW | libc::AT_EMPTY_PATH) as u64)
+            != 0
+    {
         return Err(Errno::EINVAL);
     }
     let path = t.path_arg(path_addr)?;
     let follow = flags & libc::AT_SYMLINK_NOFOLLOW as u64 == 0;
-    let d = lookup_at(t, dirfd, &path, follow, flags & libc::AT_EMPTY_PATH as u64 != 0)?;
+    let d = lookup_at(
+        t,
+        dirfd,
+        &path,
+        follow,
+        flags & libc::AT_EMPTY_PATH as u64 != 0,
+    )?;
     if mode & 2 != 0 && d.inode.read_only() && d.file_type() != libc::S_IFCHR {
         return Err(Errno::EROFS);
     }
-    vfs::may_access(&d.inode.stat()?, &t.creds, mode as u32, flags & libc::AT_EACCESS as u64 == 0)?;
+    vfs::may_access(
+        &d.inode.stat()?,
+        &t.creds,
+        mode as u32,
+        flags & libc::AT_EACCESS as u64 == 0,
+    )?;
     Ok(0)
 }
 
@@ -211,7 +231,11 @@ fn do_open(t: &mut Task, dirfd: i32, path_addr: u64, flags: u64, mode: u64) -> S
         vfs::resolve(&t.fs, &t.creds, &start, &path, !nofollow)?
     };
     if tmpfile {
-        return Err(if d.is_dir() { Errno::EROFS } else { Errno::ENOTDIR });
+        return Err(if d.is_dir() {
+            Errno::EROFS
+        } else {
+            Errno::ENOTDIR
+        });
     }
     let ftype = d.file_type();
     if ftype == libc::S_IFLNK && flags & libc::O_PATH as u32 == 0 {
@@ -236,7 +260,10 @@ fn do_open(t: &mut Task, dirfd: i32, path_addr: u64, flags: u64, mode: u64) -> S
             _ => 6,
         };
         vfs::may_access(&st, &t.creds, want, false)?;
-        if (write || flags & libc::O_TRUNC as u32 != 0) && d.inode.read_only() && (ftype == libc::S_IFREG || ftype == libc::S_IFDIR) {
+        if (write || flags & libc::O_TRUNC as u32 != 0)
+            && d.inode.read_only()
+            && (ftype == libc::S_IFREG || ftype == libc::S_IFDIR)
+        {
             return Err(Errno::EROFS);
         }
         d.inode.open(flags)?
@@ -280,7 +307,12 @@ pub fn chdir(t: &mut Task, a: [u64; 6]) -> SysResult {
 }
 
 pub fn fchdir(t: &mut Task, a: [u64; 6]) -> SysResult {
-    let d = t.fds.get(fd_arg(a[0]))?.dentry.clone().ok_or(Errno::ENOTDIR)?;
+    let d = t
+        .fds
+        .get(fd_arg(a[0]))?
+        .dentry
+        .clone()
+        .ok_or(Errno::ENOTDIR)?;
     set_cwd(t, d)
 }
 
@@ -316,8 +348,20 @@ pub fn getdents64(t: &mut Task, a: [u64; 6]) -> SysResult {
     let mut cache = f.dir_listing.lock().unwrap_or_else(|e| e.into_inner());
     if *off == 0 || cache.is_none() {
         let mut list = vec![
-            vfs::DirEntry { ino: d.inode.stat()?.ino, kind: libc::DT_DIR, name: b".".to_vec() },
-            vfs::DirEntry { ino: d.parent.as_ref().map(|p| p.inode.stat().map(|s| s.ino).unwrap_or(0)).unwrap_or(d.inode.stat()?.ino), kind: libc::DT_DIR, name: b"..".to_vec() },
+            vfs::DirEntry {
+                ino: d.inode.stat()?.ino,
+                kind: libc::DT_DIR,
+                name: b".".to_vec(),
+            },
+            vfs::DirEntry {
+                ino: d
+                    .parent
+                    .as_ref()
+                    .map(|p| p.inode.stat().map(|s| s.ino).unwrap_or(0))
+                    .unwrap_or(d.inode.stat()?.ino),
+                kind: libc::DT_DIR,
+                name: b"..".to_vec(),
+            },
         ];
         list.extend(d.inode.readdir()?);
         *cache = Some(list);
@@ -392,7 +436,12 @@ pub fn link(t: &mut Task, a: [u64; 6]) -> SysResult {
     refuse_create(t, AT_FDCWD, a[1])
 }
 pub fn linkat(t: &mut Task, a: [u64; 6]) -> SysResult {
-    refuse_change(t, fd_arg(a[0]), a[1], a[4] & libc::AT_SYMLINK_FOLLOW as u64 != 0)?;
+    refuse_change(
+        t,
+        fd_arg(a[0]),
+        a[1],
+        a[4] & libc::AT_SYMLINK_FOLLOW as u64 != 0,
+    )?;
     refuse_create(t, fd_arg(a[2]), a[3])
 }
 
@@ -433,7 +482,9 @@ pub fn renameat(t: &mut Task, a: [u64; 6]) -> SysResult {
 }
 pub fn renameat2(t: &mut Task, a: [u64; 6]) -> SysResult {
     let valid = (libc::RENAME_NOREPLACE | libc::RENAME_EXCHANGE | libc::RENAME_WHITEOUT) as u64;
-    if a[4] & !valid != 0 || (a[4] & libc::RENAME_EXCHANGE as u64 != 0 && a[4] & libc::RENAME_NOREPLACE as u64 != 0) {
+    if a[4] & !valid != 0
+        || (a[4] & libc::RENAME_EXCHANGE as u64 != 0 && a[4] & libc::RENAME_NOREPLACE as u64 != 0)
+    {
         return Err(Errno::EINVAL);
     }
     refuse_rename(t, fd_arg(a[0]), a[1], fd_arg(a[2]), a[3])
@@ -459,7 +510,13 @@ pub fn lchown(t: &mut Task, a: [u64; 6]) -> SysResult {
 pub fn fchownat(t: &mut Task, a: [u64; 6]) -> SysResult {
     let path = t.path_arg(a[1])?;
     let empty = a[4] & libc::AT_EMPTY_PATH as u64 != 0;
-    lookup_at(t, fd_arg(a[0]), &path, a[4] & libc::AT_SYMLINK_NOFOLLOW as u64 == 0, empty)?;
+    lookup_at(
+        t,
+        fd_arg(a[0]),
+        &path,
+        a[4] & libc::AT_SYMLINK_NOFOLLOW as u64 == 0,
+        empty,
+    )?;
     Err(Errno::EROFS)
 }
 pub fn truncate(t: &mut Task, a: [u64; 6]) -> SysResult {
@@ -478,7 +535,13 @@ pub fn utimensat(t: &mut Task, a: [u64; 6]) -> SysResult {
         return Err(Errno::EROFS);
     }
     let path = t.path_arg(a[1])?;
-    lookup_at(t, fd_arg(a[0]), &path, a[3] & libc::AT_SYMLINK_NOFOLLOW as u64 == 0, false)?;
+    lookup_at(
+        t,
+        fd_arg(a[0]),
+        &path,
+        a[3] & libc::AT_SYMLINK_NOFOLLOW as u64 == 0,
+        false,
+    )?;
     Err(Errno::EROFS)
 }
 

@@ -17,7 +17,7 @@ const FUTEX_PRIVATE_FLAG: u64 = 128;
 const FUTEX_CLOCK_REALTIME: u64 = 256;
 
 fn check_aligned(addr: u64) -> Result<(), Errno> {
-    if addr % 4 != 0 {
+    if !addr.is_multiple_of(4) {
         return Err(Errno::EINVAL);
     }
     Ok(())
@@ -76,10 +76,21 @@ pub fn futex(t: &mut Task, a: [u64; 6]) -> SysResult {
                 if ts.tv_sec < 0 || !(0..1_000_000_000).contains(&ts.tv_nsec) {
                     return Err(Errno::EINVAL);
                 }
-                let req = ts.tv_sec.saturating_mul(1_000_000_000).saturating_add(ts.tv_nsec);
+                let req = ts
+                    .tv_sec
+                    .saturating_mul(1_000_000_000)
+                    .saturating_add(ts.tv_nsec);
                 // FUTEX_WAIT's timeout is relative; FUTEX_WAIT_BITSET's is absolute.
-                let clock = if op & FUTEX_CLOCK_REALTIME != 0 { libc::CLOCK_REALTIME } else { libc::CLOCK_MONOTONIC };
-                Some(if cmd == FUTEX_WAIT { (clock, time::ns(time::now(clock)).saturating_add(req)) } else { (clock, req) })
+                let clock = if op & FUTEX_CLOCK_REALTIME != 0 {
+                    libc::CLOCK_REALTIME
+                } else {
+                    libc::CLOCK_MONOTONIC
+                };
+                Some(if cmd == FUTEX_WAIT {
+                    (clock, time::ns(time::now(clock)).saturating_add(req))
+                } else {
+                    (clock, req)
+                })
             } else {
                 None
             };
@@ -99,7 +110,9 @@ pub fn futex(t: &mut Task, a: [u64; 6]) -> SysResult {
                     Err(Errno::ETIMEDOUT)
                 }
                 None => {
-                    tracing::warn!("futex wait with no possible waker: the only task sleeps forever");
+                    tracing::warn!(
+                        "futex wait with no possible waker: the only task sleeps forever"
+                    );
                     loop {
                         std::thread::sleep(std::time::Duration::from_secs(3600));
                     }

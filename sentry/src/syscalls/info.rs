@@ -12,7 +12,10 @@ fn field(dst: &mut [libc::c_char; 65], s: &[u8]) {
 pub fn uname(t: &mut Task, a: [u64; 6]) -> SysResult {
     let mut u: libc::utsname = crate::mm::Pod::zeroed();
     field(&mut u.sysname, b"Linux");
-    field(&mut u.nodename, &t.k.hostname.lock().unwrap_or_else(|e| e.into_inner()));
+    field(
+        &mut u.nodename,
+        &t.k.hostname.lock().unwrap_or_else(|e| e.into_inner()),
+    );
     field(&mut u.release, RELEASE.as_bytes());
     field(&mut u.version, VERSION.as_bytes());
     field(&mut u.machine, b"x86_64");
@@ -37,7 +40,8 @@ pub fn sysinfo(t: &mut Task, a: [u64; 6]) -> SysResult {
 pub fn getrandom(t: &mut Task, a: [u64; 6]) -> SysResult {
     let flags = a[2] as u32;
     if flags & !(libc::GRND_NONBLOCK | libc::GRND_RANDOM | libc::GRND_INSECURE) != 0
-        || flags & (libc::GRND_RANDOM | libc::GRND_INSECURE) == (libc::GRND_RANDOM | libc::GRND_INSECURE)
+        || flags & (libc::GRND_RANDOM | libc::GRND_INSECURE)
+            == (libc::GRND_RANDOM | libc::GRND_INSECURE)
     {
         return Err(Errno::EINVAL);
     }

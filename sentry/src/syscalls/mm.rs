@@ -38,7 +38,12 @@ impl Mappable for SharedAnon {
 
 impl Drop for SharedAnon {
     fn drop(&mut self) {
-        for &fr in self.frames.get_mut().unwrap_or_else(|e| e.into_inner()).values() {
+        for &fr in self
+            .frames
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+        {
             self.mf.free(fr, PAGE_SIZE);
         }
     }
@@ -53,9 +58,18 @@ pub fn mmap(t: &mut Task, a: [u64; 6]) -> SysResult {
         _ => return Err(Errno::EINVAL),
     };
     if kind == libc::MAP_SHARED_VALIDATE {
-        let known = libc::MAP_TYPE | libc::MAP_FIXED | libc::MAP_ANONYMOUS | libc::MAP_POPULATE
-            | libc::MAP_NONBLOCK | libc::MAP_FIXED_NOREPLACE | libc::MAP_GROWSDOWN | libc::MAP_NORESERVE
-            | libc::MAP_DENYWRITE | libc::MAP_EXECUTABLE | libc::MAP_LOCKED | libc::MAP_STACK;
+        let known = libc::MAP_TYPE
+            | libc::MAP_FIXED
+            | libc::MAP_ANONYMOUS
+            | libc::MAP_POPULATE
+            | libc::MAP_NONBLOCK
+            | libc::MAP_FIXED_NOREPLACE
+            | libc::MAP_GROWSDOWN
+            | libc::MAP_NORESERVE
+            | libc::MAP_DENYWRITE
+            | libc::MAP_EXECUTABLE
+            | libc::MAP_LOCKED
+            | libc::MAP_STACK;
         if flags & !known != 0 {
             return Err(Errno::EOPNOTSUPP);
         }
@@ -64,21 +78,35 @@ pub fn mmap(t: &mut Task, a: [u64; 6]) -> SysResult {
     if len == 0 {
         return Err(Errno::EINVAL);
     }
-    if off % PAGE_SIZE != 0 {
+    if !off.is_multiple_of(PAGE_SIZE) {
         return Err(Errno::EINVAL);
     }
     let plen = page_up(len).ok_or(Errno::ENOMEM)?;
     off.checked_add(plen).ok_or(Errno::EOVERFLOW)?;
     let prot = Prot::from_bits(prot);
-    let all = Prot { read: true, write: true, exec: true };
+    let all = Prot {
+        read: true,
+        write: true,
+        exec: true,
+    };
     let fixed = flags & libc::MAP_FIXED != 0;
     let noreplace = flags & libc::MAP_FIXED_NOREPLACE != 0;
     let growsdown = flags & libc::MAP_GROWSDOWN != 0;
     let populate = flags & libc::MAP_POPULATE != 0;
     let (backing, max_prot) = if flags & libc::MAP_ANONYMOUS != 0 {
         if shared {
-            let obj = SharedAnon { frames: Default::default(), size: plen, mf: t.k.mf.clone() };
-            (Backing::Object { obj: std::sync::Arc::new(obj), off: 0 }, all)
+            let obj = SharedAnon {
+                frames: Default::default(),
+                size: plen,
+                mf: t.k.mf.clone(),
+            };
+            (
+                Backing::Object {
+                    obj: std::sync::Arc::new(obj),
+                    off: 0,
+                },
+                all,
+            )
         } else {
             (Backing::Anon, all)
         }
@@ -91,10 +119,19 @@ pub fn mmap(t: &mut Task, a: [u64; 6]) -> SysResult {
             return Err(Errno::EACCES);
         }
         let obj = f.ops.mappable().ok_or(Errno::ENODEV)?;
-        let max = if shared && !f.writable() { Prot { write: false, ..all } } else { all };
+        let max = if shared && !f.writable() {
+            Prot {
+                write: false,
+                ..all
+            }
+        } else {
+            all
+        };
         (Backing::Object { obj, off }, max)
     };
-    t.mm.mmap(addr, len, prot, max_prot, shared, fixed, noreplace, growsdown, backing, populate)
+    t.mm.mmap(
+        addr, len, prot, max_prot, shared, fixed, noreplace, growsdown, backing, populate,
+    )
 }
 
 pub fn munmap(t: &mut Task, a: [u64; 6]) -> SysResult {
@@ -102,12 +139,14 @@ pub fn munmap(t: &mut Task, a: [u64; 6]) -> SysResult {
 }
 
 pub fn mprotect(t: &mut Task, a: [u64; 6]) -> SysResult {
-    let valid = (libc::PROT_READ | libc::PROT_WRITE | libc::PROT_EXEC | libc::PROT_GROWSDOWN) as u64;
+    let valid =
+        (libc::PROT_READ | libc::PROT_WRITE | libc::PROT_EXEC | libc::PROT_GROWSDOWN) as u64;
     if a[2] & !valid != 0 {
         return Err(Errno::EINVAL);
     }
     let growsdown = a[2] & libc::PROT_GROWSDOWN as u64 != 0;
-    t.mm.mprotect(a[0], a[1], Prot::from_bits(a[2]), growsdown).map(|_| 0)
+    t.mm.mprotect(a[0], a[1], Prot::from_bits(a[2]), growsdown)
+        .map(|_| 0)
 }
 
 pub fn mremap(t: &mut Task, a: [u64; 6]) -> SysResult {

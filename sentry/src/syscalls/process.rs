@@ -125,12 +125,36 @@ pub fn prctl(t: &mut Task, a: [u64; 6]) -> SysResult {
             Ok(0)
         }
         libc::PR_GET_DUMPABLE => Ok(1),
-        libc::PR_SET_DUMPABLE => if a[1] > 1 { Err(Errno::EINVAL) } else { Ok(0) },
+        libc::PR_SET_DUMPABLE => {
+            if a[1] > 1 {
+                Err(Errno::EINVAL)
+            } else {
+                Ok(0)
+            }
+        }
         libc::PR_GET_NO_NEW_PRIVS => Ok(1),
-        libc::PR_SET_NO_NEW_PRIVS => if a[1] != 1 || a[2] != 0 || a[3] != 0 || a[4] != 0 { Err(Errno::EINVAL) } else { Ok(0) },
+        libc::PR_SET_NO_NEW_PRIVS => {
+            if a[1] != 1 || a[2] != 0 || a[3] != 0 || a[4] != 0 {
+                Err(Errno::EINVAL)
+            } else {
+                Ok(0)
+            }
+        }
         libc::PR_GET_PDEATHSIG => t.mm.copy_out(a[1], &0i32).map(|_| 0),
-        libc::PR_SET_PDEATHSIG => if a[1] > 64 { Err(Errno::EINVAL) } else { Ok(0) },
-        libc::PR_CAPBSET_READ => if a[1] > 40 { Err(Errno::EINVAL) } else { Ok((t.creds.euid == 0) as u64) },
+        libc::PR_SET_PDEATHSIG => {
+            if a[1] > 64 {
+                Err(Errno::EINVAL)
+            } else {
+                Ok(0)
+            }
+        }
+        libc::PR_CAPBSET_READ => {
+            if a[1] > 40 {
+                Err(Errno::EINVAL)
+            } else {
+                Ok((t.creds.euid == 0) as u64)
+            }
+        }
         op => {
             t.k.log_enosys(1000 + op as u64, &format!("prctl option {op}"));
             Err(Errno::EINVAL)
@@ -197,7 +221,10 @@ pub fn sched_yield(_t: &mut Task, _a: [u64; 6]) -> SysResult {
 
 pub fn getpriority(t: &mut Task, a: [u64; 6]) -> SysResult {
     let (which, who) = (a[0] as i32, a[1] as i32);
-    if !matches!(which as u32, libc::PRIO_PROCESS | libc::PRIO_PGRP | libc::PRIO_USER) {
+    if !matches!(
+        which as u32,
+        libc::PRIO_PROCESS | libc::PRIO_PGRP | libc::PRIO_USER
+    ) {
         return Err(Errno::EINVAL);
     }
     if which as u32 != libc::PRIO_USER && who != 0 && who != t.tgid {
@@ -215,7 +242,7 @@ pub fn sched_getaffinity(t: &mut Task, a: [u64; 6]) -> SysResult {
     let cpus = t.k.cpus();
     let len = a[1] as usize;
     let need = cpus.div_ceil(64) * 8;
-    if len < need || len % 8 != 0 {
+    if len < need || !len.is_multiple_of(8) {
         return Err(Errno::EINVAL);
     }
     let mut mask = vec![0u8; need];
@@ -237,7 +264,13 @@ fn read_strings(t: &Task, addr: u64) -> Result<Vec<Vec<u8>>, Errno> {
         if p == 0 {
             return Ok(out);
         }
-        let s = t.mm.read_cstr(p, 128 * 1024).map_err(|e| if e == Errno::ENAMETOOLONG { Errno::E2BIG } else { e })?;
+        let s = t.mm.read_cstr(p, 128 * 1024).map_err(|e| {
+            if e == Errno::ENAMETOOLONG {
+                Errno::E2BIG
+            } else {
+                e
+            }
+        })?;
         total += s.len() + 1 + 8;
         if total > 2 << 20 {
             return Err(Errno::E2BIG);

@@ -104,7 +104,11 @@ pub fn write(t: &mut Task, a: [u64; 6]) -> SysResult {
     let f = writable(t, fd_arg(a[0]))?;
     let append = f.flags() & libc::O_APPEND as u32 != 0;
     let r = at_offset(&f, |off| {
-        let off = if append { f.ops.stat().map(|s| s.size).unwrap_or(off) } else { off };
+        let off = if append {
+            f.ops.stat().map(|s| s.size).unwrap_or(off)
+        } else {
+            off
+        };
         write_from(t, &f, a[1], a[2] as usize, off)
     });
     epipe(t, r)

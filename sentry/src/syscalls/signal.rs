@@ -19,7 +19,12 @@ fn valid_sig(sig: u64) -> Result<i32, Errno> {
 /// The kernel's struct sigaction: handler, flags, restorer, mask.
 fn read_action(t: &Task, addr: u64) -> Result<SigAction, Errno> {
     let w: [u64; 4] = t.mm.copy_in(addr)?;
-    Ok(SigAction { handler: w[0], flags: w[1], restorer: w[2], mask: w[3] })
+    Ok(SigAction {
+        handler: w[0],
+        flags: w[1],
+        restorer: w[2],
+        mask: w[3],
+    })
 }
 
 pub fn rt_sigaction(t: &mut Task, a: [u64; 6]) -> SysResult {
@@ -27,7 +32,11 @@ pub fn rt_sigaction(t: &mut Task, a: [u64; 6]) -> SysResult {
     if a[3] != SIGSET_SIZE {
         return Err(Errno::EINVAL);
     }
-    let new = if a[1] != 0 { Some(read_action(t, a[1])?) } else { None };
+    let new = if a[1] != 0 {
+        Some(read_action(t, a[1])?)
+    } else {
+        None
+    };
     if new.is_some() && (sig == libc::SIGKILL || sig == libc::SIGSTOP) {
         return Err(Errno::EINVAL);
     }
@@ -92,7 +101,7 @@ pub fn sigaltstack(t: &mut Task, a: [u64; 6]) -> SysResult {
 /// kill: the sandbox holds one process for now; pid 0 and -1 and its own pid reach it.
 pub fn kill(t: &mut Task, a: [u64; 6]) -> SysResult {
     let pid = a[0] as i32;
-    let sig = a[1] as u64;
+    let sig = a[1];
     if sig > 64 {
         return Err(Errno::EINVAL);
     }

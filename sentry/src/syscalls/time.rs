@@ -6,9 +6,15 @@ use crate::kernel::{time, Task};
 fn clock_id(c: u64) -> Result<libc::clockid_t, Errno> {
     let c = c as i32;
     match c {
-        libc::CLOCK_REALTIME | libc::CLOCK_MONOTONIC | libc::CLOCK_MONOTONIC_RAW
-        | libc::CLOCK_REALTIME_COARSE | libc::CLOCK_MONOTONIC_COARSE | libc::CLOCK_BOOTTIME
-        | libc::CLOCK_TAI | libc::CLOCK_PROCESS_CPUTIME_ID | libc::CLOCK_THREAD_CPUTIME_ID => Ok(c),
+        libc::CLOCK_REALTIME
+        | libc::CLOCK_MONOTONIC
+        | libc::CLOCK_MONOTONIC_RAW
+        | libc::CLOCK_REALTIME_COARSE
+        | libc::CLOCK_MONOTONIC_COARSE
+        | libc::CLOCK_BOOTTIME
+        | libc::CLOCK_TAI
+        | libc::CLOCK_PROCESS_CPUTIME_ID
+        | libc::CLOCK_THREAD_CPUTIME_ID => Ok(c),
         _ => Err(Errno::EINVAL),
     }
 }
@@ -20,7 +26,13 @@ fn read_clock(c: libc::clockid_t) -> (i64, i64) {
 
 pub fn clock_gettime(t: &mut Task, a: [u64; 6]) -> SysResult {
     let (s, ns) = read_clock(clock_id(a[0])?);
-    t.mm.copy_out(a[1], &libc::timespec { tv_sec: s, tv_nsec: ns })?;
+    t.mm.copy_out(
+        a[1],
+        &libc::timespec {
+            tv_sec: s,
+            tv_nsec: ns,
+        },
+    )?;
     Ok(0)
 }
 
@@ -31,7 +43,13 @@ pub fn clock_getres(t: &mut Task, a: [u64; 6]) -> SysResult {
             libc::CLOCK_REALTIME_COARSE | libc::CLOCK_MONOTONIC_COARSE => 4_000_000,
             _ => 1,
         };
-        t.mm.copy_out(a[1], &libc::timespec { tv_sec: 0, tv_nsec: res })?;
+        t.mm.copy_out(
+            a[1],
+            &libc::timespec {
+                tv_sec: 0,
+                tv_nsec: res,
+            },
+        )?;
     }
     Ok(0)
 }
@@ -39,7 +57,13 @@ pub fn clock_getres(t: &mut Task, a: [u64; 6]) -> SysResult {
 pub fn gettimeofday(t: &mut Task, a: [u64; 6]) -> SysResult {
     let (s, ns) = time::now(libc::CLOCK_REALTIME);
     if a[0] != 0 {
-        t.mm.copy_out(a[0], &libc::timeval { tv_sec: s, tv_usec: ns / 1000 })?;
+        t.mm.copy_out(
+            a[0],
+            &libc::timeval {
+                tv_sec: s,
+                tv_usec: ns / 1000,
+            },
+        )?;
     }
     if a[1] != 0 {
         t.mm.copy_out(a[1], &[0i32; 2])?; // struct timezone: UTC, no DST
@@ -77,7 +101,8 @@ fn sleep_until(clock: libc::clockid_t, deadline_ns: i64) {
 
 pub fn nanosleep(t: &mut Task, a: [u64; 6]) -> SysResult {
     let ts = read_timespec(t, a[0])?;
-    let deadline = time::ns(time::now(libc::CLOCK_MONOTONIC)) + ts.tv_sec * 1_000_000_000 + ts.tv_nsec;
+    let deadline =
+        time::ns(time::now(libc::CLOCK_MONOTONIC)) + ts.tv_sec * 1_000_000_000 + ts.tv_nsec;
     sleep_until(libc::CLOCK_MONOTONIC, deadline);
     Ok(0)
 }
@@ -92,7 +117,11 @@ pub fn clock_nanosleep(t: &mut Task, a: [u64; 6]) -> SysResult {
     let abs = a[1] & libc::TIMER_ABSTIME as u64 != 0;
     let ts = read_timespec(t, a[2])?;
     let req = ts.tv_sec * 1_000_000_000 + ts.tv_nsec;
-    let deadline = if abs { req } else { time::ns(time::now(c)) + req };
+    let deadline = if abs {
+        req
+    } else {
+        time::ns(time::now(c)) + req
+    };
     sleep_until(c, deadline);
     Ok(0)
 }

@@ -24,7 +24,10 @@ impl FdTable {
     }
 
     pub fn get(&self, fd: i32) -> Result<Arc<OpenFile>, Errno> {
-        self.lock().get(&fd).map(|e| e.file.clone()).ok_or(Errno::EBADF)
+        self.lock()
+            .get(&fd)
+            .map(|e| e.file.clone())
+            .ok_or(Errno::EBADF)
     }
 
     pub fn entry(&self, fd: i32) -> Result<FdEntry, Errno> {
@@ -32,7 +35,13 @@ impl FdTable {
     }
 
     /// Install at the lowest free descriptor >= `min` below `limit` (RLIMIT_NOFILE).
-    pub fn install(&self, file: Arc<OpenFile>, cloexec: bool, min: i32, limit: u64) -> Result<i32, Errno> {
+    pub fn install(
+        &self,
+        file: Arc<OpenFile>,
+        cloexec: bool,
+        min: i32,
+        limit: u64,
+    ) -> Result<i32, Errno> {
         let mut t = self.lock();
         let mut fd = min;
         for (&k, _) in t.range(min..) {
@@ -42,7 +51,11 @@ impl FdTable {
             fd += 1;
         }
         if fd as u64 >= limit {
-            return Err(if min as u64 >= limit { Errno::EINVAL } else { Errno::EMFILE });
+            return Err(if min as u64 >= limit {
+                Errno::EINVAL
+            } else {
+                Errno::EMFILE
+            });
         }
         t.insert(fd, FdEntry { file, cloexec });
         Ok(fd)
@@ -72,7 +85,11 @@ impl FdTable {
     /// Close descriptors in [lo, hi], or mark them close-on-exec.
     pub fn close_range(&self, lo: u32, hi: u32, cloexec_only: bool) {
         let mut t = self.lock();
-        let keys: Vec<i32> = t.range(lo.min(i32::MAX as u32) as i32..).map(|(&k, _)| k).take_while(|&k| k as u32 <= hi).collect();
+        let keys: Vec<i32> = t
+            .range(lo.min(i32::MAX as u32) as i32..)
+            .map(|(&k, _)| k)
+            .take_while(|&k| k as u32 <= hi)
+            .collect();
         for k in keys {
             if cloexec_only {
                 if let Some(e) = t.get_mut(&k) {

@@ -53,12 +53,15 @@ pub struct OpenFile {
 }
 
 /// Status flags F_SETFL may change.
-pub const SETFL_MASK: u32 = (libc::O_APPEND | libc::O_NONBLOCK | libc::O_ASYNC | libc::O_DIRECT | libc::O_NOATIME) as u32;
+pub const SETFL_MASK: u32 =
+    (libc::O_APPEND | libc::O_NONBLOCK | libc::O_ASYNC | libc::O_DIRECT | libc::O_NOATIME) as u32;
 
 impl OpenFile {
     pub fn new(dentry: Option<Arc<Dentry>>, ops: Arc<dyn FileOps>, flags: u32) -> Arc<OpenFile> {
         // Creation-only flags are not kept.
-        let keep = !((libc::O_CREAT | libc::O_EXCL | libc::O_NOCTTY | libc::O_TRUNC | libc::O_CLOEXEC) as u32);
+        let keep =
+            !((libc::O_CREAT | libc::O_EXCL | libc::O_NOCTTY | libc::O_TRUNC | libc::O_CLOEXEC)
+                as u32);
         Arc::new(OpenFile {
             dentry,
             ops,
@@ -74,7 +77,8 @@ impl OpenFile {
 
     pub fn set_status_flags(&self, f: u32) {
         let old = self.flags();
-        self.flags.store((old & !SETFL_MASK) | (f & SETFL_MASK), Ordering::Relaxed);
+        self.flags
+            .store((old & !SETFL_MASK) | (f & SETFL_MASK), Ordering::Relaxed);
     }
 
     pub fn readable(&self) -> bool {

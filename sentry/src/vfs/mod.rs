@@ -59,7 +59,10 @@ pub struct Dentry {
 }
 
 impl Dentry {
-    pub fn new_root(inode: Arc<dyn Inode>, covers: Option<Arc<Dentry>>) -> Result<Arc<Dentry>, Errno> {
+    pub fn new_root(
+        inode: Arc<dyn Inode>,
+        covers: Option<Arc<Dentry>>,
+    ) -> Result<Arc<Dentry>, Errno> {
         let mode = inode.stat()?.mode;
         Ok(Arc::new(Dentry {
             name: b"/".to_vec(),
@@ -125,7 +128,10 @@ impl Dentry {
             Err(e) => return Err(e),
         };
         if self.inode.cacheable() {
-            self.children.lock().unwrap_or_else(|e| e.into_inner()).insert(name.to_vec(), entry.clone());
+            self.children
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(name.to_vec(), entry.clone());
         }
         entry.map(|d| d.follow_mounts()).ok_or(Errno::ENOENT)
     }
@@ -185,7 +191,11 @@ pub struct Creds {
 
 /// May `creds` access a file with `stat` for `mask` (R_OK=4, W_OK=2, X_OK=1)?
 pub fn may_access(st: &Stat, creds: &Creds, mask: u32, use_real: bool) -> Result<(), Errno> {
-    let (uid, gid) = if use_real { (creds.uid, creds.gid) } else { (creds.euid, creds.egid) };
+    let (uid, gid) = if use_real {
+        (creds.uid, creds.gid)
+    } else {
+        (creds.euid, creds.egid)
+    };
     if uid == 0 {
         // CAP_DAC_OVERRIDE: everything but executing a file no one may execute.
         let is_dir = st.file_type() == libc::S_IFDIR;
@@ -218,14 +228,24 @@ pub struct FsContext {
 
 /// Resolve `path` from `start` (used for relative paths). `follow_last`: follow a symlink in the
 /// last component.
-pub fn resolve(fs: &FsContext, creds: &Creds, start: &Arc<Dentry>, path: &[u8], follow_last: bool) -> Result<Arc<Dentry>, Errno> {
+pub fn resolve(
+    fs: &FsContext,
+    creds: &Creds,
+    start: &Arc<Dentry>,
+    path: &[u8],
+    follow_last: bool,
+) -> Result<Arc<Dentry>, Errno> {
     if path.is_empty() {
         return Err(Errno::ENOENT);
     }
     if path.len() >= PATH_MAX {
         return Err(Errno::ENAMETOOLONG);
     }
-    let mut cur = if path[0] == b'/' { fs.root.clone() } else { start.clone() };
+    let mut cur = if path[0] == b'/' {
+        fs.root.clone()
+    } else {
+        start.clone()
+    };
     // Pending components, in reverse order (pop from the end).
     let mut comps: Vec<Vec<u8>> = split(path);
     comps.reverse();
@@ -278,7 +298,12 @@ pub fn resolve(fs: &FsContext, creds: &Creds, start: &Arc<Dentry>, path: &[u8], 
 
 /// Resolve all but the last component; returns the parent directory and the last name
 /// (ENOENT-free: the last component need not exist). "." and ".." come back as names.
-pub fn resolve_parent(fs: &FsContext, creds: &Creds, start: &Arc<Dentry>, path: &[u8]) -> Result<(Arc<Dentry>, Vec<u8>), Errno> {
+pub fn resolve_parent(
+    fs: &FsContext,
+    creds: &Creds,
+    start: &Arc<Dentry>,
+    path: &[u8],
+) -> Result<(Arc<Dentry>, Vec<u8>), Errno> {
     if path.is_empty() {
         return Err(Errno::ENOENT);
     }
@@ -303,7 +328,10 @@ pub fn resolve_parent(fs: &FsContext, creds: &Creds, start: &Arc<Dentry>, path: 
 }
 
 fn split(path: &[u8]) -> Vec<Vec<u8>> {
-    path.split(|&b| b == b'/').filter(|c| !c.is_empty()).map(|c| c.to_vec()).collect()
+    path.split(|&b| b == b'/')
+        .filter(|c| !c.is_empty())
+        .map(|c| c.to_vec())
+        .collect()
 }
 
 /// Convert attributes to the `struct stat` the ABI uses.
