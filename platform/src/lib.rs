@@ -165,6 +165,11 @@ pub trait AddressSpace: Send + Sync + Any {
     fn unmap(&self, addr: u64, len: u64) -> Result<()>;
     /// Change the protection of mapped pages in `[addr, addr+len)`.
     fn protect(&self, addr: u64, len: u64, prot: Prot) -> Result<()>;
+    /// The calling sentry thread will run no more application code in this address space (its
+    /// task exited or moved to another address space): free what the platform holds for it.
+    fn release_thread(&self) -> Result<()> {
+        Ok(())
+    }
     fn as_any(&self) -> &dyn Any;
 }
 

@@ -76,15 +76,75 @@ fn syscall_outside_sysemu_is_killed_by_seccomp() {
         .as_any()
         .downcast_ref::<platform::ptrace::PtraceAddressSpace>()
         .unwrap()
-        .pid();
+        .thread_tid()
+        .unwrap();
     let mut regs = p.initial_regs();
     regs.0.rip = CODE;
-    // SAFETY-free test helper: the stub is our tracee and stopped.
     let rc = platform::ptrace::test_support::cont_with_regs(pid, &regs);
-    assert!(rc.is_ok());
+    assert!(rc.is_ok(), "{rc:?}");
     let status = platform::ptrace::test_support::wait(pid);
     assert!(
         libc::WIFSIGNALED(status) && libc::WTERMSIG(status) == libc::SIGSYS,
         "status {status:#x}"
     );
+}
+
+#[test]
+fn threads_of_one_address_space_run_from_several_sentry_threads() {
+    // Each sentry thread gets its own stub thread (created by an injected clone); memory is
+    // shared between them. The code increments a counter in a data page and calls getpid.
+    //   lock inc qword [0x500000]; mov eax, 39; syscall; jmp $-14
+    let code = [
+        0xf0, 0x48, 0xff, 0x04, 0x25, 0x00, 0x00, 0x50, 0x00, 0xb8, 39, 0, 0, 0, 0x0f, 0x05, 0xeb,
+        0xee,
+    ];
+    let (p, a) = setup(&code);
+    let mf = p.memory_file().clone();
+    let data = mf.allocate(PAGE_SIZE).unwrap();
+    a.map_file(
+        0x50_0000,
+        PAGE_SIZE,
+        data,
+        Prot {
+            read: true,
+            write: true,
+            exec: false,
+        },
+    )
+    .unwrap();
+    let p = Arc::new(p);
+    let mut handles = Vec::new();
+    for _ in 0..3 {
+        let (p, a) = (p.clone(), a.clone());
+        handles.push(std::thread::spawn(move || {
+            let mut ctx = p.new_context();
+            let mut regs = p.initial_regs();
+            regs.0.rip = CODE;
+            for _ in 0..100 {
+                match ctx.switch(a.as_ref(), &mut regs).unwrap() {
+                    Event::Syscall => assert_eq!(regs.0.orig_rax, 39),
+                    e => panic!("expected a syscall, got {e:?}"),
+                }
+            }
+            let tid = a
+                .as_any()
+                .downcast_ref::<platform::ptrace::PtraceAddressSpace>()
+                .unwrap()
+                .thread_tid()
+                .unwrap();
+            // A sentry thread lets go of its stub thread before it exits (else the kernel's
+            // PTRACE_O_EXITKILL would kill the whole stub).
+            a.release_thread().unwrap();
+            tid
+        }));
+    }
+    let mut tids: Vec<i32> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    tids.sort();
+    tids.dedup();
+    assert_eq!(tids.len(), 3, "one stub thread per sentry thread");
+    let mut buf = [0u8; 8];
+    mf.read(data, &mut buf).unwrap();
+    assert_eq!(u64::from_le_bytes(buf), 300);
+    // Address-space changes from a thread with no stub thread go through the master.
+    a.unmap(0x50_0000, PAGE_SIZE).unwrap();
 }

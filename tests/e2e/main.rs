@@ -232,15 +232,28 @@ fn sentry_opens_no_host_path_after_boot() {
     }
     let trace = tmp().join("sentry-opens.txt");
     let mut c = std::process::Command::new("strace");
-    c.args(["-qq", "-e", "trace=open,openat,openat2,creat", "-o"]).arg(&trace);
-    c.arg(support::palisade()).args(["do", "--", "/usr/bin/python3", "-c", "import json, email, http.client; print('ok')"]);
+    c.args(["-qq", "-e", "trace=open,openat,openat2,creat", "-o"])
+        .arg(&trace);
+    c.arg(support::palisade()).args([
+        "do",
+        "--",
+        "/usr/bin/python3",
+        "-c",
+        "import json, email, http.client; print('ok')",
+    ]);
     let o = support::run(&mut c, T);
     assert_eq!(o.code, Some(0), "{}", o.stderr_str());
     assert_eq!(o.stdout_str(), "ok\n");
     let text = std::fs::read_to_string(&trace).expect("trace");
     // The launcher's last open before boot is /dev/null for the gofer's stdio; after it, none.
     let opens: Vec<&str> = text.lines().filter(|l| l.contains("open")).collect();
-    let last_setup = opens.iter().rposition(|l| l.contains("\"/dev/null\"")).expect("gofer stdio open");
+    let last_setup = opens
+        .iter()
+        .rposition(|l| l.contains("\"/dev/null\""))
+        .expect("gofer stdio open");
     let after: Vec<&&str> = opens[last_setup + 1..].iter().collect();
-    assert!(after.is_empty(), "the sentry opened host paths after boot: {after:#?}");
+    assert!(
+        after.is_empty(),
+        "the sentry opened host paths after boot: {after:#?}"
+    );
 }

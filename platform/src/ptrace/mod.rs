@@ -7,7 +7,7 @@ mod stub;
 use std::any::Any;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{mpsc, Arc, Mutex};
 
 use crate::regs::XSAVE_SIZE;
 use crate::{
@@ -185,11 +185,14 @@ impl StubThread {
     /// Run one syscall in the stub process: the stub's own `syscall; int3` sequence, let through
     /// by its seccomp filter.
     fn inject(&self, nr: i64, args: [u64; 6]) -> Result<i64> {
-        let stub = stub::stub_page()?;
+        self.inject_at(stub::stub_page()?.syscall_addr, nr, args)
+    }
+
+    fn inject_at(&self, site: u64, nr: i64, args: [u64; 6]) -> Result<i64> {
         let mut regs = Regs::default();
         self.get_regs(&mut regs)?;
         let r = &mut regs.0;
-        r.rip = stub.syscall_addr;
+        r.rip = site;
         r.rax = nr as u64;
         r.orig_rax = u64::MAX;
         r.rdi = args[0];
@@ -208,15 +211,8 @@ impl StubThread {
             });
         }
         if libc::WSTOPSIG(status) != libc::SIGTRAP {
-            let mut r2 = Regs::default();
-            let _ = self.get_regs(&mut r2);
             let si = siginfo(self.tid);
-            tracing::error!(
-                ?r2,
-                ?si,
-                stub_addr = stub.syscall_addr,
-                "injected syscall stopped unexpectedly"
-            );
+            tracing::error!(?si, "injected syscall {nr} stopped unexpectedly");
             return Err(PlatformError::UnexpectedStop {
                 tid: self.tid,
                 status,
@@ -225,6 +221,96 @@ impl StubThread {
         self.get_regs(&mut regs)?;
         Ok(regs.0.rax as i64)
     }
+
+    /// Create another thread in this stub process (traced by nobody once this returns; it spins
+    /// in the stub page until a sentry thread attaches).
+    fn clone_thread(&self) -> Result<i32> {
+        let flags = libc::CLONE_VM
+            | libc::CLONE_THREAD
+            | libc::CLONE_SIGHAND
+            | libc::CLONE_FILES
+            | libc::CLONE_FS
+            | libc::CLONE_SYSVSEM
+            // Traced from birth by our tracer: an untraced thread hitting the stub's int3 would
+            // kill the stub.
+            | libc::CLONE_PTRACE;
+        let tid = self.inject_at(
+            stub::stub_page()?.clone_addr,
+            libc::SYS_clone,
+            [flags as u64, 0, 0, 0, 0, 0],
+        )?;
+        if tid <= 0 {
+            return Err(PlatformError::Host {
+                op: "stub clone",
+                source: std::io::Error::from_raw_os_error(-tid as i32),
+            });
+        }
+        let tid = tid as i32;
+        // It starts with a SIGSTOP (it is traced); let it go to its spin loop untraced.
+        let status = wait_stopped(tid)?;
+        if !libc::WIFSTOPPED(status) {
+            return Err(PlatformError::StubDied { pid: tid, status });
+        }
+        ptrace(libc::PTRACE_DETACH, tid, 0, 0, "DETACH")?;
+        Ok(tid)
+    }
+}
+
+/// What other sentry threads ask of an address space's master thread.
+enum Request {
+    Syscall {
+        nr: i64,
+        args: [u64; 6],
+        reply: mpsc::Sender<Result<i64>>,
+    },
+    Clone {
+        reply: mpsc::Sender<Result<i32>>,
+    },
+}
+
+/// The master thread of an address space: traces the stub's first thread, which never runs
+/// application code, and uses it to create threads and to make address-space changes for
+/// sentry threads that have no stub thread of their own here.
+fn master_main(
+    memfd: i32,
+    cpu: Option<usize>,
+    started: mpsc::Sender<Result<i32>>,
+    rx: mpsc::Receiver<Request>,
+) {
+    if let Some(c) = cpu {
+        pin(0, c);
+    }
+    let pid = match stub::spawn_stub(memfd) {
+        Ok(pid) => pid,
+        Err(e) => {
+            let _ = started.send(Err(e));
+            return;
+        }
+    };
+    if let Some(c) = cpu {
+        pin(pid, c);
+    }
+    let _ = started.send(Ok(pid));
+    let first = StubThread { tid: pid };
+    while let Ok(req) = rx.recv() {
+        match req {
+            Request::Syscall { nr, args, reply } => {
+                let _ = reply.send(first.inject(nr, args));
+            }
+            Request::Clone { reply } => {
+                let _ = reply.send(first.clone_thread());
+            }
+        }
+    }
+    // The address space is gone: kill the stub and reap its first thread.
+    // SAFETY: killing and reaping our own stub process.
+    unsafe {
+        libc::kill(pid, libc::SIGKILL);
+        let mut status = 0;
+        while libc::waitpid(pid, &mut status, libc::__WALL) == -1
+            && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR)
+        {}
+    }
 }
 
 /// An address space: one stub process.
@@ -232,39 +318,101 @@ impl StubThread {
 pub struct PtraceAddressSpace {
     pid: i32,
     memfd: i32,
-    /// Stub threads by the sentry thread (host tid) that traces them.
+    master: Mutex<Option<mpsc::Sender<Request>>>,
+    master_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// Stub threads running application code, by the sentry thread (host tid) that traces them.
     threads: Mutex<HashMap<i32, Arc<StubThread>>>,
+}
+
+impl std::fmt::Debug for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Request::Syscall { nr, .. } => write!(f, "Syscall({nr})"),
+            Request::Clone { .. } => write!(f, "Clone"),
+        }
+    }
 }
 
 impl PtraceAddressSpace {
     fn new(memfd: i32) -> Result<Self> {
         let cpu = tracer_cpu();
-        let pid = stub::spawn_stub(memfd)?;
-        if let Some(cpu) = cpu {
-            pin(pid, cpu);
-        }
-        let mut threads = HashMap::new();
-        threads.insert(gettid(), Arc::new(StubThread { tid: pid }));
+        let (tx, rx) = mpsc::channel();
+        let (started_tx, started_rx) = mpsc::channel();
+        let handle = std::thread::Builder::new()
+            .name("stub-master".into())
+            .spawn(move || master_main(memfd, cpu, started_tx, rx))
+            .map_err(|e| PlatformError::Host {
+                op: "spawn stub master thread",
+                source: e,
+            })?;
+        let pid = started_rx
+            .recv()
+            .map_err(|_| PlatformError::Unsupported("stub master thread died"))??;
         Ok(PtraceAddressSpace {
             pid,
             memfd,
-            threads: Mutex::new(threads),
+            master: Mutex::new(Some(tx)),
+            master_thread: Mutex::new(Some(handle)),
+            threads: Mutex::new(HashMap::new()),
         })
     }
 
-    /// The stub thread that the calling sentry thread traces.
-    fn thread(&self) -> Result<Arc<StubThread>> {
-        let threads = self.threads.lock().unwrap_or_else(|e| e.into_inner());
-        threads
-            .get(&gettid())
-            .cloned()
+    fn ask<T>(&self, make: impl FnOnce(mpsc::Sender<Result<T>>) -> Request) -> Result<T> {
+        let (tx, rx) = mpsc::channel();
+        let master = self.master.lock().unwrap_or_else(|e| e.into_inner());
+        master
+            .as_ref()
             .ok_or(PlatformError::Unsupported(
-                "address space used from a sentry thread that does not trace it",
-            ))
+                "address space is being destroyed",
+            ))?
+            .send(make(tx))
+            .map_err(|_| PlatformError::Unsupported("stub master thread is gone"))?;
+        drop(master);
+        rx.recv()
+            .map_err(|_| PlatformError::Unsupported("stub master thread is gone"))?
     }
 
+    /// The calling sentry thread's own stub thread, if it has one.
+    fn own_thread(&self) -> Option<Arc<StubThread>> {
+        self.threads
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&gettid())
+            .cloned()
+    }
+
+    /// The stub thread the calling sentry thread runs application code in, created (by an
+    /// injected clone) and attached on first use.
+    fn thread(&self) -> Result<Arc<StubThread>> {
+        if let Some(t) = self.own_thread() {
+            return Ok(t);
+        }
+        let tid = self.ask(|reply| Request::Clone { reply })?;
+        ptrace(libc::PTRACE_ATTACH, tid, 0, 0, "ATTACH")?;
+        let status = wait_stopped(tid)?;
+        if !libc::WIFSTOPPED(status) {
+            return Err(PlatformError::StubDied { pid: tid, status });
+        }
+        let opts = libc::PTRACE_O_EXITKILL | libc::PTRACE_O_TRACESYSGOOD;
+        ptrace(libc::PTRACE_SETOPTIONS, tid, 0, opts as usize, "SETOPTIONS")?;
+        if let Some(cpu) = tracer_cpu() {
+            pin(tid, cpu);
+        }
+        let t = Arc::new(StubThread { tid });
+        self.threads
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(gettid(), t.clone());
+        Ok(t)
+    }
+
+    /// Make a syscall in the stub: through our own stub thread if we have one (no thread
+    /// switch), else through the master thread.
     fn syscall(&self, nr: i64, args: [u64; 6], op: &'static str) -> Result<()> {
-        let r = self.thread()?.inject(nr, args)?;
+        let r = match self.own_thread() {
+            Some(t) => t.inject(nr, args)?,
+            None => self.ask(|reply| Request::Syscall { nr, args, reply })?,
+        };
         if r < 0 && r > -4096 {
             return Err(PlatformError::Host {
                 op,
@@ -277,15 +425,37 @@ impl PtraceAddressSpace {
     pub fn pid(&self) -> i32 {
         self.pid
     }
+
+    /// Host tid of the calling sentry thread's stub thread (created if needed).
+    pub fn thread_tid(&self) -> Result<i32> {
+        Ok(self.thread()?.tid)
+    }
 }
 
 impl Drop for PtraceAddressSpace {
     fn drop(&mut self) {
-        // SAFETY: killing and reaping our own stub process.
+        // SAFETY: killing our own stub process, then reaping the threads we trace (only a
+        // thread's tracer can reap it; the master reaps the first thread).
         unsafe {
             libc::kill(self.pid, libc::SIGKILL);
-            let mut status = 0;
-            libc::waitpid(self.pid, &mut status, libc::__WALL);
+            let me = gettid();
+            let threads = self.threads.get_mut().unwrap_or_else(|e| e.into_inner());
+            if let Some(t) = threads.get(&me) {
+                let mut status = 0;
+                libc::waitpid(t.tid, &mut status, libc::__WALL);
+            }
+        }
+        self.master
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(h) = self
+            .master_thread
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        {
+            let _ = h.join();
         }
     }
 }
@@ -322,6 +492,32 @@ impl AddressSpace for PtraceAddressSpace {
                 Ok(())
             }
             r => r,
+        }
+    }
+
+    fn release_thread(&self) -> Result<()> {
+        let t = self
+            .threads
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&gettid());
+        let Some(t) = t else { return Ok(()) };
+        // exit() in that stub thread only; then reap it (we are its tracer).
+        let mut regs = Regs::default();
+        t.get_regs(&mut regs)?;
+        regs.0.rip = stub::stub_page()?.syscall_addr;
+        regs.0.rax = libc::SYS_exit as u64;
+        regs.0.orig_rax = u64::MAX;
+        regs.0.rdi = 0;
+        t.set_regs(&regs)?;
+        ptrace(libc::PTRACE_CONT, t.tid, 0, 0, "CONT")?;
+        loop {
+            let status = wait_stopped(t.tid)?;
+            if libc::WIFEXITED(status) || libc::WIFSIGNALED(status) {
+                return Ok(());
+            }
+            // A stop on the way out (PTRACE_EVENT_EXIT is not requested; any signal): go on.
+            ptrace(libc::PTRACE_CONT, t.tid, 0, 0, "CONT")?;
         }
     }
 

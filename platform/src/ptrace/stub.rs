@@ -15,6 +15,7 @@ std::arch::global_asm!(
     ".pushsection .text.palisade_stub, \"ax\"",
     ".globl palisade_stub_code_start",
     ".globl palisade_stub_syscall",
+    ".globl palisade_stub_clone",
     ".globl palisade_stub_code_end",
     ".p2align 12",
     "palisade_stub_code_start:",
@@ -43,6 +44,17 @@ std::arch::global_asm!(
     "syscall",
     "int3",
     "jmp palisade_stub_syscall",
+    // clone(): the parent traps back to its tracer; the new thread (rax = 0) spins until the
+    // sentry thread that will trace it attaches.
+    "palisade_stub_clone:",
+    "syscall",
+    "test rax, rax",
+    "jz 2f",
+    "int3",
+    "jmp palisade_stub_syscall",
+    "2:",
+    "pause",
+    "jmp 2b",
     "palisade_stub_code_end:",
     ".popsection",
     options(raw)
@@ -54,6 +66,7 @@ extern "C" {
     static __rseq_size: u32;
     static palisade_stub_code_start: u8;
     static palisade_stub_syscall: u8;
+    static palisade_stub_clone: u8;
     static palisade_stub_code_end: u8;
 }
 
@@ -72,6 +85,8 @@ pub struct StubPage {
     pub end: u64,
     /// Address of the `syscall` instruction injected syscalls run.
     pub syscall_addr: u64,
+    /// Address of the `syscall` instruction that injected `clone`s run.
+    pub clone_addr: u64,
 }
 
 static STUB: OnceLock<std::result::Result<StubPage, String>> = OnceLock::new();
@@ -84,9 +99,10 @@ pub fn stub_page() -> Result<&'static StubPage> {
 
 fn map_stub_page() -> Result<StubPage> {
     // The three symbols are defined by the global_asm above; we only take their addresses.
-    let (code_start, code_sys, code_end) = (
+    let (code_start, code_sys, code_clone, code_end) = (
         &raw const palisade_stub_code_start as usize,
         &raw const palisade_stub_syscall as usize,
+        &raw const palisade_stub_clone as usize,
         &raw const palisade_stub_code_end as usize,
     );
     let code_len = code_end - code_start;
@@ -121,6 +137,7 @@ fn map_stub_page() -> Result<StubPage> {
                 start: addr,
                 end: addr + len,
                 syscall_addr: addr + (code_sys - code_start) as u64,
+                clone_addr: addr + (code_clone - code_start) as u64,
             });
         }
         if p != libc::MAP_FAILED {
