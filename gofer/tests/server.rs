@@ -1,4 +1,5 @@
 //! The gofer server against a real directory tree: what it serves and what it refuses.
+#![allow(clippy::unwrap_used)]
 
 use std::io::Read;
 use std::os::unix::fs::symlink;
