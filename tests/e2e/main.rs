@@ -257,3 +257,44 @@ fn sentry_opens_no_host_path_after_boot() {
         "the sentry opened host paths after boot: {after:#?}"
     );
 }
+
+#[test]
+fn hostile_elf_headers_never_crash_the_sentry() {
+    // Mutations of a real executable's ELF and program headers: any outcome (ENOEXEC, a
+    // signal, even running) is fine except the sentry itself panicking or aborting.
+    let orig = std::fs::read("/bin/true").expect("/bin/true");
+    let dir = tmp().join("hostile-elf");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for i in 0..150 {
+        let mut b = orig.clone();
+        let flips = 1 + next() % 8;
+        for _ in 0..flips {
+            // Header (64 bytes) and program headers (up to 13 * 56 bytes after it).
+            let at = (next() % 792) as usize;
+            b[at] = match next() % 4 {
+                0 => 0,
+                1 => 0xff,
+                2 => b[at] ^ (1 << (next() % 8)),
+                _ => next() as u8,
+            };
+        }
+        let path = dir.join(format!("elf{i}"));
+        std::fs::write(&path, &b).expect("write");
+        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .expect("chmod");
+        let p = path.to_string_lossy().into_owned();
+        let o = sandboxed(&[&p], Path::new("/"), &[], Duration::from_secs(10));
+        let err = o.stderr_str();
+        assert!(
+            o.code != Some(134) && !err.contains("panicked"),
+            "mutant {i} crashed the sentry: {err}"
+        );
+    }
+}

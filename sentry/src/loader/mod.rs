@@ -8,7 +8,7 @@ use std::sync::Arc;
 use platform::{Prot, PAGE_SIZE};
 
 use crate::errno::Errno;
-use crate::mm::{page_down, page_up, Backing, MemoryManager};
+use crate::mm::{page_down, page_up, Backing, MemoryManager, MmapOpts};
 use crate::vfs::{self, Creds, Dentry, FsContext, OpenFile};
 
 /// Where a position-independent executable is loaded (Linux's ELF_ET_DYN_BASE).
@@ -125,6 +125,13 @@ fn parse_shebang(head: &[u8]) -> Result<(Vec<u8>, Option<Vec<u8>>), Errno> {
     Ok((interp.to_vec(), arg))
 }
 
+/// Parse the ELF header in `head` and read the program headers it points to.
+fn read_elf(file: &OpenFile, head: &[u8]) -> Result<(elf::Header, Vec<elf::Phdr>), Errno> {
+    let h = elf::parse_header(head)?;
+    let bytes = read_at(file, h.phoff, h.phnum as usize * 56)?;
+    Ok((h, elf::parse_phdrs(&h, &bytes)?))
+}
+
 /// Map an ELF file's PT_LOAD segments. Returns (bias, entry, phdr address, phnum, end of image).
 fn map_elf(
     mm: &MemoryManager,
@@ -155,7 +162,7 @@ fn map_elf(
         } else {
             ET_DYN_BASE
         };
-        base - lo
+        base.wrapping_sub(lo)
     } else {
         0
     };
@@ -166,32 +173,25 @@ fn map_elf(
             write: p.flags & elf::PF_W != 0,
             exec: p.flags & elf::PF_X != 0,
         };
-        let start = page_down(p.vaddr) + bias;
-        let file_end = p.vaddr + p.filesz + bias;
-        let mem_end = page_up(p.vaddr + p.memsz + bias).ok_or(Errno::ENOEXEC)?;
+        let start = page_down(p.vaddr).wrapping_add(bias);
+        let file_end = p.vaddr.wrapping_add(p.filesz).wrapping_add(bias);
+        let mem_end =
+            page_up(p.vaddr.wrapping_add(p.memsz).wrapping_add(bias)).ok_or(Errno::ENOEXEC)?;
+        if start >= mem_end || file_end < start {
+            return Err(Errno::ENOEXEC);
+        }
         let map_end = page_up(file_end).ok_or(Errno::ENOEXEC)?;
-        let all = Prot {
-            read: true,
-            write: true,
-            exec: true,
-        };
         if p.filesz > 0 {
             let backing = Backing::Object {
                 obj: mappable.clone(),
                 off: page_down(p.offset),
             };
-            mm.mmap(
+            mm.mmap(MmapOpts::fixed_private(
                 start,
                 map_end - start,
                 prot,
-                all,
-                false,
-                true,
-                false,
-                false,
                 backing,
-                false,
-            )?;
+            ))?;
             // Zero the rest of the last file page (bss start).
             if p.memsz > p.filesz && map_end > file_end && prot.write {
                 mm.zero_bytes(file_end, map_end - file_end)?;
@@ -199,30 +199,29 @@ fn map_elf(
         }
         let anon_start = if p.filesz > 0 { map_end } else { start };
         if mem_end > anon_start {
-            mm.mmap(
+            mm.mmap(MmapOpts::fixed_private(
                 anon_start,
                 mem_end - anon_start,
                 prot,
-                all,
-                false,
-                true,
-                false,
-                false,
                 Backing::Anon,
-                false,
-            )?;
+            ))?;
         }
     }
     // Where the program headers are in memory.
     let phdr = match phdrs.iter().find(|p| p.kind == elf::PT_PHDR) {
-        Some(p) => p.vaddr + bias,
+        Some(p) => p.vaddr.wrapping_add(bias),
         None => loads
             .iter()
             .find(|p| p.offset <= h.phoff && h.phoff < p.offset + p.filesz)
-            .map(|p| p.vaddr + (h.phoff - p.offset) + bias)
+            .map(|p| p.vaddr.wrapping_add(h.phoff - p.offset).wrapping_add(bias))
             .unwrap_or(0),
     };
-    Ok((bias, h.entry + bias, phdr, hi + bias))
+    Ok((
+        bias,
+        h.entry.wrapping_add(bias),
+        phdr,
+        hi.wrapping_add(bias),
+    ))
 }
 
 /// Load the program named by `args` into the fresh address space `mm`.
@@ -254,9 +253,7 @@ pub fn load(
         }
         break (d, f, head);
     };
-    let h = elf::parse_header(&head)?;
-    let ph_bytes = read_at(&file, h.phoff, h.phnum as usize * 56)?;
-    let phdrs = elf::parse_phdrs(&h, &ph_bytes)?;
+    let (h, phdrs) = read_elf(&file, &head)?;
 
     // Layout: stack at the top, mmap area below it, heap after the executable.
     let stack_top = page_down(mm.max_addr() - PAGE_SIZE) & !0xffff;
@@ -275,17 +272,14 @@ pub fn load(
             ipath.pop();
         }
         let (_, ifile) = open_exec(args.fs, &args.creds, &ipath)?;
-        let ihead = read_at(&ifile, 0, 64)?;
-        let ih = elf::parse_header(&ihead)?;
-        let iph = elf::parse_phdrs(&ih, &read_at(&ifile, ih.phoff, ih.phnum as usize * 56)?)?;
+        let (ih, iph) = read_elf(&ifile, &read_at(&ifile, 0, 64)?)?;
         let (ibias, ientry, _, _) = map_elf(mm, &ifile, &ih, &iph, true)?;
-        base = ibias
-            + iph
-                .iter()
-                .filter(|p| p.kind == elf::PT_LOAD)
-                .map(|p| page_down(p.vaddr))
-                .min()
-                .unwrap_or(0);
+        let first = iph
+            .iter()
+            .filter(|p| p.kind == elf::PT_LOAD)
+            .map(|p| page_down(p.vaddr))
+            .min();
+        base = ibias.wrapping_add(first.unwrap_or(0));
         start = ientry;
     }
     mm.set_layout(end, mmap_top, args.stack_limit);
@@ -298,23 +292,10 @@ pub fn load(
         write: true,
         exec: false,
     };
-    let all = Prot {
-        read: true,
-        write: true,
-        exec: true,
-    };
-    mm.mmap(
-        stack_start,
-        INITIAL_STACK,
-        rw,
-        all,
-        false,
-        true,
-        false,
-        true,
-        Backing::Anon,
-        false,
-    )?;
+    mm.mmap(MmapOpts {
+        growsdown: true,
+        ..MmapOpts::fixed_private(stack_start, INITIAL_STACK, rw, Backing::Anon)
+    })?;
     mm.set_name(stack_start, "[stack]");
     let auxv_info = AuxInfo {
         phdr,

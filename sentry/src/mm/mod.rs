@@ -76,6 +76,47 @@ impl Vma {
     }
 }
 
+/// What `mmap` is asked for.
+pub struct MmapOpts {
+    pub addr: u64,
+    pub len: u64,
+    pub prot: Prot,
+    /// Highest protection mprotect may grant later.
+    pub max_prot: Prot,
+    pub shared: bool,
+    /// Replace whatever is mapped at `addr`.
+    pub fixed: bool,
+    /// Map at `addr` or fail with EEXIST.
+    pub noreplace: bool,
+    pub growsdown: bool,
+    pub backing: Backing,
+    pub populate: bool,
+}
+
+impl MmapOpts {
+    /// A private mapping at a fixed address whose protection may later be raised to anything
+    /// (what the loader makes).
+    pub fn fixed_private(addr: u64, len: u64, prot: Prot, backing: Backing) -> MmapOpts {
+        let all = Prot {
+            read: true,
+            write: true,
+            exec: true,
+        };
+        MmapOpts {
+            addr,
+            len,
+            prot,
+            max_prot: all,
+            shared: false,
+            fixed: true,
+            noreplace: false,
+            growsdown: false,
+            backing,
+            populate: false,
+        }
+    }
+}
+
 #[derive(Clone, Copy)]
 struct Pte {
     frame: u64,
@@ -275,21 +316,20 @@ impl MemoryManager {
 
     // ---- mmap family --------------------------------------------------------------------------
 
-    /// Create a mapping. `fixed`: replace what is there; `noreplace`: fail with EEXIST instead.
-    #[allow(clippy::too_many_arguments)]
-    pub fn mmap(
-        &self,
-        addr: u64,
-        len: u64,
-        prot: Prot,
-        max_prot: Prot,
-        shared: bool,
-        fixed: bool,
-        noreplace: bool,
-        growsdown: bool,
-        backing: Backing,
-        populate: bool,
-    ) -> Result<u64, Errno> {
+    /// Create a mapping.
+    pub fn mmap(&self, o: MmapOpts) -> Result<u64, Errno> {
+        let MmapOpts {
+            addr,
+            len,
+            prot,
+            max_prot,
+            shared,
+            fixed,
+            noreplace,
+            growsdown,
+            backing,
+            populate,
+        } = o;
         let len = page_up(len).ok_or(Errno::ENOMEM)?;
         if len == 0 {
             return Err(Errno::EINVAL);

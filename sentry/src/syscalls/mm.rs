@@ -5,7 +5,7 @@ use platform::{Prot, PAGE_SIZE};
 use super::fd_arg;
 use crate::errno::{Errno, SysResult};
 use crate::kernel::Task;
-use crate::mm::{page_up, Backing, Mappable};
+use crate::mm::{page_up, Backing, Mappable, MmapOpts};
 
 pub fn brk(t: &mut Task, a: [u64; 6]) -> SysResult {
     Ok(t.mm.brk(a[0]))
@@ -129,9 +129,18 @@ pub fn mmap(t: &mut Task, a: [u64; 6]) -> SysResult {
         };
         (Backing::Object { obj, off }, max)
     };
-    t.mm.mmap(
-        addr, len, prot, max_prot, shared, fixed, noreplace, growsdown, backing, populate,
-    )
+    t.mm.mmap(MmapOpts {
+        addr,
+        len,
+        prot,
+        max_prot,
+        shared,
+        fixed,
+        noreplace,
+        growsdown,
+        backing,
+        populate,
+    })
 }
 
 pub fn munmap(t: &mut Task, a: [u64; 6]) -> SysResult {

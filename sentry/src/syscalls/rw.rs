@@ -163,13 +163,23 @@ fn iovecs(t: &Task, addr: u64, cnt: u64) -> Result<Vec<(u64, usize)>, Errno> {
     Ok(v)
 }
 
-fn readv_at(t: &Task, f: &OpenFile, iov: &[(u64, usize)], mut off: u64) -> Result<usize, Errno> {
+type Io = fn(&Task, &OpenFile, u64, usize, u64) -> Result<usize, Errno>;
+
+/// Run `io` over each buffer of an iovec in turn, stopping at the first short transfer. An
+/// error after some bytes moved ends the transfer with the bytes so far, as in Linux.
+fn vectored(
+    t: &Task,
+    f: &OpenFile,
+    iov: &[(u64, usize)],
+    mut off: u64,
+    io: Io,
+) -> Result<usize, Errno> {
     let mut total = 0;
     for &(base, len) in iov {
         if len == 0 {
             continue;
         }
-        let n = match read_into(t, f, base, len, off) {
+        let n = match io(t, f, base, len, off) {
             Ok(n) => n,
             Err(e) if total == 0 => return Err(e),
             Err(_) => break,
@@ -183,24 +193,12 @@ fn readv_at(t: &Task, f: &OpenFile, iov: &[(u64, usize)], mut off: u64) -> Resul
     Ok(total)
 }
 
-fn writev_at(t: &Task, f: &OpenFile, iov: &[(u64, usize)], mut off: u64) -> Result<usize, Errno> {
-    let mut total = 0;
-    for &(base, len) in iov {
-        if len == 0 {
-            continue;
-        }
-        let n = match write_from(t, f, base, len, off) {
-            Ok(n) => n,
-            Err(e) if total == 0 => return Err(e),
-            Err(_) => break,
-        };
-        total += n;
-        off += n as u64;
-        if n < len {
-            break;
-        }
-    }
-    Ok(total)
+fn readv_at(t: &Task, f: &OpenFile, iov: &[(u64, usize)], off: u64) -> Result<usize, Errno> {
+    vectored(t, f, iov, off, read_into)
+}
+
+fn writev_at(t: &Task, f: &OpenFile, iov: &[(u64, usize)], off: u64) -> Result<usize, Errno> {
+    vectored(t, f, iov, off, write_from)
 }
 
 pub fn readv(t: &mut Task, a: [u64; 6]) -> SysResult {
