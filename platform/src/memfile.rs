@@ -39,6 +39,9 @@ struct Allocator {
     next: u64,
     /// Bytes currently allocated.
     used: u64,
+    /// Reference counts of pages shared by more than one owner (copy-on-write after fork);
+    /// a page not listed has one owner.
+    shared: std::collections::HashMap<u64, u32>,
 }
 
 /// Error of a memory file access outside the file.
@@ -136,6 +139,31 @@ impl MemoryFile {
         };
         a.used += len;
         Ok(off)
+    }
+
+    /// One more owner for the page at `off` (fork shares private pages copy-on-write).
+    pub fn incref(&self, off: u64) {
+        *self.lock().shared.entry(off).or_insert(1) += 1;
+    }
+
+    /// Number of owners of the page at `off`.
+    pub fn refs(&self, off: u64) -> u32 {
+        self.lock().shared.get(&off).copied().unwrap_or(1)
+    }
+
+    /// Drop one owner of the page at `off`, freeing it when none is left.
+    pub fn decref(&self, off: u64) {
+        {
+            let mut a = self.lock();
+            if let Some(n) = a.shared.get_mut(&off) {
+                *n -= 1;
+                if *n <= 1 {
+                    a.shared.remove(&off);
+                }
+                return;
+            }
+        }
+        self.free(off, PAGE_SIZE);
     }
 
     /// Return a range to the allocator and give its memory back to the host. Freed memory reads

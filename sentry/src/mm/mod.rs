@@ -270,7 +270,10 @@ impl MemoryManager {
         for (a, p) in &pages {
             m.ptes.remove(a);
             any_mapped |= p.mapped.is_some();
-            if p.owned {
+            if p.owned && self.mf.refs(p.frame) > 1 {
+                // Still used by another address space (copy-on-write after fork).
+                self.mf.decref(p.frame);
+            } else if p.owned {
                 run = match run {
                     Some((s, l)) if s + l == p.frame => Some((s, l + PAGE_SIZE)),
                     Some((s, l)) => {
@@ -483,7 +486,7 @@ impl MemoryManager {
         for (s, e, sh) in shared {
             for (_, p) in m.ptes.range_mut(s..e) {
                 if p.mapped.is_some() {
-                    let eff = if p.owned || sh {
+                    let eff = if sh || self.exclusive(p) {
                         prot
                     } else {
                         prot.without_write()
@@ -763,6 +766,70 @@ impl MemoryManager {
         Ok(())
     }
 
+    /// Whether a private page may be written in place: ours alone. Pages borrowed from a file
+    /// and pages shared with another address space since fork are copied on write.
+    fn exclusive(&self, p: &Pte) -> bool {
+        p.owned && self.mf.refs(p.frame) == 1
+    }
+
+    /// A copy of this address space for `fork`, in `space`: VMAs are copied, private pages are
+    /// shared copy-on-write (write-protected here too), shared mappings stay shared.
+    pub fn fork(&self, space: Arc<dyn AddressSpace>) -> Result<MemoryManager, Errno> {
+        let mut m = self.lock();
+        let mut ptes = BTreeMap::new();
+        for (&a, p) in m.ptes.iter() {
+            if p.owned {
+                self.mf.incref(p.frame);
+            }
+            ptes.insert(
+                a,
+                Pte {
+                    frame: p.frame,
+                    owned: p.owned,
+                    mapped: None,
+                },
+            );
+        }
+        // Our writable private pages must now fault on write.
+        let ranges: Vec<(u64, u64, Prot)> = m
+            .vmas
+            .values()
+            .filter(|v| !v.shared && v.prot.write)
+            .map(|v| (v.start, v.end, v.prot))
+            .collect();
+        for (s, e, prot) in ranges {
+            let mut any = false;
+            for (_, p) in m.ptes.range_mut(s..e) {
+                if let Some(mp) = p.mapped {
+                    if mp.write && p.owned {
+                        p.mapped = Some(mp.without_write());
+                        any = true;
+                    }
+                }
+            }
+            if any {
+                self.space
+                    .protect(s, e - s, prot.without_write())
+                    .map_err(host)?;
+            }
+        }
+        let inner = Inner {
+            vmas: m.vmas.clone(),
+            ptes,
+            brk_start: m.brk_start,
+            brk: m.brk,
+            mmap_top: m.mmap_top,
+            stack_limit: m.stack_limit,
+        };
+        Ok(MemoryManager {
+            mf: self.mf.clone(),
+            space,
+            min_addr: self.min_addr,
+            max_addr: self.max_addr,
+            inner: Mutex::new(inner),
+        })
+    }
+
     // ---- faults ---------------------------------------------------------------------------------
 
     /// Find the VMA for `addr`, growing a stack VMA down to it if allowed.
@@ -798,14 +865,14 @@ impl MemoryManager {
         let page = page_down(addr);
         // A write to a page that is mapped: only a copy-on-write break can fix it.
         if let Some(p) = m.ptes.get(&page).copied() {
-            if access.write && !p.owned && !v.shared {
+            if access.write && !v.shared && !self.exclusive(&p) {
                 self.cow_break(&mut m, page, p, &v)
                     .map_err(|_| FaultError::Host)?;
                 return Ok(());
             }
             if p.mapped.is_some() {
                 // The stub has the page mapped yet faulted: the mapping is stale. Map it again.
-                let prot = if p.owned || v.shared {
+                let prot = if v.shared || self.exclusive(&p) {
                     v.prot
                 } else {
                     v.prot.without_write()
@@ -879,7 +946,7 @@ impl MemoryManager {
         }
         if write && !v.shared {
             if let Some(p) = m.ptes.get(&page).copied() {
-                if !p.owned {
+                if !self.exclusive(&p) {
                     self.cow_copy(m, page, p).map_err(|_| FaultError::Host)?;
                 }
             }
@@ -896,7 +963,7 @@ impl MemoryManager {
             Ok(())
         };
         for (pa, p) in &pages {
-            let prot = if p.owned || v.shared {
+            let prot = if v.shared || self.exclusive(&p) {
                 v.prot
             } else {
                 v.prot.without_write()
@@ -917,7 +984,7 @@ impl MemoryManager {
         }
         flush(run)?;
         for (pa, p) in pages {
-            let prot = if p.owned || v.shared {
+            let prot = if v.shared || self.exclusive(&p) {
                 v.prot
             } else {
                 v.prot.without_write()
@@ -936,6 +1003,10 @@ impl MemoryManager {
         self.mf
             .copy(p.frame, frame, PAGE_SIZE)
             .map_err(|_| Errno::EFAULT)?;
+        if p.owned {
+            // Our share of a page another address space still uses.
+            self.mf.decref(p.frame);
+        }
         let np = Pte {
             frame,
             owned: true,
@@ -1004,7 +1075,7 @@ impl MemoryManager {
                 p
             }
         };
-        if write && !p.owned && !v.shared {
+        if write && !v.shared && !self.exclusive(&p) {
             return self.cow_break(m, page, p, &v);
         }
         Ok(p.frame)
@@ -1130,7 +1201,7 @@ impl Drop for MemoryManager {
         let m = self.inner.get_mut().unwrap_or_else(|e| e.into_inner());
         for p in m.ptes.values() {
             if p.owned {
-                self.mf.free(p.frame, PAGE_SIZE);
+                self.mf.decref(p.frame);
             }
         }
     }
