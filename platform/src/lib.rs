@@ -173,6 +173,12 @@ pub trait AddressSpace: Send + Sync + Any {
     fn as_any(&self) -> &dyn Any;
 }
 
+/// Kicks a task out of application code from another thread: its `switch` returns
+/// `Event::Interrupt` soon (at once if it is running, on the next switch otherwise).
+pub trait Interrupter: Send + Sync {
+    fn interrupt(&self);
+}
+
 /// The execution context of one task: runs the app until the next event.
 pub trait Context: Send {
     /// Run the application with `regs` in `address_space` until it stops; `regs` is updated.
@@ -183,6 +189,8 @@ pub trait Context: Send {
     fn set_fp_state(&mut self, address_space: &dyn AddressSpace, fp: &FpState) -> Result<()>;
     /// Reset the floating point state as `execve` does.
     fn reset_fp_state(&mut self, address_space: &dyn AddressSpace) -> Result<()>;
+    /// A handle other threads use to interrupt this context.
+    fn interrupter(&self) -> Arc<dyn Interrupter>;
 }
 
 /// A platform: creates address spaces and contexts.

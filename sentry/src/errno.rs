@@ -72,6 +72,20 @@ errnos!(
 );
 
 impl Errno {
+    /// Kernel-internal: restart the syscall if no handler runs, or if the handler has
+    /// SA_RESTART; else EINTR. Never seen by the application.
+    pub const ERESTARTSYS: Errno = Errno(512);
+    /// Kernel-internal: always restart.
+    pub const ERESTARTNOINTR: Errno = Errno(513);
+    /// Kernel-internal: restart if no handler runs, else EINTR.
+    pub const ERESTARTNOHAND: Errno = Errno(514);
+    /// Kernel-internal: restart through restart_syscall if no handler runs, else EINTR.
+    pub const ERESTART_RESTARTBLOCK: Errno = Errno(516);
+
+    pub fn is_restart(self) -> bool {
+        matches!(self.0, 512..=516)
+    }
+
     /// Same value as EOPNOTSUPP on Linux.
     pub const ENOTSUP: Errno = Errno(libc::ENOTSUP);
 }

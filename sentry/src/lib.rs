@@ -17,8 +17,9 @@ use platform::ptrace::PtracePlatform;
 use platform::{MemoryFile, Platform};
 
 use crate::errno::Errno;
-use crate::kernel::task::{default_rlimits, SigAction};
-use crate::kernel::{ExitStatus, Kernel, Task};
+use crate::kernel::signal::SigAction;
+use crate::kernel::task::default_rlimits;
+use crate::kernel::{ExitStatus, Kernel, Task, TaskHandle, ThreadGroup};
 use crate::vfs::{Creds, Dentry, FdTable, FsContext, OpenFile};
 
 /// Everything the sentry needs to start a sandbox.
@@ -142,6 +143,18 @@ pub fn boot(cfg: BootConfig) -> Result<ExitStatus, BootError> {
     }
     let cmd = cfg.argv.first().cloned().unwrap_or_default();
     let path = search_path(&fsctx, &creds, &cmd, &cfg.envp);
+    // The first process: pid 1, leader of its own session and process group.
+    let sighand = Arc::new(std::sync::Mutex::new([SigAction::default(); 64]));
+    let tg = ThreadGroup::new(1, None, sighand, 1, 1, creds.uid, libc::SIGCHLD);
+    let h = TaskHandle::new(1, tg.clone());
+    {
+        let mut tasks = k.tasks();
+        let id = tasks.alloc();
+        debug_assert_eq!(id, Some(1));
+        tasks.groups.insert(1, tg.clone());
+        tasks.threads.insert(1, h.clone());
+    }
+    tg.lock().threads.push(h.clone());
     // The first address space is replaced by exec; contexts are per task.
     let space = platform.new_address_space()?;
     let mm = Arc::new(mm::MemoryManager::new(
@@ -152,23 +165,16 @@ pub fn boot(cfg: BootConfig) -> Result<ExitStatus, BootError> {
     ));
     let mut task = Task {
         k: k.clone(),
+        h,
         tid: 1,
         tgid: 1,
-        ppid: 0,
         mm,
         fds,
-        fs: fsctx,
+        fs: Arc::new(std::sync::Mutex::new(fsctx)),
         creds,
         regs: platform.initial_regs(),
         ctx: platform.new_context(),
-        sigactions: [SigAction::default(); 64],
-        sigmask: 0,
-        sigpending: 0,
-        altstack: libc::stack_t {
-            ss_sp: std::ptr::null_mut(),
-            ss_flags: libc::SS_DISABLE,
-            ss_size: 0,
-        },
+        altstack: kernel::task::ALTSTACK_NONE,
         rlimits: default_rlimits(),
         clear_child_tid: 0,
         robust_list: (0, 0),
@@ -176,8 +182,14 @@ pub fn boot(cfg: BootConfig) -> Result<ExitStatus, BootError> {
         exe: None,
         exit: None,
         regs_replaced: false,
+        restart: None,
+        saved_mask: None,
+        initial_fp: None,
+        vfork_done: None,
     };
     task.exec(path, cfg.argv, cfg.envp)
         .map_err(|e| BootError::Exec(String::from_utf8_lossy(&cmd).into_owned(), e))?;
-    Ok(task.run())
+    // The first address space was created on this thread; the init task runs on its own.
+    k.spawn(task).map_err(BootError::Root)?;
+    Ok(k.wait_init())
 }

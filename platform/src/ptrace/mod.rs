@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 
 use crate::regs::XSAVE_SIZE;
+use crate::Interrupter;
 use crate::{
     Access, AddressSpace, Context, Event, FpState, MemoryFile, Platform, PlatformError, Prot, Regs,
     Result, SigInfo,
@@ -51,7 +52,10 @@ impl Platform for PtracePlatform {
     }
 
     fn new_context(&self) -> Box<dyn Context> {
-        Box::new(PtraceContext { xsave_len: None })
+        Box::new(PtraceContext {
+            xsave_len: None,
+            current: Arc::new(CurrentThread::default()),
+        })
     }
 
     fn max_user_address(&self) -> u64 {
@@ -202,21 +206,30 @@ impl StubThread {
         r.r8 = args[4];
         r.r9 = args[5];
         self.set_regs(&regs)?;
-        ptrace(libc::PTRACE_CONT, self.tid, 0, 0, "CONT")?;
-        let status = wait_stopped(self.tid)?;
-        if !libc::WIFSTOPPED(status) {
-            return Err(PlatformError::StubDied {
-                pid: self.tid,
-                status,
-            });
-        }
-        if libc::WSTOPSIG(status) != libc::SIGTRAP {
-            let si = siginfo(self.tid);
-            tracing::error!(?si, "injected syscall {nr} stopped unexpectedly");
-            return Err(PlatformError::UnexpectedStop {
-                tid: self.tid,
-                status,
-            });
+        loop {
+            ptrace(libc::PTRACE_CONT, self.tid, 0, 0, "CONT")?;
+            let status = wait_stopped(self.tid)?;
+            if !libc::WIFSTOPPED(status) {
+                return Err(PlatformError::StubDied {
+                    pid: self.tid,
+                    status,
+                });
+            }
+            match libc::WSTOPSIG(status) {
+                libc::SIGTRAP => break,
+                // An interrupt (or a stray attach SIGSTOP) meant for the task, not for this
+                // syscall: suppress it and let the stub reach its int3. The task looks at its
+                // pending signals as soon as the operation that injected this returns.
+                INTERRUPT_SIGNAL | libc::SIGSTOP => continue,
+                _ => {
+                    let si = siginfo(self.tid);
+                    tracing::error!(?si, "injected syscall {nr} stopped unexpectedly");
+                    return Err(PlatformError::UnexpectedStop {
+                        tid: self.tid,
+                        status,
+                    });
+                }
+            }
         }
         self.get_regs(&mut regs)?;
         Ok(regs.0.rax as i64)
@@ -479,20 +492,11 @@ impl AddressSpace for PtraceAddressSpace {
     }
 
     fn protect(&self, addr: u64, len: u64, prot: Prot) -> Result<()> {
-        let r = self.syscall(
+        self.syscall(
             libc::SYS_mprotect,
             [addr, len, prot.bits() as u64, 0, 0, 0],
             "stub mprotect",
-        );
-        match r {
-            // Nothing mapped there in the stub yet: nothing to change.
-            Err(PlatformError::Host { ref source, .. })
-                if source.raw_os_error() == Some(libc::ENOMEM) =>
-            {
-                Ok(())
-            }
-            r => r,
-        }
+        )
     }
 
     fn release_thread(&self) -> Result<()> {
@@ -531,6 +535,32 @@ impl AddressSpace for PtraceAddressSpace {
 #[derive(Debug)]
 pub struct PtraceContext {
     xsave_len: Option<usize>,
+    current: Arc<CurrentThread>,
+}
+
+/// The stub thread a context last ran in: (pid << 32) | tid, 0 before the first switch.
+#[derive(Debug, Default)]
+struct CurrentThread(std::sync::atomic::AtomicU64);
+
+/// The host signal that interrupts a stub thread. Any signal stops a traced thread; the stub
+/// never sees it (it is suppressed at the signal-delivery stop).
+const INTERRUPT_SIGNAL: i32 = libc::SIGURG;
+
+impl Interrupter for CurrentThread {
+    fn interrupt(&self) {
+        let v = self.0.load(Ordering::Acquire);
+        if v != 0 {
+            // SAFETY: tgkill with integers; a stale (exited) thread gives ESRCH, which is fine.
+            unsafe {
+                libc::syscall(
+                    libc::SYS_tgkill,
+                    (v >> 32) as i32,
+                    v as u32 as i32,
+                    INTERRUPT_SIGNAL,
+                );
+            }
+        }
+    }
 }
 
 fn ptrace_as(a: &dyn AddressSpace) -> Result<&PtraceAddressSpace> {
@@ -561,40 +591,42 @@ fn siginfo(tid: i32) -> Result<SigInfo> {
 
 impl Context for PtraceContext {
     fn switch(&mut self, address_space: &dyn AddressSpace, regs: &mut Regs) -> Result<Event> {
-        let t = ptrace_as(address_space)?.thread()?;
-        loop {
-            t.set_regs(regs)?;
-            ptrace(libc::PTRACE_SYSEMU, t.tid, 0, 0, "SYSEMU")?;
-            let status = wait_stopped(t.tid)?;
-            if !libc::WIFSTOPPED(status) {
-                return Err(PlatformError::StubDied { pid: t.tid, status });
+        let a = ptrace_as(address_space)?;
+        let t = a.thread()?;
+        let cur = ((a.pid as u64) << 32) | t.tid as u64;
+        if self.current.0.load(Ordering::Relaxed) != cur {
+            self.current.0.store(cur, Ordering::Release);
+        }
+        t.set_regs(regs)?;
+        ptrace(libc::PTRACE_SYSEMU, t.tid, 0, 0, "SYSEMU")?;
+        let status = wait_stopped(t.tid)?;
+        if !libc::WIFSTOPPED(status) {
+            return Err(PlatformError::StubDied { pid: t.tid, status });
+        }
+        t.get_regs(regs)?;
+        match libc::WSTOPSIG(status) {
+            SYSCALL_STOP => Ok(Event::Syscall),
+            libc::SIGSEGV => {
+                let info = siginfo(t.tid)?;
+                let exec = info.addr == regs.0.rip;
+                let access = match info.code {
+                    _ if exec => Access::EXEC,
+                    crate::abi::SEGV_MAPERR => Access::READ,
+                    crate::abi::SEGV_ACCERR => Access::WRITE,
+                    _ => return Ok(Event::Signal(info)),
+                };
+                Ok(Event::Fault {
+                    addr: info.addr,
+                    access,
+                    info,
+                })
             }
-            t.get_regs(regs)?;
-            let sig = libc::WSTOPSIG(status);
-            match sig {
-                SYSCALL_STOP => return Ok(Event::Syscall),
-                libc::SIGSEGV => {
-                    let info = siginfo(t.tid)?;
-                    let exec = info.addr == regs.0.rip;
-                    let access = match info.code {
-                        _ if exec => Access::EXEC,
-                        crate::abi::SEGV_MAPERR => Access::READ,
-                        crate::abi::SEGV_ACCERR => Access::WRITE,
-                        _ => return Ok(Event::Signal(info)),
-                    };
-                    return Ok(Event::Fault {
-                        addr: info.addr,
-                        access,
-                        info,
-                    });
-                }
-                libc::SIGTRAP | libc::SIGILL | libc::SIGFPE | libc::SIGBUS => {
-                    return Ok(Event::Signal(siginfo(t.tid)?));
-                }
-                // Any other host signal aimed at the stub (it has its own session, so these are
-                // rare) is suppressed: the application only sees sentry signals.
-                _ => continue,
+            libc::SIGTRAP | libc::SIGILL | libc::SIGFPE | libc::SIGBUS => {
+                Ok(Event::Signal(siginfo(t.tid)?))
             }
+            // Any other host signal aimed at the stub is suppressed: the application only sees
+            // sentry signals. It is how other sentry threads interrupt this one.
+            _ => Ok(Event::Interrupt),
         }
     }
 
@@ -640,6 +672,10 @@ impl Context for PtraceContext {
 
     fn reset_fp_state(&mut self, address_space: &dyn AddressSpace) -> Result<()> {
         self.set_fp_state(address_space, &FpState::initial())
+    }
+
+    fn interrupter(&self) -> Arc<dyn Interrupter> {
+        self.current.clone()
     }
 }
 

@@ -3,6 +3,8 @@
 pub mod dev;
 pub mod gofer;
 pub mod host;
+pub mod pidfd;
+pub mod pipe;
 pub mod synth;
 
 use std::sync::atomic::{AtomicU64, Ordering};

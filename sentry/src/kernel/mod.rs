@@ -1,21 +1,71 @@
-//! The kernel: the sandbox-wide state and tasks.
+//! The kernel: sandbox-wide state, the task table, processes and signals.
 
+pub mod clone;
+pub mod exec;
+pub mod futex;
+pub mod process;
+pub mod signal;
 pub mod task;
 pub mod time;
+pub mod wait;
 
-use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use platform::{MemoryFile, Platform};
 
+use crate::errno::Errno;
 use crate::loader::vdso::Vdso;
 use crate::vfs::Dentry;
 
-pub use task::{ExitStatus, Task};
+pub use process::ThreadGroup;
+pub use task::{ExitStatus, Task, TaskHandle};
 
 /// The kernel release the sandbox reports (never the host's).
 pub const RELEASE: &str = "4.4.0-palisade";
 pub const VERSION: &str = "#1 SMP Sun Jan 10 15:06:54 PST 2016";
+/// Most tasks a sandbox may have at once (each is a host thread): its threads-max.
+pub const MAX_TASKS: usize = 2048;
+/// Largest pid (Linux's default pid_max).
+pub const PID_MAX: i32 = 4_194_304;
+
+/// Every live thread and every process not yet reaped, by id.
+#[derive(Default)]
+pub struct Tasks {
+    last: i32,
+    pub threads: HashMap<i32, Arc<TaskHandle>>,
+    pub groups: HashMap<i32, Arc<ThreadGroup>>,
+}
+
+impl Tasks {
+    /// The next free id after the last one given (ids of threads and of unreaped processes
+    /// are in use).
+    pub fn alloc(&mut self) -> Option<i32> {
+        for _ in 0..PID_MAX {
+            self.last = if self.last >= PID_MAX - 1 {
+                1
+            } else {
+                self.last + 1
+            };
+            let id = self.last;
+            if !self.threads.contains_key(&id) && !self.groups.contains_key(&id) {
+                return Some(id);
+            }
+        }
+        None
+    }
+
+    /// Processes whose real uid is `uid` (RLIMIT_NPROC counts them).
+    pub fn count_for_uid(&self, uid: u32) -> usize {
+        self.groups
+            .values()
+            .filter(|g| {
+                let st = g.lock();
+                st.uid == uid && st.zombie.is_none()
+            })
+            .count()
+    }
+}
 
 /// State shared by every task of a sandbox.
 pub struct Kernel {
@@ -26,6 +76,10 @@ pub struct Kernel {
     pub hostname: Mutex<Vec<u8>>,
     pub strace: bool,
     cpus: usize,
+    tasks: Mutex<Tasks>,
+    pub futexes: futex::Futexes,
+    init_status: Mutex<Option<ExitStatus>>,
+    init_cv: Condvar,
     /// Syscalls already reported as unimplemented (logged once each).
     enosys_logged: Mutex<HashSet<u64>>,
 }
@@ -55,8 +109,16 @@ impl Kernel {
             root,
             hostname: Mutex::new(hostname),
             strace,
+            tasks: Mutex::new(Tasks::default()),
+            futexes: futex::Futexes::default(),
+            init_status: Mutex::new(None),
+            init_cv: Condvar::new(),
             enosys_logged: Mutex::new(HashSet::new()),
         })
+    }
+
+    pub fn tasks(&self) -> MutexGuard<'_, Tasks> {
+        self.tasks.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Log an unimplemented syscall, once per number.
@@ -71,5 +133,31 @@ impl Kernel {
     /// taken at boot with a syscall, never by reading host files.
     pub fn cpus(&self) -> usize {
         self.cpus
+    }
+
+    /// Run a task on a host thread of its own.
+    pub fn spawn(&self, task: Task) -> Result<(), Errno> {
+        std::thread::Builder::new()
+            .name(format!("task-{}", task.tid))
+            .stack_size(1 << 20)
+            .spawn(move || task.run())
+            .map(|_| ())
+            .map_err(|_| Errno::EAGAIN)
+    }
+
+    fn init_exited(&self, st: ExitStatus) {
+        *self.init_status.lock().unwrap_or_else(|e| e.into_inner()) = Some(st);
+        self.init_cv.notify_all();
+    }
+
+    /// Block until the sandbox's init process has exited; its status.
+    pub fn wait_init(&self) -> ExitStatus {
+        let mut g = self.init_status.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if let Some(st) = *g {
+                return st;
+            }
+            g = self.init_cv.wait(g).unwrap_or_else(|e| e.into_inner());
+        }
     }
 }

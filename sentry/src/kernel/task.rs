@@ -1,9 +1,14 @@
-//! Tasks: an application thread, its registers, and the loop that runs it.
+//! Tasks: an application thread. `Task` is owned by the host thread that runs it;
+//! `TaskHandle` is the part other tasks reach (signals, kill requests, wake-ups).
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
 
-use platform::{Context, Event, Regs};
+use platform::{Context, Event, FpState, Interrupter, Regs};
 
+use super::process::ThreadGroup;
+use super::signal::{self, bit, DefaultAction, Delivery, Pending, SigInfo, SigSet, UNBLOCKABLE};
+use super::wait::{WaitQueue, Waiter};
 use super::Kernel;
 use crate::errno::Errno;
 use crate::mm::{FaultError, MemoryManager};
@@ -14,7 +19,8 @@ use crate::vfs::{Creds, Dentry, FdTable, FsContext};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitStatus {
     Exited(i32),
-    Signaled(i32),
+    /// Killed by a signal; `true` if it dumped core.
+    Signaled(i32, bool),
 }
 
 impl ExitStatus {
@@ -22,122 +28,406 @@ impl ExitStatus {
     pub fn shell_code(self) -> i32 {
         match self {
             ExitStatus::Exited(c) => c & 0xff,
-            ExitStatus::Signaled(s) => 128 + s,
+            ExitStatus::Signaled(s, _) => 128 + s,
+        }
+    }
+
+    /// The wait(2) status word.
+    pub fn wait_status(self) -> i32 {
+        match self {
+            ExitStatus::Exited(c) => (c & 0xff) << 8,
+            ExitStatus::Signaled(s, core) => s | if core { 0x80 } else { 0 },
         }
     }
 }
 
-/// A signal disposition as rt_sigaction stores it (the kernel's struct k_sigaction).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SigAction {
-    pub handler: u64,
-    pub flags: u64,
-    pub restorer: u64,
-    pub mask: u64,
+/// The part of a task other tasks see.
+pub struct TaskHandle {
+    pub tid: i32,
+    pub tg: Arc<ThreadGroup>,
+    pub waiter: Arc<Waiter>,
+    shared: Mutex<TaskShared>,
+    interrupter: Mutex<Option<Arc<dyn Interrupter>>>,
 }
 
-pub const SIG_DFL: u64 = 0;
-pub const SIG_IGN: u64 = 1;
+#[derive(Default)]
+pub struct TaskShared {
+    pub pending: Pending,
+    /// Blocked signals (senders use it to pick a thread for process-directed signals).
+    pub mask: SigSet,
+    /// Another task asked this one to exit (exit_group, execve, SIGKILL).
+    pub exit_requested: bool,
+}
 
-/// Signals whose default action is to do nothing.
-pub fn default_ignored(sig: i32) -> bool {
-    matches!(
-        sig,
-        libc::SIGCHLD | libc::SIGURG | libc::SIGWINCH | libc::SIGCONT
-    )
+impl TaskHandle {
+    pub fn new(tid: i32, tg: Arc<ThreadGroup>) -> Arc<TaskHandle> {
+        Arc::new(TaskHandle {
+            tid,
+            tg,
+            waiter: Waiter::new(),
+            shared: Mutex::new(TaskShared::default()),
+            interrupter: Mutex::new(None),
+        })
+    }
+
+    pub fn lock(&self) -> MutexGuard<'_, TaskShared> {
+        self.shared.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Wake the task wherever it is: blocked in the sentry, or running application code.
+    pub fn kick(&self) {
+        self.waiter.notify();
+        if let Some(i) = self
+            .interrupter
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+        {
+            i.interrupt();
+        }
+    }
+
+    pub fn request_exit(&self) {
+        self.lock().exit_requested = true;
+        self.kick();
+    }
 }
 
 pub const RLIMIT_COUNT: usize = 16;
 
+/// An alternate signal stack: (sp, size, flags).
+pub type AltStack = (u64, u64, i32);
+pub const ALTSTACK_NONE: AltStack = (0, 0, libc::SS_DISABLE);
+
 pub struct Task {
     pub k: Arc<Kernel>,
+    pub h: Arc<TaskHandle>,
     pub tid: i32,
     pub tgid: i32,
-    pub ppid: i32,
     pub mm: Arc<MemoryManager>,
     pub fds: Arc<FdTable>,
-    pub fs: FsContext,
+    pub fs: Arc<Mutex<FsContext>>,
     pub creds: Creds,
     pub regs: Regs,
     pub ctx: Box<dyn Context>,
-    pub sigactions: [SigAction; 64],
-    pub sigmask: u64,
-    /// Signals sent to the task that it cannot receive yet (handlers run once signal delivery
-    /// exists); kept so rt_sigpending reports them.
-    pub sigpending: u64,
-    pub altstack: libc::stack_t,
+    pub altstack: AltStack,
     pub rlimits: [libc::rlimit; RLIMIT_COUNT],
     pub clear_child_tid: u64,
     pub robust_list: (u64, u64),
     pub comm: Vec<u8>,
     pub exe: Option<Arc<Dentry>>,
+    /// Set when this thread must exit: its own status (the group's may differ).
     pub exit: Option<ExitStatus>,
     /// Set by handlers that replace all registers (execve, rt_sigreturn): the dispatcher must
     /// not write a return value.
     pub regs_replaced: bool,
+    /// The last syscall asked to be restarted (an ERESTART* code).
+    pub restart: Option<Errno>,
+    /// Mask to restore after a handler interrupted rt_sigsuspend & co.
+    pub saved_mask: Option<SigSet>,
+    /// FPU state to load before first running (a forked child's copy of its parent's).
+    pub initial_fp: Option<FpState>,
+    /// The parent waits for this task to exec or exit (CLONE_VFORK).
+    pub vfork_done: Option<Arc<VforkDone>>,
+}
+
+/// Completion of a vfork child's use of its parent's memory.
+#[derive(Default)]
+pub struct VforkDone {
+    pub done: Mutex<bool>,
+    pub waiter: Arc<Waiter>,
+}
+
+impl VforkDone {
+    pub fn complete(&self) {
+        *self.done.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        self.waiter.notify();
+    }
 }
 
 impl Task {
-    /// Run the task until it exits.
-    pub fn run(&mut self) -> ExitStatus {
+    pub fn fs(&self) -> FsContext {
+        self.fs.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn mask(&self) -> SigSet {
+        self.h.lock().mask
+    }
+
+    pub fn set_mask(&mut self, m: SigSet) {
+        self.h.lock().mask = m & !UNBLOCKABLE;
+    }
+
+    pub fn ppid(&self) -> i32 {
+        self.h.tg.parent_tgid()
+    }
+
+    /// Run the task until it exits. Called on the task's own host thread.
+    pub fn run(mut self) {
+        *self.h.interrupter.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some(self.ctx.interrupter());
         loop {
+            self.deliver_signals();
+            if self.exit.is_some() {
+                break;
+            }
+            self.stop_if_group_stopped();
+            if self.exit.is_some() {
+                break;
+            }
             let space = self.mm.address_space().clone();
+            if let Some(fp) = self.initial_fp.take() {
+                // A forked child's copy of its parent's state, or execve's fresh state.
+                if let Err(e) = self.ctx.set_fp_state(space.as_ref(), &fp) {
+                    tracing::error!("loading FPU state: {e}");
+                }
+            }
             match self.ctx.switch(space.as_ref(), &mut self.regs) {
-                Ok(Event::Syscall) => syscalls::dispatch(self),
-                Ok(Event::Fault { addr, access, .. }) => {
+                Ok(Event::Syscall) => syscalls::dispatch(&mut self),
+                Ok(Event::Fault { addr, access, info }) => {
                     if let Err(e) = self.mm.handle_fault(addr, access) {
-                        let sig = match e {
-                            FaultError::Bus => libc::SIGBUS,
+                        let (sig, code) = match e {
+                            FaultError::Bus => (libc::SIGBUS, 2 /* BUS_ADRERR */),
                             FaultError::Host => {
                                 tracing::error!("host failure resolving a fault at {addr:#x}");
-                                libc::SIGKILL
+                                (libc::SIGKILL, 0)
                             }
-                            _ => libc::SIGSEGV,
+                            FaultError::MapErr => (libc::SIGSEGV, platform::abi::SEGV_MAPERR),
+                            FaultError::AccErr => (libc::SIGSEGV, platform::abi::SEGV_ACCERR),
                         };
-                        self.force_signal(sig);
+                        let _ = info;
+                        self.force_signal(SigInfo::fault(sig, code, addr));
                     }
                 }
-                Ok(Event::Signal(info)) => self.force_signal(info.signo),
+                Ok(Event::Signal(info)) => {
+                    let si = match info.signo {
+                        libc::SIGSEGV | libc::SIGBUS | libc::SIGILL | libc::SIGFPE => {
+                            SigInfo::fault(info.signo, info.code, info.addr)
+                        }
+                        s => SigInfo::new(s, info.code),
+                    };
+                    self.force_signal(si);
+                }
                 Ok(Event::Interrupt) => {}
                 Err(e) => {
                     tracing::error!("platform failure: {e}");
                     eprintln!("palisade: platform failure: {e}");
-                    self.exit = Some(ExitStatus::Signaled(libc::SIGKILL));
+                    self.k
+                        .group_exit(&self.h.tg, ExitStatus::Signaled(libc::SIGKILL, false));
                 }
             }
-            if let Some(s) = self.exit {
-                return s;
+            if self.h.lock().exit_requested && self.exit.is_none() {
+                self.exit = Some(
+                    self.h
+                        .tg
+                        .group_exit_status()
+                        .unwrap_or(ExitStatus::Signaled(libc::SIGKILL, false)),
+                );
+            }
+        }
+        self.exit_thread();
+    }
+
+    /// A synchronous signal raised by the CPU: delivered at once; if it is blocked or ignored
+    /// the task dies of it, as in Linux (force_sig).
+    pub fn force_signal(&mut self, info: SigInfo) {
+        let sig = info.signo();
+        let mut act = self.h.tg.action(sig);
+        let blocked = self.mask() & bit(sig) != 0;
+        if blocked || act.handler == signal::SIG_IGN {
+            act.handler = signal::SIG_DFL;
+            self.h.tg.set_action(sig, act);
+            self.set_mask(self.mask() & !bit(sig));
+        }
+        self.h.lock().pending.push(info);
+    }
+
+    /// Whether a signal is waiting that would interrupt a blocking syscall.
+    pub fn signal_pending(&self) -> bool {
+        let (own, mask, exit) = {
+            let s = self.h.lock();
+            (s.pending.set, s.mask, s.exit_requested)
+        };
+        exit || own & !mask != 0 || self.h.tg.pending_set() & !mask != 0
+    }
+
+    /// Block until `check` gives a value, a signal arrives (ERESTARTSYS), or `deadline`
+    /// passes (ETIMEDOUT). `queues` are where the awaited change will be announced.
+    pub fn block_on<T>(
+        &mut self,
+        queues: &[&WaitQueue],
+        deadline: Option<Instant>,
+        mut check: impl FnMut(&mut Task) -> Result<Option<T>, Errno>,
+    ) -> Result<T, Errno> {
+        let w = self.h.waiter.clone();
+        for q in queues {
+            q.add(&w);
+        }
+        let r = loop {
+            let gen = w.generation();
+            match check(self) {
+                Ok(Some(v)) => break Ok(v),
+                Err(e) => break Err(e),
+                Ok(None) => {}
+            }
+            if self.signal_pending() {
+                break Err(Errno::ERESTARTSYS);
+            }
+            if !w.wait(gen, deadline) {
+                break Err(Errno::ETIMEDOUT);
+            }
+        };
+        for q in queues {
+            q.remove(&w);
+        }
+        r
+    }
+
+    /// Stay stopped while the thread group is stopped (SIGSTOP & co) and not killed.
+    fn stop_if_group_stopped(&mut self) {
+        let w = self.h.waiter.clone();
+        loop {
+            let gen = w.generation();
+            if !self.h.tg.is_stopped() || self.h.lock().exit_requested {
+                break;
+            }
+            w.wait(gen, None);
+        }
+        if self.h.lock().exit_requested && self.exit.is_none() {
+            self.exit = Some(
+                self.h
+                    .tg
+                    .group_exit_status()
+                    .unwrap_or(ExitStatus::Signaled(libc::SIGKILL, false)),
+            );
+        }
+    }
+
+    /// Take the next signal to act on: the thread's own first, then the process's.
+    fn next_signal(&mut self) -> Option<SigInfo> {
+        let mask = self.mask();
+        if let Some(i) = self.h.lock().pending.take(mask) {
+            return Some(i);
+        }
+        self.h.tg.take_pending(mask)
+    }
+
+    /// Deliver pending signals before returning to the application: run default actions,
+    /// set up handler frames, and resolve syscall restarts.
+    pub fn deliver_signals(&mut self) {
+        let restart = self.restart.take();
+        let mut handled = false;
+        while self.exit.is_none() {
+            if self.h.lock().exit_requested {
+                self.exit = Some(
+                    self.h
+                        .tg
+                        .group_exit_status()
+                        .unwrap_or(ExitStatus::Signaled(libc::SIGKILL, false)),
+                );
+                break;
+            }
+            let Some(info) = self.next_signal() else {
+                break;
+            };
+            let sig = info.signo();
+            let act = self.h.tg.action(sig);
+            if act.handler == signal::SIG_IGN {
+                continue;
+            }
+            if act.handler == signal::SIG_DFL {
+                match signal::default_action(sig) {
+                    DefaultAction::Ignore | DefaultAction::Continue => continue,
+                    DefaultAction::Stop => {
+                        self.k.group_stop(&self.h.tg, sig);
+                        continue;
+                    }
+                    DefaultAction::Terminate | DefaultAction::CoreDump => {
+                        let core = signal::default_action(sig) == DefaultAction::CoreDump;
+                        let st = ExitStatus::Signaled(sig, core);
+                        self.k.group_exit(&self.h.tg, st);
+                        self.exit = Some(st);
+                        break;
+                    }
+                }
+            }
+            // A handler: first decide what happens to an interrupted syscall.
+            if let Some(r) = restart.filter(|_| !handled) {
+                let again = r == Errno::ERESTARTNOINTR
+                    || (r == Errno::ERESTARTSYS && act.flags & libc::SA_RESTART as u64 != 0);
+                if again {
+                    self.regs.0.rip -= 2;
+                    self.regs.0.rax = self.regs.0.orig_rax;
+                } else {
+                    self.regs.0.rax = (-(libc::EINTR as i64)) as u64;
+                }
+            }
+            if let Err(e) = self.setup_handler(&info, &act) {
+                tracing::debug!("cannot build a signal frame ({e:?}): SIGSEGV");
+                let st = ExitStatus::Signaled(libc::SIGSEGV, true);
+                self.k.group_exit(&self.h.tg, st);
+                self.exit = Some(st);
+                break;
+            }
+            handled = true;
+        }
+        if let (Some(r), false) = (restart, handled) {
+            // No handler ran: the syscall is restarted.
+            self.regs.0.rip -= 2;
+            self.regs.0.rax = if r == Errno::ERESTART_RESTARTBLOCK {
+                libc::SYS_restart_syscall as u64
+            } else {
+                self.regs.0.orig_rax
+            };
+        }
+        if !handled {
+            if let Some(m) = self.saved_mask.take() {
+                self.set_mask(m);
             }
         }
     }
 
-    /// A synchronous signal raised by the CPU. Until signal delivery exists, the default action
-    /// (terminate, with a core dump for these signals) is taken even if a handler is installed.
-    pub fn force_signal(&mut self, sig: i32) {
-        tracing::debug!(sig, regs = ?self.regs, "fatal synchronous signal");
-        self.exit = Some(ExitStatus::Signaled(sig));
-    }
-
-    /// A signal sent to this task by kill/tgkill.
-    pub fn send_signal(&mut self, sig: i32) {
-        if sig == 0 {
-            return;
+    fn setup_handler(&mut self, info: &SigInfo, act: &signal::SigAction) -> Result<(), Errno> {
+        let sig = info.signo();
+        let fp = self
+            .ctx
+            .fp_state(self.mm.address_space().as_ref())
+            .map_err(|_| Errno::EFAULT)?;
+        let old_mask = self.saved_mask.take().unwrap_or(self.mask());
+        let (ss_sp, ss_size, ss_flags) = self.altstack;
+        let on_alt = ss_flags & libc::SS_DISABLE == 0
+            && ss_size != 0
+            && self.regs.0.rsp > ss_sp
+            && self.regs.0.rsp <= ss_sp + ss_size;
+        let use_alt = act.flags & libc::SA_ONSTACK as u64 != 0
+            && ss_flags & libc::SS_DISABLE == 0
+            && ss_size != 0
+            && !on_alt;
+        let d = Delivery {
+            info,
+            act,
+            old_mask,
+            altstack: (
+                ss_sp,
+                ss_size,
+                if on_alt { libc::SS_ONSTACK } else { ss_flags },
+            ),
+            use_altstack: use_alt,
+            fp: &fp,
+        };
+        signal::setup_frame(&self.mm, &mut self.regs, &d)?;
+        if use_alt && ss_flags & platform::abi::SS_AUTODISARM != 0 {
+            self.altstack = super::task::ALTSTACK_NONE;
         }
-        let act = self.sigactions[(sig - 1) as usize];
-        if sig == libc::SIGKILL || sig == libc::SIGSTOP {
-            if sig == libc::SIGKILL {
-                self.exit = Some(ExitStatus::Signaled(sig));
-            }
-            return;
+        let mut m = old_mask | act.mask;
+        if act.flags & libc::SA_NODEFER as u64 == 0 {
+            m |= bit(sig);
         }
-        if act.handler == SIG_IGN || (act.handler == SIG_DFL && default_ignored(sig)) {
-            return;
+        self.set_mask(m);
+        if act.flags & libc::SA_RESETHAND as u64 != 0 {
+            self.h.tg.set_action(sig, signal::SigAction::default());
         }
-        if act.handler == SIG_DFL && self.sigmask & (1 << (sig - 1)) == 0 {
-            self.exit = Some(ExitStatus::Signaled(sig));
-            return;
-        }
-        self.sigpending |= 1 << (sig - 1);
+        Ok(())
     }
 
     pub fn rlimit(&self, res: u32) -> libc::rlimit {
@@ -157,6 +447,26 @@ impl Task {
     /// Read a path argument.
     pub fn path_arg(&self, addr: u64) -> Result<Vec<u8>, Errno> {
         self.mm.read_cstr(addr, crate::vfs::PATH_MAX)
+    }
+
+    /// End this thread: clear_child_tid, leave the address space, leave the thread group.
+    fn exit_thread(mut self) {
+        let status = self.exit.unwrap_or(ExitStatus::Exited(0));
+        if self.clear_child_tid != 0 && self.mm.copy_out(self.clear_child_tid, &0u32).is_ok() {
+            self.k
+                .futexes
+                .wake(&self.mm, self.clear_child_tid, 1, u32::MAX);
+        }
+        self.robust_list_exit();
+        if let Some(v) = self.vfork_done.take() {
+            v.complete();
+        }
+        let _ = self.mm.address_space().release_thread();
+        let k = self.k.clone();
+        let h = self.h.clone();
+        // Drop the address space, files and fs context before the parent can see us exit.
+        drop(self);
+        k.thread_exited(&h, status);
     }
 }
 
@@ -204,64 +514,4 @@ pub fn default_rlimits() -> [libc::rlimit; RLIMIT_COUNT] {
         rlim_max: 0,
     };
     r
-}
-
-impl Task {
-    /// Replace the task's program (execve). On failure the old program is untouched.
-    pub fn exec(
-        &mut self,
-        path: Vec<u8>,
-        argv: Vec<Vec<u8>>,
-        envp: Vec<Vec<u8>>,
-    ) -> Result<(), Errno> {
-        let k = self.k.clone();
-        let space = k.platform.new_address_space().map_err(|e| {
-            tracing::error!("creating an address space: {e}");
-            Errno::ENOMEM
-        })?;
-        let mm = Arc::new(MemoryManager::new(
-            k.mf.clone(),
-            space,
-            k.platform.min_user_address(),
-            k.platform.max_user_address(),
-        ));
-        let args = crate::loader::ExecArgs {
-            fs: &self.fs,
-            creds: self.creds,
-            path,
-            argv,
-            envp,
-            stack_limit: self
-                .rlimit(libc::RLIMIT_STACK)
-                .rlim_cur
-                .clamp(128 << 10, 1 << 30),
-        };
-        let image = crate::loader::load(&mm, &k.vdso, args)?;
-        // Point of no return.
-        self.mm = mm;
-        let mut regs = k.platform.initial_regs();
-        regs.0.rip = image.entry;
-        regs.0.rsp = image.sp;
-        self.regs = regs;
-        if let Err(e) = self.ctx.reset_fp_state(self.mm.address_space().as_ref()) {
-            tracing::error!("resetting FPU state: {e}");
-        }
-        self.fds.close_on_exec();
-        for a in self.sigactions.iter_mut() {
-            if a.handler != SIG_IGN {
-                *a = SigAction::default();
-            }
-        }
-        self.altstack = libc::stack_t {
-            ss_sp: std::ptr::null_mut(),
-            ss_flags: libc::SS_DISABLE,
-            ss_size: 0,
-        };
-        self.robust_list = (0, 0);
-        self.clear_child_tid = 0;
-        let base = image.exe.name.clone();
-        self.comm = base.into_iter().take(15).collect();
-        self.exe = Some(image.exe);
-        Ok(())
-    }
 }

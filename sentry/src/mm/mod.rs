@@ -472,40 +472,25 @@ impl MemoryManager {
         }
         Self::split_at(&mut m, start);
         Self::split_at(&mut m, end);
-        let mut needs_remap = false;
         for (_, v) in m.vmas.range_mut(start..end) {
             v.prot = prot;
         }
-        // Pages the stub has mapped take the new protection, except that borrowed pages of
-        // private mappings stay read-only until written (copy-on-write).
-        let shared: Vec<(u64, u64, bool)> = m
+        // Pages the stub has mapped take the new protection, except that private pages not
+        // ours alone stay read-only until written (copy-on-write).
+        let vmas: Vec<(u64, u64, bool)> = m
             .vmas
             .range(start..end)
             .map(|(_, v)| (v.start, v.end, v.shared))
             .collect();
-        for (s, e, sh) in shared {
-            for (_, p) in m.ptes.range_mut(s..e) {
-                if p.mapped.is_some() {
-                    let eff = if sh || self.exclusive(p) {
-                        prot
-                    } else {
-                        prot.without_write()
-                    };
-                    if eff != prot {
-                        needs_remap = true;
-                    }
-                    p.mapped = Some(eff);
+        for (s, e, sh) in vmas {
+            let mf = self.mf.clone();
+            self.protect_mapped(&mut m, s, e, |p| {
+                if sh || (p.owned && mf.refs(p.frame) == 1) {
+                    prot
+                } else {
+                    prot.without_write()
                 }
-            }
-        }
-        if needs_remap {
-            // Mixed protections in the range: drop the stub's mappings and let faults remap.
-            for (_, p) in m.ptes.range_mut(start..end) {
-                p.mapped = None;
-            }
-            self.space.unmap(start, end - start).map_err(host)?;
-        } else {
-            self.space.protect(start, end - start, prot).map_err(host)?;
+            })?;
         }
         Ok(())
     }
@@ -766,6 +751,35 @@ impl MemoryManager {
         Ok(())
     }
 
+    /// Give the stub's mappings of the pages in [start, end) the protection `eff` says, one
+    /// host mprotect per run of contiguous mapped pages with the same protection (the host
+    /// refuses a range with holes).
+    fn protect_mapped(
+        &self,
+        m: &mut Inner,
+        start: u64,
+        end: u64,
+        eff: impl Fn(&Pte) -> Prot,
+    ) -> Result<(), Errno> {
+        let mut runs: Vec<(u64, u64, Prot)> = Vec::new();
+        for (&a, p) in m.ptes.range_mut(start..end) {
+            let Some(cur) = p.mapped else { continue };
+            let want = eff(p);
+            if want == cur {
+                continue;
+            }
+            p.mapped = Some(want);
+            match runs.last_mut() {
+                Some((s, l, pr)) if *s + *l == a && *pr == want => *l += PAGE_SIZE,
+                _ => runs.push((a, PAGE_SIZE, want)),
+            }
+        }
+        for (a, l, pr) in runs {
+            self.space.protect(a, l, pr).map_err(host)?;
+        }
+        Ok(())
+    }
+
     /// Whether a private page may be written in place: ours alone. Pages borrowed from a file
     /// and pages shared with another address space since fork are copied on write.
     fn exclusive(&self, p: &Pte) -> bool {
@@ -798,20 +812,7 @@ impl MemoryManager {
             .map(|v| (v.start, v.end, v.prot))
             .collect();
         for (s, e, prot) in ranges {
-            let mut any = false;
-            for (_, p) in m.ptes.range_mut(s..e) {
-                if let Some(mp) = p.mapped {
-                    if mp.write && p.owned {
-                        p.mapped = Some(mp.without_write());
-                        any = true;
-                    }
-                }
-            }
-            if any {
-                self.space
-                    .protect(s, e - s, prot.without_write())
-                    .map_err(host)?;
-            }
+            self.protect_mapped(&mut m, s, e, |_| prot.without_write())?;
         }
         let inner = Inner {
             vmas: m.vmas.clone(),
@@ -963,7 +964,7 @@ impl MemoryManager {
             Ok(())
         };
         for (pa, p) in &pages {
-            let prot = if v.shared || self.exclusive(&p) {
+            let prot = if v.shared || self.exclusive(p) {
                 v.prot
             } else {
                 v.prot.without_write()
@@ -1106,6 +1107,15 @@ impl MemoryManager {
             a += n as u64;
         }
         Ok(())
+    }
+
+    /// The memory-file offset backing `addr` (faulting the page in for reading): what shared
+    /// futexes are keyed by.
+    pub fn physical(&self, addr: u64) -> Result<u64, Errno> {
+        let mut m = self.lock();
+        let page = page_down(addr);
+        let frame = self.frame_for(&mut m, page, false)?;
+        Ok(frame + (addr - page))
     }
 
     pub fn read_bytes(&self, addr: u64, buf: &mut [u8]) -> Result<(), Errno> {

@@ -70,6 +70,17 @@ pub fn fcntl(t: &mut Task, a: [u64; 6]) -> SysResult {
             f.set_status_flags(a[2] as u32);
             Ok(0)
         }
+        libc::F_GETPIPE_SZ | libc::F_SETPIPE_SZ => {
+            let pipe = f
+                .ops
+                .as_any()
+                .and_then(|x| x.downcast_ref::<crate::fs::pipe::PipeEnd>())
+                .ok_or(Errno::EBADF)?;
+            if a[1] as i32 == libc::F_GETPIPE_SZ {
+                return Ok(pipe.pipe.size() as u64);
+            }
+            Ok(pipe.pipe.set_size(a[2] as usize)? as u64)
+        }
         _ => {
             t.k.log_enosys(u64::MAX - a[1], &format!("fcntl cmd {}", a[1]));
             Err(Errno::EINVAL)
@@ -117,4 +128,31 @@ pub fn close_range(t: &mut Task, a: [u64; 6]) -> SysResult {
     t.fds
         .close_range(lo, hi, flags & libc::CLOSE_RANGE_CLOEXEC != 0);
     Ok(0)
+}
+
+pub fn pipe2(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let flags = a[1] as u32;
+    if flags & !((libc::O_CLOEXEC | libc::O_NONBLOCK | libc::O_DIRECT) as u32) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let (r, w) = crate::fs::pipe::new(flags & (libc::O_NONBLOCK | libc::O_DIRECT) as u32);
+    let cloexec = flags & libc::O_CLOEXEC as u32 != 0;
+    let rfd = t.fds.install(r, cloexec, 0, t.nofile())?;
+    let wfd = match t.fds.install(w, cloexec, 0, t.nofile()) {
+        Ok(fd) => fd,
+        Err(e) => {
+            let _ = t.fds.remove(rfd);
+            return Err(e);
+        }
+    };
+    if let Err(e) = t.mm.copy_out(a[0], &[rfd, wfd]) {
+        let _ = t.fds.remove(rfd);
+        let _ = t.fds.remove(wfd);
+        return Err(e);
+    }
+    Ok(0)
+}
+
+pub fn pipe(t: &mut Task, a: [u64; 6]) -> SysResult {
+    pipe2(t, [a[0], 0, 0, 0, 0, 0])
 }

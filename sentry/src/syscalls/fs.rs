@@ -12,7 +12,7 @@ const AT_FDCWD: i32 = libc::AT_FDCWD;
 /// The directory a relative path starts from: the cwd or `dirfd`.
 fn start_dir(t: &Task, dirfd: i32, path: &[u8]) -> Result<Arc<Dentry>, Errno> {
     if path.first() == Some(&b'/') || dirfd == AT_FDCWD {
-        return Ok(t.fs.cwd.clone());
+        return Ok(t.fs().cwd);
     }
     let f = t.fds.get(dirfd)?;
     let d = f.dentry.clone().ok_or(Errno::ENOTDIR)?;
@@ -35,12 +35,12 @@ fn lookup_at(
             return Err(Errno::ENOENT);
         }
         if dirfd == AT_FDCWD {
-            return Ok(t.fs.cwd.clone());
+            return Ok(t.fs().cwd);
         }
         return t.fds.get(dirfd)?.dentry.clone().ok_or(Errno::EBADF);
     }
     let start = start_dir(t, dirfd, path)?;
-    vfs::resolve(&t.fs, &t.creds, &start, path, follow)
+    vfs::resolve(&t.fs(), &t.creds, &start, path, follow)
 }
 
 fn stat_of(t: &Task, dirfd: i32, path: &[u8], flags: u64) -> Result<Stat, Errno> {
@@ -209,14 +209,14 @@ fn do_open(t: &mut Task, dirfd: i32, path_addr: u64, flags: u64, mode: u64) -> S
     }
     let d = if creat {
         let start = start_dir(t, dirfd, &path)?;
-        match vfs::resolve(&t.fs, &t.creds, &start, &path, !nofollow) {
+        match vfs::resolve(&t.fs(), &t.creds, &start, &path, !nofollow) {
             Ok(d) if flags & libc::O_EXCL as u32 != 0 => {
                 let _ = d;
                 return Err(Errno::EEXIST);
             }
             Ok(d) => d,
             Err(Errno::ENOENT) => {
-                let (parent, _) = vfs::resolve_parent(&t.fs, &t.creds, &start, &path)?;
+                let (parent, _) = vfs::resolve_parent(&t.fs(), &t.creds, &start, &path)?;
                 if path.ends_with(b"/") {
                     return Err(Errno::EISDIR);
                 }
@@ -228,7 +228,7 @@ fn do_open(t: &mut Task, dirfd: i32, path_addr: u64, flags: u64, mode: u64) -> S
         }
     } else {
         let start = start_dir(t, dirfd, &path)?;
-        vfs::resolve(&t.fs, &t.creds, &start, &path, !nofollow)?
+        vfs::resolve(&t.fs(), &t.creds, &start, &path, !nofollow)?
     };
     if tmpfile {
         return Err(if d.is_dir() {
@@ -282,7 +282,8 @@ pub fn openat(t: &mut Task, a: [u64; 6]) -> SysResult {
 }
 
 pub fn getcwd(t: &mut Task, a: [u64; 6]) -> SysResult {
-    let mut p = t.fs.cwd.path(&t.fs.root);
+    let fs = t.fs();
+    let mut p = fs.cwd.path(&fs.root);
     p.push(0);
     if (a[1] as usize) < p.len() {
         return Err(Errno::ERANGE);
@@ -296,7 +297,7 @@ fn set_cwd(t: &mut Task, d: Arc<Dentry>) -> SysResult {
         return Err(Errno::ENOTDIR);
     }
     vfs::may_access(&d.inode.stat()?, &t.creds, 1, false)?;
-    t.fs.cwd = d;
+    t.fs.lock().unwrap_or_else(|e| e.into_inner()).cwd = d;
     Ok(0)
 }
 
@@ -399,7 +400,7 @@ pub fn getdents64(t: &mut Task, a: [u64; 6]) -> SysResult {
 fn refuse_create(t: &Task, dirfd: i32, path_addr: u64) -> SysResult {
     let path = t.path_arg(path_addr)?;
     let start = start_dir(t, dirfd, &path)?;
-    let (parent, name) = vfs::resolve_parent(&t.fs, &t.creds, &start, &path)?;
+    let (parent, name) = vfs::resolve_parent(&t.fs(), &t.creds, &start, &path)?;
     if name == b"." || name == b".." || parent.lookup(&name).is_ok() {
         return Err(Errno::EEXIST);
     }
@@ -471,7 +472,7 @@ fn refuse_rename(t: &Task, olddir: i32, old: u64, newdir: i32, new: u64) -> SysR
     refuse_change(t, olddir, old, false)?;
     let path = t.path_arg(new)?;
     let start = start_dir(t, newdir, &path)?;
-    vfs::resolve_parent(&t.fs, &t.creds, &start, &path)?;
+    vfs::resolve_parent(&t.fs(), &t.creds, &start, &path)?;
     Err(Errno::EROFS)
 }
 pub fn rename(t: &mut Task, a: [u64; 6]) -> SysResult {

@@ -1,9 +1,9 @@
-//! futex. The sandbox runs one task for now, so no task can be waiting when another operation
-//! runs: wakes wake nobody, and a wait that sees the expected value sleeps until its timeout
-//! (nothing else could change the word). The value checks, the WAKE_OP memory update and every
-//! errno follow Linux; wait queues come with threads.
+//! futex: wait queues keyed per address space (private) or per memory page (shared).
+
+use std::time::{Duration, Instant};
 
 use crate::errno::{Errno, SysResult};
+use crate::kernel::futex::key;
 use crate::kernel::{time, Task};
 
 const FUTEX_WAIT: u64 = 0;
@@ -16,16 +16,11 @@ const FUTEX_WAKE_BITSET: u64 = 10;
 const FUTEX_PRIVATE_FLAG: u64 = 128;
 const FUTEX_CLOCK_REALTIME: u64 = 256;
 
-fn check_aligned(addr: u64) -> Result<(), Errno> {
+/// Apply a FUTEX_WAKE_OP operation to the word at `addr`; returns whether the comparison holds.
+fn wake_op(t: &Task, addr: u64, enc: u32) -> Result<bool, Errno> {
     if !addr.is_multiple_of(4) {
         return Err(Errno::EINVAL);
     }
-    Ok(())
-}
-
-/// Apply a FUTEX_WAKE_OP operation to the word at `addr`; returns whether the comparison holds.
-fn wake_op(t: &Task, addr: u64, enc: u32) -> Result<bool, Errno> {
-    check_aligned(addr)?;
     let op = (enc >> 28) & 7;
     let shift = enc & (8 << 28) != 0;
     let cmp = (enc >> 24) & 15;
@@ -61,89 +56,98 @@ fn wake_op(t: &Task, addr: u64, enc: u32) -> Result<bool, Errno> {
 
 pub fn futex(t: &mut Task, a: [u64; 6]) -> SysResult {
     let (addr, op, val, timeout, addr2, val3) = (a[0], a[1], a[2] as u32, a[3], a[4], a[5] as u32);
+    let private = op & FUTEX_PRIVATE_FLAG != 0;
     let cmd = op & !(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME);
     if op & FUTEX_CLOCK_REALTIME != 0 && cmd != FUTEX_WAIT_BITSET && cmd != FUTEX_WAIT {
         return Err(Errno::ENOSYS);
     }
+    let mm = t.mm.clone();
     match cmd {
         FUTEX_WAIT | FUTEX_WAIT_BITSET => {
-            check_aligned(addr)?;
-            if cmd == FUTEX_WAIT_BITSET && val3 == 0 {
+            let bitset = if cmd == FUTEX_WAIT { u32::MAX } else { val3 };
+            if bitset == 0 {
                 return Err(Errno::EINVAL);
             }
+            let k = key(&mm, addr, private)?;
+            // FUTEX_WAIT's timeout is relative; FUTEX_WAIT_BITSET's absolute, on the clock asked.
             let deadline = if timeout != 0 {
                 let ts: libc::timespec = t.mm.copy_in(timeout)?;
                 if ts.tv_sec < 0 || !(0..1_000_000_000).contains(&ts.tv_nsec) {
                     return Err(Errno::EINVAL);
                 }
-                let req = ts
-                    .tv_sec
-                    .saturating_mul(1_000_000_000)
-                    .saturating_add(ts.tv_nsec);
-                // FUTEX_WAIT's timeout is relative; FUTEX_WAIT_BITSET's is absolute.
-                let clock = if op & FUTEX_CLOCK_REALTIME != 0 {
-                    libc::CLOCK_REALTIME
-                } else {
-                    libc::CLOCK_MONOTONIC
-                };
+                let req = Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32);
                 Some(if cmd == FUTEX_WAIT {
-                    (clock, time::ns(time::now(clock)).saturating_add(req))
+                    Instant::now() + req
                 } else {
-                    (clock, req)
+                    let clock = if op & FUTEX_CLOCK_REALTIME != 0 {
+                        libc::CLOCK_REALTIME
+                    } else {
+                        libc::CLOCK_MONOTONIC
+                    };
+                    let now = time::ns(time::now(clock));
+                    let target = ts
+                        .tv_sec
+                        .saturating_mul(1_000_000_000)
+                        .saturating_add(ts.tv_nsec);
+                    Instant::now() + Duration::from_nanos(target.saturating_sub(now).max(0) as u64)
                 })
             } else {
                 None
             };
-            let cur: u32 = t.mm.copy_in(addr)?;
-            if cur != val {
-                return Err(Errno::EAGAIN);
-            }
-            match deadline {
-                Some((clock, d)) => {
-                    loop {
-                        let now = time::ns(time::now(clock));
-                        if now >= d {
-                            break;
-                        }
-                        std::thread::sleep(std::time::Duration::from_nanos((d - now) as u64));
+            let w = t.h.waiter.clone();
+            let ticket = t.k.futexes.prepare_wait(&mm, addr, k, val, bitset, &w)?;
+            let r = t.block_on(&[], deadline, |_| {
+                Ok(if ticket.woken.load(std::sync::atomic::Ordering::Acquire) {
+                    Some(())
+                } else {
+                    None
+                })
+            });
+            match r {
+                Ok(()) => Ok(0),
+                Err(e) => {
+                    if t.k.futexes.cancel(&ticket) {
+                        return Ok(0); // woken while giving up: the wake counts
                     }
-                    Err(Errno::ETIMEDOUT)
-                }
-                None => {
-                    tracing::warn!(
-                        "futex wait with no possible waker: the only task sleeps forever"
-                    );
-                    loop {
-                        std::thread::sleep(std::time::Duration::from_secs(3600));
-                    }
+                    Err(if e == Errno::ERESTARTSYS && deadline.is_some() {
+                        Errno::EINTR
+                    } else {
+                        e
+                    })
                 }
             }
         }
         FUTEX_WAKE | FUTEX_WAKE_BITSET => {
-            check_aligned(addr)?;
-            if cmd == FUTEX_WAKE_BITSET && val3 == 0 {
+            let bitset = if cmd == FUTEX_WAKE { u32::MAX } else { val3 };
+            if bitset == 0 {
                 return Err(Errno::EINVAL);
             }
-            Ok(0)
+            let k = key(&mm, addr, private)?;
+            Ok(t.k.futexes.wake_key(k, val, bitset) as u64)
         }
         FUTEX_REQUEUE | FUTEX_CMP_REQUEUE => {
-            check_aligned(addr)?;
-            check_aligned(addr2)?;
             if (val as i32) < 0 || (timeout as i32) < 0 {
                 return Err(Errno::EINVAL);
             }
+            let k1 = key(&mm, addr, private)?;
+            let k2 = key(&mm, addr2, private)?;
             if cmd == FUTEX_CMP_REQUEUE {
                 let cur: u32 = t.mm.copy_in(addr)?;
                 if cur != val3 {
                     return Err(Errno::EAGAIN);
                 }
             }
-            Ok(0)
+            Ok(t.k.futexes.requeue(k1, k2, val, timeout as u32) as u64)
         }
         FUTEX_WAKE_OP => {
-            check_aligned(addr)?;
-            wake_op(t, addr2, val3)?;
-            Ok(0)
+            let k1 = key(&mm, addr, private)?;
+            let k2 = key(&mm, addr2, private)?;
+            let cond = wake_op(t, addr2, val3)?;
+            let mut n = t.k.futexes.wake_key(k1, val, u32::MAX);
+            if cond {
+                n += t.k.futexes.wake_key(k2, timeout as u32, u32::MAX);
+            }
+            Ok(n as u64)
         }
         _ => Err(Errno::ENOSYS),
     }

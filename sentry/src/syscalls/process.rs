@@ -1,7 +1,10 @@
 //! Process identity, limits, exit and exec.
 
+use std::sync::Arc;
+
 use crate::errno::{Errno, SysResult};
-use crate::kernel::{ExitStatus, Task};
+use crate::kernel::clone::CloneArgs;
+use crate::kernel::{ExitStatus, Task, ThreadGroup};
 
 pub fn getpid(t: &mut Task, _a: [u64; 6]) -> SysResult {
     Ok(t.tgid as u64)
@@ -10,7 +13,7 @@ pub fn gettid(t: &mut Task, _a: [u64; 6]) -> SysResult {
     Ok(t.tid as u64)
 }
 pub fn getppid(t: &mut Task, _a: [u64; 6]) -> SysResult {
-    Ok(t.ppid as u64)
+    Ok(t.ppid() as u64)
 }
 pub fn getuid(t: &mut Task, _a: [u64; 6]) -> SysResult {
     Ok(t.creds.uid as u64)
@@ -25,19 +28,92 @@ pub fn getegid(t: &mut Task, _a: [u64; 6]) -> SysResult {
     Ok(t.creds.egid as u64)
 }
 
-/// The first process leads its own session and process group.
-pub fn getpgrp(t: &mut Task, _a: [u64; 6]) -> SysResult {
-    Ok(t.tgid as u64)
-}
-pub fn getpgid(t: &mut Task, a: [u64; 6]) -> SysResult {
-    let pid = a[0] as i32;
-    if pid != 0 && pid != t.tgid {
+fn group_of(t: &Task, pid: i32) -> Result<Arc<ThreadGroup>, Errno> {
+    if pid == 0 {
+        return Ok(t.h.tg.clone());
+    }
+    if pid < 0 {
         return Err(Errno::ESRCH);
     }
-    Ok(t.tgid as u64)
+    t.k.tasks()
+        .groups
+        .get(&pid)
+        .cloned()
+        .filter(|g| g.lock().zombie.is_none() || g.tgid == pid)
+        .ok_or(Errno::ESRCH)
 }
+
+pub fn getpgrp(t: &mut Task, _a: [u64; 6]) -> SysResult {
+    Ok(t.h.tg.pgid() as u64)
+}
+
+pub fn getpgid(t: &mut Task, a: [u64; 6]) -> SysResult {
+    Ok(group_of(t, a[0] as i32)?.pgid() as u64)
+}
+
 pub fn getsid(t: &mut Task, a: [u64; 6]) -> SysResult {
-    getpgid(t, a)
+    Ok(group_of(t, a[0] as i32)?.sid() as u64)
+}
+
+/// setpgid: move a process (the caller or one of its children) into a process group of its
+/// session.
+pub fn setpgid(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let (pid, pgid) = (a[0] as i32, a[1] as i32);
+    if pgid < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let target = if pid == 0 {
+        t.h.tg.clone()
+    } else {
+        group_of(t, pid)?
+    };
+    let is_self = target.tgid == t.tgid;
+    if !is_self {
+        let st = target.lock();
+        if st.parent.as_ref().map(|p| p.tgid) != Some(t.tgid) {
+            return Err(Errno::ESRCH);
+        }
+        if st.sid != t.h.tg.sid() {
+            return Err(Errno::EPERM);
+        }
+        if st.execed {
+            return Err(Errno::EACCES);
+        }
+    }
+    let pgid = if pgid == 0 { target.tgid } else { pgid };
+    // A session leader cannot move; the group must exist in the same session (or be new).
+    if target.sid() == target.tgid {
+        return Err(Errno::EPERM);
+    }
+    if pgid != target.tgid {
+        let sid = target.sid();
+        let exists =
+            t.k.tasks()
+                .groups
+                .values()
+                .any(|g| g.pgid() == pgid && g.sid() == sid && g.lock().zombie.is_none());
+        if !exists {
+            return Err(Errno::EPERM);
+        }
+    }
+    target.lock().pgid = pgid;
+    Ok(0)
+}
+
+pub fn setsid(t: &mut Task, _a: [u64; 6]) -> SysResult {
+    let me = t.tgid;
+    let leader =
+        t.k.tasks()
+            .groups
+            .values()
+            .any(|g| g.pgid() == me && g.lock().zombie.is_none());
+    if leader {
+        return Err(Errno::EPERM);
+    }
+    let mut st = t.h.tg.lock();
+    st.sid = me;
+    st.pgid = me;
+    Ok(me as u64)
 }
 
 pub fn getgroups(t: &mut Task, a: [u64; 6]) -> SysResult {
@@ -48,13 +124,266 @@ pub fn getgroups(t: &mut Task, a: [u64; 6]) -> SysResult {
     Ok(0)
 }
 
+/// exit: this thread only.
 pub fn exit(t: &mut Task, a: [u64; 6]) -> SysResult {
     t.exit = Some(ExitStatus::Exited(a[0] as i32 & 0xff));
     Ok(0)
 }
 
+/// exit_group: every thread of the process.
 pub fn exit_group(t: &mut Task, a: [u64; 6]) -> SysResult {
-    exit(t, a)
+    let st = ExitStatus::Exited(a[0] as i32 & 0xff);
+    t.k.group_exit(&t.h.tg.clone(), st);
+    t.exit = Some(t.h.tg.group_exit_status().unwrap_or(st));
+    Ok(0)
+}
+
+pub fn fork(t: &mut Task, _a: [u64; 6]) -> SysResult {
+    let args = CloneArgs {
+        exit_signal: libc::SIGCHLD,
+        ..Default::default()
+    };
+    Ok(t.clone_task(args)? as u64)
+}
+
+pub fn vfork(t: &mut Task, _a: [u64; 6]) -> SysResult {
+    let flags = (libc::CLONE_VM | libc::CLONE_VFORK) as u64;
+    let args = CloneArgs {
+        flags,
+        exit_signal: libc::SIGCHLD,
+        ..Default::default()
+    };
+    Ok(t.clone_task(args)? as u64)
+}
+
+/// clone(flags, stack, parent_tid, child_tid, tls) — the x86-64 argument order.
+pub fn clone(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let args = CloneArgs {
+        flags: a[0] & !0xff,
+        exit_signal: (a[0] & 0xff) as i32,
+        stack: a[1],
+        parent_tid: a[2],
+        child_tid: a[3],
+        tls: a[4],
+        // CLONE_PIDFD reuses the parent_tid slot.
+        pidfd: a[2],
+    };
+    if args.exit_signal > 64 {
+        return Err(Errno::EINVAL);
+    }
+    Ok(t.clone_task(args)? as u64)
+}
+
+/// clone3(struct clone_args *, size).
+pub fn clone3(t: &mut Task, a: [u64; 6]) -> SysResult {
+    const VER0: u64 = 64;
+    if a[1] < VER0 || a[1] > 4096 {
+        return Err(Errno::EINVAL);
+    }
+    let raw = t.mm.read_vec(a[0], a[1] as usize)?;
+    let w = |i: usize| u64::from_le_bytes(raw[i * 8..i * 8 + 8].try_into().unwrap_or([0; 8]));
+    // flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, [set_tid,
+    // set_tid_size, cgroup]; unknown trailing fields must be zero.
+    if raw.len() > 88 && raw[88..].iter().any(|&b| b != 0) {
+        return Err(Errno::E2BIG);
+    }
+    let (flags, exit_signal, stack, stack_size) = (w(0), w(4), w(5), w(6));
+    if exit_signal > 64 || flags & 0xff != 0 || (stack == 0) != (stack_size == 0) {
+        return Err(Errno::EINVAL);
+    }
+    if raw.len() >= 80 && (w(8) != 0 || w(9) != 0) {
+        // set_tid needs CAP_SYS_ADMIN in the pid namespace's owner: not supported.
+        return Err(Errno::EPERM);
+    }
+    let args = CloneArgs {
+        flags,
+        exit_signal: exit_signal as i32,
+        stack: if stack != 0 { stack + stack_size } else { 0 },
+        parent_tid: w(3),
+        child_tid: w(2),
+        tls: w(7),
+        pidfd: w(1),
+    };
+    Ok(t.clone_task(args)? as u64)
+}
+
+const WNOHANG: u64 = libc::WNOHANG as u64;
+const WUNTRACED: u64 = libc::WUNTRACED as u64;
+const WCONTINUED: u64 = libc::WCONTINUED as u64;
+const WEXITED: u64 = libc::WEXITED as u64;
+const WNOWAIT: u64 = libc::WNOWAIT as u64;
+const WALL: u64 = libc::__WALL as u64;
+const WCLONE: u64 = libc::__WCLONE as u64;
+const WNOTHREAD: u64 = libc::__WNOTHREAD as u64;
+
+/// Which children a wait is for.
+#[derive(Clone, Copy)]
+enum Sel {
+    Pid(i32),
+    Pgid(i32),
+    Any,
+}
+
+/// What a wait found.
+struct Found {
+    pid: i32,
+    uid: u32,
+    /// wait(2) status word.
+    status: i32,
+    /// waitid's si_code and si_status.
+    code: i32,
+    si_status: i32,
+}
+
+/// Look for a child matching `sel` with something to report; reap it unless `nowait`.
+fn find_child(t: &Task, sel: Sel, opts: u64) -> Result<Option<Found>, Errno> {
+    use crate::kernel::signal::{CLD_CONTINUED, CLD_DUMPED, CLD_EXITED, CLD_KILLED, CLD_STOPPED};
+    let children = t.h.tg.lock().children.clone();
+    let mut any = false;
+    for c in children {
+        let matches = match sel {
+            Sel::Pid(p) => c.tgid == p,
+            Sel::Pgid(g) => c.pgid() == g,
+            Sel::Any => true,
+        };
+        // __WCLONE selects children that do not signal SIGCHLD; __WALL selects all.
+        let clone_child = c.lock().exit_signal != libc::SIGCHLD;
+        if !matches || (opts & WALL == 0 && (opts & WCLONE != 0) != clone_child) {
+            continue;
+        }
+        any = true;
+        let mut st = c.lock();
+        if let Some(z) = st.zombie.filter(|_| opts & WEXITED != 0) {
+            let uid = st.uid;
+            drop(st);
+            if opts & WNOWAIT == 0 {
+                t.h.tg.lock().children.retain(|x| x.tgid != c.tgid);
+                t.k.tasks().groups.remove(&c.tgid);
+            }
+            let (code, si_status) = match z {
+                ExitStatus::Exited(e) => (CLD_EXITED, e),
+                ExitStatus::Signaled(s, true) => (CLD_DUMPED, s),
+                ExitStatus::Signaled(s, false) => (CLD_KILLED, s),
+            };
+            return Ok(Some(Found {
+                pid: c.tgid,
+                uid,
+                status: z.wait_status(),
+                code,
+                si_status,
+            }));
+        }
+        if opts & WUNTRACED != 0 {
+            if let Some(sig) = st.stop_report {
+                if opts & WNOWAIT == 0 {
+                    st.stop_report = None;
+                }
+                return Ok(Some(Found {
+                    pid: c.tgid,
+                    uid: st.uid,
+                    status: (sig << 8) | 0x7f,
+                    code: CLD_STOPPED,
+                    si_status: sig,
+                }));
+            }
+        }
+        if opts & WCONTINUED != 0 && st.cont_report {
+            if opts & WNOWAIT == 0 {
+                st.cont_report = false;
+            }
+            return Ok(Some(Found {
+                pid: c.tgid,
+                uid: st.uid,
+                status: 0xffff,
+                code: CLD_CONTINUED,
+                si_status: libc::SIGCONT,
+            }));
+        }
+    }
+    if !any {
+        return Err(Errno::ECHILD);
+    }
+    Ok(None)
+}
+
+fn do_wait(t: &mut Task, sel: Sel, opts: u64) -> Result<Option<Found>, Errno> {
+    if let Some(f) = find_child(t, sel, opts)? {
+        return Ok(Some(f));
+    }
+    if opts & WNOHANG != 0 {
+        return Ok(None);
+    }
+    let tg = t.h.tg.clone();
+    t.block_on(&[&tg.child_events], None, |t| find_child(t, sel, opts))
+        .map(Some)
+}
+
+pub fn wait4(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let pid = a[0] as i32;
+    let opts = a[2];
+    if opts & !(WNOHANG | WUNTRACED | WCONTINUED | WALL | WCLONE | WNOTHREAD) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let sel = match pid {
+        -1 => Sel::Any,
+        0 => Sel::Pgid(t.h.tg.pgid()),
+        p if p < 0 => Sel::Pgid(-p),
+        p => Sel::Pid(p),
+    };
+    match do_wait(t, sel, opts | WEXITED)? {
+        None => Ok(0),
+        Some(f) => {
+            if a[1] != 0 {
+                t.mm.copy_out(a[1], &f.status)?;
+            }
+            if a[3] != 0 {
+                t.mm.copy_out(a[3], &<libc::rusage as crate::mm::Pod>::zeroed())?;
+            }
+            Ok(f.pid as u64)
+        }
+    }
+}
+
+pub fn waitid(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let (idtype, id, infop, opts) = (a[0] as u32, a[1] as i32, a[2], a[3]);
+    if opts & !(WNOHANG | WUNTRACED | WCONTINUED | WEXITED | WNOWAIT | WALL | WCLONE | WNOTHREAD)
+        != 0
+        || opts & (WEXITED | WUNTRACED | WCONTINUED) == 0
+    {
+        return Err(Errno::EINVAL);
+    }
+    let sel = match idtype {
+        libc::P_ALL => Sel::Any,
+        libc::P_PID if id > 0 => Sel::Pid(id),
+        libc::P_PGID if id >= 0 => Sel::Pgid(if id == 0 { t.h.tg.pgid() } else { id }),
+        libc::P_PIDFD => {
+            let f = t.fds.get(id)?;
+            let pf = f
+                .ops
+                .as_any()
+                .and_then(|x| x.downcast_ref::<crate::fs::pidfd::PidFd>())
+                .ok_or(Errno::EBADF)?;
+            Sel::Pid(pf.tg.tgid)
+        }
+        _ => return Err(Errno::EINVAL),
+    };
+    let found = do_wait(t, sel, opts)?;
+    if infop != 0 {
+        let info = match &found {
+            Some(f) => {
+                let mut i =
+                    crate::kernel::signal::SigInfo::child(f.pid, f.uid, f.code, f.si_status);
+                i.0[4..8].copy_from_slice(&0i32.to_le_bytes());
+                i
+            }
+            None => crate::kernel::signal::SigInfo([0; 128]),
+        };
+        t.mm.copy_out(infop, &info.0)?;
+    }
+    if a[4] != 0 {
+        t.mm.copy_out(a[4], &<libc::rusage as crate::mm::Pod>::zeroed())?;
+    }
+    Ok(0)
 }
 
 pub fn set_tid_address(t: &mut Task, a: [u64; 6]) -> SysResult {
@@ -148,6 +477,14 @@ pub fn prctl(t: &mut Task, a: [u64; 6]) -> SysResult {
                 Ok(0)
             }
         }
+        libc::PR_SET_CHILD_SUBREAPER => {
+            t.h.tg.lock().subreaper = a[1] != 0;
+            Ok(0)
+        }
+        libc::PR_GET_CHILD_SUBREAPER => {
+            let v = t.h.tg.lock().subreaper as i32;
+            t.mm.copy_out(a[1], &v).map(|_| 0)
+        }
         libc::PR_CAPBSET_READ => {
             if a[1] > 40 {
                 Err(Errno::EINVAL)
@@ -209,8 +546,9 @@ pub fn setrlimit(t: &mut Task, a: [u64; 6]) -> SysResult {
 }
 
 pub fn umask(t: &mut Task, a: [u64; 6]) -> SysResult {
-    let old = t.fs.umask;
-    t.fs.umask = a[0] as u32 & 0o777;
+    let mut fs = t.fs.lock().unwrap_or_else(|e| e.into_inner());
+    let old = fs.umask;
+    fs.umask = a[0] as u32 & 0o777;
     Ok(old as u64)
 }
 
@@ -286,4 +624,13 @@ pub fn execve(t: &mut Task, a: [u64; 6]) -> SysResult {
     t.exec(path, argv, envp)?;
     t.regs_replaced = true;
     Ok(0)
+}
+
+pub fn pidfd_open(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let (pid, flags) = (a[0] as i32, a[1]);
+    if flags & !(libc::O_NONBLOCK as u64) != 0 || pid <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    let tg = t.k.tasks().groups.get(&pid).cloned().ok_or(Errno::ESRCH)?;
+    Ok(crate::fs::pidfd::install(t, tg)? as u64)
 }

@@ -95,13 +95,74 @@ fn at_offset(f: &OpenFile, io: impl FnOnce(u64) -> Result<usize, Errno>) -> Resu
     Ok(n)
 }
 
+/// Run `op` on a file that may not be ready: if it would block (EAGAIN) and the file is
+/// in blocking mode, sleep on the file's wait queue and retry.
+fn blocking(
+    t: &mut Task,
+    f: &Arc<OpenFile>,
+    mut op: impl FnMut(&Task) -> Result<usize, Errno>,
+) -> Result<usize, Errno> {
+    match op(t) {
+        Err(Errno::EAGAIN) if f.flags() & libc::O_NONBLOCK as u32 == 0 => {}
+        r => return r,
+    }
+    let Some(q) = f.ops.wait_queue() else {
+        return Err(Errno::EAGAIN);
+    };
+    t.block_on(&[q], None, |t| match op(t) {
+        Err(Errno::EAGAIN) => Ok(None),
+        r => r.map(Some),
+    })
+}
+
 pub fn read(t: &mut Task, a: [u64; 6]) -> SysResult {
     let f = readable(t, fd_arg(a[0]))?;
-    Ok(at_offset(&f, |off| read_into(t, &f, a[1], a[2] as usize, off))? as u64)
+    Ok(blocking(t, &f.clone(), |t| {
+        at_offset(&f, |off| read_into(t, &f, a[1], a[2] as usize, off))
+    })? as u64)
+}
+
+/// Write all of a buffer to a stream that may block (a pipe): partial writes continue until
+/// everything is written, unless the file is non-blocking or a signal interrupts after some
+/// bytes went through (then the count so far is returned).
+fn write_stream(t: &mut Task, f: &Arc<OpenFile>, addr: u64, len: usize) -> Result<usize, Errno> {
+    let nonblock = f.flags() & libc::O_NONBLOCK as u32 != 0;
+    let mut total = 0;
+    loop {
+        match write_from(t, f, addr + total as u64, len - total, 0) {
+            Ok(n) => {
+                total += n;
+                if total >= len || nonblock {
+                    return Ok(total);
+                }
+            }
+            Err(Errno::EAGAIN) if !nonblock => {}
+            Err(e) if total > 0 && e != Errno::EPIPE => return Ok(total),
+            Err(e) => return if total > 0 { Ok(total) } else { Err(e) },
+        }
+        let Some(q) = f.ops.wait_queue() else {
+            return Ok(total);
+        };
+        let r = t.block_on(&[q], None, |_| {
+            let ready = f.ops.readiness();
+            Ok(if ready & (libc::POLLOUT | libc::POLLERR) as u32 != 0 {
+                Some(())
+            } else {
+                None
+            })
+        });
+        if let Err(e) = r {
+            return if total > 0 { Ok(total) } else { Err(e) };
+        }
+    }
 }
 
 pub fn write(t: &mut Task, a: [u64; 6]) -> SysResult {
     let f = writable(t, fd_arg(a[0]))?;
+    if f.ops.wait_queue().is_some() && !f.ops.seekable() {
+        let r = write_stream(t, &f, a[1], a[2] as usize);
+        return epipe(t, r);
+    }
     let append = f.flags() & libc::O_APPEND as u32 != 0;
     let r = at_offset(&f, |off| {
         let off = if append {
@@ -117,7 +178,13 @@ pub fn write(t: &mut Task, a: [u64; 6]) -> SysResult {
 /// EPIPE also raises SIGPIPE.
 fn epipe(t: &mut Task, r: Result<usize, Errno>) -> SysResult {
     if r == Err(Errno::EPIPE) {
-        t.send_signal(libc::SIGPIPE);
+        let info = crate::kernel::signal::SigInfo::from_process(
+            libc::SIGPIPE,
+            crate::kernel::signal::SI_USER,
+            t.tgid,
+            t.creds.uid,
+        );
+        t.k.signal_thread(&t.h, info);
     }
     Ok(r? as u64)
 }
@@ -204,12 +271,31 @@ fn writev_at(t: &Task, f: &OpenFile, iov: &[(u64, usize)], off: u64) -> Result<u
 pub fn readv(t: &mut Task, a: [u64; 6]) -> SysResult {
     let f = readable(t, fd_arg(a[0]))?;
     let iov = iovecs(t, a[1], a[2])?;
-    Ok(at_offset(&f, |off| readv_at(t, &f, &iov, off))? as u64)
+    Ok(blocking(t, &f.clone(), |t| {
+        at_offset(&f, |off| readv_at(t, &f, &iov, off))
+    })? as u64)
 }
 
 pub fn writev(t: &mut Task, a: [u64; 6]) -> SysResult {
     let f = writable(t, fd_arg(a[0]))?;
     let iov = iovecs(t, a[1], a[2])?;
+    if f.ops.wait_queue().is_some() && !f.ops.seekable() {
+        let mut total = 0;
+        for &(base, len) in &iov {
+            let r = write_stream(t, &f, base, len);
+            match r {
+                Ok(n) => {
+                    total += n;
+                    if n < len {
+                        break;
+                    }
+                }
+                Err(e) if total == 0 => return epipe(t, Err(e)),
+                Err(_) => break,
+            }
+        }
+        return Ok(total as u64);
+    }
     let r = at_offset(&f, |off| writev_at(t, &f, &iov, off));
     epipe(t, r)
 }

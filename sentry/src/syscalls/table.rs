@@ -75,7 +75,7 @@ fn entries() -> Vec<Entry> {
         SYS_mprotect => mm::mprotect, Full, [Hex, Int, Hex];
         SYS_munmap => mm::munmap, Full, [Hex, Int];
         SYS_brk => mm::brk, Full, [Hex];
-        SYS_rt_sigaction => signal::rt_sigaction, Partial("dispositions stored; handlers run once signal delivery exists"), [Int, Hex, Hex, Int];
+        SYS_rt_sigaction => signal::rt_sigaction, Full, [Int, Hex, Hex, Int];
         SYS_rt_sigprocmask => signal::rt_sigprocmask, Full, [Int, Hex, Hex, Int];
         SYS_ioctl => fd::ioctl, Partial("TCGETS, TIOCGWINSZ, FIONREAD, FIOCLEX, FIONCLEX, FIONBIO; ENOTTY otherwise"), [Fd, Hex, Hex];
         SYS_pread64 => rw::pread64, Full, [Fd, OutBuf, Int, Int];
@@ -93,7 +93,7 @@ fn entries() -> Vec<Entry> {
         SYS_nanosleep => time::nanosleep, Full, [Hex, Hex];
         SYS_getpid => process::getpid, Full, [];
         SYS_exit => process::exit, Full, [Int];
-        SYS_kill => signal::kill, Partial("signals to the sandbox's own process; handlers run once delivery exists"), [Int, Int];
+        SYS_kill => signal::kill, Full, [Int, Int];
         SYS_uname => info::uname, Full, [Hex];
         SYS_fcntl => fd::fcntl, Partial("F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL, F_SETFL; locks later"), [Fd, Int, Hex];
         SYS_getcwd => fs::getcwd, Full, [Hex, Int];
@@ -117,7 +117,7 @@ fn entries() -> Vec<Entry> {
         SYS_getsid => process::getsid, Full, [Int];
         SYS_getgroups => process::getgroups, Full, [Int, Hex];
         SYS_rt_sigpending => signal::rt_sigpending, Full, [Hex, Int];
-        SYS_sigaltstack => signal::sigaltstack, Partial("stored; used once signal delivery exists"), [Hex, Hex];
+        SYS_sigaltstack => signal::sigaltstack, Full, [Hex, Hex];
         SYS_statfs => fs::statfs, Full, [Path, Hex];
         SYS_fstatfs => fs::fstatfs, Full, [Fd, Hex];
         SYS_getpriority => process::getpriority, Full, [Int, Int];
@@ -125,7 +125,7 @@ fn entries() -> Vec<Entry> {
         SYS_arch_prctl => process::arch_prctl, Partial("ARCH_SET/GET_FS and GS; CPUID faulting unsupported"), [Hex, Hex];
         SYS_setrlimit => process::setrlimit, Full, [Int, Hex];
         SYS_gettid => process::gettid, Full, [];
-        SYS_tkill => signal::tkill, Partial("to the calling thread"), [Int, Int];
+        SYS_tkill => signal::tkill, Full, [Int, Int];
         SYS_time => time::time, Full, [Hex];
         SYS_sched_getaffinity => process::sched_getaffinity, Full, [Int, Int, Hex];
         SYS_set_tid_address => process::set_tid_address, Full, [Hex];
@@ -134,14 +134,14 @@ fn entries() -> Vec<Entry> {
         SYS_clock_getres => time::clock_getres, Full, [Int, Hex];
         SYS_clock_nanosleep => time::clock_nanosleep, Full, [Int, Hex, Hex, Hex];
         SYS_exit_group => process::exit_group, Full, [Int];
-        SYS_tgkill => signal::tgkill, Partial("to the calling thread"), [Int, Int, Int];
+        SYS_tgkill => signal::tgkill, Full, [Int, Int, Int];
         SYS_openat => fs::openat, Partial("O_CREAT of new files gives EROFS (read-only root)"), [Fd, Path, Hex, Oct];
         SYS_mkdirat => fs::mkdirat, RO, [Fd, Path, Oct];
         SYS_newfstatat => fs::newfstatat, Full, [Fd, Path, Hex, Hex];
         SYS_unlinkat => fs::unlinkat, RO, [Fd, Path, Hex];
         SYS_readlinkat => fs::readlinkat, Full, [Fd, Path, OutBuf, Int];
         SYS_faccessat => fs::faccessat, Full, [Fd, Path, Oct];
-        SYS_set_robust_list => process::set_robust_list, Partial("stored; walked on thread exit once threads exist"), [Hex, Int];
+        SYS_set_robust_list => process::set_robust_list, Full, [Hex, Int];
         SYS_get_robust_list => process::get_robust_list, Full, [Int, Hex, Hex];
         SYS_dup3 => fd::dup3, Full, [Fd, Fd, Hex];
         SYS_preadv => rw::preadv, Full, [Fd, Hex, Int, Int];
@@ -149,7 +149,7 @@ fn entries() -> Vec<Entry> {
         SYS_prlimit64 => process::prlimit64, Full, [Int, Int, Hex, Hex];
         SYS_getcpu => info::getcpu, Full, [Hex, Hex, Hex];
         SYS_getrandom => info::getrandom, Full, [Hex, Int, Hex];
-        SYS_execve => process::execve, Partial("single-threaded processes"), [Path, Hex, Hex];
+        SYS_execve => process::execve, Partial("a non-leader thread keeps its tid"), [Path, Hex, Hex];
         SYS_statx => fs::statx, Full, [Fd, Path, Hex, Hex, Hex];
         SYS_faccessat2 => fs::faccessat2, Full, [Fd, Path, Oct, Hex];
         SYS_close_range => fd::close_range, Full, [Int, Int, Hex];
@@ -176,7 +176,25 @@ fn entries() -> Vec<Entry> {
         SYS_utimensat => fs::utimensat, RO, [Fd, Path, Hex, Hex];
         SYS_mknod => fs::mknod, RO, [Path, Oct, Hex];
         SYS_mknodat => fs::mknodat, RO, [Fd, Path, Oct, Hex];
-        SYS_futex => futex::futex, Partial("one task per sandbox for now: wakes find no waiter; PI futexes missing"), [Hex, Hex, Int, Hex, Hex, Hex];
+        SYS_futex => futex::futex, Partial("PI futexes (LOCK_PI & co) missing"), [Hex, Hex, Int, Hex, Hex, Hex];
+        SYS_clone => process::clone, Partial("namespace flags give EPERM"), [Hex, Hex, Hex, Hex, Hex];
+        SYS_clone3 => process::clone3, Partial("namespace flags and set_tid give EPERM"), [Hex, Int];
+        SYS_fork => process::fork, Full, [];
+        SYS_vfork => process::vfork, Full, [];
+        SYS_wait4 => process::wait4, Full, [Int, Hex, Hex, Hex];
+        SYS_waitid => process::waitid, Full, [Int, Int, Hex, Hex, Hex];
+        SYS_setpgid => process::setpgid, Full, [Int, Int];
+        SYS_setsid => process::setsid, Full, [];
+        SYS_pidfd_open => process::pidfd_open, Full, [Int, Hex];
+        SYS_pipe => fd::pipe, Full, [Hex];
+        SYS_pipe2 => fd::pipe2, Partial("O_DIRECT (packet mode) is accepted but not packetized"), [Hex, Hex];
+        SYS_rt_sigreturn => signal::rt_sigreturn, Full, [];
+        SYS_rt_sigsuspend => signal::rt_sigsuspend, Full, [Hex, Int];
+        SYS_pause => signal::pause, Full, [];
+        SYS_rt_sigtimedwait => signal::rt_sigtimedwait, Full, [Hex, Hex, Hex, Int];
+        SYS_rt_sigqueueinfo => signal::rt_sigqueueinfo, Full, [Int, Int, Hex];
+        SYS_rt_tgsigqueueinfo => signal::rt_tgsigqueueinfo, Full, [Int, Int, Int, Hex];
+        SYS_pidfd_send_signal => signal::pidfd_send_signal, Full, [Fd, Int, Hex, Hex];
         SYS_fsync => fs::fsync, Full, [Fd];
         SYS_fdatasync => fs::fsync, Full, [Fd];
         SYS_sync => fs::sync, Full, [];
@@ -184,12 +202,10 @@ fn entries() -> Vec<Entry> {
     };
     v.extend(missing![
         SYS_poll,
-        SYS_rt_sigreturn,
         SYS_select,
         SYS_shmget,
         SYS_shmat,
         SYS_shmctl,
-        SYS_pause,
         SYS_getitimer,
         SYS_alarm,
         SYS_setitimer,
@@ -209,10 +225,6 @@ fn entries() -> Vec<Entry> {
         SYS_socketpair,
         SYS_setsockopt,
         SYS_getsockopt,
-        SYS_clone,
-        SYS_fork,
-        SYS_vfork,
-        SYS_wait4,
         SYS_semget,
         SYS_semop,
         SYS_semctl,
@@ -230,8 +242,6 @@ fn entries() -> Vec<Entry> {
         SYS_syslog,
         SYS_setuid,
         SYS_setgid,
-        SYS_setpgid,
-        SYS_setsid,
         SYS_setreuid,
         SYS_setregid,
         SYS_setgroups,
@@ -243,9 +253,6 @@ fn entries() -> Vec<Entry> {
         SYS_setfsgid,
         SYS_capget,
         SYS_capset,
-        SYS_rt_sigtimedwait,
-        SYS_rt_sigqueueinfo,
-        SYS_rt_sigsuspend,
         SYS_utime,
         SYS_uselib,
         SYS_personality,
@@ -324,7 +331,6 @@ fn entries() -> Vec<Entry> {
         SYS_mq_notify,
         SYS_mq_getsetattr,
         SYS_kexec_load,
-        SYS_waitid,
         SYS_add_key,
         SYS_request_key,
         SYS_keyctl,
@@ -354,10 +360,7 @@ fn entries() -> Vec<Entry> {
         SYS_signalfd4,
         SYS_eventfd2,
         SYS_epoll_create1,
-        SYS_pipe,
-        SYS_pipe2,
         SYS_inotify_init1,
-        SYS_rt_tgsigqueueinfo,
         SYS_perf_event_open,
         SYS_recvmmsg,
         SYS_fanotify_init,
@@ -386,7 +389,6 @@ fn entries() -> Vec<Entry> {
         SYS_pkey_alloc,
         SYS_pkey_free,
         SYS_rseq,
-        SYS_pidfd_send_signal,
         SYS_io_uring_setup,
         SYS_io_uring_enter,
         SYS_io_uring_register,
@@ -396,8 +398,6 @@ fn entries() -> Vec<Entry> {
         SYS_fsconfig,
         SYS_fsmount,
         SYS_fspick,
-        SYS_pidfd_open,
-        SYS_clone3,
         SYS_openat2,
         SYS_pidfd_getfd,
         SYS_process_madvise,

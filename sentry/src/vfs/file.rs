@@ -40,6 +40,19 @@ pub trait FileOps: Send + Sync {
     fn host_fd(&self) -> Option<i32> {
         None
     }
+    /// Blocking I/O: the queue announcing that the file may have become readable or writable.
+    /// Files that never block have none.
+    fn wait_queue(&self) -> Option<&crate::kernel::wait::WaitQueue> {
+        None
+    }
+    /// poll(2) readiness: POLLIN, POLLOUT, POLLHUP, POLLERR bits.
+    fn readiness(&self) -> u32 {
+        (libc::POLLIN | libc::POLLOUT) as u32
+    }
+    /// For syscalls that need the concrete type (pidfds, pipes).
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        None
+    }
 }
 
 /// An open file description: shared by dup'ed descriptors (offset and status flags included).

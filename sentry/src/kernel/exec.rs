@@ -1,0 +1,110 @@
+//! execve: replace the process's program.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use super::signal::{SigAction, SIG_IGN};
+use super::task::{Task, ALTSTACK_NONE};
+use crate::errno::Errno;
+use crate::mm::MemoryManager;
+
+impl Task {
+    /// Replace the process's program. On failure the old program is untouched.
+    pub fn exec(
+        &mut self,
+        path: Vec<u8>,
+        argv: Vec<Vec<u8>>,
+        envp: Vec<Vec<u8>>,
+    ) -> Result<(), Errno> {
+        let k = self.k.clone();
+        let space = k.platform.new_address_space().map_err(|e| {
+            tracing::error!("creating an address space: {e}");
+            Errno::ENOMEM
+        })?;
+        let mm = Arc::new(MemoryManager::new(
+            k.mf.clone(),
+            space,
+            k.platform.min_user_address(),
+            k.platform.max_user_address(),
+        ));
+        let fs = self.fs();
+        let args = crate::loader::ExecArgs {
+            fs: &fs,
+            creds: self.creds,
+            path,
+            argv,
+            envp,
+            stack_limit: self
+                .rlimit(libc::RLIMIT_STACK)
+                .rlim_cur
+                .clamp(128 << 10, 1 << 30),
+        };
+        let image = crate::loader::load(&mm, &k.vdso, args)?;
+
+        // Point of no return. Other threads of the process go first.
+        self.kill_other_threads();
+        let old = std::mem::replace(&mut self.mm, mm);
+        if self.clear_child_tid != 0 && old.copy_out(self.clear_child_tid, &0u32).is_ok() {
+            k.futexes.wake(&old, self.clear_child_tid, 1, u32::MAX);
+        }
+        let _ = old.address_space().release_thread();
+        drop(old);
+        let mut regs = k.platform.initial_regs();
+        regs.0.rip = image.entry;
+        regs.0.rsp = image.sp;
+        self.regs = regs;
+        // Loaded on this task's own host thread before it next runs.
+        self.initial_fp = Some(platform::FpState::initial());
+        // A private descriptor table and handler table; handled signals go back to default.
+        if Arc::strong_count(&self.fds) > 1 {
+            self.fds = Arc::new(self.fds.duplicate());
+        }
+        self.fds.close_on_exec();
+        let handlers = *self
+            .h
+            .tg
+            .sighand()
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let mut fresh = [SigAction::default(); 64];
+        for (n, a) in fresh.iter_mut().zip(handlers.iter()) {
+            if a.handler == SIG_IGN {
+                *n = *a;
+            }
+        }
+        {
+            let mut st = self.h.tg.lock();
+            st.sighand = Arc::new(Mutex::new(fresh));
+            st.execed = true;
+        }
+        self.altstack = ALTSTACK_NONE;
+        self.robust_list = (0, 0);
+        self.clear_child_tid = 0;
+        self.comm = image.exe.name.iter().copied().take(15).collect();
+        self.exe = Some(image.exe);
+        if let Some(v) = self.vfork_done.take() {
+            v.complete();
+        }
+        Ok(())
+    }
+
+    /// Ask every other thread of the process to exit and wait until they have.
+    fn kill_other_threads(&mut self) {
+        let others: Vec<_> = self
+            .h
+            .tg
+            .threads()
+            .into_iter()
+            .filter(|t| t.tid != self.tid)
+            .collect();
+        if others.is_empty() {
+            return;
+        }
+        for t in &others {
+            t.request_exit();
+        }
+        while self.h.tg.threads().len() > 1 {
+            std::thread::sleep(Duration::from_micros(200));
+        }
+    }
+}

@@ -1,0 +1,358 @@
+//! Thread groups (processes): parenthood, exit and zombies, signals to processes, clone and
+//! wait.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use super::signal::{self, bit, Pending, SigAction, SigInfo, SigSet};
+use super::task::{ExitStatus, TaskHandle};
+use super::wait::WaitQueue;
+use super::Kernel;
+
+pub type SigHand = Arc<Mutex<[SigAction; 64]>>;
+
+/// A process: its threads, children, signal dispositions and exit state.
+pub struct ThreadGroup {
+    pub tgid: i32,
+    state: Mutex<TgState>,
+    /// Announces changes of this process's children (exit, stop, continue) to wait4.
+    pub child_events: WaitQueue,
+}
+
+pub struct TgState {
+    pub parent: Option<Arc<ThreadGroup>>,
+    pub children: Vec<Arc<ThreadGroup>>,
+    pub threads: Vec<Arc<TaskHandle>>,
+    pub pending: Pending,
+    pub sighand: SigHand,
+    /// Set by exit_group or a fatal signal: every thread exits with it.
+    pub group_exit: Option<ExitStatus>,
+    /// All threads are gone: waiting to be reaped, with this status.
+    pub zombie: Option<ExitStatus>,
+    /// Signal sent to the parent on exit (SIGCHLD, or the low byte of clone's flags).
+    pub exit_signal: i32,
+    pub pgid: i32,
+    pub sid: i32,
+    pub uid: u32,
+    /// Stopped by a stop signal; `stop_report` is the signal for WUNTRACED until reported.
+    pub stopped: bool,
+    pub stop_report: Option<i32>,
+    pub cont_report: bool,
+    pub subreaper: bool,
+    /// Has called execve (setpgid on a child that has is EACCES).
+    pub execed: bool,
+}
+
+impl ThreadGroup {
+    pub fn new(
+        tgid: i32,
+        parent: Option<Arc<ThreadGroup>>,
+        sighand: SigHand,
+        pgid: i32,
+        sid: i32,
+        uid: u32,
+        exit_signal: i32,
+    ) -> Arc<ThreadGroup> {
+        Arc::new(ThreadGroup {
+            tgid,
+            state: Mutex::new(TgState {
+                parent,
+                children: Vec::new(),
+                threads: Vec::new(),
+                pending: Pending::default(),
+                sighand,
+                group_exit: None,
+                zombie: None,
+                exit_signal,
+                pgid,
+                sid,
+                uid,
+                stopped: false,
+                stop_report: None,
+                cont_report: false,
+                subreaper: false,
+                execed: false,
+            }),
+            child_events: WaitQueue::default(),
+        })
+    }
+
+    pub fn lock(&self) -> MutexGuard<'_, TgState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn parent_tgid(&self) -> i32 {
+        self.lock().parent.as_ref().map(|p| p.tgid).unwrap_or(0)
+    }
+
+    pub fn action(&self, sig: i32) -> SigAction {
+        let h = self.lock().sighand.clone();
+        let a = h.lock().unwrap_or_else(|e| e.into_inner());
+        a.get((sig - 1) as usize).copied().unwrap_or_default()
+    }
+
+    pub fn set_action(&self, sig: i32, act: SigAction) {
+        let h = self.lock().sighand.clone();
+        let mut a = h.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(slot) = a.get_mut((sig - 1) as usize) {
+            *slot = act;
+        }
+    }
+
+    pub fn sighand(&self) -> SigHand {
+        self.lock().sighand.clone()
+    }
+
+    pub fn pending_set(&self) -> SigSet {
+        self.lock().pending.set
+    }
+
+    pub fn take_pending(&self, blocked: SigSet) -> Option<SigInfo> {
+        self.lock().pending.take(blocked)
+    }
+
+    pub fn group_exit_status(&self) -> Option<ExitStatus> {
+        self.lock().group_exit
+    }
+
+    pub fn is_stopped(&self) -> bool {
+        self.lock().stopped
+    }
+
+    pub fn pgid(&self) -> i32 {
+        self.lock().pgid
+    }
+
+    pub fn sid(&self) -> i32 {
+        self.lock().sid
+    }
+
+    pub fn threads(&self) -> Vec<Arc<TaskHandle>> {
+        self.lock().threads.clone()
+    }
+}
+
+impl Kernel {
+    /// Send a signal to one thread.
+    pub fn signal_thread(&self, h: &Arc<TaskHandle>, info: SigInfo) {
+        let sig = info.signo();
+        if self.prepare_signal(&h.tg, sig) {
+            return;
+        }
+        if sig == libc::SIGKILL {
+            self.group_exit(&h.tg, ExitStatus::Signaled(libc::SIGKILL, false));
+            return;
+        }
+        h.lock().pending.push(info);
+        h.kick();
+    }
+
+    /// Send a signal to a process: queued on the group, one thread that does not block it is
+    /// woken to take it.
+    pub fn signal_group(&self, tg: &Arc<ThreadGroup>, info: SigInfo) {
+        let sig = info.signo();
+        if self.prepare_signal(tg, sig) {
+            return;
+        }
+        if sig == libc::SIGKILL {
+            self.group_exit(tg, ExitStatus::Signaled(libc::SIGKILL, false));
+            return;
+        }
+        let threads = {
+            let mut st = tg.lock();
+            st.pending.push(info);
+            st.threads.clone()
+        };
+        let target = threads
+            .iter()
+            .find(|t| t.lock().mask & bit(sig) == 0)
+            .or(threads.first());
+        if let Some(t) = target {
+            t.kick();
+        }
+    }
+
+    /// What happens at send time: SIGCONT resumes a stopped group and discards pending stop
+    /// signals; stop signals discard a pending SIGCONT; signals that would be ignored are
+    /// dropped (unless blocked). True if the signal needs no delivery.
+    fn prepare_signal(&self, tg: &Arc<ThreadGroup>, sig: i32) -> bool {
+        let stops =
+            bit(libc::SIGSTOP) | bit(libc::SIGTSTP) | bit(libc::SIGTTIN) | bit(libc::SIGTTOU);
+        if tg.lock().zombie.is_some() {
+            return true;
+        }
+        if sig == libc::SIGCONT {
+            let (was_stopped, threads) = {
+                let mut st = tg.lock();
+                st.pending.discard(stops);
+                let was = st.stopped;
+                st.stopped = false;
+                if was {
+                    st.cont_report = true;
+                    st.stop_report = None;
+                }
+                (was, st.threads.clone())
+            };
+            for t in &threads {
+                t.lock().pending.discard(stops);
+                t.kick();
+            }
+            if was_stopped {
+                self.notify_parent(tg, signal::CLD_CONTINUED, libc::SIGCONT);
+            }
+        } else if stops & bit(sig) != 0 {
+            let threads = {
+                let mut st = tg.lock();
+                st.pending.discard(bit(libc::SIGCONT));
+                st.threads.clone()
+            };
+            for t in &threads {
+                t.lock().pending.discard(bit(libc::SIGCONT));
+            }
+        }
+        let act = tg.action(sig);
+        if signal::ignored(sig, &act) {
+            // Blocked ignored signals stay pending (sigpending shows them); others vanish.
+            let blocked_everywhere = tg.threads().iter().all(|t| t.lock().mask & bit(sig) != 0);
+            return !blocked_everywhere;
+        }
+        false
+    }
+
+    /// Make every thread of `tg` exit with `status` (the first status wins).
+    pub fn group_exit(&self, tg: &Arc<ThreadGroup>, status: ExitStatus) {
+        let threads = {
+            let mut st = tg.lock();
+            if st.group_exit.is_none() {
+                st.group_exit = Some(status);
+            }
+            st.stopped = false;
+            st.threads.clone()
+        };
+        for t in threads {
+            t.request_exit();
+        }
+    }
+
+    /// Stop the group (SIGSTOP & co) and tell the parent.
+    pub fn group_stop(&self, tg: &Arc<ThreadGroup>, sig: i32) {
+        {
+            let mut st = tg.lock();
+            if st.stopped || st.group_exit.is_some() {
+                return;
+            }
+            st.stopped = true;
+            st.stop_report = Some(sig);
+            st.cont_report = false;
+        }
+        self.notify_parent(tg, signal::CLD_STOPPED, sig);
+    }
+
+    /// Tell `tg`'s parent about a stop or continue: SIGCHLD unless SA_NOCLDSTOP, and wake wait4.
+    fn notify_parent(&self, tg: &Arc<ThreadGroup>, code: i32, status: i32) {
+        let (parent, uid) = {
+            let st = tg.lock();
+            (st.parent.clone(), st.uid)
+        };
+        if let Some(p) = parent {
+            let act = p.action(libc::SIGCHLD);
+            if act.flags & libc::SA_NOCLDSTOP as u64 == 0 {
+                self.signal_group(&p, SigInfo::child(tg.tgid, uid, code, status));
+            }
+            p.child_events.notify_all();
+        }
+    }
+
+    /// A thread has finished. The last thread of a group makes it a zombie (or reaps it at once
+    /// if the parent does not want to wait), hands its children to init, and signals the
+    /// parent. When init's group ends, the sandbox ends.
+    pub fn thread_exited(&self, h: &Arc<TaskHandle>, status: ExitStatus) {
+        let tg = h.tg.clone();
+        let last = {
+            let mut st = tg.lock();
+            st.threads.retain(|t| t.tid != h.tid);
+            if st.group_exit.is_none() && st.threads.is_empty() {
+                st.group_exit = Some(status);
+            }
+            st.threads.is_empty()
+        };
+        if h.tid != tg.tgid {
+            self.tasks().threads.remove(&h.tid);
+        }
+        if !last {
+            return;
+        }
+        let status = tg.group_exit_status().unwrap_or(status);
+        // Orphans go to the nearest subreaper ancestor, else init.
+        let children: Vec<Arc<ThreadGroup>> = std::mem::take(&mut tg.lock().children);
+        let reaper = self.reaper_for(&tg);
+        let mut zombie_moved = false;
+        for c in &children {
+            c.lock().parent = reaper.clone();
+            zombie_moved |= c.lock().zombie.is_some();
+        }
+        if let Some(r) = &reaper {
+            r.lock().children.extend(children.iter().cloned());
+            if zombie_moved {
+                r.child_events.notify_all();
+            }
+        }
+        let (parent, exit_signal, uid) = {
+            let st = tg.lock();
+            (st.parent.clone(), st.exit_signal, st.uid)
+        };
+        self.tasks().threads.remove(&tg.tgid);
+        match &parent {
+            Some(p) => {
+                let act = p.action(libc::SIGCHLD);
+                let autoreap = exit_signal == libc::SIGCHLD
+                    && (act.handler == signal::SIG_IGN
+                        || act.flags & libc::SA_NOCLDWAIT as u64 != 0);
+                if autoreap {
+                    p.lock().children.retain(|c| c.tgid != tg.tgid);
+                    self.tasks().groups.remove(&tg.tgid);
+                } else {
+                    tg.lock().zombie = Some(status);
+                    if exit_signal != 0 {
+                        let (code, st) = match status {
+                            ExitStatus::Exited(c) => (signal::CLD_EXITED, c),
+                            ExitStatus::Signaled(s, true) => (signal::CLD_DUMPED, s),
+                            ExitStatus::Signaled(s, false) => (signal::CLD_KILLED, s),
+                        };
+                        self.signal_group(p, SigInfo::child(tg.tgid, uid, code, st));
+                    }
+                }
+                p.child_events.notify_all();
+            }
+            None => {
+                // The sandbox's init is gone: everything else dies with it.
+                tg.lock().zombie = Some(status);
+                let others: Vec<Arc<ThreadGroup>> = self.tasks().groups.values().cloned().collect();
+                for g in others {
+                    if g.tgid != tg.tgid {
+                        self.group_exit(&g, ExitStatus::Signaled(libc::SIGKILL, false));
+                    }
+                }
+                self.init_exited(status);
+            }
+        }
+    }
+
+    fn reaper_for(&self, tg: &Arc<ThreadGroup>) -> Option<Arc<ThreadGroup>> {
+        let mut p = tg.lock().parent.clone();
+        while let Some(g) = p {
+            let (subreaper, alive) = {
+                let st = g.lock();
+                (st.subreaper, st.zombie.is_none())
+            };
+            if subreaper && alive {
+                return Some(g);
+            }
+            p = g.lock().parent.clone();
+        }
+        self.tasks()
+            .groups
+            .get(&1)
+            .cloned()
+            .filter(|g| g.tgid != tg.tgid)
+    }
+}
