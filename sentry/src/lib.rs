@@ -183,6 +183,7 @@ pub fn boot(cfg: BootConfig) -> Result<ExitStatus, BootError> {
         exit: None,
         regs_replaced: false,
         restart: None,
+        restart_block: None,
         saved_mask: None,
         initial_fp: None,
         vfork_done: None,

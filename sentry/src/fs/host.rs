@@ -46,6 +46,21 @@ impl FileOps for HostFile {
         false
     }
 
+    fn readiness(&self) -> u32 {
+        let mut p = [nix::poll::PollFd::new(
+            std::os::fd::AsFd::as_fd(&self.fd),
+            nix::poll::PollFlags::POLLIN | nix::poll::PollFlags::POLLOUT,
+        )];
+        match nix::poll::poll(&mut p, nix::poll::PollTimeout::ZERO) {
+            Ok(_) => p[0].revents().map(|r| r.bits() as u32).unwrap_or(0),
+            Err(_) => libc::POLLERR as u32,
+        }
+    }
+
+    fn host_pollable(&self) -> bool {
+        true
+    }
+
     fn stat(&self) -> Result<Stat, Errno> {
         let st = nix::sys::stat::fstat(self.fd.as_raw_fd())?;
         let ftype = st.st_mode & libc::S_IFMT;

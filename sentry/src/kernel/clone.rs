@@ -189,6 +189,7 @@ impl Task {
             exit: None,
             regs_replaced: false,
             restart: None,
+            restart_block: None,
             saved_mask: None,
             initial_fp: fp,
             vfork_done: vfork.clone(),

@@ -7,6 +7,7 @@ pub mod process;
 pub mod signal;
 pub mod task;
 pub mod time;
+pub mod timer;
 pub mod wait;
 
 use std::collections::{HashMap, HashSet};
@@ -78,6 +79,7 @@ pub struct Kernel {
     cpus: usize,
     tasks: Mutex<Tasks>,
     pub futexes: futex::Futexes,
+    pub timers: timer::Timers,
     init_status: Mutex<Option<ExitStatus>>,
     init_cv: Condvar,
     /// Syscalls already reported as unimplemented (logged once each).
@@ -111,6 +113,7 @@ impl Kernel {
             strace,
             tasks: Mutex::new(Tasks::default()),
             futexes: futex::Futexes::default(),
+            timers: timer::Timers::default(),
             init_status: Mutex::new(None),
             init_cv: Condvar::new(),
             enosys_logged: Mutex::new(HashSet::new()),

@@ -40,6 +40,8 @@ pub struct TgState {
     pub subreaper: bool,
     /// Has called execve (setpgid on a child that has is EACCES).
     pub execed: bool,
+    /// The ITIMER_REAL timer (setitimer, alarm).
+    pub itimer_real: Option<u64>,
 }
 
 impl ThreadGroup {
@@ -71,6 +73,7 @@ impl ThreadGroup {
                 cont_report: false,
                 subreaper: false,
                 execed: false,
+                itimer_real: None,
             }),
             child_events: WaitQueue::default(),
         })

@@ -123,12 +123,25 @@ pub struct Task {
     pub regs_replaced: bool,
     /// The last syscall asked to be restarted (an ERESTART* code).
     pub restart: Option<Errno>,
+    /// State for restart_syscall.
+    pub restart_block: Option<RestartBlock>,
     /// Mask to restore after a handler interrupted rt_sigsuspend & co.
     pub saved_mask: Option<SigSet>,
     /// FPU state to load before first running (a forked child's copy of its parent's).
     pub initial_fp: Option<FpState>,
     /// The parent waits for this task to exec or exit (CLONE_VFORK).
     pub vfork_done: Option<Arc<VforkDone>>,
+}
+
+/// What restart_syscall continues.
+#[derive(Debug, Clone, Copy)]
+pub enum RestartBlock {
+    /// A relative sleep: until `deadline` (ns) on `clock`, reporting the rest to `rem`.
+    Sleep {
+        clock: libc::clockid_t,
+        deadline: i64,
+        rem: u64,
+    },
 }
 
 /// Completion of a vfork child's use of its parent's memory.

@@ -59,6 +59,7 @@ macro_rules! pod {
 pod!(
     u8,
     u16,
+    i16,
     u32,
     u64,
     i32,

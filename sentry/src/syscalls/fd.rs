@@ -156,3 +156,15 @@ pub fn pipe2(t: &mut Task, a: [u64; 6]) -> SysResult {
 pub fn pipe(t: &mut Task, a: [u64; 6]) -> SysResult {
     pipe2(t, [a[0], 0, 0, 0, 0, 0])
 }
+
+/// posix_fadvise: advice only; the arguments are checked as Linux checks them.
+pub fn fadvise64(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let f = t.fds.get(fd_arg(a[0]))?;
+    if !f.ops.seekable() {
+        return Err(Errno::ESPIPE);
+    }
+    if (a[2] as i64) < 0 || a[3] > 5 {
+        return Err(Errno::EINVAL);
+    }
+    Ok(0)
+}

@@ -6,6 +6,7 @@ mod fs;
 mod futex;
 mod info;
 mod mm;
+mod poll;
 mod process;
 mod rw;
 mod signal;
@@ -39,6 +40,13 @@ pub fn dispatch(t: &mut Task) {
     }
     if t.exit.is_some() || t.regs_replaced {
         return;
+    }
+    // Restart codes never reach the application: signal delivery turns them into a restart
+    // or EINTR.
+    if let Err(e) = res {
+        if e.is_restart() {
+            t.restart = Some(e);
+        }
     }
     t.regs.0.rax = match res {
         Ok(v) => v,

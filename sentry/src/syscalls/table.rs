@@ -2,7 +2,7 @@
 
 use std::sync::LazyLock;
 
-use super::{fd, fs, futex, info, mm, process, rw, signal, time, Handler};
+use super::{fd, fs, futex, info, mm, poll, process, rw, signal, time, Handler};
 
 /// How completely a syscall is implemented.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -187,6 +187,17 @@ fn entries() -> Vec<Entry> {
         SYS_setsid => process::setsid, Full, [];
         SYS_pidfd_open => process::pidfd_open, Full, [Int, Hex];
         SYS_pipe => fd::pipe, Full, [Hex];
+        SYS_poll => poll::poll, Full, [Hex, Int, Int];
+        SYS_restart_syscall => time::restart_syscall, Full, [];
+        SYS_getitimer => time::getitimer, Partial("ITIMER_REAL; the CPU-time timers give EINVAL"), [Int, Hex];
+        SYS_setitimer => time::setitimer, Partial("ITIMER_REAL; the CPU-time timers give EINVAL"), [Int, Hex, Hex];
+        SYS_alarm => time::alarm, Full, [Int];
+        SYS_getrusage => time::getrusage, Partial("CPU time of the calling thread; children's usage is zero"), [Int, Hex];
+        SYS_times => time::times, Partial("CPU time of the calling thread"), [Hex];
+        SYS_fadvise64 => fd::fadvise64, Full, [Fd, Int, Int, Int];
+        SYS_ppoll => poll::ppoll, Full, [Hex, Int, Hex, Hex, Int];
+        SYS_select => poll::select, Full, [Int, Hex, Hex, Hex, Hex];
+        SYS_pselect6 => poll::pselect6, Full, [Int, Hex, Hex, Hex, Hex, Hex];
         SYS_pipe2 => fd::pipe2, Partial("O_DIRECT (packet mode) is accepted but not packetized"), [Hex, Hex];
         SYS_rt_sigreturn => signal::rt_sigreturn, Full, [];
         SYS_rt_sigsuspend => signal::rt_sigsuspend, Full, [Hex, Int];
@@ -201,14 +212,9 @@ fn entries() -> Vec<Entry> {
         SYS_syncfs => fs::fsync, Full, [Fd];
     };
     v.extend(missing![
-        SYS_poll,
-        SYS_select,
         SYS_shmget,
         SYS_shmat,
         SYS_shmctl,
-        SYS_getitimer,
-        SYS_alarm,
-        SYS_setitimer,
         SYS_sendfile,
         SYS_socket,
         SYS_connect,
@@ -236,8 +242,6 @@ fn entries() -> Vec<Entry> {
         SYS_flock,
         SYS_getdents,
         SYS_creat,
-        SYS_getrusage,
-        SYS_times,
         SYS_ptrace,
         SYS_syslog,
         SYS_setuid,
@@ -309,9 +313,7 @@ fn entries() -> Vec<Entry> {
         SYS_lookup_dcookie,
         SYS_epoll_create,
         SYS_remap_file_pages,
-        SYS_restart_syscall,
         SYS_semtimedop,
-        SYS_fadvise64,
         SYS_timer_create,
         SYS_timer_settime,
         SYS_timer_gettime,
@@ -341,8 +343,6 @@ fn entries() -> Vec<Entry> {
         SYS_inotify_rm_watch,
         SYS_migrate_pages,
         SYS_futimesat,
-        SYS_pselect6,
-        SYS_ppoll,
         SYS_unshare,
         SYS_splice,
         SYS_tee,
@@ -410,8 +410,6 @@ fn entries() -> Vec<Entry> {
         SYS_process_mrelease,
         SYS_futex_waitv,
         SYS_set_mempolicy_home_node,
-        SYS_pselect6,
-        SYS_getitimer,
         SYS_vserver,
         SYS_tuxcall,
         SYS_security,

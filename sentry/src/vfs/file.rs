@@ -49,6 +49,11 @@ pub trait FileOps: Send + Sync {
     fn readiness(&self) -> u32 {
         (libc::POLLIN | libc::POLLOUT) as u32
     }
+    /// Readiness comes from a host fd that announces nothing to the sentry (stdio): poll must
+    /// look again from time to time.
+    fn host_pollable(&self) -> bool {
+        false
+    }
     /// For syscalls that need the concrete type (pidfds, pipes).
     fn as_any(&self) -> Option<&dyn std::any::Any> {
         None
