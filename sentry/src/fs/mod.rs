@@ -1,6 +1,8 @@
 //! File system implementations.
 
 pub mod dev;
+pub mod epoll;
+pub mod eventfd;
 pub mod gofer;
 pub mod host;
 pub mod pidfd;

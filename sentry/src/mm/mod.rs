@@ -881,6 +881,10 @@ impl MemoryManager {
                 self.space
                     .map_file(page, PAGE_SIZE, p.frame, prot)
                     .map_err(|_| FaultError::Host)?;
+                // Keep the record true: fork write-protects by what it says is mapped.
+                if let Some(e) = m.ptes.get_mut(&page) {
+                    e.mapped = Some(prot);
+                }
                 return Ok(());
             }
         }

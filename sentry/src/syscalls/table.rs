@@ -2,7 +2,7 @@
 
 use std::sync::LazyLock;
 
-use super::{fd, fs, futex, info, mm, poll, process, rw, signal, time, Handler};
+use super::{epoll, fd, fs, futex, info, mm, poll, process, rw, signal, time, Handler};
 
 /// How completely a syscall is implemented.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -189,6 +189,14 @@ fn entries() -> Vec<Entry> {
         SYS_pipe => fd::pipe, Full, [Hex];
         SYS_poll => poll::poll, Full, [Hex, Int, Int];
         SYS_restart_syscall => time::restart_syscall, Full, [];
+        SYS_epoll_create => epoll::epoll_create, Full, [Int];
+        SYS_epoll_create1 => epoll::epoll_create1, Full, [Hex];
+        SYS_epoll_ctl => epoll::epoll_ctl, Partial("EPOLLEXCLUSIVE accepted; every waiter is woken"), [Fd, Int, Fd, Hex];
+        SYS_epoll_wait => epoll::epoll_wait, Full, [Fd, Hex, Int, Int];
+        SYS_epoll_pwait => epoll::epoll_pwait, Full, [Fd, Hex, Int, Int, Hex, Int];
+        SYS_epoll_pwait2 => epoll::epoll_pwait2, Full, [Fd, Hex, Int, Hex, Hex, Int];
+        SYS_eventfd => epoll::eventfd, Full, [Int];
+        SYS_eventfd2 => epoll::eventfd2, Full, [Int, Hex];
         SYS_getitimer => time::getitimer, Partial("ITIMER_REAL; the CPU-time timers give EINVAL"), [Int, Hex];
         SYS_setitimer => time::setitimer, Partial("ITIMER_REAL; the CPU-time timers give EINVAL"), [Int, Hex, Hex];
         SYS_alarm => time::alarm, Full, [Int];
@@ -311,7 +319,6 @@ fn entries() -> Vec<Entry> {
         SYS_io_submit,
         SYS_io_cancel,
         SYS_lookup_dcookie,
-        SYS_epoll_create,
         SYS_remap_file_pages,
         SYS_semtimedop,
         SYS_timer_create,
@@ -320,8 +327,6 @@ fn entries() -> Vec<Entry> {
         SYS_timer_getoverrun,
         SYS_timer_delete,
         SYS_clock_settime,
-        SYS_epoll_wait,
-        SYS_epoll_ctl,
         SYS_utimes,
         SYS_mbind,
         SYS_set_mempolicy,
@@ -349,17 +354,13 @@ fn entries() -> Vec<Entry> {
         SYS_sync_file_range,
         SYS_vmsplice,
         SYS_move_pages,
-        SYS_epoll_pwait,
         SYS_signalfd,
         SYS_timerfd_create,
-        SYS_eventfd,
         SYS_fallocate,
         SYS_timerfd_settime,
         SYS_timerfd_gettime,
         SYS_accept4,
         SYS_signalfd4,
-        SYS_eventfd2,
-        SYS_epoll_create1,
         SYS_inotify_init1,
         SYS_perf_event_open,
         SYS_recvmmsg,
@@ -401,7 +402,6 @@ fn entries() -> Vec<Entry> {
         SYS_openat2,
         SYS_pidfd_getfd,
         SYS_process_madvise,
-        SYS_epoll_pwait2,
         SYS_mount_setattr,
         SYS_landlock_create_ruleset,
         SYS_landlock_add_rule,
