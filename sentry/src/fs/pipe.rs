@@ -22,11 +22,24 @@ pub struct Pipe {
     ino: u64,
 }
 
+/// The buffer is a ring of page-sized slots, as in Linux: a write fills the last slot if it
+/// fits there, else takes new slots; a slot is freed once read empty. Capacity is counted in
+/// slots, which is what makes a pipe "full" with bytes still unread in a slot.
 struct PipeState {
-    buf: VecDeque<u8>,
-    cap: usize,
+    slots: VecDeque<Vec<u8>>,
+    /// Bytes already read from the first slot.
+    head_off: usize,
+    max_slots: usize,
     readers: usize,
     writers: usize,
+}
+
+const SLOT: usize = 4096;
+
+impl PipeState {
+    fn len(&self) -> usize {
+        self.slots.iter().map(Vec::len).sum::<usize>() - self.head_off
+    }
 }
 
 impl Pipe {
@@ -35,7 +48,7 @@ impl Pipe {
     }
 
     pub fn size(&self) -> usize {
-        self.lock().cap
+        self.lock().max_slots * SLOT
     }
 
     /// F_SETPIPE_SZ: round up to pages (at least one), never below what is buffered.
@@ -43,12 +56,12 @@ impl Pipe {
         if want > MAX_SIZE {
             return Err(Errno::EPERM);
         }
-        let size = want.max(4096).next_power_of_two();
+        let size = want.max(SLOT).next_power_of_two();
         let mut st = self.lock();
-        if size < st.buf.len() {
+        if size / SLOT < st.slots.len() {
             return Err(Errno::EBUSY);
         }
-        st.cap = size;
+        st.max_slots = size / SLOT;
         drop(st);
         self.queue.notify_all();
         Ok(size)
@@ -78,16 +91,26 @@ impl Drop for PipeEnd {
 impl FileOps for PipeEnd {
     fn read(&self, buf: &mut [u8], _off: u64) -> Result<usize, Errno> {
         let mut st = self.pipe.lock();
-        if st.buf.is_empty() {
+        if st.slots.is_empty() {
             return if st.writers == 0 {
                 Ok(0)
             } else {
                 Err(Errno::EAGAIN)
             };
         }
-        let n = buf.len().min(st.buf.len());
-        for (d, s) in buf.iter_mut().zip(st.buf.drain(..n)) {
-            *d = s;
+        let mut n = 0;
+        while n < buf.len() {
+            let off = st.head_off;
+            let Some(front) = st.slots.front() else { break };
+            let take = (front.len() - off).min(buf.len() - n);
+            buf[n..n + take].copy_from_slice(&front[off..off + take]);
+            n += take;
+            if off + take == front.len() {
+                st.slots.pop_front();
+                st.head_off = 0;
+            } else {
+                st.head_off += take;
+            }
         }
         drop(st);
         self.pipe.queue.notify_all();
@@ -95,20 +118,41 @@ impl FileOps for PipeEnd {
     }
 
     fn write(&self, buf: &[u8], _off: u64) -> Result<usize, Errno> {
+        // Linux answers an empty write before looking at readers or space.
+        if buf.is_empty() {
+            return Ok(0);
+        }
         let mut st = self.pipe.lock();
         if st.readers == 0 {
             return Err(Errno::EPIPE);
         }
-        let space = st.cap - st.buf.len();
-        // Small writes go in whole or not at all.
-        if (buf.len() <= PIPE_BUF && space < buf.len()) || space == 0 {
+        let mut done = 0;
+        // A write's odd tail first goes into the last slot if it fits (Linux merges small
+        // writes); the rest takes whole new slots.
+        let chars = buf.len() % SLOT;
+        if chars != 0 && !st.slots.is_empty() {
+            let tail_room = SLOT - st.slots.back().map(Vec::len).unwrap_or(SLOT);
+            if chars <= tail_room {
+                if let Some(last) = st.slots.back_mut() {
+                    last.extend_from_slice(&buf[..chars]);
+                }
+                done = chars;
+            }
+        }
+        while done < buf.len() {
+            if st.slots.len() >= st.max_slots {
+                break;
+            }
+            let n = (buf.len() - done).min(SLOT);
+            st.slots.push_back(buf[done..done + n].to_vec());
+            done += n;
+        }
+        drop(st);
+        if done == 0 {
             return Err(Errno::EAGAIN);
         }
-        let n = buf.len().min(space);
-        st.buf.extend(&buf[..n]);
-        drop(st);
         self.pipe.queue.notify_all();
-        Ok(n)
+        Ok(done)
     }
 
     fn seekable(&self) -> bool {
@@ -123,7 +167,7 @@ impl FileOps for PipeEnd {
 
     fn ioctl(&self, mm: &MemoryManager, req: u64, arg: u64) -> Result<u64, Errno> {
         if req == libc::FIONREAD {
-            let n = self.pipe.lock().buf.len() as i32;
+            let n = self.pipe.lock().len() as i32;
             mm.copy_out(arg, &n)?;
             return Ok(0);
         }
@@ -140,11 +184,11 @@ impl FileOps for PipeEnd {
         if self.write {
             if st.readers == 0 {
                 r |= libc::POLLERR;
-            } else if st.cap - st.buf.len() >= PIPE_BUF.min(st.cap) {
+            } else if st.slots.len() < st.max_slots {
                 r |= libc::POLLOUT;
             }
         } else {
-            if !st.buf.is_empty() {
+            if !st.slots.is_empty() {
                 r |= libc::POLLIN;
             }
             if st.writers == 0 {
@@ -163,8 +207,9 @@ impl FileOps for PipeEnd {
 pub fn new(flags: u32) -> (Arc<OpenFile>, Arc<OpenFile>) {
     let pipe = Arc::new(Pipe {
         st: Mutex::new(PipeState {
-            buf: VecDeque::new(),
-            cap: DEFAULT_SIZE,
+            slots: VecDeque::new(),
+            head_off: 0,
+            max_slots: DEFAULT_SIZE / SLOT,
             readers: 1,
             writers: 1,
         }),
