@@ -114,12 +114,7 @@ pub fn boot(cfg: BootConfig) -> Result<ExitStatus, BootError> {
     let root = Dentry::new_root(root_inode, None).map_err(BootError::Root)?;
     mount_sentry_fs(&root).map_err(BootError::Root)?;
 
-    let creds = Creds {
-        uid: cfg.uid,
-        gid: cfg.gid,
-        euid: cfg.uid,
-        egid: cfg.gid,
-    };
+    let creds = Creds::new(cfg.uid, cfg.gid);
     let mut fsctx = FsContext {
         root: root.clone(),
         cwd: root.clone(),
@@ -155,6 +150,7 @@ pub fn boot(cfg: BootConfig) -> Result<ExitStatus, BootError> {
         tasks.threads.insert(1, h.clone());
     }
     tg.lock().threads.push(h.clone());
+    h.lock().creds = Some(creds);
     // The first address space is replaced by exec; contexts are per task.
     let space = platform.new_address_space()?;
     let mm = Arc::new(mm::MemoryManager::new(
@@ -172,6 +168,7 @@ pub fn boot(cfg: BootConfig) -> Result<ExitStatus, BootError> {
         fds,
         fs: Arc::new(std::sync::Mutex::new(fsctx)),
         creds,
+        groups: Vec::new(),
         regs: platform.initial_regs(),
         ctx: platform.new_context(),
         altstack: kernel::task::ALTSTACK_NONE,

@@ -298,3 +298,124 @@ fn hostile_elf_headers_never_crash_the_sentry() {
         );
     }
 }
+
+fn script(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/e2e/scripts")
+        .join(name)
+        .to_string_lossy()
+        .into_owned()
+}
+
+#[test]
+fn busybox_shell_pipelines_like_native() {
+    // 5-command pipelines, subshells, command substitution, background jobs and wait, a
+    // `while read` loop over 10,000 lines: output and status as natively.
+    let s = script("pipeline.sh");
+    let out = assert_same(&["/bin/busybox", "sh", &s]);
+    assert!(
+        out.stdout_str().contains("50005000"),
+        "{}",
+        out.stdout_str()
+    );
+}
+
+#[test]
+fn busybox_shell_traps_and_job_control_like_native() {
+    let s = script("traps.sh");
+    let out = assert_same(&["/bin/busybox", "sh", &s]);
+    assert!(
+        out.stdout_str().contains("got INT\ngot TERM\n"),
+        "{}",
+        out.stdout_str()
+    );
+}
+
+#[test]
+fn python3_processes_threads_and_signals() {
+    let code = r#"
+import os, signal, subprocess, threading, time
+print(subprocess.run(["ls", "/usr"], capture_output=True, text=True).stdout.split()[:2])
+a = subprocess.Popen(["echo", "one two three"], stdout=subprocess.PIPE)
+b = subprocess.Popen(["wc", "-w"], stdin=a.stdout, stdout=subprocess.PIPE, text=True)
+a.stdout.close()
+print(b.communicate()[0].strip())
+out = []
+lock = threading.Lock()
+def work(i):
+    for _ in range(1000):
+        with lock:
+            out.append(i)
+ts = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+[t.start() for t in ts]
+[t.join() for t in ts]
+print(len(out))
+pid = os.fork()
+if pid == 0:
+    os._exit(7)
+print(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+class Alarm(Exception):
+    pass
+def on_alarm(s, f):
+    raise Alarm()
+signal.signal(signal.SIGALRM, on_alarm)
+signal.alarm(1)
+t0 = time.monotonic()
+try:
+    time.sleep(10)
+except Alarm:
+    print("alarm after", round(time.monotonic() - t0))
+"#;
+    let s = assert_same(&["/usr/bin/python3", "-c", code]);
+    assert_eq!(
+        s.stdout_str(),
+        "['bin', 'etc']\n3\n8000\n7\nalarm after 1\n"
+    );
+}
+
+#[test]
+fn fork_bomb_is_stopped_and_the_sentry_survives() {
+    // A non-root process with RLIMIT_NPROC 50 forking without end: fork fails with EAGAIN,
+    // the processes are counted, and the sandbox goes on.
+    let bin = compile(
+        "forkbomb",
+        r#"#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+int main(void) {
+    if (getuid() == 0 && setuid(65534) != 0) { perror("setuid"); }
+    struct rlimit r = { 50, 50 };
+    setrlimit(RLIMIT_NPROC, &r);
+    int made = 0, eagain = 0;
+    for (int i = 0; i < 200; i++) {
+        pid_t p = fork();
+        if (p == 0) { pause(); _exit(0); }
+        if (p < 0) { eagain += errno == EAGAIN; break; }
+        made++;
+    }
+    signal(SIGTERM, SIG_IGN); /* the group signal must not end us too */
+    kill(0, SIGTERM);
+    while (wait(NULL) > 0) {}
+    printf("made<=50:%d eagain:%d\n", made <= 50, eagain);
+    return 0;
+}
+"#,
+        &[],
+    );
+    let o = sandboxed(&[&bin], Path::new("/"), &[], T);
+    assert!(
+        o.stdout_str().contains("made<=50:1 eagain:1"),
+        "{} {}",
+        o.stdout_str(),
+        o.stderr_str()
+    );
+    // The sandbox is still fine for the next program.
+    assert_eq!(
+        sandboxed(&["/bin/true"], Path::new("/"), &[], T).code,
+        Some(0)
+    );
+}

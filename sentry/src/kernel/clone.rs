@@ -130,7 +130,11 @@ impl Task {
             g
         };
         let h = TaskHandle::new(tid, tg.clone());
-        h.lock().mask = self.mask();
+        {
+            let mut s = h.lock();
+            s.mask = self.mask();
+            s.creds = Some(self.creds);
+        }
         tasks.threads.insert(tid, h.clone());
         tg.lock().threads.push(h.clone());
         drop(tasks);
@@ -170,6 +174,7 @@ impl Task {
             fds: fds.clone(),
             fs,
             creds: self.creds,
+            groups: self.groups.clone(),
             regs,
             ctx: k.platform.new_context(),
             altstack: if has(libc::CLONE_VM) && !has(libc::CLONE_VFORK) {

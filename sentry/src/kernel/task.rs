@@ -57,6 +57,8 @@ pub struct TaskShared {
     pub mask: SigSet,
     /// Another task asked this one to exit (exit_group, execve, SIGKILL).
     pub exit_requested: bool,
+    /// The task's credentials, as other tasks see them (capget, signal permission).
+    pub creds: Option<Creds>,
 }
 
 impl TaskHandle {
@@ -108,6 +110,8 @@ pub struct Task {
     pub fds: Arc<FdTable>,
     pub fs: Arc<Mutex<FsContext>>,
     pub creds: Creds,
+    /// Supplementary group ids.
+    pub groups: Vec<u32>,
     pub regs: Regs,
     pub ctx: Box<dyn Context>,
     pub altstack: AltStack,

@@ -1,6 +1,7 @@
 //! The syscall table and dispatcher. The table is the single source of truth: dispatch, strace
 //! names and the printed coverage all come from it.
 
+mod creds;
 mod epoll;
 mod fd;
 mod fs;

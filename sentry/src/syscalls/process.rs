@@ -116,14 +116,6 @@ pub fn setsid(t: &mut Task, _a: [u64; 6]) -> SysResult {
     Ok(me as u64)
 }
 
-pub fn getgroups(t: &mut Task, a: [u64; 6]) -> SysResult {
-    if (a[0] as i32) < 0 {
-        return Err(Errno::EINVAL);
-    }
-    let _ = t;
-    Ok(0)
-}
-
 /// exit: this thread only.
 pub fn exit(t: &mut Task, a: [u64; 6]) -> SysResult {
     t.exit = Some(ExitStatus::Exited(a[0] as i32 & 0xff));
@@ -485,11 +477,19 @@ pub fn prctl(t: &mut Task, a: [u64; 6]) -> SysResult {
             let v = t.h.tg.lock().subreaper as i32;
             t.mm.copy_out(a[1], &v).map(|_| 0)
         }
+        libc::PR_SET_KEEPCAPS => {
+            if a[1] > 1 {
+                return Err(Errno::EINVAL);
+            }
+            t.creds.keep_caps = a[1] == 1;
+            Ok(0)
+        }
+        libc::PR_GET_KEEPCAPS => Ok(t.creds.keep_caps as u64),
         libc::PR_CAPBSET_READ => {
             if a[1] > 40 {
                 Err(Errno::EINVAL)
             } else {
-                Ok((t.creds.euid == 0) as u64)
+                Ok(1)
             }
         }
         op => {

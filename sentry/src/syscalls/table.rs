@@ -2,7 +2,7 @@
 
 use std::sync::LazyLock;
 
-use super::{epoll, fd, fs, futex, info, mm, poll, process, rw, signal, time, Handler};
+use super::{creds, epoll, fd, fs, futex, info, mm, poll, process, rw, signal, time, Handler};
 
 /// How completely a syscall is implemented.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,7 +115,20 @@ fn entries() -> Vec<Entry> {
         SYS_getpgrp => process::getpgrp, Full, [];
         SYS_getpgid => process::getpgid, Full, [Int];
         SYS_getsid => process::getsid, Full, [Int];
-        SYS_getgroups => process::getgroups, Full, [Int, Hex];
+        SYS_getgroups => creds::getgroups, Full, [Int, Hex];
+        SYS_setgroups => creds::setgroups, Full, [Int, Hex];
+        SYS_setuid => creds::setuid, Full, [Int];
+        SYS_setgid => creds::setgid, Full, [Int];
+        SYS_setreuid => creds::setreuid, Full, [Int, Int];
+        SYS_setregid => creds::setregid, Full, [Int, Int];
+        SYS_setresuid => creds::setresuid, Full, [Int, Int, Int];
+        SYS_setresgid => creds::setresgid, Full, [Int, Int, Int];
+        SYS_getresuid => creds::getresuid, Full, [Hex, Hex, Hex];
+        SYS_getresgid => creds::getresgid, Full, [Hex, Hex, Hex];
+        SYS_setfsuid => creds::setfsuid, Full, [Int];
+        SYS_setfsgid => creds::setfsgid, Full, [Int];
+        SYS_capget => creds::capget, Partial("another task's sets are not readable yet"), [Hex, Hex];
+        SYS_capset => creds::capset, Full, [Hex, Hex];
         SYS_rt_sigpending => signal::rt_sigpending, Full, [Hex, Int];
         SYS_sigaltstack => signal::sigaltstack, Full, [Hex, Hex];
         SYS_statfs => fs::statfs, Full, [Path, Hex];
@@ -252,19 +265,6 @@ fn entries() -> Vec<Entry> {
         SYS_creat,
         SYS_ptrace,
         SYS_syslog,
-        SYS_setuid,
-        SYS_setgid,
-        SYS_setreuid,
-        SYS_setregid,
-        SYS_setgroups,
-        SYS_setresuid,
-        SYS_getresuid,
-        SYS_setresgid,
-        SYS_getresgid,
-        SYS_setfsuid,
-        SYS_setfsgid,
-        SYS_capget,
-        SYS_capset,
         SYS_utime,
         SYS_uselib,
         SYS_personality,

@@ -187,6 +187,44 @@ pub struct Creds {
     pub gid: u32,
     pub euid: u32,
     pub egid: u32,
+    pub suid: u32,
+    pub sgid: u32,
+    pub fsuid: u32,
+    pub fsgid: u32,
+    /// Capability sets (bit N = capability N).
+    pub cap_effective: u64,
+    pub cap_permitted: u64,
+    pub cap_inheritable: u64,
+    /// PR_SET_KEEPCAPS.
+    pub keep_caps: bool,
+}
+
+/// Every capability Linux defines (CAP_LAST_CAP = 40).
+pub const CAP_ALL: u64 = (1 << 41) - 1;
+
+impl Creds {
+    /// Credentials of a process started by user `uid`/`gid`: root gets every capability.
+    pub fn new(uid: u32, gid: u32) -> Creds {
+        let caps = if uid == 0 { CAP_ALL } else { 0 };
+        Creds {
+            uid,
+            gid,
+            euid: uid,
+            egid: gid,
+            suid: uid,
+            sgid: gid,
+            fsuid: uid,
+            fsgid: gid,
+            cap_effective: caps,
+            cap_permitted: caps,
+            cap_inheritable: 0,
+            keep_caps: false,
+        }
+    }
+
+    pub fn has_cap(&self, cap: u32) -> bool {
+        self.cap_effective & (1 << cap) != 0
+    }
 }
 
 /// May `creds` access a file with `stat` for `mask` (R_OK=4, W_OK=2, X_OK=1)?

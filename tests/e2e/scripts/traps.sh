@@ -1,0 +1,14 @@
+# trap on INT and TERM, kill -STOP/-CONT of a background job.
+trap 'echo got INT' INT
+trap 'echo got TERM' TERM
+kill -INT $$
+kill -TERM $$
+sleep 5 &
+job=$!
+kill -STOP $job
+sleep 0.1
+kill -CONT $job
+kill $job
+wait $job; echo "job status $?"
+( trap 'echo child TERM; exit 3' TERM; kill -TERM $$ 2>/dev/null; sleep 0.2 ) ; echo "after $?"
+echo done
