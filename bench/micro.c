@@ -8,8 +8,33 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+static volatile int ping_word;
+static long ping_iters;
+static void *futex_partner(void *arg)
+{
+	(void)arg;
+	for (long i = 0; i < ping_iters; i++) {
+		while (__atomic_load_n(&ping_word, __ATOMIC_ACQUIRE) != 1)
+			syscall(SYS_futex, &ping_word, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
+		__atomic_store_n(&ping_word, 0, __ATOMIC_RELEASE);
+		syscall(SYS_futex, &ping_word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+	}
+	return NULL;
+}
+
+static volatile int sig_seen;
+static void on_sig(int s)
+{
+	(void)s;
+	sig_seen++;
+}
 
 static double now_ns(void)
 {
@@ -63,6 +88,64 @@ int main(int argc, char **argv)
 		struct timespec t;
 		for (long i = 0; i < n; i++)
 			clock_gettime(CLOCK_MONOTONIC, &t);
+	} else if (!strcmp(name, "pipe_pingpong")) {
+		/* One byte there and back between two processes: a round trip per iteration. */
+		int a[2], b[2];
+		pipe(a);
+		pipe(b);
+		char c = 0;
+		pid_t p = fork();
+		if (p == 0) {
+			for (long i = 0; i < n; i++) {
+				if (read(a[0], &c, 1) != 1)
+					_exit(1);
+				write(b[1], &c, 1);
+			}
+			_exit(0);
+		}
+		t0 = now_ns();
+		for (long i = 0; i < n; i++) {
+			write(a[1], &c, 1);
+			if (read(b[0], &c, 1) != 1)
+				return 1;
+		}
+		waitpid(p, NULL, 0);
+	} else if (!strcmp(name, "fork_exit_wait")) {
+		for (long i = 0; i < n; i++) {
+			pid_t p = fork();
+			if (p == 0)
+				_exit(0);
+			waitpid(p, NULL, 0);
+		}
+	} else if (!strcmp(name, "fork_exec_true")) {
+		for (long i = 0; i < n; i++) {
+			pid_t p = fork();
+			if (p == 0) {
+				execl("/bin/true", "true", (char *)NULL);
+				_exit(127);
+			}
+			waitpid(p, NULL, 0);
+		}
+	} else if (!strcmp(name, "futex_handoff")) {
+		/* Two threads pass a token through a futex word: a handoff per iteration. */
+		ping_iters = n;
+		pthread_t t;
+		pthread_create(&t, NULL, futex_partner, NULL);
+		t0 = now_ns();
+		for (long i = 0; i < n; i++) {
+			__atomic_store_n(&ping_word, 1, __ATOMIC_RELEASE);
+			syscall(SYS_futex, &ping_word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+			while (__atomic_load_n(&ping_word, __ATOMIC_ACQUIRE) != 0)
+				syscall(SYS_futex, &ping_word, FUTEX_WAIT_PRIVATE, 1, NULL, NULL, 0);
+		}
+		pthread_join(t, NULL);
+	} else if (!strcmp(name, "signal_roundtrip")) {
+		/* raise() and return from the handler. */
+		signal(SIGUSR1, on_sig);
+		for (long i = 0; i < n; i++)
+			raise(SIGUSR1);
+		if (sig_seen != n)
+			return 1;
 	} else {
 		fprintf(stderr, "unknown benchmark %s\n", name);
 		return 2;

@@ -25,6 +25,11 @@ MICRO = [
     ("mmap_munmap", 100000, 10000),
     ("mmap_touch_munmap", 20000, 2000),
     ("clock_gettime", 1000000, 1000000),
+    ("pipe_pingpong", 20000, 2000),
+    ("fork_exit_wait", 2000, 100),
+    ("fork_exec_true", 1000, 50),
+    ("futex_handoff", 20000, 2000),
+    ("signal_roundtrip", 100000, 5000),
 ]
 
 
@@ -104,7 +109,7 @@ def main():
         sys.exit("build first: cargo build --release")
     tmp = tempfile.mkdtemp(prefix="palisade-bench-")
     micro = os.path.join(tmp, "micro")
-    subprocess.run(["cc", "-O2", "-o", micro, os.path.join(ROOT, "bench", "micro.c")], check=True)
+    subprocess.run(["cc", "-O2", "-pthread", "-o", micro, os.path.join(ROOT, "bench", "micro.c")], check=True)
     rs = runners()
     names = [n for n, _ in rs]
     print(f"# palisade benchmarks: medians of {args.runs} runs; ratios are sandbox/runsc-ptrace")

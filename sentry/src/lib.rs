@@ -63,12 +63,9 @@ fn mount_sentry_fs(root: &Arc<Dentry>) -> Result<(), Errno> {
     if let Ok(d) = root.lookup(b"dev") {
         d.mount(fs::dev::new())?;
     }
-    // /proc and /sys are empty sentry directories until procfs and sysfs exist: the host's
-    // never show through.
-    for (name, magic) in [(&b"proc"[..], 0x9fa0), (&b"sys"[..], 0x6265_6572)] {
-        if let Ok(d) = root.lookup(name) {
-            d.mount(fs::synth::SynthDir::new(fs::new_dev(), 0o555, magic))?;
-        }
+    // /sys is an empty sentry directory until sysfs exists: the host's never shows through.
+    if let Ok(d) = root.lookup(b"sys") {
+        d.mount(fs::synth::SynthDir::new(fs::new_dev(), 0o555, 0x6265_6572))?;
     }
     Ok(())
 }
@@ -125,7 +122,17 @@ pub fn boot(cfg: BootConfig) -> Result<ExitStatus, BootError> {
             fsctx.cwd = d;
         }
     }
-    let k = Kernel::new(platform.clone(), vdso, root, cfg.hostname, cfg.strace);
+    let k = Kernel::new(
+        platform.clone(),
+        vdso,
+        root.clone(),
+        cfg.hostname,
+        cfg.strace,
+    );
+    if let Ok(d) = root.lookup(b"proc") {
+        d.mount(fs::proc::new(Arc::downgrade(&k)))
+            .map_err(BootError::Root)?;
+    }
     let fds = Arc::new(FdTable::default());
     for (i, fd) in cfg.stdio.into_iter().enumerate() {
         let host = fs::host::HostFile::new(fd);

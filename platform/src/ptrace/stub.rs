@@ -44,8 +44,9 @@ std::arch::global_asm!(
     "syscall",
     "int3",
     "jmp palisade_stub_syscall",
-    // clone(): the parent traps back to its tracer; the new thread (rax = 0) spins until the
-    // sentry thread that will trace it attaches.
+    // clone(): the parent traps back to its tracer; the new thread (rax = 0) sleeps in
+    // pause() until the sentry thread that will trace it attaches (its SIGSTOP ends the
+    // pause). Sleeping, not spinning: the thread shares a CPU with its tracers.
     "palisade_stub_clone:",
     "syscall",
     "test rax, rax",
@@ -53,7 +54,8 @@ std::arch::global_asm!(
     "int3",
     "jmp palisade_stub_syscall",
     "2:",
-    "pause",
+    "mov eax, 34",
+    "syscall",
     "jmp 2b",
     "palisade_stub_code_end:",
     ".popsection",

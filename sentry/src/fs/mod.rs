@@ -7,6 +7,7 @@ pub mod gofer;
 pub mod host;
 pub mod pidfd;
 pub mod pipe;
+pub mod proc;
 pub mod synth;
 
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -123,6 +123,7 @@ impl Task {
                 self.creds.uid,
                 exit_signal,
             );
+            g.lock().exe = self.exe.clone();
             if let Some(p) = parent {
                 p.lock().children.push(g.clone());
             }

@@ -76,6 +76,7 @@ impl Task {
             let mut st = self.h.tg.lock();
             st.sighand = Arc::new(Mutex::new(fresh));
             st.execed = true;
+            st.exe = Some(image.exe.clone());
         }
         self.altstack = ALTSTACK_NONE;
         self.robust_list = (0, 0);

@@ -42,6 +42,8 @@ pub struct TgState {
     pub execed: bool,
     /// The ITIMER_REAL timer (setitimer, alarm).
     pub itimer_real: Option<u64>,
+    /// The program it runs (/proc/<pid>/exe).
+    pub exe: Option<Arc<crate::vfs::Dentry>>,
 }
 
 impl ThreadGroup {
@@ -74,6 +76,7 @@ impl ThreadGroup {
                 subreaper: false,
                 execed: false,
                 itimer_real: None,
+                exe: None,
             }),
             child_events: WaitQueue::default(),
         })

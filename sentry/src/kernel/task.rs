@@ -183,6 +183,7 @@ impl Task {
     pub fn run(mut self) {
         *self.h.interrupter.lock().unwrap_or_else(|e| e.into_inner()) =
             Some(self.ctx.interrupter());
+        crate::fs::proc::set_current(self.tgid, self.tid);
         loop {
             self.deliver_signals();
             if self.exit.is_some() {

@@ -5,6 +5,9 @@ kill -INT $$
 kill -TERM $$
 sleep 5 &
 job=$!
+# Let the job exec `sleep` first: before that it still runs the shell's inherited traps, and
+# what a signal does then depends on timing, natively too.
+sleep 0.3
 kill -STOP $job
 sleep 0.1
 kill -CONT $job
