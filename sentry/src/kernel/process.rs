@@ -324,7 +324,10 @@ impl Kernel {
                             ExitStatus::Signaled(s, true) => (signal::CLD_DUMPED, s),
                             ExitStatus::Signaled(s, false) => (signal::CLD_KILLED, s),
                         };
-                        self.signal_group(p, SigInfo::child(tg.tgid, uid, code, st));
+                        // The signal clone asked for (SIGCHLD for fork), with SIGCHLD's info.
+                        let mut info = SigInfo::child(tg.tgid, uid, code, st);
+                        info.0[0..4].copy_from_slice(&exit_signal.to_le_bytes());
+                        self.signal_group(p, info);
                     }
                 }
                 p.child_events.notify_all();
