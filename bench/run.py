@@ -107,7 +107,9 @@ def main():
     only = set(filter(None, args.only.split(",")))
     if not os.path.exists(PALISADE):
         sys.exit("build first: cargo build --release")
-    tmp = tempfile.mkdtemp(prefix="palisade-bench-")
+    # Not under /tmp: a sandbox's /tmp is its own.
+    os.makedirs(os.path.join(ROOT, "target"), exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix="bench-", dir=os.path.join(ROOT, "target"))
     micro = os.path.join(tmp, "micro")
     subprocess.run(["cc", "-O2", "-pthread", "-o", micro, os.path.join(ROOT, "bench", "micro.c")], check=True)
     rs = runners()

@@ -58,10 +58,17 @@ impl BootError {
     }
 }
 
-/// Mount sentry-owned file systems over the root's /dev, /proc and /sys.
-fn mount_sentry_fs(root: &Arc<Dentry>) -> Result<(), Errno> {
+/// Mount sentry-owned file systems over the root's /dev, /sys and /tmp.
+fn mount_sentry_fs(root: &Arc<Dentry>, mf: &Arc<MemoryFile>) -> Result<(), Errno> {
     if let Ok(d) = root.lookup(b"dev") {
-        d.mount(fs::dev::new())?;
+        let dev = fs::dev::new();
+        // POSIX shared memory and semaphores live in /dev/shm.
+        dev.add("shm", fs::tmpfs::Tmpfs::new(mf.clone(), 0o1777));
+        d.mount(dev)?;
+    }
+    // The sandbox's /tmp is its own, in sandbox memory.
+    if let Ok(d) = root.lookup(b"tmp") {
+        d.mount(fs::tmpfs::Tmpfs::new(mf.clone(), 0o1777))?;
     }
     // /sys is an empty sentry directory until sysfs exists: the host's never shows through.
     if let Ok(d) = root.lookup(b"sys") {
@@ -109,7 +116,7 @@ pub fn boot(cfg: BootConfig) -> Result<ExitStatus, BootError> {
     let client = Arc::new(gofer::Client::new(cfg.gofer));
     let root_inode = fs::gofer::GoferFs::mount(client, &mf).map_err(BootError::Root)?;
     let root = Dentry::new_root(root_inode, None).map_err(BootError::Root)?;
-    mount_sentry_fs(&root).map_err(BootError::Root)?;
+    mount_sentry_fs(&root, &mf).map_err(BootError::Root)?;
 
     let creds = Creds::new(cfg.uid, cfg.gid);
     let mut fsctx = FsContext {

@@ -71,7 +71,7 @@ fn busybox_echo_cat_ls() {
 
 #[test]
 fn busybox_ls_la_root() {
-    // /dev, /proc and /sys are the sandbox's own file systems, not the host's, so their lines
+    // /dev, /proc, /sys and /tmp are the sandbox's own file systems, not the host's, so their lines
     // (attributes of the mount roots) differ by design; every other line must match.
     let (n, s) = both(&["/bin/busybox", "ls", "-la", "/"]);
     assert_eq!(n.code, Some(0));
@@ -83,6 +83,7 @@ fn busybox_ls_la_root() {
                 !(l.ends_with(" dev")
                     || l.ends_with(" proc")
                     || l.ends_with(" sys")
+                    || l.ends_with(" tmp")
                     || l.starts_with("total"))
             })
             .map(str::to_string)
@@ -417,5 +418,34 @@ int main(void) {
     assert_eq!(
         sandboxed(&["/bin/true"], Path::new("/"), &[], T).code,
         Some(0)
+    );
+}
+
+#[test]
+fn python3_multiprocessing_pool() {
+    // Pool needs fork, pipes, threads and POSIX semaphores in /dev/shm (a tmpfs).
+    let code = "import multiprocessing as mp\ndef sq(x): return x * x\nif __name__ == '__main__':\n    with mp.Pool(2) as p: print(p.map(sq, range(10)))\n";
+    let s = assert_same(&["/usr/bin/python3", "-c", code]);
+    assert_eq!(s.stdout_str(), "[0, 1, 4, 9, 16, 25, 36, 49, 64, 81]\n");
+}
+
+#[test]
+fn tmp_is_private_to_the_sandbox() {
+    let marker = format!("/tmp/palisade-e2e-{}", std::process::id());
+    let o = sandboxed(
+        &[
+            "/bin/busybox",
+            "sh",
+            "-c",
+            &format!("echo inside > {marker} && cat {marker}"),
+        ],
+        Path::new("/"),
+        &[],
+        T,
+    );
+    assert_eq!(o.stdout_str(), "inside\n", "{}", o.stderr_str());
+    assert!(
+        !Path::new(&marker).exists(),
+        "the sandbox's /tmp must not reach the host's"
     );
 }

@@ -9,6 +9,7 @@ pub mod pidfd;
 pub mod pipe;
 pub mod proc;
 pub mod synth;
+pub mod tmpfs;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 

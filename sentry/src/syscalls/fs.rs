@@ -216,13 +216,22 @@ fn do_open(t: &mut Task, dirfd: i32, path_addr: u64, flags: u64, mode: u64) -> S
             }
             Ok(d) => d,
             Err(Errno::ENOENT) => {
-                let (parent, _) = vfs::resolve_parent(&t.fs(), &t.creds, &start, &path)?;
+                let (parent, name) = vfs::resolve_parent(&t.fs(), &t.creds, &start, &path)?;
                 if path.ends_with(b"/") {
                     return Err(Errno::EISDIR);
                 }
-                vfs::may_access(&parent.inode.stat()?, &t.creds, 3, false)?;
-                let _ = mode;
-                return Err(Errno::EROFS);
+                if parent.inode.read_only() {
+                    return Err(Errno::EROFS);
+                }
+                may_change_dir(t, &parent)?;
+                let perm = mode as u32 & 0o7777 & !umask(t);
+                parent.inode.create(&name, libc::S_IFREG | perm, &t.creds)?;
+                let d = parent.lookup(&name)?;
+                // A new file is opened with the access asked for, whatever its mode says.
+                let ops = d.inode.open(flags)?;
+                let file = OpenFile::new(Some(d), ops, flags);
+                let cloexec = flags & libc::O_CLOEXEC as u32 != 0;
+                return Ok(t.fds.install(file, cloexec, 0, t.nofile())? as u64);
             }
             Err(e) => return Err(e),
         }
@@ -266,7 +275,11 @@ fn do_open(t: &mut Task, dirfd: i32, path_addr: u64, flags: u64, mode: u64) -> S
         {
             return Err(Errno::EROFS);
         }
-        d.inode.open(flags)?
+        let ops = d.inode.open(flags)?;
+        if flags & libc::O_TRUNC as u32 != 0 && write && ftype == libc::S_IFREG {
+            ops.truncate(0)?;
+        }
+        ops
     };
     let file = OpenFile::new(Some(d), ops, flags);
     let fd = t.fds.install(file, cloexec, 0, t.nofile())?;
@@ -393,93 +406,206 @@ pub fn getdents64(t: &mut Task, a: [u64; 6]) -> SysResult {
     Ok(out.len() as u64)
 }
 
-// ---- changes: the file systems of this sandbox are read-only ---------------------------------
+// ---- changes ------------------------------------------------------------------------------
 
-/// Check that the parent of `path` exists and the name is (`exists`) or is not yet present, then
-/// refuse with EROFS: there is no writable file system yet.
-fn refuse_create(t: &Task, dirfd: i32, path_addr: u64) -> SysResult {
+const CAP_CHOWN: u32 = 0;
+const CAP_DAC_OVERRIDE: u32 = 1;
+const CAP_FOWNER: u32 = 3;
+
+/// The parent directory of `path` and the last name, for operations that create or remove.
+fn parent_of(t: &Task, dirfd: i32, path_addr: u64) -> Result<(Arc<Dentry>, Vec<u8>), Errno> {
     let path = t.path_arg(path_addr)?;
     let start = start_dir(t, dirfd, &path)?;
-    let (parent, name) = vfs::resolve_parent(&t.fs(), &t.creds, &start, &path)?;
+    vfs::resolve_parent(&t.fs(), &t.creds, &start, &path)
+}
+
+/// Write and search permission on a directory we change.
+fn may_change_dir(t: &Task, dir: &Dentry) -> Result<(), Errno> {
+    if t.creds.has_cap(CAP_DAC_OVERRIDE) {
+        return Ok(());
+    }
+    vfs::may_access(&dir.inode.stat()?, &t.creds, 3, false)
+}
+
+/// Sticky directories: only the owner of the entry or of the directory may remove or rename it.
+fn sticky_ok(t: &Task, dir: &Dentry, child: &Dentry) -> Result<(), Errno> {
+    let d = dir.inode.stat()?;
+    if d.mode & libc::S_ISVTX == 0 || t.creds.has_cap(CAP_FOWNER) {
+        return Ok(());
+    }
+    let c = child.inode.stat()?;
+    if c.uid == t.creds.fsuid || d.uid == t.creds.fsuid {
+        Ok(())
+    } else {
+        Err(Errno::EPERM)
+    }
+}
+
+fn umask(t: &Task) -> u32 {
+    t.fs.lock().unwrap_or_else(|e| e.into_inner()).umask
+}
+
+/// Check the name is free, then create through `make`.
+fn create_entry(
+    t: &Task,
+    dirfd: i32,
+    path_addr: u64,
+    make: impl FnOnce(&Dentry, &[u8]) -> Result<(), Errno>,
+) -> SysResult {
+    let (parent, name) = parent_of(t, dirfd, path_addr)?;
     if name == b"." || name == b".." || parent.lookup(&name).is_ok() {
         return Err(Errno::EEXIST);
     }
-    Err(Errno::EROFS)
+    if parent.inode.read_only() {
+        return Err(Errno::EROFS);
+    }
+    may_change_dir(t, &parent)?;
+    make(&parent, &name)?;
+    Ok(0)
 }
 
-fn refuse_change(t: &Task, dirfd: i32, path_addr: u64, follow: bool) -> Result<Arc<Dentry>, Errno> {
-    let path = t.path_arg(path_addr)?;
-    lookup_at(t, dirfd, &path, follow, false)
+fn do_mkdir(t: &Task, dirfd: i32, path: u64, mode: u64) -> SysResult {
+    let mode = mode as u32 & 0o7777 & !umask(t);
+    create_entry(t, dirfd, path, |p, name| {
+        p.inode.mkdir(name, mode, &t.creds)
+    })
+}
+
+fn do_mknod(t: &Task, dirfd: i32, path: u64, mode: u64) -> SysResult {
+    let m = mode as u32;
+    let ftype = m & libc::S_IFMT;
+    match ftype {
+        0 | libc::S_IFREG | libc::S_IFIFO | libc::S_IFSOCK => {}
+        libc::S_IFCHR | libc::S_IFBLK if t.creds.has_cap(27 /* CAP_MKNOD */) => {}
+        libc::S_IFCHR | libc::S_IFBLK => return Err(Errno::EPERM),
+        _ => return Err(Errno::EINVAL),
+    }
+    let perm = m & 0o7777 & !umask(t);
+    let ftype = if ftype == 0 { libc::S_IFREG } else { ftype };
+    create_entry(t, dirfd, path, |p, name| {
+        p.inode.create(name, ftype | perm, &t.creds).map(|_| ())
+    })
 }
 
 pub fn mkdir(t: &mut Task, a: [u64; 6]) -> SysResult {
-    refuse_create(t, AT_FDCWD, a[0])
+    do_mkdir(t, AT_FDCWD, a[0], a[1])
 }
 pub fn mkdirat(t: &mut Task, a: [u64; 6]) -> SysResult {
-    refuse_create(t, fd_arg(a[0]), a[1])
+    do_mkdir(t, fd_arg(a[0]), a[1], a[2])
 }
 pub fn mknod(t: &mut Task, a: [u64; 6]) -> SysResult {
-    refuse_create(t, AT_FDCWD, a[0])
+    do_mknod(t, AT_FDCWD, a[0], a[1])
 }
 pub fn mknodat(t: &mut Task, a: [u64; 6]) -> SysResult {
-    refuse_create(t, fd_arg(a[0]), a[1])
+    do_mknod(t, fd_arg(a[0]), a[1], a[2])
+}
+
+fn do_symlink(t: &Task, target: u64, dirfd: i32, path: u64) -> SysResult {
+    let target = t.path_arg(target)?;
+    if target.is_empty() {
+        return Err(Errno::ENOENT);
+    }
+    create_entry(t, dirfd, path, |p, name| {
+        p.inode.symlink(name, &target, &t.creds)
+    })
 }
 pub fn symlink(t: &mut Task, a: [u64; 6]) -> SysResult {
-    t.path_arg(a[0])?;
-    refuse_create(t, AT_FDCWD, a[1])
+    do_symlink(t, a[0], AT_FDCWD, a[1])
 }
 pub fn symlinkat(t: &mut Task, a: [u64; 6]) -> SysResult {
-    t.path_arg(a[0])?;
-    refuse_create(t, fd_arg(a[1]), a[2])
+    do_symlink(t, a[0], fd_arg(a[1]), a[2])
+}
+
+fn do_link(t: &Task, olddir: i32, old: u64, newdir: i32, new: u64, flags: u64) -> SysResult {
+    if flags & !((libc::AT_SYMLINK_FOLLOW | libc::AT_EMPTY_PATH) as u64) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let old_path = t.path_arg(old)?;
+    let target = lookup_at(
+        t,
+        olddir,
+        &old_path,
+        flags & libc::AT_SYMLINK_FOLLOW as u64 != 0,
+        flags & libc::AT_EMPTY_PATH as u64 != 0,
+    )?;
+    if target.is_dir() {
+        return Err(Errno::EPERM);
+    }
+    create_entry(t, newdir, new, |p, name| p.inode.link(name, &target.inode))
 }
 pub fn link(t: &mut Task, a: [u64; 6]) -> SysResult {
-    refuse_change(t, AT_FDCWD, a[0], false)?;
-    refuse_create(t, AT_FDCWD, a[1])
+    do_link(t, AT_FDCWD, a[0], AT_FDCWD, a[1], 0)
 }
 pub fn linkat(t: &mut Task, a: [u64; 6]) -> SysResult {
-    refuse_change(
-        t,
-        fd_arg(a[0]),
-        a[1],
-        a[4] & libc::AT_SYMLINK_FOLLOW as u64 != 0,
-    )?;
-    refuse_create(t, fd_arg(a[2]), a[3])
+    do_link(t, fd_arg(a[0]), a[1], fd_arg(a[2]), a[3], a[4])
 }
 
-fn refuse_unlink(t: &Task, dirfd: i32, path_addr: u64, dir: bool) -> SysResult {
-    let d = refuse_change(t, dirfd, path_addr, false)?;
-    match (dir, d.is_dir()) {
-        (true, false) => Err(Errno::ENOTDIR),
-        (false, true) => Err(Errno::EISDIR),
-        _ => Err(Errno::EROFS),
+fn do_unlink(t: &Task, dirfd: i32, path_addr: u64, dir: bool) -> SysResult {
+    let (parent, name) = parent_of(t, dirfd, path_addr)?;
+    if name == b"." {
+        return Err(if dir { Errno::EINVAL } else { Errno::EISDIR });
     }
+    if name == b".." {
+        return Err(if dir { Errno::ENOTEMPTY } else { Errno::EISDIR });
+    }
+    let child = parent.lookup(&name)?;
+    match (dir, child.is_dir()) {
+        (true, false) => return Err(Errno::ENOTDIR),
+        (false, true) => return Err(Errno::EISDIR),
+        _ => {}
+    }
+    if parent.inode.read_only() {
+        return Err(Errno::EROFS);
+    }
+    may_change_dir(t, &parent)?;
+    sticky_ok(t, &parent, &child)?;
+    if dir {
+        if child.covers.is_some() || child.is_mountpoint() {
+            return Err(Errno::EBUSY);
+        }
+        parent.inode.rmdir(&name)?;
+    } else {
+        parent.inode.unlink(&name)?;
+    }
+    Ok(0)
 }
-
 pub fn unlink(t: &mut Task, a: [u64; 6]) -> SysResult {
-    refuse_unlink(t, AT_FDCWD, a[0], false)
+    do_unlink(t, AT_FDCWD, a[0], false)
 }
 pub fn rmdir(t: &mut Task, a: [u64; 6]) -> SysResult {
-    refuse_unlink(t, AT_FDCWD, a[0], true)
+    do_unlink(t, AT_FDCWD, a[0], true)
 }
 pub fn unlinkat(t: &mut Task, a: [u64; 6]) -> SysResult {
     if a[2] & !(libc::AT_REMOVEDIR as u64) != 0 {
         return Err(Errno::EINVAL);
     }
-    refuse_unlink(t, fd_arg(a[0]), a[1], a[2] != 0)
+    do_unlink(t, fd_arg(a[0]), a[1], a[2] != 0)
 }
 
-fn refuse_rename(t: &Task, olddir: i32, old: u64, newdir: i32, new: u64) -> SysResult {
-    refuse_change(t, olddir, old, false)?;
-    let path = t.path_arg(new)?;
-    let start = start_dir(t, newdir, &path)?;
-    vfs::resolve_parent(&t.fs(), &t.creds, &start, &path)?;
-    Err(Errno::EROFS)
+fn do_rename(t: &Task, olddir: i32, old: u64, newdir: i32, new: u64, flags: u32) -> SysResult {
+    let (op, oname) = parent_of(t, olddir, old)?;
+    let (np, nname) = parent_of(t, newdir, new)?;
+    if oname == b"." || oname == b".." || nname == b"." || nname == b".." {
+        return Err(Errno::EBUSY);
+    }
+    let child = op.lookup(&oname)?;
+    if op.inode.read_only() || np.inode.read_only() {
+        return Err(Errno::EROFS);
+    }
+    may_change_dir(t, &op)?;
+    may_change_dir(t, &np)?;
+    sticky_ok(t, &op, &child)?;
+    if let Ok(existing) = np.lookup(&nname) {
+        sticky_ok(t, &np, &existing)?;
+    }
+    op.inode.rename(&oname, &np.inode, &nname, flags)?;
+    Ok(0)
 }
 pub fn rename(t: &mut Task, a: [u64; 6]) -> SysResult {
-    refuse_rename(t, AT_FDCWD, a[0], AT_FDCWD, a[1])
+    do_rename(t, AT_FDCWD, a[0], AT_FDCWD, a[1], 0)
 }
 pub fn renameat(t: &mut Task, a: [u64; 6]) -> SysResult {
-    refuse_rename(t, fd_arg(a[0]), a[1], fd_arg(a[2]), a[3])
+    do_rename(t, fd_arg(a[0]), a[1], fd_arg(a[2]), a[3], 0)
 }
 pub fn renameat2(t: &mut Task, a: [u64; 6]) -> SysResult {
     let valid = (libc::RENAME_NOREPLACE | libc::RENAME_EXCHANGE | libc::RENAME_WHITEOUT) as u64;
@@ -488,38 +614,116 @@ pub fn renameat2(t: &mut Task, a: [u64; 6]) -> SysResult {
     {
         return Err(Errno::EINVAL);
     }
-    refuse_rename(t, fd_arg(a[0]), a[1], fd_arg(a[2]), a[3])
+    if a[4] & libc::RENAME_WHITEOUT as u64 != 0 {
+        // Whiteouts are for overlay file systems, which need CAP_MKNOD and a real overlay.
+        return Err(Errno::EINVAL);
+    }
+    do_rename(t, fd_arg(a[0]), a[1], fd_arg(a[2]), a[3], a[4] as u32)
 }
 
-fn refuse_attr(t: &Task, dirfd: i32, path_addr: u64, follow: bool) -> SysResult {
-    let d = refuse_change(t, dirfd, path_addr, follow)?;
-    let _ = d;
-    Err(Errno::EROFS)
+/// Only the owner (or CAP_FOWNER) changes a file's mode or times.
+fn owner_ok(t: &Task, st: &Stat) -> Result<(), Errno> {
+    if st.uid == t.creds.fsuid || t.creds.has_cap(CAP_FOWNER) {
+        Ok(())
+    } else {
+        Err(Errno::EPERM)
+    }
 }
+
+fn chmod_inode(t: &Task, inode: &Arc<dyn vfs::Inode>, mode: u64) -> SysResult {
+    if inode.read_only() {
+        return Err(Errno::EROFS);
+    }
+    let st = inode.stat()?;
+    owner_ok(t, &st)?;
+    let mut m = mode as u32 & 0o7777;
+    // Setgid is dropped for a group the caller is not in.
+    if st.gid != t.creds.fsgid && !t.groups.contains(&st.gid) && !t.creds.has_cap(CAP_FOWNER) {
+        m &= !libc::S_ISGID;
+    }
+    inode.setattr(&vfs::SetAttr {
+        mode: Some(m),
+        ..Default::default()
+    })?;
+    Ok(0)
+}
+
+fn chown_inode(t: &Task, inode: &Arc<dyn vfs::Inode>, uid: u64, gid: u64) -> SysResult {
+    if inode.read_only() {
+        return Err(Errno::EROFS);
+    }
+    let st = inode.stat()?;
+    let uid = (uid as u32 != u32::MAX).then_some(uid as u32);
+    let gid = (gid as u32 != u32::MAX).then_some(gid as u32);
+    let privileged = t.creds.has_cap(CAP_CHOWN);
+    if uid.is_some_and(|u| u != st.uid) && !privileged {
+        return Err(Errno::EPERM);
+    }
+    if let Some(g) = gid {
+        if !privileged
+            && (st.uid != t.creds.fsuid || (g != t.creds.fsgid && !t.groups.contains(&g)))
+            && g != st.gid
+        {
+            return Err(Errno::EPERM);
+        }
+    }
+    let mut a = vfs::SetAttr {
+        uid,
+        gid,
+        ..Default::default()
+    };
+    // A chown by anyone clears setuid/setgid on executables, as Linux does.
+    if (uid.is_some() || gid.is_some()) && st.file_type() == libc::S_IFREG && st.mode & 0o111 != 0 {
+        a.mode = Some(st.mode & 0o7777 & !(libc::S_ISUID | libc::S_ISGID));
+    }
+    inode.setattr(&a)?;
+    Ok(0)
+}
+
 pub fn chmod(t: &mut Task, a: [u64; 6]) -> SysResult {
-    refuse_attr(t, AT_FDCWD, a[0], true)
+    let d = refuse_change(t, AT_FDCWD, a[0], true)?;
+    chmod_inode(t, &d.inode, a[1])
 }
 pub fn fchmodat(t: &mut Task, a: [u64; 6]) -> SysResult {
-    refuse_attr(t, fd_arg(a[0]), a[1], true)
+    let d = refuse_change(t, fd_arg(a[0]), a[1], true)?;
+    chmod_inode(t, &d.inode, a[2])
+}
+pub fn fchmod(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let f = t.fds.get(fd_arg(a[0]))?;
+    let d = f.dentry.clone().ok_or(Errno::EBADF)?;
+    chmod_inode(t, &d.inode, a[1])
 }
 pub fn chown(t: &mut Task, a: [u64; 6]) -> SysResult {
-    refuse_attr(t, AT_FDCWD, a[0], true)
+    let d = refuse_change(t, AT_FDCWD, a[0], true)?;
+    chown_inode(t, &d.inode, a[1], a[2])
 }
 pub fn lchown(t: &mut Task, a: [u64; 6]) -> SysResult {
-    refuse_attr(t, AT_FDCWD, a[0], false)
+    let d = refuse_change(t, AT_FDCWD, a[0], false)?;
+    chown_inode(t, &d.inode, a[1], a[2])
 }
 pub fn fchownat(t: &mut Task, a: [u64; 6]) -> SysResult {
     let path = t.path_arg(a[1])?;
     let empty = a[4] & libc::AT_EMPTY_PATH as u64 != 0;
-    lookup_at(
+    let d = lookup_at(
         t,
         fd_arg(a[0]),
         &path,
         a[4] & libc::AT_SYMLINK_NOFOLLOW as u64 == 0,
         empty,
     )?;
-    Err(Errno::EROFS)
+    chown_inode(t, &d.inode, a[2], a[3])
 }
+pub fn fchown(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let f = t.fds.get(fd_arg(a[0]))?;
+    let d = f.dentry.clone().ok_or(Errno::EBADF)?;
+    chown_inode(t, &d.inode, a[1], a[2])
+}
+
+fn refuse_change(t: &Task, dirfd: i32, path_addr: u64, follow: bool) -> Result<Arc<Dentry>, Errno> {
+    let path = t.path_arg(path_addr)?;
+    lookup_at(t, dirfd, &path, follow, false)
+}
+
 pub fn truncate(t: &mut Task, a: [u64; 6]) -> SysResult {
     if (a[1] as i64) < 0 {
         return Err(Errno::EINVAL);
@@ -528,40 +732,85 @@ pub fn truncate(t: &mut Task, a: [u64; 6]) -> SysResult {
     if d.is_dir() {
         return Err(Errno::EISDIR);
     }
-    Err(Errno::EROFS)
-}
-pub fn utimensat(t: &mut Task, a: [u64; 6]) -> SysResult {
-    if a[1] == 0 {
-        t.fds.get(fd_arg(a[0]))?;
+    if d.inode.read_only() {
         return Err(Errno::EROFS);
     }
-    let path = t.path_arg(a[1])?;
-    lookup_at(
-        t,
-        fd_arg(a[0]),
-        &path,
-        a[3] & libc::AT_SYMLINK_NOFOLLOW as u64 == 0,
-        false,
-    )?;
-    Err(Errno::EROFS)
+    if !t.creds.has_cap(CAP_DAC_OVERRIDE) {
+        vfs::may_access(&d.inode.stat()?, &t.creds, 2, false)?;
+    }
+    d.inode.setattr(&vfs::SetAttr {
+        size: Some(a[1]),
+        ..Default::default()
+    })?;
+    Ok(0)
 }
 
-fn fd_change(t: &Task, fd: i32) -> SysResult {
-    t.fds.get(fd)?;
-    Err(Errno::EROFS)
-}
-pub fn fchmod(t: &mut Task, a: [u64; 6]) -> SysResult {
-    fd_change(t, fd_arg(a[0]))
-}
-pub fn fchown(t: &mut Task, a: [u64; 6]) -> SysResult {
-    fd_change(t, fd_arg(a[0]))
-}
 pub fn ftruncate(t: &mut Task, a: [u64; 6]) -> SysResult {
     let f = t.fds.get(fd_arg(a[0]))?;
     if (a[1] as i64) < 0 || !f.writable() {
         return Err(Errno::EINVAL);
     }
-    Err(Errno::EROFS)
+    if f.dentry.as_ref().is_some_and(|d| d.inode.read_only()) {
+        return Err(Errno::EROFS);
+    }
+    f.ops.truncate(a[1])?;
+    Ok(0)
+}
+
+/// utimensat: times from the app (UTIME_NOW, UTIME_OMIT) or now.
+pub fn utimensat(t: &mut Task, a: [u64; 6]) -> SysResult {
+    const UTIME_NOW: i64 = (1 << 30) - 1;
+    const UTIME_OMIT: i64 = (1 << 30) - 2;
+    let d = if a[1] == 0 {
+        t.fds
+            .get(fd_arg(a[0]))?
+            .dentry
+            .clone()
+            .ok_or(Errno::EBADF)?
+    } else {
+        let path = t.path_arg(a[1])?;
+        lookup_at(
+            t,
+            fd_arg(a[0]),
+            &path,
+            a[3] & libc::AT_SYMLINK_NOFOLLOW as u64 == 0,
+            false,
+        )?
+    };
+    let now = crate::kernel::time::now(libc::CLOCK_REALTIME);
+    let (at, mt, explicit) = if a[2] == 0 {
+        (Some(now), Some(now), false)
+    } else {
+        let ts: [libc::timespec; 2] = [t.mm.copy_in(a[2])?, t.mm.copy_in(a[2] + 16)?];
+        let pick = |x: &libc::timespec| -> Result<Option<(i64, i64)>, Errno> {
+            match x.tv_nsec {
+                UTIME_OMIT => Ok(None),
+                UTIME_NOW => Ok(Some(now)),
+                n if (0..1_000_000_000).contains(&n) => Ok(Some((x.tv_sec, n))),
+                _ => Err(Errno::EINVAL),
+            }
+        };
+        let (at, mt) = (pick(&ts[0])?, pick(&ts[1])?);
+        let explicit = ts
+            .iter()
+            .any(|x| x.tv_nsec != UTIME_NOW && x.tv_nsec != UTIME_OMIT);
+        (at, mt, explicit)
+    };
+    if d.inode.read_only() {
+        return Err(Errno::EROFS);
+    }
+    let st = d.inode.stat()?;
+    if explicit {
+        owner_ok(t, &st)?;
+    } else if st.uid != t.creds.fsuid && !t.creds.has_cap(CAP_FOWNER) {
+        vfs::may_access(&st, &t.creds, 2, false).map_err(|_| Errno::EACCES)?;
+    }
+    d.inode.setattr(&vfs::SetAttr {
+        atime: at,
+        mtime: mt,
+        ..Default::default()
+    })?;
+    Ok(0)
 }
 
 pub fn fsync(t: &mut Task, a: [u64; 6]) -> SysResult {

@@ -65,7 +65,7 @@ fn entries() -> Vec<Entry> {
     let mut v = syscalls! {
         SYS_read => rw::read, Full, [Fd, OutBuf, Int];
         SYS_write => rw::write, Full, [Fd, InBuf(2), Int];
-        SYS_open => fs::open, Partial("O_CREAT of new files gives EROFS (read-only root)"), [Path, Hex, Oct];
+        SYS_open => fs::open, Partial("O_CREAT on the read-only root gives EROFS; O_TMPFILE missing"), [Path, Hex, Oct];
         SYS_close => fd::close, Full, [Fd];
         SYS_stat => fs::stat, Full, [Path, Hex];
         SYS_fstat => fs::fstat, Full, [Fd, Hex];
@@ -148,7 +148,7 @@ fn entries() -> Vec<Entry> {
         SYS_clock_nanosleep => time::clock_nanosleep, Full, [Int, Hex, Hex, Hex];
         SYS_exit_group => process::exit_group, Full, [Int];
         SYS_tgkill => signal::tgkill, Full, [Int, Int, Int];
-        SYS_openat => fs::openat, Partial("O_CREAT of new files gives EROFS (read-only root)"), [Fd, Path, Hex, Oct];
+        SYS_openat => fs::openat, Partial("O_CREAT on the read-only root gives EROFS; O_TMPFILE missing"), [Fd, Path, Hex, Oct];
         SYS_mkdirat => fs::mkdirat, RO, [Fd, Path, Oct];
         SYS_newfstatat => fs::newfstatat, Full, [Fd, Path, Hex, Hex];
         SYS_unlinkat => fs::unlinkat, RO, [Fd, Path, Hex];

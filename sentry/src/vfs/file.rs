@@ -54,6 +54,10 @@ pub trait FileOps: Send + Sync {
     fn host_pollable(&self) -> bool {
         false
     }
+    /// ftruncate; files that cannot be resized give EINVAL.
+    fn truncate(&self, _size: u64) -> Result<(), Errno> {
+        Err(Errno::EINVAL)
+    }
     /// For syscalls that need the concrete type (pidfds, pipes).
     fn as_any(&self) -> Option<&dyn std::any::Any> {
         None

@@ -43,6 +43,65 @@ pub trait Inode: Send + Sync {
     fn read_only(&self) -> bool {
         false
     }
+    /// The error for a change this file system does not make.
+    fn no_change(&self) -> Errno {
+        if self.read_only() {
+            Errno::EROFS
+        } else {
+            Errno::EACCES
+        }
+    }
+    /// Create a regular file (or fifo/socket node) `name` in this directory.
+    fn create(&self, _name: &[u8], _mode: u32, _creds: &Creds) -> Result<Arc<dyn Inode>, Errno> {
+        Err(self.no_change())
+    }
+    fn mkdir(&self, _name: &[u8], _mode: u32, _creds: &Creds) -> Result<(), Errno> {
+        Err(self.no_change())
+    }
+    fn symlink(&self, _name: &[u8], _target: &[u8], _creds: &Creds) -> Result<(), Errno> {
+        Err(self.no_change())
+    }
+    /// Add a hard link `name` to `target` (same file system).
+    fn link(&self, _name: &[u8], _target: &Arc<dyn Inode>) -> Result<(), Errno> {
+        Err(self.no_change())
+    }
+    /// Remove a non-directory entry.
+    fn unlink(&self, _name: &[u8]) -> Result<(), Errno> {
+        Err(self.no_change())
+    }
+    /// Remove an empty directory.
+    fn rmdir(&self, _name: &[u8]) -> Result<(), Errno> {
+        Err(self.no_change())
+    }
+    /// Move `name` to `to`/`new_name` (EXDEV if `to` is another file system).
+    fn rename(
+        &self,
+        _name: &[u8],
+        _to: &Arc<dyn Inode>,
+        _new_name: &[u8],
+        _flags: u32,
+    ) -> Result<(), Errno> {
+        Err(self.no_change())
+    }
+    /// Change attributes: mode bits, owner, size, times (each when Some).
+    fn setattr(&self, _a: &SetAttr) -> Result<(), Errno> {
+        Err(self.no_change())
+    }
+    /// For file systems that need the concrete type (rename, link within one tmpfs).
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        None
+    }
+}
+
+/// What setattr changes.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SetAttr {
+    pub mode: Option<u32>,
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
+    pub size: Option<u64>,
+    pub atime: Option<(i64, i64)>,
+    pub mtime: Option<(i64, i64)>,
 }
 
 /// A name in the tree, caching its inode and children.
@@ -81,6 +140,14 @@ impl Dentry {
 
     pub fn is_dir(&self) -> bool {
         self.file_type() == libc::S_IFDIR
+    }
+
+    /// Whether a file system is mounted here.
+    pub fn is_mountpoint(&self) -> bool {
+        self.mounted
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some()
     }
 
     /// Mount `inode`'s tree on this dentry.

@@ -1,0 +1,570 @@
+//! tmpfs: files, directories and symlinks in sandbox memory (file data in the memory file).
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+
+use platform::{MemoryFile, PAGE_SIZE};
+
+use super::synth::{dir_file, dt};
+use crate::errno::Errno;
+use crate::kernel::time;
+use crate::mm::pod::StatFs;
+use crate::mm::Mappable;
+use crate::vfs::{Creds, DirEntry, FileOps, Inode, SetAttr, Stat};
+
+const TMPFS_MAGIC: i64 = 0x0102_1994;
+
+/// One tmpfs instance.
+pub struct Tmpfs {
+    dev: u64,
+    mf: Arc<MemoryFile>,
+    next_ino: Mutex<u64>,
+}
+
+enum Kind {
+    Dir(BTreeMap<Vec<u8>, Arc<TmpInode>>),
+    File {
+        pages: HashMap<u64, u64>,
+    },
+    Symlink(Vec<u8>),
+    /// fifos, sockets, device nodes: names only.
+    Node,
+}
+
+struct State {
+    stat: Stat,
+    kind: Kind,
+}
+
+pub struct TmpInode {
+    fs: Arc<Tmpfs>,
+    me: Weak<TmpInode>,
+    st: Mutex<State>,
+}
+
+fn now() -> (i64, i64) {
+    time::now(libc::CLOCK_REALTIME)
+}
+
+impl Tmpfs {
+    pub fn new(mf: Arc<MemoryFile>, mode: u32) -> Arc<TmpInode> {
+        let fs = Arc::new(Tmpfs {
+            dev: super::new_dev(),
+            mf,
+            next_ino: Mutex::new(1),
+        });
+        fs.inode(
+            libc::S_IFDIR | (mode & 0o7777),
+            0,
+            0,
+            Kind::Dir(BTreeMap::new()),
+        )
+    }
+
+    fn inode(self: &Arc<Self>, mode: u32, uid: u32, gid: u32, kind: Kind) -> Arc<TmpInode> {
+        let ino = {
+            let mut n = self.next_ino.lock().unwrap_or_else(|e| e.into_inner());
+            *n += 1;
+            *n
+        };
+        let t = now();
+        let nlink = if matches!(kind, Kind::Dir(_)) { 2 } else { 1 };
+        let stat = Stat {
+            dev: self.dev,
+            ino,
+            mode,
+            nlink,
+            uid,
+            gid,
+            blksize: PAGE_SIZE,
+            atime: t,
+            mtime: t,
+            ctime: t,
+            ..Default::default()
+        };
+        Arc::new_cyclic(|me| TmpInode {
+            fs: self.clone(),
+            me: me.clone(),
+            st: Mutex::new(State { stat, kind }),
+        })
+    }
+}
+
+impl TmpInode {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.st.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn me(&self) -> Result<Arc<TmpInode>, Errno> {
+        self.me.upgrade().ok_or(Errno::ENOENT)
+    }
+
+    /// Add a new entry; EEXIST if the name is taken.
+    fn add(&self, name: &[u8], node: Arc<TmpInode>) -> Result<(), Errno> {
+        let is_dir = matches!(node.lock().kind, Kind::Dir(_));
+        let mut st = self.lock();
+        let Kind::Dir(children) = &mut st.kind else {
+            return Err(Errno::ENOTDIR);
+        };
+        if children.contains_key(name) {
+            return Err(Errno::EEXIST);
+        }
+        children.insert(name.to_vec(), node);
+        if is_dir {
+            st.stat.nlink += 1;
+        }
+        let t = now();
+        st.stat.mtime = t;
+        st.stat.ctime = t;
+        Ok(())
+    }
+
+    fn child(&self, name: &[u8]) -> Result<Arc<TmpInode>, Errno> {
+        match &self.lock().kind {
+            Kind::Dir(c) => c.get(name).cloned().ok_or(Errno::ENOENT),
+            _ => Err(Errno::ENOTDIR),
+        }
+    }
+
+    /// Take an entry out (the caller checked its type).
+    fn take(&self, name: &[u8]) -> Result<Arc<TmpInode>, Errno> {
+        let mut st = self.lock();
+        let Kind::Dir(children) = &mut st.kind else {
+            return Err(Errno::ENOTDIR);
+        };
+        let node = children.remove(name).ok_or(Errno::ENOENT)?;
+        let is_dir = matches!(node.lock().kind, Kind::Dir(_));
+        if is_dir {
+            st.stat.nlink -= 1;
+        }
+        let t = now();
+        st.stat.mtime = t;
+        st.stat.ctime = t;
+        Ok(node)
+    }
+
+    fn size(&self) -> u64 {
+        self.lock().stat.size
+    }
+
+    /// Resize: pages past the end are freed, the tail of the last page is zeroed.
+    fn truncate(&self, size: u64) -> Result<(), Errno> {
+        let mut st = self.lock();
+        let old = st.stat.size;
+        let Kind::File { pages } = &mut st.kind else {
+            return Err(Errno::EINVAL);
+        };
+        if size < old {
+            let keep = size.div_ceil(PAGE_SIZE);
+            let gone: Vec<u64> = pages.keys().copied().filter(|&p| p >= keep).collect();
+            for p in gone {
+                if let Some(f) = pages.remove(&p) {
+                    self.fs.mf.decref(f);
+                }
+            }
+            if !size.is_multiple_of(PAGE_SIZE) {
+                if let Some(&f) = pages.get(&(size / PAGE_SIZE)) {
+                    let off = size % PAGE_SIZE;
+                    let _ = self.fs.mf.zero(f + off, PAGE_SIZE - off);
+                }
+            }
+        }
+        let npages = pages.len() as u64;
+        st.stat.size = size;
+        st.stat.blocks = npages * (PAGE_SIZE / 512);
+        let t = now();
+        st.stat.mtime = t;
+        st.stat.ctime = t;
+        Ok(())
+    }
+
+    fn read_at(&self, buf: &mut [u8], off: u64) -> Result<usize, Errno> {
+        let st = self.lock();
+        let Kind::File { pages } = &st.kind else {
+            return Err(Errno::EISDIR);
+        };
+        if off >= st.stat.size {
+            return Ok(0);
+        }
+        let n = (buf.len() as u64).min(st.stat.size - off) as usize;
+        let mut done = 0;
+        while done < n {
+            let pos = off + done as u64;
+            let (page, in_page) = (pos / PAGE_SIZE, pos % PAGE_SIZE);
+            let chunk = ((PAGE_SIZE - in_page) as usize).min(n - done);
+            match pages.get(&page) {
+                Some(&f) => self
+                    .fs
+                    .mf
+                    .read(f + in_page, &mut buf[done..done + chunk])
+                    .map_err(|_| Errno::EIO)?,
+                None => buf[done..done + chunk].fill(0),
+            }
+            done += chunk;
+        }
+        Ok(n)
+    }
+
+    fn write_at(&self, buf: &[u8], off: u64) -> Result<usize, Errno> {
+        let end = off.checked_add(buf.len() as u64).ok_or(Errno::EFBIG)?;
+        let mut st = self.lock();
+        let mf = self.fs.mf.clone();
+        let Kind::File { pages } = &mut st.kind else {
+            return Err(Errno::EISDIR);
+        };
+        let mut done = 0;
+        while done < buf.len() {
+            let pos = off + done as u64;
+            let (page, in_page) = (pos / PAGE_SIZE, pos % PAGE_SIZE);
+            let chunk = ((PAGE_SIZE - in_page) as usize).min(buf.len() - done);
+            let f = match pages.get(&page) {
+                Some(&f) => f,
+                None => {
+                    let f = mf.allocate(PAGE_SIZE).map_err(|_| Errno::ENOSPC)?;
+                    pages.insert(page, f);
+                    f
+                }
+            };
+            mf.write(f + in_page, &buf[done..done + chunk])
+                .map_err(|_| Errno::EIO)?;
+            done += chunk;
+        }
+        let npages = pages.len() as u64;
+        if end > st.stat.size {
+            st.stat.size = end;
+        }
+        st.stat.blocks = npages * (PAGE_SIZE / 512);
+        let t = now();
+        st.stat.mtime = t;
+        st.stat.ctime = t;
+        Ok(buf.len())
+    }
+}
+
+impl Drop for TmpInode {
+    fn drop(&mut self) {
+        let st = self.st.get_mut().unwrap_or_else(|e| e.into_inner());
+        if let Kind::File { pages } = &st.kind {
+            for &f in pages.values() {
+                self.fs.mf.decref(f);
+            }
+        }
+    }
+}
+
+fn name_ok(name: &[u8]) -> Result<(), Errno> {
+    if name.len() > 255 {
+        return Err(Errno::ENAMETOOLONG);
+    }
+    if name.is_empty() || name == b"." || name == b".." {
+        return Err(Errno::EEXIST);
+    }
+    Ok(())
+}
+
+impl Inode for TmpInode {
+    fn stat(&self) -> Result<Stat, Errno> {
+        Ok(self.lock().stat)
+    }
+
+    fn lookup(&self, name: &[u8]) -> Result<Arc<dyn Inode>, Errno> {
+        Ok(self.child(name)?)
+    }
+
+    fn readlink(&self) -> Result<Vec<u8>, Errno> {
+        match &self.lock().kind {
+            Kind::Symlink(t) => Ok(t.clone()),
+            _ => Err(Errno::EINVAL),
+        }
+    }
+
+    fn open(&self, _flags: u32) -> Result<Arc<dyn FileOps>, Errno> {
+        let me = self.me()?;
+        let st = self.lock();
+        match &st.kind {
+            Kind::Dir(_) => Ok(dir_file(st.stat)),
+            Kind::File { .. } => Ok(Arc::new(TmpFile { inode: me.clone() })),
+            Kind::Symlink(_) => Err(Errno::ELOOP),
+            Kind::Node => Err(Errno::ENXIO),
+        }
+    }
+
+    fn readdir(&self) -> Result<Vec<DirEntry>, Errno> {
+        match &self.lock().kind {
+            Kind::Dir(c) => Ok(c
+                .iter()
+                .map(|(n, i)| {
+                    let s = i.lock().stat;
+                    DirEntry {
+                        ino: s.ino,
+                        kind: dt(s.mode),
+                        name: n.clone(),
+                    }
+                })
+                .collect()),
+            _ => Err(Errno::ENOTDIR),
+        }
+    }
+
+    fn statfs(&self) -> Result<StatFs, Errno> {
+        let mut s = super::synthetic_statfs(TMPFS_MAGIC);
+        s.f_blocks = self.fs.mf.size() / PAGE_SIZE;
+        s.f_bfree = (self.fs.mf.size() - self.fs.mf.used()) / PAGE_SIZE;
+        s.f_bavail = s.f_bfree;
+        Ok(s)
+    }
+
+    fn cacheable(&self) -> bool {
+        false
+    }
+
+    fn create(&self, name: &[u8], mode: u32, creds: &Creds) -> Result<Arc<dyn Inode>, Errno> {
+        name_ok(name)?;
+        let kind = if mode & libc::S_IFMT == libc::S_IFREG || mode & libc::S_IFMT == 0 {
+            Kind::File {
+                pages: HashMap::new(),
+            }
+        } else {
+            Kind::Node
+        };
+        let ftype = if mode & libc::S_IFMT == 0 {
+            libc::S_IFREG
+        } else {
+            mode & libc::S_IFMT
+        };
+        let node = self
+            .fs
+            .inode(ftype | (mode & 0o7777), creds.fsuid, creds.fsgid, kind);
+        self.add(name, node.clone())?;
+        Ok(node)
+    }
+
+    fn mkdir(&self, name: &[u8], mode: u32, creds: &Creds) -> Result<(), Errno> {
+        name_ok(name)?;
+        let node = self.fs.inode(
+            libc::S_IFDIR | (mode & 0o7777),
+            creds.fsuid,
+            creds.fsgid,
+            Kind::Dir(BTreeMap::new()),
+        );
+        self.add(name, node)
+    }
+
+    fn symlink(&self, name: &[u8], target: &[u8], creds: &Creds) -> Result<(), Errno> {
+        name_ok(name)?;
+        let node = self.fs.inode(
+            libc::S_IFLNK | 0o777,
+            creds.fsuid,
+            creds.fsgid,
+            Kind::Symlink(target.to_vec()),
+        );
+        node.lock().stat.size = target.len() as u64;
+        self.add(name, node)
+    }
+
+    fn link(&self, name: &[u8], target: &Arc<dyn Inode>) -> Result<(), Errno> {
+        name_ok(name)?;
+        let t = target
+            .as_any()
+            .and_then(|a| a.downcast_ref::<TmpInode>())
+            .ok_or(Errno::EXDEV)?;
+        if !Arc::ptr_eq(&t.fs, &self.fs) {
+            return Err(Errno::EXDEV);
+        }
+        let node = t.me()?;
+        if matches!(node.lock().kind, Kind::Dir(_)) {
+            return Err(Errno::EPERM);
+        }
+        self.add(name, node.clone())?;
+        let mut st = node.lock();
+        st.stat.nlink += 1;
+        st.stat.ctime = now();
+        Ok(())
+    }
+
+    fn unlink(&self, name: &[u8]) -> Result<(), Errno> {
+        let node = self.child(name)?;
+        if matches!(node.lock().kind, Kind::Dir(_)) {
+            return Err(Errno::EISDIR);
+        }
+        self.take(name)?;
+        let mut st = node.lock();
+        st.stat.nlink = st.stat.nlink.saturating_sub(1);
+        st.stat.ctime = now();
+        Ok(())
+    }
+
+    fn rmdir(&self, name: &[u8]) -> Result<(), Errno> {
+        let node = self.child(name)?;
+        match &node.lock().kind {
+            Kind::Dir(c) if !c.is_empty() => return Err(Errno::ENOTEMPTY),
+            Kind::Dir(_) => {}
+            _ => return Err(Errno::ENOTDIR),
+        }
+        self.take(name)?;
+        node.lock().stat.nlink = 0;
+        Ok(())
+    }
+
+    fn rename(
+        &self,
+        name: &[u8],
+        to: &Arc<dyn Inode>,
+        new_name: &[u8],
+        flags: u32,
+    ) -> Result<(), Errno> {
+        let dst = to
+            .as_any()
+            .and_then(|a| a.downcast_ref::<TmpInode>())
+            .ok_or(Errno::EXDEV)?;
+        if !Arc::ptr_eq(&dst.fs, &self.fs) {
+            return Err(Errno::EXDEV);
+        }
+        name_ok(new_name).map_err(|_| Errno::EBUSY)?;
+        let src = self.child(name)?;
+        let src_dir = matches!(src.lock().kind, Kind::Dir(_));
+        let existing = dst.child(new_name).ok();
+        if flags & libc::RENAME_NOREPLACE != 0 && existing.is_some() {
+            return Err(Errno::EEXIST);
+        }
+        if flags & libc::RENAME_EXCHANGE != 0 {
+            let other = existing.ok_or(Errno::ENOENT)?;
+            self.take(name)?;
+            dst.take(new_name)?;
+            dst.add(new_name, src)?;
+            self.add(name, other)?;
+            return Ok(());
+        }
+        if let Some(e) = &existing {
+            if Arc::ptr_eq(e, &src) {
+                return Ok(()); // same inode: nothing to do
+            }
+            let e_dir = matches!(e.lock().kind, Kind::Dir(_));
+            match (src_dir, e_dir) {
+                (true, false) => return Err(Errno::ENOTDIR),
+                (false, true) => return Err(Errno::EISDIR),
+                (true, true) => {
+                    if matches!(&e.lock().kind, Kind::Dir(c) if !c.is_empty()) {
+                        return Err(Errno::ENOTEMPTY);
+                    }
+                }
+                _ => {}
+            }
+        }
+        // A directory must not move into itself.
+        if src_dir && is_ancestor(&src, dst) {
+            return Err(Errno::EINVAL);
+        }
+        if let Some(e) = existing {
+            dst.take(new_name)?;
+            let mut st = e.lock();
+            st.stat.nlink = st.stat.nlink.saturating_sub(if src_dir { 2 } else { 1 });
+        }
+        self.take(name)?;
+        dst.add(new_name, src.clone())?;
+        src.lock().stat.ctime = now();
+        Ok(())
+    }
+
+    fn setattr(&self, a: &SetAttr) -> Result<(), Errno> {
+        if let Some(size) = a.size {
+            self.truncate(size)?;
+        }
+        let mut st = self.lock();
+        if let Some(m) = a.mode {
+            st.stat.mode = (st.stat.mode & libc::S_IFMT) | (m & 0o7777);
+        }
+        if let Some(u) = a.uid {
+            st.stat.uid = u;
+        }
+        if let Some(g) = a.gid {
+            st.stat.gid = g;
+        }
+        if let Some(t) = a.atime {
+            st.stat.atime = t;
+        }
+        if let Some(t) = a.mtime {
+            st.stat.mtime = t;
+        }
+        st.stat.ctime = now();
+        Ok(())
+    }
+
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
+    }
+}
+
+/// Whether `dir` is `node` or lies below it.
+fn is_ancestor(node: &Arc<TmpInode>, dir: &TmpInode) -> bool {
+    fn walk(cur: &Arc<TmpInode>, target: &TmpInode, depth: usize) -> bool {
+        if std::ptr::eq(Arc::as_ptr(cur), target) {
+            return true;
+        }
+        if depth > 256 {
+            return false;
+        }
+        let children: Vec<Arc<TmpInode>> = match &cur.lock().kind {
+            Kind::Dir(c) => c.values().cloned().collect(),
+            _ => return false,
+        };
+        children.iter().any(|c| walk(c, target, depth + 1))
+    }
+    walk(node, dir, 0)
+}
+
+impl Mappable for TmpInode {
+    fn frame(&self, mf: &MemoryFile, off: u64) -> Result<u64, Errno> {
+        let mut st = self.lock();
+        if off >= st.stat.size.div_ceil(PAGE_SIZE) * PAGE_SIZE {
+            return Err(Errno::EFAULT);
+        }
+        let Kind::File { pages } = &mut st.kind else {
+            return Err(Errno::ENODEV);
+        };
+        if let Some(&f) = pages.get(&(off / PAGE_SIZE)) {
+            return Ok(f);
+        }
+        let f = mf.allocate(PAGE_SIZE).map_err(|_| Errno::ENOMEM)?;
+        pages.insert(off / PAGE_SIZE, f);
+        Ok(f)
+    }
+
+    fn name(&self) -> String {
+        String::new()
+    }
+
+    fn ident(&self) -> (u64, u64) {
+        let s = self.lock().stat;
+        (s.dev, s.ino)
+    }
+}
+
+/// An open tmpfs file.
+struct TmpFile {
+    inode: Arc<TmpInode>,
+}
+
+impl FileOps for TmpFile {
+    fn read(&self, buf: &mut [u8], off: u64) -> Result<usize, Errno> {
+        self.inode.read_at(buf, off)
+    }
+    fn write(&self, buf: &[u8], off: u64) -> Result<usize, Errno> {
+        self.inode.write_at(buf, off)
+    }
+    fn stat(&self) -> Result<Stat, Errno> {
+        Ok(self.inode.lock().stat)
+    }
+    fn mappable(&self) -> Option<Arc<dyn Mappable>> {
+        Some(self.inode.clone())
+    }
+    fn truncate(&self, size: u64) -> Result<(), Errno> {
+        self.inode.truncate(size)
+    }
+}
+
+impl TmpInode {
+    pub fn file_size(&self) -> u64 {
+        self.size()
+    }
+}
