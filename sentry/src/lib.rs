@@ -63,12 +63,12 @@ fn mount_sentry_fs(root: &Arc<Dentry>, mf: &Arc<MemoryFile>) -> Result<(), Errno
     if let Ok(d) = root.lookup(b"dev") {
         let dev = fs::dev::new();
         // POSIX shared memory and semaphores live in /dev/shm.
-        dev.add("shm", fs::tmpfs::Tmpfs::new(mf.clone(), 0o1777));
+        dev.add("shm", fs::tmpfs::Tmpfs::root(mf.clone(), 0o1777));
         d.mount(dev)?;
     }
     // The sandbox's /tmp is its own, in sandbox memory.
     if let Ok(d) = root.lookup(b"tmp") {
-        d.mount(fs::tmpfs::Tmpfs::new(mf.clone(), 0o1777))?;
+        d.mount(fs::tmpfs::Tmpfs::root(mf.clone(), 0o1777))?;
     }
     // /sys is an empty sentry directory until sysfs exists: the host's never shows through.
     if let Ok(d) = root.lookup(b"sys") {

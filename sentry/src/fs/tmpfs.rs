@@ -47,7 +47,8 @@ fn now() -> (i64, i64) {
 }
 
 impl Tmpfs {
-    pub fn new(mf: Arc<MemoryFile>, mode: u32) -> Arc<TmpInode> {
+    /// A new, empty tmpfs: its root directory.
+    pub fn root(mf: Arc<MemoryFile>, mode: u32) -> Arc<TmpInode> {
         let fs = Arc::new(Tmpfs {
             dev: super::new_dev(),
             mf,
