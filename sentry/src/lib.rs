@@ -6,6 +6,7 @@ pub mod fs;
 pub mod kernel;
 pub mod loader;
 pub mod mm;
+pub mod net;
 pub mod strace;
 pub mod syscalls;
 pub mod vfs;

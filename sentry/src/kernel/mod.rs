@@ -80,6 +80,8 @@ pub struct Kernel {
     tasks: Mutex<Tasks>,
     pub futexes: futex::Futexes,
     pub timers: timer::Timers,
+    /// The abstract unix socket namespace.
+    pub unix: crate::net::unix::Namespace,
     init_status: Mutex<Option<ExitStatus>>,
     init_cv: Condvar,
     /// Syscalls already reported as unimplemented (logged once each).
@@ -114,6 +116,7 @@ impl Kernel {
             tasks: Mutex::new(Tasks::default()),
             futexes: futex::Futexes::default(),
             timers: timer::Timers::default(),
+            unix: crate::net::unix::Namespace::default(),
             init_status: Mutex::new(None),
             init_cv: Condvar::new(),
             enosys_logged: Mutex::new(HashSet::new()),

@@ -12,6 +12,7 @@ mod poll;
 mod process;
 mod rw;
 mod signal;
+mod socket;
 pub mod table;
 mod time;
 

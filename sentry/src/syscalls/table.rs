@@ -2,7 +2,9 @@
 
 use std::sync::LazyLock;
 
-use super::{creds, epoll, fd, fs, futex, info, mm, poll, process, rw, signal, time, Handler};
+use super::{
+    creds, epoll, fd, fs, futex, info, mm, poll, process, rw, signal, socket, time, Handler,
+};
 
 /// How completely a syscall is implemented.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -202,6 +204,22 @@ fn entries() -> Vec<Entry> {
         SYS_pipe => fd::pipe, Full, [Hex];
         SYS_poll => poll::poll, Full, [Hex, Int, Int];
         SYS_restart_syscall => time::restart_syscall, Full, [];
+        SYS_socket => socket::socket, Partial("AF_UNIX; other families give EAFNOSUPPORT until the network issue"), [Int, Hex, Int];
+        SYS_socketpair => socket::socketpair, Full, [Int, Hex, Int, Hex];
+        SYS_bind => socket::bind, Partial("abstract names; path names need socket inodes (EOPNOTSUPP)"), [Fd, Hex, Int];
+        SYS_listen => socket::listen, Full, [Fd, Int];
+        SYS_accept => socket::accept, Full, [Fd, Hex, Hex];
+        SYS_accept4 => socket::accept4, Full, [Fd, Hex, Hex, Hex];
+        SYS_connect => socket::connect, Partial("abstract names"), [Fd, Hex, Int];
+        SYS_sendto => socket::sendto, Full, [Fd, InBuf(2), Int, Hex, Hex, Int];
+        SYS_recvfrom => socket::recvfrom, Full, [Fd, OutBuf, Int, Hex, Hex, Hex];
+        SYS_sendmsg => socket::sendmsg, Full, [Fd, Hex, Hex];
+        SYS_recvmsg => socket::recvmsg, Full, [Fd, Hex, Hex];
+        SYS_shutdown => socket::shutdown, Full, [Fd, Int];
+        SYS_getsockname => socket::getsockname, Full, [Fd, Hex, Hex];
+        SYS_getpeername => socket::getpeername, Full, [Fd, Hex, Hex];
+        SYS_setsockopt => socket::setsockopt, Partial("SO_PASSCRED; buffer sizes and timeouts accepted, not applied"), [Fd, Int, Int, Hex, Int];
+        SYS_getsockopt => socket::getsockopt, Full, [Fd, Int, Int, Hex, Hex];
         SYS_epoll_create => epoll::epoll_create, Full, [Int];
         SYS_epoll_create1 => epoll::epoll_create1, Full, [Hex];
         SYS_epoll_ctl => epoll::epoll_ctl, Partial("EPOLLEXCLUSIVE accepted; every waiter is woken"), [Fd, Int, Fd, Hex];
@@ -237,21 +255,6 @@ fn entries() -> Vec<Entry> {
         SYS_shmat,
         SYS_shmctl,
         SYS_sendfile,
-        SYS_socket,
-        SYS_connect,
-        SYS_accept,
-        SYS_sendto,
-        SYS_recvfrom,
-        SYS_sendmsg,
-        SYS_recvmsg,
-        SYS_shutdown,
-        SYS_bind,
-        SYS_listen,
-        SYS_getsockname,
-        SYS_getpeername,
-        SYS_socketpair,
-        SYS_setsockopt,
-        SYS_getsockopt,
         SYS_semget,
         SYS_semop,
         SYS_semctl,
@@ -359,7 +362,6 @@ fn entries() -> Vec<Entry> {
         SYS_fallocate,
         SYS_timerfd_settime,
         SYS_timerfd_gettime,
-        SYS_accept4,
         SYS_signalfd4,
         SYS_inotify_init1,
         SYS_perf_event_open,

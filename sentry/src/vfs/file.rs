@@ -58,10 +58,19 @@ pub trait FileOps: Send + Sync {
     fn truncate(&self, _size: u64) -> Result<(), Errno> {
         Err(Errno::EINVAL)
     }
+    /// The concrete type behind an Arc (sockets); None for types that do not offer it.
+    fn into_any_arc(self: Arc<Self>) -> Option<Arc<dyn std::any::Any + Send + Sync>> {
+        None
+    }
     /// For syscalls that need the concrete type (pidfds, pipes).
     fn as_any(&self) -> Option<&dyn std::any::Any> {
         None
     }
+}
+
+/// An `Arc<dyn FileOps>` as `Arc<dyn Any>`, for file types that need their concrete type.
+pub fn as_any_arc(ops: Arc<dyn FileOps>) -> Option<Arc<dyn std::any::Any + Send + Sync>> {
+    ops.into_any_arc()
 }
 
 /// An open file description: shared by dup'ed descriptors (offset and status flags included).

@@ -1,0 +1,3 @@
+//! Networking. So far: unix domain sockets, the sentry's own.
+
+pub mod unix;

@@ -1,0 +1,594 @@
+//! Socket syscalls. Unix domain sockets are implemented; other families are not yet
+//! (EAFNOSUPPORT), which is what Linux says for a family it lacks.
+
+use std::sync::Arc;
+
+use super::fd_arg;
+use crate::errno::{Errno, SysResult};
+use crate::kernel::signal::{SigInfo, SI_USER};
+use crate::kernel::Task;
+use crate::net::unix::{Cred, Kind, UnixSocket, SCM_MAX_FD};
+use crate::vfs::{FileOps, OpenFile};
+
+const SOCK_TYPE_MASK: i32 = 0xf;
+const SOL_SOCKET: i32 = libc::SOL_SOCKET;
+
+fn cred(t: &Task) -> Cred {
+    (t.tgid, t.creds.uid, t.creds.gid)
+}
+
+fn install(t: &Task, s: Arc<UnixSocket>, flags: i32) -> Result<i32, Errno> {
+    let status = if flags & libc::SOCK_NONBLOCK != 0 {
+        libc::O_NONBLOCK as u32
+    } else {
+        0
+    };
+    let f = OpenFile::new(None, s, libc::O_RDWR as u32 | status);
+    t.fds
+        .install(f, flags & libc::SOCK_CLOEXEC != 0, 0, t.nofile())
+}
+
+fn sock_of(t: &Task, fd: i32) -> Result<(Arc<OpenFile>, Arc<UnixSocket>), Errno> {
+    let f = t.fds.get(fd)?;
+    let s = socket_arc(&f).ok_or(Errno::ENOTSOCK)?;
+    Ok((f, s))
+}
+
+/// Typed access to the socket behind an open file.
+fn socket_arc(f: &Arc<OpenFile>) -> Option<Arc<UnixSocket>> {
+    let ops: Arc<dyn crate::vfs::FileOps> = f.ops.clone();
+    let any: Arc<dyn std::any::Any + Send + Sync> = crate::vfs::file::as_any_arc(ops)?;
+    any.downcast::<UnixSocket>().ok()
+}
+
+fn parse_type(ty: u64) -> Result<(Kind, i32), Errno> {
+    let ty = ty as i32;
+    let flags = ty & !SOCK_TYPE_MASK;
+    if flags & !(libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    // SOCK_MAX (linux/net.h) is SOCK_PACKET + 1.
+    const SOCK_MAX: i32 = 11;
+    if ty & SOCK_TYPE_MASK >= SOCK_MAX {
+        return Err(Errno::EINVAL);
+    }
+    let kind = Kind::from_type(ty & SOCK_TYPE_MASK).ok_or(Errno::ESOCKTNOSUPPORT)?;
+    Ok((kind, flags))
+}
+
+pub fn socket(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let (domain, proto) = (a[0] as i32, a[2] as i32);
+    if domain != libc::AF_UNIX {
+        return Err(Errno::EAFNOSUPPORT);
+    }
+    let (kind, flags) = parse_type(a[1])?;
+    if proto != 0 && proto != libc::PF_UNIX {
+        return Err(Errno::EPROTONOSUPPORT);
+    }
+    Ok(install(t, UnixSocket::new(kind), flags)? as u64)
+}
+
+pub fn socketpair(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let domain = a[0] as i32;
+    if domain != libc::AF_UNIX {
+        return Err(Errno::EAFNOSUPPORT);
+    }
+    let (kind, flags) = parse_type(a[1])?;
+    if a[2] != 0 {
+        return Err(Errno::EPROTONOSUPPORT);
+    }
+    let (x, y) = UnixSocket::pair(kind, cred(t));
+    let fx = install(t, x, flags)?;
+    let fy = match install(t, y, flags) {
+        Ok(f) => f,
+        Err(e) => {
+            let _ = t.fds.remove(fx);
+            return Err(e);
+        }
+    };
+    if let Err(e) = t.mm.copy_out(a[3], &[fx, fy]) {
+        let _ = t.fds.remove(fx);
+        let _ = t.fds.remove(fy);
+        return Err(e);
+    }
+    Ok(0)
+}
+
+/// The name in a sockaddr_un: abstract (leading NUL) names only for now.
+fn read_addr(t: &Task, addr: u64, len: u64) -> Result<Vec<u8>, Errno> {
+    if !(2..=110).contains(&len) {
+        return Err(Errno::EINVAL);
+    }
+    let raw = t.mm.read_vec(addr, len as usize)?;
+    if u16::from_le_bytes([raw[0], raw[1]]) != libc::AF_UNIX as u16 {
+        return Err(Errno::EINVAL);
+    }
+    let path = &raw[2..];
+    if path.first() == Some(&0) {
+        return Ok(path.to_vec());
+    }
+    // Socket files in the file system come with the file-system issue's socket inodes.
+    Err(Errno::EOPNOTSUPP)
+}
+
+fn write_addr(t: &Task, addr: u64, len_addr: u64, name: Option<&[u8]>) -> Result<(), Errno> {
+    if addr == 0 {
+        return Ok(());
+    }
+    let avail: u32 = t.mm.copy_in(len_addr)?;
+    let mut b = (libc::AF_UNIX as u16).to_le_bytes().to_vec();
+    if let Some(n) = name {
+        b.extend_from_slice(n);
+    }
+    let n = b.len().min(avail as usize);
+    t.mm.write_bytes(addr, &b[..n])?;
+    t.mm.copy_out(len_addr, &(b.len() as u32))?;
+    Ok(())
+}
+
+pub fn bind(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let (_, s) = sock_of(t, fd_arg(a[0]))?;
+    let name = read_addr(t, a[1], a[2])?;
+    t.k.unix.bind(&name, &s)?;
+    Ok(0)
+}
+
+pub fn listen(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let (_, s) = sock_of(t, fd_arg(a[0]))?;
+    s.listen(a[1] as i32)?;
+    Ok(0)
+}
+
+pub fn connect(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let (_, s) = sock_of(t, fd_arg(a[0]))?;
+    let name = read_addr(t, a[1], a[2])?;
+    let server = t.k.unix.find(&name).ok_or(Errno::ECONNREFUSED)?;
+    if s.kind == Kind::Dgram {
+        // A default destination for datagrams.
+        crate::net::unix::set_dgram_peer(&s, &server);
+        return Ok(0);
+    }
+    if s.is_connected() {
+        return Err(Errno::EISCONN);
+    }
+    let server_cred = server.peercred().unwrap_or(cred(t));
+    server.enqueue_connection(&s, cred(t), server_cred)?;
+    Ok(0)
+}
+
+pub fn accept4(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let flags = a[3] as i32;
+    if flags & !(libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let (f, s) = sock_of(t, fd_arg(a[0]))?;
+    if s.kind == Kind::Dgram {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    let conn = match s.accept() {
+        Err(Errno::EAGAIN) if f.flags() & libc::O_NONBLOCK as u32 == 0 => {
+            let q = &s.queue;
+            t.block_on(&[q], None, |_| match s.accept() {
+                Err(Errno::EAGAIN) => Ok(None),
+                r => r.map(Some),
+            })?
+        }
+        r => r?,
+    };
+    let peer_name = conn.peer().and_then(|p| p.name());
+    write_addr(t, a[1], a[2], peer_name.as_deref())?;
+    Ok(install(t, conn, flags)? as u64)
+}
+
+pub fn accept(t: &mut Task, a: [u64; 6]) -> SysResult {
+    accept4(t, [a[0], a[1], a[2], 0, 0, 0])
+}
+
+pub fn getsockname(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let (_, s) = sock_of(t, fd_arg(a[0]))?;
+    write_addr(t, a[1], a[2], s.name().as_deref())?;
+    Ok(0)
+}
+
+pub fn getpeername(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let (_, s) = sock_of(t, fd_arg(a[0]))?;
+    let p = s.peer().ok_or(Errno::ENOTCONN)?;
+    write_addr(t, a[1], a[2], p.name().as_deref())?;
+    Ok(0)
+}
+
+pub fn shutdown(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let (_, s) = sock_of(t, fd_arg(a[0]))?;
+    s.shutdown(a[1] as i32)?;
+    Ok(0)
+}
+
+pub fn setsockopt(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let (_, s) = sock_of(t, fd_arg(a[0]))?;
+    let (level, name) = (a[1] as i32, a[2] as i32);
+    if level != SOL_SOCKET {
+        return Err(Errno::ENOPROTOOPT);
+    }
+    if a[4] < 4 {
+        return Err(Errno::EINVAL);
+    }
+    let v: i32 = t.mm.copy_in(a[3])?;
+    match name {
+        libc::SO_PASSCRED => s.set_passcred(v != 0),
+        // Buffer sizes and timeouts are accepted; the buffers are fixed for now.
+        libc::SO_SNDBUF
+        | libc::SO_RCVBUF
+        | libc::SO_SNDBUFFORCE
+        | libc::SO_RCVBUFFORCE
+        | libc::SO_RCVTIMEO
+        | libc::SO_SNDTIMEO
+        | libc::SO_KEEPALIVE
+        | libc::SO_REUSEADDR
+        | libc::SO_LINGER => {}
+        _ => return Err(Errno::ENOPROTOOPT),
+    }
+    Ok(0)
+}
+
+pub fn getsockopt(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let (_, s) = sock_of(t, fd_arg(a[0]))?;
+    let (level, name) = (a[1] as i32, a[2] as i32);
+    if level != SOL_SOCKET {
+        return Err(Errno::ENOPROTOOPT);
+    }
+    let len: u32 = t.mm.copy_in(a[4])?;
+    let out: Vec<u8> = match name {
+        libc::SO_TYPE => s.kind.to_type().to_le_bytes().to_vec(),
+        libc::SO_DOMAIN => libc::AF_UNIX.to_le_bytes().to_vec(),
+        libc::SO_PROTOCOL => 0i32.to_le_bytes().to_vec(),
+        libc::SO_ERROR => 0i32.to_le_bytes().to_vec(),
+        libc::SO_ACCEPTCONN => (s.is_listening() as i32).to_le_bytes().to_vec(),
+        libc::SO_PASSCRED => (s.passcred() as i32).to_le_bytes().to_vec(),
+        libc::SO_SNDBUF | libc::SO_RCVBUF => {
+            (crate::net::unix::RCVBUF as i32).to_le_bytes().to_vec()
+        }
+        libc::SO_PEERCRED => {
+            let (pid, uid, gid) = s.peercred().unwrap_or((0, u32::MAX, u32::MAX));
+            let mut v = pid.to_le_bytes().to_vec();
+            v.extend_from_slice(&uid.to_le_bytes());
+            v.extend_from_slice(&gid.to_le_bytes());
+            v
+        }
+        _ => return Err(Errno::ENOPROTOOPT),
+    };
+    let n = out.len().min(len as usize);
+    t.mm.write_bytes(a[3], &out[..n])?;
+    t.mm.copy_out(a[4], &(n as u32))?;
+    Ok(0)
+}
+
+// ---- data ---------------------------------------------------------------------------------
+
+/// Gather a message from iovecs.
+fn gather(t: &Task, iov: u64, n: u64) -> Result<Vec<u8>, Errno> {
+    if n > 1024 {
+        return Err(Errno::EMSGSIZE);
+    }
+    let mut data = Vec::new();
+    for i in 0..n {
+        let v: [u64; 2] = t.mm.copy_in(iov + i * 16)?;
+        if v[1] > 1 << 26 {
+            return Err(Errno::EMSGSIZE);
+        }
+        data.extend_from_slice(&t.mm.read_vec(v[0], v[1] as usize)?);
+    }
+    Ok(data)
+}
+
+/// Parse SCM_RIGHTS and SCM_CREDENTIALS from a control buffer.
+fn control_in(t: &Task, addr: u64, len: u64) -> Result<(Vec<Arc<OpenFile>>, Option<Cred>), Errno> {
+    let mut fds = Vec::new();
+    let mut creds = None;
+    if addr == 0 || len == 0 {
+        return Ok((fds, creds));
+    }
+    if len > 1 << 16 {
+        return Err(Errno::ENOBUFS);
+    }
+    let buf = t.mm.read_vec(addr, len as usize)?;
+    let mut off = 0usize;
+    while off + 16 <= buf.len() {
+        let clen = u64::from_le_bytes(buf[off..off + 8].try_into().unwrap_or([0; 8])) as usize;
+        let level = i32::from_le_bytes(buf[off + 8..off + 12].try_into().unwrap_or([0; 4]));
+        let ty = i32::from_le_bytes(buf[off + 12..off + 16].try_into().unwrap_or([0; 4]));
+        if clen < 16 || off + clen > buf.len() {
+            return Err(Errno::EINVAL);
+        }
+        let data = &buf[off + 16..off + clen];
+        match (level, ty) {
+            (SOL_SOCKET, libc::SCM_RIGHTS) => {
+                if data.len() % 4 != 0 || fds.len() + data.len() / 4 > SCM_MAX_FD {
+                    return Err(Errno::EINVAL);
+                }
+                for c in data.chunks(4) {
+                    let fd = i32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+                    fds.push(t.fds.get(fd)?);
+                }
+            }
+            (SOL_SOCKET, libc::SCM_CREDENTIALS) => {
+                if data.len() < 12 {
+                    return Err(Errno::EINVAL);
+                }
+                let pid = i32::from_le_bytes([data[0], data[1], data[2], data[3]]);
+                let uid = u32::from_le_bytes([data[4], data[5], data[6], data[7]]);
+                let gid = u32::from_le_bytes([data[8], data[9], data[10], data[11]]);
+                let root = t.creds.euid == 0;
+                if (pid != t.tgid && !root)
+                    || (uid != t.creds.uid && uid != t.creds.euid && !root)
+                    || (gid != t.creds.gid && gid != t.creds.egid && !root)
+                {
+                    return Err(Errno::EPERM);
+                }
+                creds = Some((pid, uid, gid));
+            }
+            _ => return Err(Errno::EINVAL),
+        }
+        off += (clen + 7) & !7;
+    }
+    Ok((fds, creds))
+}
+
+fn do_send(
+    t: &mut Task,
+    fd: i32,
+    data: &[u8],
+    flags: u64,
+    to: Option<(u64, u64)>,
+    fds: Vec<Arc<OpenFile>>,
+    c: Option<Cred>,
+) -> SysResult {
+    let (f, s) = sock_of(t, fd)?;
+    let target = match to {
+        Some((addr, len)) if addr != 0 => {
+            let name = read_addr(t, addr, len)?;
+            if s.kind != Kind::Dgram {
+                return Err(if s.is_connected() {
+                    Errno::EISCONN
+                } else {
+                    Errno::EOPNOTSUPP
+                });
+            }
+            Some(t.k.unix.find(&name).ok_or(Errno::ECONNREFUSED)?)
+        }
+        _ => None,
+    };
+    let nonblock =
+        f.flags() & libc::O_NONBLOCK as u32 != 0 || flags & libc::MSG_DONTWAIT as u64 != 0;
+    let cr = c.unwrap_or(cred(t));
+    let mut total = 0;
+    let mut fds = Some(fds);
+    loop {
+        let r = s.send(
+            &data[total..],
+            fds.take().unwrap_or_default(),
+            cr,
+            target.clone(),
+        );
+        match r {
+            Ok(n) => {
+                total += n;
+                if total >= data.len() || s.kind != Kind::Stream {
+                    return Ok(total as u64);
+                }
+            }
+            Err(Errno::EAGAIN) if !nonblock => {}
+            Err(Errno::EPIPE) if total == 0 => {
+                if flags & libc::MSG_NOSIGNAL as u64 == 0 {
+                    let info = SigInfo::from_process(libc::SIGPIPE, SI_USER, t.tgid, t.creds.uid);
+                    t.k.signal_thread(&t.h, info);
+                }
+                return Err(Errno::EPIPE);
+            }
+            Err(e) if total == 0 => return Err(e),
+            Err(_) => return Ok(total as u64),
+        }
+        // Wait for room at the receiver.
+        let peer = target.clone().or_else(|| s.peer()).ok_or(Errno::EPIPE)?;
+        let q = &peer.queue;
+        let r = t.block_on(&[q], None, |_| {
+            Ok(if peer.readiness_for_writer() {
+                Some(())
+            } else {
+                None
+            })
+        });
+        if let Err(e) = r {
+            return if total > 0 { Ok(total as u64) } else { Err(e) };
+        }
+    }
+}
+
+pub fn sendto(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let data = t.mm.read_vec(a[1], (a[2] as usize).min(1 << 26))?;
+    do_send(
+        t,
+        fd_arg(a[0]),
+        &data,
+        a[3],
+        Some((a[4], a[5])),
+        Vec::new(),
+        None,
+    )
+}
+
+pub fn sendmsg(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let h: [u64; 7] = t.mm.copy_in(a[1])?;
+    let (name, namelen, iov, iovlen, ctl, ctllen) =
+        (h[0], h[1] & 0xffff_ffff, h[2], h[3], h[4], h[5]);
+    let data = gather(t, iov, iovlen)?;
+    let (fds, c) = control_in(t, ctl, ctllen)?;
+    do_send(t, fd_arg(a[0]), &data, a[2], Some((name, namelen)), fds, c)
+}
+
+/// One receive: data into iovecs; returns (bytes, full length, fds, cred, from).
+#[allow(clippy::type_complexity)]
+fn do_recv(
+    t: &mut Task,
+    fd: i32,
+    flags: u64,
+    cap: usize,
+) -> Result<
+    (
+        Vec<u8>,
+        usize,
+        Vec<Arc<OpenFile>>,
+        Option<Cred>,
+        Option<Vec<u8>>,
+    ),
+    Errno,
+> {
+    let (f, s) = sock_of(t, fd)?;
+    let peek = flags & libc::MSG_PEEK as u64 != 0;
+    let nonblock =
+        f.flags() & libc::O_NONBLOCK as u32 != 0 || flags & libc::MSG_DONTWAIT as u64 != 0;
+    let waitall = flags & libc::MSG_WAITALL as u64 != 0 && s.kind == Kind::Stream && !peek;
+    let mut buf = vec![0u8; cap];
+    let mut got = 0;
+    let mut fds = Vec::new();
+    let mut meta = (0usize, None, None);
+    loop {
+        match s.recv(&mut buf[got..], peek) {
+            Ok((n, full, f2, c, from)) => {
+                if got == 0 {
+                    meta = (full, c, from);
+                }
+                fds.extend(f2);
+                got += n;
+                if !waitall || got >= cap || n == 0 {
+                    break;
+                }
+            }
+            Err(Errno::EAGAIN) if !nonblock => {}
+            Err(e) if got == 0 => return Err(e),
+            Err(_) => break,
+        }
+        let q = &s.queue;
+        let r = t.block_on(&[q], None, |_| {
+            Ok(if s.readiness() & libc::POLLIN as u32 != 0 {
+                Some(())
+            } else {
+                None
+            })
+        });
+        if let Err(e) = r {
+            if got > 0 {
+                break;
+            }
+            return Err(e);
+        }
+    }
+    buf.truncate(got);
+    let full = if s.kind == Kind::Stream { got } else { meta.0 };
+    Ok((buf, full, fds, meta.1, meta.2))
+}
+
+pub fn recvfrom(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let (buf, full, fds, _, from) = do_recv(t, fd_arg(a[0]), a[3], (a[2] as usize).min(1 << 26))?;
+    // Descriptors sent to a plain recv are closed (dropped).
+    drop(fds);
+    t.mm.write_bytes(a[1], &buf)?;
+    if a[4] != 0 {
+        write_addr(t, a[4], a[5], from.as_deref())?;
+    }
+    Ok(if a[3] & libc::MSG_TRUNC as u64 != 0 {
+        full
+    } else {
+        buf.len()
+    } as u64)
+}
+
+pub fn recvmsg(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let h: [u64; 7] = t.mm.copy_in(a[1])?;
+    let (name, iov, iovlen, ctl, ctllen) = (h[0], h[2], h[3], h[4], h[5]);
+    if iovlen > 1024 {
+        return Err(Errno::EMSGSIZE);
+    }
+    let mut iovs = Vec::new();
+    let mut cap = 0usize;
+    for i in 0..iovlen {
+        let v: [u64; 2] = t.mm.copy_in(iov + i * 16)?;
+        cap = cap.saturating_add(v[1] as usize);
+        iovs.push(v);
+    }
+    let flags = a[2];
+    let (buf, full, fds, c, from) = do_recv(t, fd_arg(a[0]), flags, cap.min(1 << 26))?;
+    let mut off = 0;
+    for v in &iovs {
+        if off >= buf.len() {
+            break;
+        }
+        let n = (v[1] as usize).min(buf.len() - off);
+        t.mm.write_bytes(v[0], &buf[off..off + n])?;
+        off += n;
+    }
+    let mut msg_flags = 0i32;
+    if full > buf.len() {
+        msg_flags |= libc::MSG_TRUNC;
+    }
+    // Control messages: descriptors, then credentials if asked for.
+    let mut control = Vec::new();
+    let cloexec = flags & libc::MSG_CMSG_CLOEXEC as u64 != 0;
+    if !fds.is_empty() {
+        let room = (ctllen as usize).saturating_sub(16) / 4;
+        let mut nums = Vec::new();
+        for (i, f) in fds.into_iter().enumerate() {
+            if i >= room {
+                msg_flags |= libc::MSG_CTRUNC;
+                break;
+            }
+            match t.fds.install(f, cloexec, 0, t.nofile()) {
+                Ok(fd) => nums.push(fd),
+                Err(_) => {
+                    msg_flags |= libc::MSG_CTRUNC;
+                    break;
+                }
+            }
+        }
+        if !nums.is_empty() {
+            let len = 16 + nums.len() * 4;
+            control.extend_from_slice(&(len as u64).to_le_bytes());
+            control.extend_from_slice(&SOL_SOCKET.to_le_bytes());
+            control.extend_from_slice(&libc::SCM_RIGHTS.to_le_bytes());
+            for n in nums {
+                control.extend_from_slice(&n.to_le_bytes());
+            }
+            control.resize((control.len() + 7) & !7, 0);
+        }
+    }
+    let (_, s) = sock_of(t, fd_arg(a[0]))?;
+    if s.passcred() {
+        let (pid, uid, gid) = c.unwrap_or((0, u32::MAX, u32::MAX));
+        if control.len() + 32 <= ctllen as usize {
+            control.extend_from_slice(&28u64.to_le_bytes());
+            control.extend_from_slice(&SOL_SOCKET.to_le_bytes());
+            control.extend_from_slice(&libc::SCM_CREDENTIALS.to_le_bytes());
+            control.extend_from_slice(&pid.to_le_bytes());
+            control.extend_from_slice(&uid.to_le_bytes());
+            control.extend_from_slice(&gid.to_le_bytes());
+            control.resize((control.len() + 7) & !7, 0);
+        } else {
+            msg_flags |= libc::MSG_CTRUNC;
+        }
+    }
+    if !control.is_empty() {
+        t.mm.write_bytes(ctl, &control)?;
+    }
+    // msg_controllen (offset 40) and msg_flags (offset 48).
+    t.mm.copy_out(a[1] + 40, &(control.len() as u64))?;
+    t.mm.copy_out(a[1] + 48, &msg_flags)?;
+    if name != 0 {
+        write_addr(t, name, a[1] + 8, from.as_deref())?;
+    } else {
+        t.mm.copy_out(a[1] + 8, &0u32)?;
+    }
+    Ok(if flags & libc::MSG_TRUNC as u64 != 0 {
+        full
+    } else {
+        buf.len()
+    } as u64)
+}
