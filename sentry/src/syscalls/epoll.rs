@@ -167,33 +167,9 @@ pub fn epoll_wait(t: &mut Task, a: [u64; 6]) -> SysResult {
     do_wait(t, fd_arg(a[0]), a[1], a[2], ms_deadline(a[3] as i32))
 }
 
-fn with_sigmask(
-    t: &mut Task,
-    addr: u64,
-    size: u64,
-    f: impl FnOnce(&mut Task) -> SysResult,
-) -> SysResult {
-    if addr == 0 {
-        return f(t);
-    }
-    if size != 8 {
-        return Err(Errno::EINVAL);
-    }
-    let m: u64 = t.mm.copy_in(addr)?;
-    let old = t.mask();
-    t.set_mask(m);
-    let r = f(t);
-    if r == Err(Errno::EINTR) {
-        t.saved_mask = Some(old);
-    } else {
-        t.set_mask(old);
-    }
-    r
-}
-
 pub fn epoll_pwait(t: &mut Task, a: [u64; 6]) -> SysResult {
     let deadline = ms_deadline(a[3] as i32);
-    with_sigmask(t, a[4], a[5], |t| {
+    super::poll::with_mask(t, a[4], a[5], |t| {
         do_wait(t, fd_arg(a[0]), a[1], a[2], deadline)
     })
 }
@@ -208,7 +184,7 @@ pub fn epoll_pwait2(t: &mut Task, a: [u64; 6]) -> SysResult {
     } else {
         None
     };
-    with_sigmask(t, a[4], a[5], |t| {
+    super::poll::with_mask(t, a[4], a[5], |t| {
         do_wait(t, fd_arg(a[0]), a[1], a[2], deadline)
     })
 }

@@ -139,7 +139,7 @@ pub fn poll(t: &mut Task, a: [u64; 6]) -> SysResult {
 }
 
 /// Swap in a temporary signal mask for the wait (ppoll, pselect6).
-fn with_mask(
+pub(super) fn with_mask(
     t: &mut Task,
     addr: u64,
     size: u64,
