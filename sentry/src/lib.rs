@@ -59,7 +59,7 @@ impl BootError {
     }
 }
 
-/// Mount sentry-owned file systems over the root's /dev, /sys and /tmp.
+/// Mount sentry-owned file systems over the root's /dev and /sys.
 fn mount_sentry_fs(root: &Arc<Dentry>, mf: &Arc<MemoryFile>) -> Result<(), Errno> {
     if let Ok(d) = root.lookup(b"dev") {
         let dev = fs::dev::new();
@@ -67,10 +67,8 @@ fn mount_sentry_fs(root: &Arc<Dentry>, mf: &Arc<MemoryFile>) -> Result<(), Errno
         dev.add("shm", fs::tmpfs::Tmpfs::root(mf.clone(), 0o1777));
         d.mount(dev)?;
     }
-    // The sandbox's /tmp is its own, in sandbox memory.
-    if let Ok(d) = root.lookup(b"tmp") {
-        d.mount(fs::tmpfs::Tmpfs::root(mf.clone(), 0o1777))?;
-    }
+    // /tmp stays the host's (read-only, like the rest of the root) so that `do` works from a
+    // directory under it; it becomes writable with the overlay root.
     // /sys is an empty sentry directory until sysfs exists: the host's never shows through.
     if let Ok(d) = root.lookup(b"sys") {
         d.mount(fs::synth::SynthDir::new(fs::new_dev(), 0o555, 0x6265_6572))?;

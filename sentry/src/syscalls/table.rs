@@ -61,7 +61,7 @@ macro_rules! missing {
 }
 
 const RO: Support =
-    Partial("file systems are read-only until the file-system issue: EROFS after path checks");
+    Partial("on tmpfs (/dev/shm); the gofer root is read-only (EROFS) until the overlay exists");
 
 fn entries() -> Vec<Entry> {
     let mut v = syscalls! {
