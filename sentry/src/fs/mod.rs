@@ -8,7 +8,9 @@ pub mod host;
 pub mod pidfd;
 pub mod pipe;
 pub mod proc;
+pub mod signalfd;
 pub mod synth;
+pub mod timerfd;
 pub mod tmpfs;
 
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -26,6 +26,11 @@ fn current() -> (i32, i32) {
     CURRENT.with(|c| c.get())
 }
 
+/// (tgid, tid) of the task the calling host thread runs.
+pub fn current_task() -> (i32, i32) {
+    current()
+}
+
 pub struct ProcRoot {
     k: Weak<Kernel>,
     dev: u64,

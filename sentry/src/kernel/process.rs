@@ -44,6 +44,17 @@ pub struct TgState {
     pub itimer_real: Option<u64>,
     /// The program it runs (/proc/<pid>/exe).
     pub exe: Option<Arc<crate::vfs::Dentry>>,
+    /// POSIX timers (timer_create), by id.
+    pub posix_timers: std::collections::HashMap<i32, PosixTimer>,
+}
+
+/// A POSIX timer: whom it signals and, when armed, its kernel timer.
+pub struct PosixTimer {
+    pub target: Option<super::timer::Target>,
+    pub info: SigInfo,
+    pub armed: Option<u64>,
+    pub interval: Option<std::time::Duration>,
+    pub clock: libc::clockid_t,
 }
 
 impl ThreadGroup {
@@ -77,6 +88,7 @@ impl ThreadGroup {
                 execed: false,
                 itimer_real: None,
                 exe: None,
+                posix_timers: std::collections::HashMap::new(),
             }),
             child_events: WaitQueue::default(),
         })

@@ -16,6 +16,15 @@ use super::Kernel;
 pub enum Target {
     Process(Arc<ThreadGroup>),
     Thread(Arc<TaskHandle>),
+    /// No signal: count the expiry and wake whoever waits (timerfd).
+    Counter(Weak<Expiries>),
+}
+
+/// Expiries of a timer that signals nobody (timerfd): a count and the queue to wake.
+#[derive(Default)]
+pub struct Expiries {
+    pub count: Mutex<u64>,
+    pub queue: super::wait::WaitQueue,
 }
 
 struct Timer {
@@ -139,6 +148,12 @@ fn run(k: Weak<Kernel>) {
             match target {
                 Target::Process(tg) => kernel.signal_group(&tg, info),
                 Target::Thread(h) => kernel.signal_thread(&h, info),
+                Target::Counter(w) => {
+                    if let Some(e) = w.upgrade() {
+                        *e.count.lock().unwrap_or_else(|x| x.into_inner()) += 1;
+                        e.queue.notify_all();
+                    }
+                }
             }
         }
     }

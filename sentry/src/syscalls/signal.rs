@@ -352,3 +352,28 @@ pub fn rt_sigtimedwait(t: &mut Task, a: [u64; 6]) -> SysResult {
     }
     Ok(info.signo() as u64)
 }
+
+pub fn signalfd4(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let (fd, flags) = (a[0] as i32, a[3] as u32);
+    if a[2] != SIGSET_SIZE || flags & !((libc::SFD_NONBLOCK | libc::SFD_CLOEXEC) as u32) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let mask: u64 = t.mm.copy_in(a[1])?;
+    if fd != -1 {
+        let f = t.fds.get(fd)?;
+        let s = f
+            .ops
+            .as_any()
+            .and_then(|x| x.downcast_ref::<crate::fs::signalfd::SignalFd>())
+            .ok_or(Errno::EINVAL)?;
+        *s.mask.lock().unwrap_or_else(|e| e.into_inner()) = mask & !UNBLOCKABLE;
+        return Ok(fd as u64);
+    }
+    let f = crate::fs::signalfd::new(&t.k, mask, flags);
+    Ok(t.fds
+        .install(f, flags & libc::SFD_CLOEXEC as u32 != 0, 0, t.nofile())? as u64)
+}
+
+pub fn signalfd(t: &mut Task, a: [u64; 6]) -> SysResult {
+    signalfd4(t, [a[0], a[1], a[2], 0, 0, 0])
+}

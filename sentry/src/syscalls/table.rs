@@ -204,6 +204,14 @@ fn entries() -> Vec<Entry> {
         SYS_pipe => fd::pipe, Full, [Hex];
         SYS_poll => poll::poll, Full, [Hex, Int, Int];
         SYS_restart_syscall => time::restart_syscall, Full, [];
+        SYS_timerfd_create => time::timerfd_create, Full, [Int, Hex];
+        SYS_timer_create => time::timer_create, Partial("CPU-time clocks give EINVAL"), [Int, Hex, Hex];
+        SYS_timer_settime => time::timer_settime, Full, [Int, Hex, Hex, Hex];
+        SYS_timer_gettime => time::timer_gettime, Full, [Int, Hex];
+        SYS_timer_getoverrun => time::timer_getoverrun, Partial("every expiry is its own signal, so 0"), [Int];
+        SYS_timer_delete => time::timer_delete, Full, [Int];
+        SYS_timerfd_settime => time::timerfd_settime, Partial("TFD_TIMER_CANCEL_ON_SET accepted; clock changes are not tracked"), [Fd, Hex, Hex, Hex];
+        SYS_timerfd_gettime => time::timerfd_gettime, Full, [Fd, Hex];
         SYS_socket => socket::socket, Partial("AF_UNIX; other families give EAFNOSUPPORT until the network issue"), [Int, Hex, Int];
         SYS_socketpair => socket::socketpair, Full, [Int, Hex, Int, Hex];
         SYS_bind => socket::bind, Partial("abstract names; path names need socket inodes (EOPNOTSUPP)"), [Fd, Hex, Int];
@@ -239,6 +247,8 @@ fn entries() -> Vec<Entry> {
         SYS_pselect6 => poll::pselect6, Full, [Int, Hex, Hex, Hex, Hex, Hex];
         SYS_pipe2 => fd::pipe2, Partial("O_DIRECT (packet mode) is accepted but not packetized"), [Hex, Hex];
         SYS_rt_sigreturn => signal::rt_sigreturn, Full, [];
+        SYS_signalfd => signal::signalfd, Full, [Fd, Hex, Int];
+        SYS_signalfd4 => signal::signalfd4, Partial("poll wakes the reading task; another task polling it is woken late"), [Fd, Hex, Int, Hex];
         SYS_rt_sigsuspend => signal::rt_sigsuspend, Full, [Hex, Int];
         SYS_pause => signal::pause, Full, [];
         SYS_rt_sigtimedwait => signal::rt_sigtimedwait, Full, [Hex, Hex, Hex, Int];
@@ -324,11 +334,6 @@ fn entries() -> Vec<Entry> {
         SYS_lookup_dcookie,
         SYS_remap_file_pages,
         SYS_semtimedop,
-        SYS_timer_create,
-        SYS_timer_settime,
-        SYS_timer_gettime,
-        SYS_timer_getoverrun,
-        SYS_timer_delete,
         SYS_clock_settime,
         SYS_utimes,
         SYS_mbind,
@@ -357,12 +362,7 @@ fn entries() -> Vec<Entry> {
         SYS_sync_file_range,
         SYS_vmsplice,
         SYS_move_pages,
-        SYS_signalfd,
-        SYS_timerfd_create,
         SYS_fallocate,
-        SYS_timerfd_settime,
-        SYS_timerfd_gettime,
-        SYS_signalfd4,
         SYS_inotify_init1,
         SYS_perf_event_open,
         SYS_recvmmsg,

@@ -320,3 +320,252 @@ pub fn times(t: &mut Task, a: [u64; 6]) -> SysResult {
     // Clock ticks since an arbitrary point: the sandbox's uptime.
     Ok((time::uptime_ns() / 10_000_000) as u64)
 }
+
+// ---- timerfd ----------------------------------------------------------------------------------
+
+fn timerfd_of(t: &Task, fd: i32) -> Result<std::sync::Arc<crate::vfs::OpenFile>, Errno> {
+    let f = t.fds.get(fd)?;
+    if f.ops
+        .as_any()
+        .and_then(|x| x.downcast_ref::<crate::fs::timerfd::TimerFd>())
+        .is_none()
+    {
+        return Err(Errno::EINVAL);
+    }
+    Ok(f)
+}
+
+fn its(d: (std::time::Duration, std::time::Duration)) -> [libc::timespec; 2] {
+    let ts = |x: std::time::Duration| libc::timespec {
+        tv_sec: x.as_secs() as i64,
+        tv_nsec: x.subsec_nanos() as i64,
+    };
+    [ts(d.1), ts(d.0)] // struct itimerspec: interval, then value
+}
+
+pub fn timerfd_create(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let clock = a[0] as i32;
+    let flags = a[1] as u32;
+    if !matches!(
+        clock,
+        libc::CLOCK_REALTIME | libc::CLOCK_MONOTONIC | libc::CLOCK_BOOTTIME
+    ) {
+        return Err(Errno::EINVAL);
+    }
+    if flags & !((libc::TFD_NONBLOCK | libc::TFD_CLOEXEC) as u32) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let f = crate::fs::timerfd::new(&t.k, clock, flags);
+    Ok(t.fds
+        .install(f, flags & libc::TFD_CLOEXEC as u32 != 0, 0, t.nofile())? as u64)
+}
+
+pub fn timerfd_settime(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let f = timerfd_of(t, a[0] as i32)?;
+    let tf = f
+        .ops
+        .as_any()
+        .and_then(|x| x.downcast_ref::<crate::fs::timerfd::TimerFd>())
+        .ok_or(Errno::EINVAL)?;
+    let flags = a[1] as i32;
+    if flags & !(libc::TFD_TIMER_ABSTIME | (1 << 1)/* TFD_TIMER_CANCEL_ON_SET */) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let v: [libc::timespec; 2] = [t.mm.copy_in(a[2])?, t.mm.copy_in(a[2] + 16)?];
+    let dur = |x: &libc::timespec| -> Result<std::time::Duration, Errno> {
+        if x.tv_sec < 0 || !(0..1_000_000_000).contains(&x.tv_nsec) {
+            return Err(Errno::EINVAL);
+        }
+        Ok(std::time::Duration::new(x.tv_sec as u64, x.tv_nsec as u32))
+    };
+    let (interval, mut value) = (dur(&v[0])?, dur(&v[1])?);
+    if flags & libc::TFD_TIMER_ABSTIME != 0 && !value.is_zero() {
+        let now = time::ns(time::now(tf.clock));
+        let target = value.as_nanos() as i64;
+        value = std::time::Duration::from_nanos((target - now).max(1) as u64);
+    }
+    let old = tf.set(value, interval)?;
+    if a[3] != 0 {
+        t.mm.copy_out(a[3], &its(old))?;
+    }
+    Ok(0)
+}
+
+pub fn timerfd_gettime(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let f = timerfd_of(t, a[0] as i32)?;
+    let tf = f
+        .ops
+        .as_any()
+        .and_then(|x| x.downcast_ref::<crate::fs::timerfd::TimerFd>())
+        .ok_or(Errno::EINVAL)?;
+    t.mm.copy_out(a[1], &its(tf.get()))?;
+    Ok(0)
+}
+
+// ---- POSIX timers -------------------------------------------------------------------------------
+
+const SIGEV_SIGNAL: i32 = 0;
+const SIGEV_NONE: i32 = 1;
+const SIGEV_THREAD_ID: i32 = 4;
+const SI_TIMER: i32 = -2;
+
+pub fn timer_create(t: &mut Task, a: [u64; 6]) -> SysResult {
+    use crate::kernel::process::PosixTimer;
+    use crate::kernel::timer::Target;
+    let clock = a[0] as i32;
+    if !matches!(
+        clock,
+        libc::CLOCK_REALTIME | libc::CLOCK_MONOTONIC | libc::CLOCK_BOOTTIME
+    ) {
+        // CPU-time clocks for timers are not implemented yet.
+        return Err(Errno::EINVAL);
+    }
+    // struct sigevent: value (8), signo (4), notify (4), then tid.
+    let (value, signo, notify, tid) = if a[1] != 0 {
+        let raw: [u8; 24] = t.mm.copy_in(a[1])?;
+        let w = |i: usize| i32::from_le_bytes([raw[i], raw[i + 1], raw[i + 2], raw[i + 3]]);
+        (
+            u64::from_le_bytes(raw[0..8].try_into().unwrap_or([0; 8])),
+            w(8),
+            w(12),
+            w(16),
+        )
+    } else {
+        (0, libc::SIGALRM, SIGEV_SIGNAL, 0)
+    };
+    let target = match notify {
+        SIGEV_NONE => None,
+        SIGEV_SIGNAL | SIGEV_THREAD_ID => {
+            if signo <= 0 || signo > 64 {
+                return Err(Errno::EINVAL);
+            }
+            if notify == SIGEV_THREAD_ID {
+                let h =
+                    t.k.tasks()
+                        .threads
+                        .get(&tid)
+                        .cloned()
+                        .ok_or(Errno::EINVAL)?;
+                if h.tg.tgid != t.tgid {
+                    return Err(Errno::EINVAL);
+                }
+                Some(Target::Thread(h))
+            } else {
+                Some(Target::Process(t.h.tg.clone()))
+            }
+        }
+        _ => return Err(Errno::EINVAL),
+    };
+    let mut st = t.h.tg.lock();
+    let id = (0..i32::MAX)
+        .find(|i| !st.posix_timers.contains_key(i))
+        .ok_or(Errno::EAGAIN)?;
+    let mut info = crate::kernel::signal::SigInfo::new(signo, SI_TIMER);
+    info.0[16..20].copy_from_slice(&id.to_le_bytes());
+    let v = if a[1] != 0 { value } else { id as u64 };
+    info.0[24..32].copy_from_slice(&v.to_le_bytes());
+    st.posix_timers.insert(
+        id,
+        PosixTimer {
+            target,
+            info,
+            armed: None,
+            interval: None,
+            clock,
+        },
+    );
+    drop(st);
+    if let Err(e) = t.mm.copy_out(a[2], &id) {
+        t.h.tg.lock().posix_timers.remove(&id);
+        return Err(e);
+    }
+    Ok(0)
+}
+
+fn timer_state(
+    t: &Task,
+    id: i32,
+) -> Result<(Option<u64>, Option<std::time::Duration>, libc::clockid_t), Errno> {
+    let st = t.h.tg.lock();
+    let p = st.posix_timers.get(&id).ok_or(Errno::EINVAL)?;
+    Ok((p.armed, p.interval, p.clock))
+}
+
+pub fn timer_settime(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let id = a[0] as i32;
+    let (armed, interval, clock) = timer_state(t, id)?;
+    let v: [libc::timespec; 2] = [t.mm.copy_in(a[2])?, t.mm.copy_in(a[2] + 16)?];
+    let dur = |x: &libc::timespec| -> Result<std::time::Duration, Errno> {
+        if x.tv_sec < 0 || !(0..1_000_000_000).contains(&x.tv_nsec) {
+            return Err(Errno::EINVAL);
+        }
+        Ok(std::time::Duration::new(x.tv_sec as u64, x.tv_nsec as u32))
+    };
+    let (iv, mut value) = (dur(&v[0])?, dur(&v[1])?);
+    if a[1] as i32 & libc::TIMER_ABSTIME != 0 && !value.is_zero() {
+        let now = time::ns(time::now(clock));
+        value = std::time::Duration::from_nanos((value.as_nanos() as i64 - now).max(1) as u64);
+    }
+    let old = match armed.and_then(|k| t.k.timers.disarm(k)) {
+        Some((left, _)) => (left, interval.unwrap_or_default()),
+        None => (std::time::Duration::ZERO, interval.unwrap_or_default()),
+    };
+    let mut st = t.h.tg.lock();
+    let p = st.posix_timers.get_mut(&id).ok_or(Errno::EINVAL)?;
+    p.armed = None;
+    p.interval = if iv.is_zero() { None } else { Some(iv) };
+    if !value.is_zero() {
+        let target = p
+            .target
+            .clone()
+            .unwrap_or(crate::kernel::timer::Target::Counter(std::sync::Weak::new()));
+        let info = p.info;
+        let interval = p.interval;
+        drop(st);
+        let kid = t.k.timers.arm(
+            &t.k,
+            std::time::Instant::now() + value,
+            interval,
+            target,
+            info,
+        );
+        if let Some(p) = t.h.tg.lock().posix_timers.get_mut(&id) {
+            p.armed = Some(kid);
+        }
+    } else {
+        drop(st);
+    }
+    if a[3] != 0 {
+        t.mm.copy_out(a[3], &its(old))?;
+    }
+    Ok(0)
+}
+
+pub fn timer_gettime(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let (armed, interval, _) = timer_state(t, a[0] as i32)?;
+    let left = armed
+        .and_then(|k| t.k.timers.get(k))
+        .map(|(l, _)| l.max(std::time::Duration::from_nanos(1)))
+        .unwrap_or_default();
+    t.mm.copy_out(a[1], &its((left, interval.unwrap_or_default())))?;
+    Ok(0)
+}
+
+pub fn timer_getoverrun(t: &mut Task, a: [u64; 6]) -> SysResult {
+    timer_state(t, a[0] as i32)?;
+    // Expiries are queued one signal each; none are merged, so none overrun.
+    Ok(0)
+}
+
+pub fn timer_delete(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let p =
+        t.h.tg
+            .lock()
+            .posix_timers
+            .remove(&(a[0] as i32))
+            .ok_or(Errno::EINVAL)?;
+    if let Some(k) = p.armed {
+        t.k.timers.disarm(k);
+    }
+    Ok(0)
+}
