@@ -1,7 +1,7 @@
 //! timerfd: a timer read as a file of expiry counts.
 
 use std::sync::{Arc, Mutex, Weak};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::errno::Errno;
 use crate::kernel::timer::{Expiries, Target};
@@ -37,7 +37,7 @@ impl TimerFd {
             let info = crate::kernel::signal::SigInfo::new(0, 0);
             let id = k.timers.arm(
                 &k,
-                Instant::now() + value,
+                crate::kernel::time::after(value),
                 iv,
                 Target::Counter(Arc::downgrade(&self.exp)),
                 info,

@@ -15,8 +15,26 @@ pub fn now(clock: libc::clockid_t) -> (i64, i64) {
     }
 }
 
+/// Nanoseconds of (seconds, nanoseconds), saturating: values come from applications.
 pub fn ns(t: (i64, i64)) -> i64 {
-    t.0 * 1_000_000_000 + t.1
+    t.0.saturating_mul(1_000_000_000).saturating_add(t.1)
+}
+
+/// `now + d`, or None ("never") when that is past what an Instant holds (a timeout of
+/// centuries from an application must not overflow).
+pub fn deadline(d: std::time::Duration) -> Option<std::time::Instant> {
+    std::time::Instant::now().checked_add(d)
+}
+
+/// Longest a timer is armed for; longer requests fire no sooner than this.
+const MAX_TIMER: std::time::Duration = std::time::Duration::from_secs(100 * 365 * 86400);
+
+/// When a timer armed now for `d` fires (clamped to MAX_TIMER).
+pub fn after(d: std::time::Duration) -> std::time::Instant {
+    let now = std::time::Instant::now();
+    now.checked_add(d.min(MAX_TIMER))
+        .or_else(|| now.checked_add(std::time::Duration::from_secs(86400)))
+        .unwrap_or(now)
 }
 
 /// Record the boot time; call once at sentry start.

@@ -136,7 +136,7 @@ fn do_wait(t: &mut Task, epfd: i32, events: u64, max: u64, deadline: Option<Inst
             files.iter().filter_map(|f| f.ops.wait_queue()).collect();
         queues.push(&ep.queue);
         let step = if host {
-            let s = Instant::now() + HOST_POLL_INTERVAL;
+            let s = crate::kernel::time::after(HOST_POLL_INTERVAL);
             Some(deadline.map_or(s, |d| d.min(s)))
         } else {
             deadline
@@ -159,7 +159,7 @@ fn ms_deadline(ms: i32) -> Option<Instant> {
     if ms < 0 {
         None
     } else {
-        Some(Instant::now() + Duration::from_millis(ms as u64))
+        crate::kernel::time::deadline(Duration::from_millis(ms as u64))
     }
 }
 
@@ -180,7 +180,7 @@ pub fn epoll_pwait2(t: &mut Task, a: [u64; 6]) -> SysResult {
         if ts.tv_sec < 0 || !(0..1_000_000_000).contains(&ts.tv_nsec) {
             return Err(Errno::EINVAL);
         }
-        Some(Instant::now() + Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32))
+        crate::kernel::time::deadline(Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32))
     } else {
         None
     };

@@ -1,6 +1,6 @@
 //! futex: wait queues keyed per address space (private) or per memory page (shared).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::errno::{Errno, SysResult};
 use crate::kernel::futex::key;
@@ -76,8 +76,8 @@ pub fn futex(t: &mut Task, a: [u64; 6]) -> SysResult {
                     return Err(Errno::EINVAL);
                 }
                 let req = Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32);
-                Some(if cmd == FUTEX_WAIT {
-                    Instant::now() + req
+                if cmd == FUTEX_WAIT {
+                    time::deadline(req)
                 } else {
                     let clock = if op & FUTEX_CLOCK_REALTIME != 0 {
                         libc::CLOCK_REALTIME
@@ -89,8 +89,10 @@ pub fn futex(t: &mut Task, a: [u64; 6]) -> SysResult {
                         .tv_sec
                         .saturating_mul(1_000_000_000)
                         .saturating_add(ts.tv_nsec);
-                    Instant::now() + Duration::from_nanos(target.saturating_sub(now).max(0) as u64)
-                })
+                    time::deadline(Duration::from_nanos(
+                        target.saturating_sub(now).max(0) as u64
+                    ))
+                }
             } else {
                 None
             };
@@ -109,8 +111,10 @@ pub fn futex(t: &mut Task, a: [u64; 6]) -> SysResult {
                     if t.k.futexes.cancel(&ticket) {
                         return Ok(0); // woken while giving up: the wake counts
                     }
-                    Err(if e == Errno::ERESTARTSYS && deadline.is_some() {
-                        Errno::EINTR
+                    // A timed wait is not restarted after a handler (Linux uses a restart block):
+                    // EINTR then; without a handler it restarts.
+                    Err(if e == Errno::ERESTARTSYS && timeout != 0 {
+                        Errno::ERESTARTNOHAND
                     } else {
                         e
                     })

@@ -66,7 +66,7 @@ fn wait_ready(
         .any(|f| f.ops.wait_queue().is_none() && f.ops.host_pollable());
     loop {
         let step = if unannounced {
-            let s = Instant::now() + HOST_POLL_INTERVAL;
+            let s = crate::kernel::time::after(HOST_POLL_INTERVAL);
             Some(deadline.map_or(s, |d| d.min(s)))
         } else {
             deadline
@@ -95,9 +95,11 @@ fn deadline_from_timespec(t: &Task, addr: u64) -> Result<Option<Instant>, Errno>
     if ts.tv_sec < 0 || !(0..1_000_000_000).contains(&ts.tv_nsec) {
         return Err(Errno::EINVAL);
     }
-    Ok(Some(
-        Instant::now() + Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32),
-    ))
+    // A deadline past what an Instant holds means "never".
+    Ok(crate::kernel::time::deadline(Duration::new(
+        ts.tv_sec as u64,
+        ts.tv_nsec as u32,
+    )))
 }
 
 fn do_poll(t: &mut Task, addr: u64, n: u64, deadline: Option<Instant>) -> SysResult {
@@ -130,7 +132,7 @@ pub fn poll(t: &mut Task, a: [u64; 6]) -> SysResult {
     let deadline = if ms < 0 {
         None
     } else {
-        Some(Instant::now() + Duration::from_millis(ms as u64))
+        crate::kernel::time::deadline(Duration::from_millis(ms as u64))
     };
     match do_poll(t, a[0], a[1], deadline) {
         Err(Errno::ERESTARTSYS) => Err(Errno::ERESTARTNOHAND),
@@ -239,7 +241,7 @@ pub fn select(t: &mut Task, a: [u64; 6]) -> SysResult {
         if tv.tv_sec < 0 || !(0..1_000_000).contains(&tv.tv_usec) {
             return Err(Errno::EINVAL);
         }
-        Some(Instant::now() + Duration::new(tv.tv_sec as u64, tv.tv_usec as u32 * 1000))
+        crate::kernel::time::deadline(Duration::new(tv.tv_sec as u64, tv.tv_usec as u32 * 1000))
     } else {
         None
     };

@@ -1,7 +1,7 @@
 //! Signal syscalls.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::fd_arg;
 use crate::errno::{Errno, SysResult};
@@ -318,7 +318,7 @@ pub fn rt_sigtimedwait(t: &mut Task, a: [u64; 6]) -> SysResult {
         if ts.tv_sec < 0 || !(0..1_000_000_000).contains(&ts.tv_nsec) {
             return Err(Errno::EINVAL);
         }
-        Some(Instant::now() + Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32))
+        crate::kernel::time::deadline(Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32))
     } else {
         None
     };

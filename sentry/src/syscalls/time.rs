@@ -94,9 +94,8 @@ fn sleep_until(t: &mut Task, clock: libc::clockid_t, deadline_ns: i64) -> Result
         if now >= deadline_ns {
             return Ok(());
         }
-        let d =
-            std::time::Instant::now() + std::time::Duration::from_nanos((deadline_ns - now) as u64);
-        match t.block_on::<()>(&[], Some(d), |_| Ok(None)) {
+        let d = time::deadline(std::time::Duration::from_nanos((deadline_ns - now) as u64));
+        match t.block_on::<()>(&[], d, |_| Ok(None)) {
             Err(Errno::ETIMEDOUT) => continue,
             Err(e) => return Err(e),
             Ok(()) => return Ok(()),
@@ -133,8 +132,8 @@ fn relative_sleep(t: &mut Task, clock: libc::clockid_t, deadline: i64, rem: u64)
 
 pub fn nanosleep(t: &mut Task, a: [u64; 6]) -> SysResult {
     let ts = read_timespec(t, a[0])?;
-    let deadline =
-        time::ns(time::now(libc::CLOCK_MONOTONIC)) + ts.tv_sec * 1_000_000_000 + ts.tv_nsec;
+    let deadline = time::ns(time::now(libc::CLOCK_MONOTONIC))
+        .saturating_add(time::ns((ts.tv_sec, ts.tv_nsec)));
     relative_sleep(t, libc::CLOCK_MONOTONIC, deadline, a[1])
 }
 
@@ -147,7 +146,7 @@ pub fn clock_nanosleep(t: &mut Task, a: [u64; 6]) -> SysResult {
     // Flags other than TIMER_ABSTIME are ignored, as in Linux.
     let abs = a[1] & libc::TIMER_ABSTIME as u64 != 0;
     let ts = read_timespec(t, a[2])?;
-    let req = ts.tv_sec * 1_000_000_000 + ts.tv_nsec;
+    let req = time::ns((ts.tv_sec, ts.tv_nsec));
     if abs {
         // Restarting with the same arguments is right for an absolute deadline.
         return match sleep_until(t, c, req) {
@@ -156,7 +155,7 @@ pub fn clock_nanosleep(t: &mut Task, a: [u64; 6]) -> SysResult {
             Err(e) => Err(e),
         };
     }
-    relative_sleep(t, c, time::ns(time::now(c)) + req, a[3])
+    relative_sleep(t, c, time::ns(time::now(c)).saturating_add(req), a[3])
 }
 
 /// restart_syscall: continue what an interrupted syscall was doing.
@@ -222,9 +221,7 @@ fn itimer_real_set(
         } else {
             Some(interval)
         };
-        let id =
-            t.k.timers
-                .arm(&t.k, std::time::Instant::now() + value, iv, target, info);
+        let id = t.k.timers.arm(&t.k, time::after(value), iv, target, info);
         t.h.tg.lock().itimer_real = Some(id);
     }
     old
@@ -522,13 +519,9 @@ pub fn timer_settime(t: &mut Task, a: [u64; 6]) -> SysResult {
         let info = p.info;
         let interval = p.interval;
         drop(st);
-        let kid = t.k.timers.arm(
-            &t.k,
-            std::time::Instant::now() + value,
-            interval,
-            target,
-            info,
-        );
+        let kid =
+            t.k.timers
+                .arm(&t.k, time::after(value), interval, target, info);
         if let Some(p) = t.h.tg.lock().posix_timers.get_mut(&id) {
             p.armed = Some(kid);
         }
