@@ -219,10 +219,11 @@ pub struct Delivery<'a> {
 /// Build the frame on the application stack and point the registers at the handler.
 pub fn setup_frame(mm: &MemoryManager, regs: &mut Regs, d: &Delivery<'_>) -> Result<(), Errno> {
     let r = &regs.0;
+    // Application-controlled values: wrap, and let the copy-out fail with EFAULT.
     let mut sp = if d.use_altstack {
-        d.altstack.0 + d.altstack.1
+        d.altstack.0.wrapping_add(d.altstack.1)
     } else {
-        r.rsp - 128
+        r.rsp.wrapping_sub(128)
     };
     // FPU state: 64-byte aligned, with the software bytes and the trailing magic.
     let mut fp = d.fp.bytes.clone();
@@ -239,11 +240,11 @@ pub fn setup_frame(mm: &MemoryManager, regs: &mut Regs, d: &Delivery<'_>) -> Res
         fp[480..484].copy_from_slice(&xsize.to_le_bytes());
     }
     fp.extend_from_slice(&FP_XSTATE_MAGIC2.to_le_bytes());
-    sp = (sp - fp.len() as u64) & !63;
+    sp = sp.wrapping_sub(fp.len() as u64) & !63;
     let fp_addr = sp;
     mm.write_bytes(fp_addr, &fp)?;
     // The frame: 16-byte aligned minus 8, as if the handler had been called.
-    let frame = ((sp - FRAME_SIZE) & !15) - 8;
+    let frame = (sp.wrapping_sub(FRAME_SIZE) & !15).wrapping_sub(8);
     let mut b = vec![0u8; FRAME_SIZE as usize];
     let put = |b: &mut Vec<u8>, off: u64, v: u64| {
         b[off as usize..off as usize + 8].copy_from_slice(&v.to_le_bytes())
@@ -282,8 +283,8 @@ pub fn setup_frame(mm: &MemoryManager, regs: &mut Regs, d: &Delivery<'_>) -> Res
     r.rsp = frame;
     r.rip = d.act.handler;
     r.rdi = d.info.signo() as u64;
-    r.rsi = frame + INFO;
-    r.rdx = frame + UC;
+    r.rsi = frame.wrapping_add(INFO);
+    r.rdx = frame.wrapping_add(UC);
     r.rax = 0;
     // The handler runs with DF clear and TF clear, as the kernel leaves them.
     r.eflags &= !(0x400 | 0x100);

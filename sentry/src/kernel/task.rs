@@ -416,7 +416,7 @@ impl Task {
         let on_alt = ss_flags & libc::SS_DISABLE == 0
             && ss_size != 0
             && self.regs.0.rsp > ss_sp
-            && self.regs.0.rsp <= ss_sp + ss_size;
+            && self.regs.0.rsp <= ss_sp.saturating_add(ss_size);
         let use_alt = act.flags & libc::SA_ONSTACK as u64 != 0
             && ss_flags & libc::SS_DISABLE == 0
             && ss_size != 0

@@ -1151,7 +1151,8 @@ impl MemoryManager {
         let mut out = Vec::new();
         let mut a = addr;
         while out.len() < max {
-            let chunk = ((page_down(a) + PAGE_SIZE - a) as usize).min(max - out.len());
+            // Bytes to the end of this page (no overflow near the top of the address space).
+            let chunk = ((PAGE_SIZE - a % PAGE_SIZE) as usize).min(max - out.len());
             let mut buf = vec![0u8; chunk];
             self.read_bytes(a, &mut buf)?;
             if let Some(i) = buf.iter().position(|&b| b == 0) {
@@ -1159,7 +1160,7 @@ impl MemoryManager {
                 return Ok(out);
             }
             out.extend_from_slice(&buf);
-            a += chunk as u64;
+            a = a.wrapping_add(chunk as u64);
         }
         Err(Errno::ENAMETOOLONG)
     }

@@ -781,7 +781,7 @@ pub fn utimensat(t: &mut Task, a: [u64; 6]) -> SysResult {
     let (at, mt, explicit) = if a[2] == 0 {
         (Some(now), Some(now), false)
     } else {
-        let ts: [libc::timespec; 2] = [t.mm.copy_in(a[2])?, t.mm.copy_in(a[2] + 16)?];
+        let ts: [libc::timespec; 2] = [t.mm.copy_in(a[2])?, t.mm.copy_in(a[2].wrapping_add(16))?];
         let pick = |x: &libc::timespec| -> Result<Option<(i64, i64)>, Errno> {
             match x.tv_nsec {
                 UTIME_OMIT => Ok(None),

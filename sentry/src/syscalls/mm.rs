@@ -179,6 +179,6 @@ pub fn msync(t: &mut Task, a: [u64; 6]) -> SysResult {
 /// mlock/munlock: sandbox memory is never swapped out; the range must be mapped.
 pub fn mlock(t: &mut Task, a: [u64; 6]) -> SysResult {
     let start = crate::mm::page_down(a[0]);
-    let len = page_up(a[1] + (a[0] - start)).ok_or(Errno::ENOMEM)?;
+    let len = page_up(a[1].saturating_add(a[0] - start)).ok_or(Errno::ENOMEM)?;
     t.mm.msync(start, len, 0).map(|_| 0)
 }

@@ -108,7 +108,7 @@ fn do_poll(t: &mut Task, addr: u64, n: u64, deadline: Option<Instant>) -> SysRes
     }
     let mut pfds = Vec::with_capacity(n as usize);
     for i in 0..n {
-        let p: libc::pollfd = t.mm.copy_in(addr + i * 8)?;
+        let p: libc::pollfd = t.mm.copy_in(addr.wrapping_add(i * 8))?;
         pfds.push(p);
     }
     let req: Vec<(i32, u32)> = pfds
@@ -122,7 +122,7 @@ fn do_poll(t: &mut Task, addr: u64, n: u64, deadline: Option<Instant>) -> SysRes
         if r != 0 {
             count += 1;
         }
-        t.mm.copy_out(addr + i as u64 * 8 + 6, &p.revents)?;
+        t.mm.copy_out(addr.wrapping_add(i as u64 * 8 + 6), &p.revents)?;
     }
     Ok(count)
 }

@@ -598,7 +598,7 @@ fn read_strings(t: &Task, addr: u64) -> Result<Vec<Vec<u8>>, Errno> {
     }
     let mut total = 0usize;
     loop {
-        let p: u64 = t.mm.copy_in(addr + out.len() as u64 * 8)?;
+        let p: u64 = t.mm.copy_in(addr.wrapping_add(out.len() as u64 * 8))?;
         if p == 0 {
             return Ok(out);
         }

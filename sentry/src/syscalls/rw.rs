@@ -51,7 +51,7 @@ fn read_into(t: &Task, f: &OpenFile, addr: u64, len: usize, off: u64) -> Result<
             Err(e) if total == 0 => return Err(e),
             Err(_) => break,
         };
-        t.mm.write_bytes(addr + total as u64, &buf[..got])?;
+        t.mm.write_bytes(addr.wrapping_add(total as u64), &buf[..got])?;
         total += got;
         // Streams return what they have; don't block for more.
         if got < n || !f.ops.seekable() {
@@ -66,7 +66,7 @@ fn write_from(t: &Task, f: &OpenFile, addr: u64, len: usize, off: u64) -> Result
     let mut total = 0;
     while total < len || len == 0 {
         let n = (len - total).min(CHUNK);
-        let buf = match t.mm.read_vec(addr + total as u64, n) {
+        let buf = match t.mm.read_vec(addr.wrapping_add(total as u64), n) {
             Ok(b) => b,
             Err(e) if total == 0 => return Err(e),
             Err(_) => break,
@@ -129,7 +129,7 @@ fn write_stream(t: &mut Task, f: &Arc<OpenFile>, addr: u64, len: usize) -> Resul
     let nonblock = f.flags() & libc::O_NONBLOCK as u32 != 0;
     let mut total = 0;
     loop {
-        match write_from(t, f, addr + total as u64, len - total, 0) {
+        match write_from(t, f, addr.wrapping_add(total as u64), len - total, 0) {
             Ok(n) => {
                 total += n;
                 if total >= len || nonblock {
@@ -219,7 +219,7 @@ fn iovecs(t: &Task, addr: u64, cnt: u64) -> Result<Vec<(u64, usize)>, Errno> {
     let mut v = Vec::with_capacity(cnt as usize);
     let mut total: usize = 0;
     for i in 0..cnt {
-        let iov: libc::iovec = t.mm.copy_in(addr + i * 16)?;
+        let iov: libc::iovec = t.mm.copy_in(addr.wrapping_add(i * 16))?;
         let len = iov.iov_len;
         if (len as isize) < 0 {
             return Err(Errno::EINVAL);

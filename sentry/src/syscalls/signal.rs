@@ -93,7 +93,8 @@ pub fn rt_sigpending(t: &mut Task, a: [u64; 6]) -> SysResult {
 pub fn sigaltstack(t: &mut Task, a: [u64; 6]) -> SysResult {
     let (sp, size, flags) = t.altstack;
     let rsp = t.regs.0.rsp;
-    let on = flags & libc::SS_DISABLE == 0 && size != 0 && rsp > sp && rsp <= sp + size;
+    let on =
+        flags & libc::SS_DISABLE == 0 && size != 0 && rsp > sp && rsp <= sp.saturating_add(size);
     if a[0] != 0 {
         let ss: [u64; 3] = t.mm.copy_in(a[0])?;
         let (nsp, nflags, nsize) = (ss[0], ss[1] as i32, ss[2]);

@@ -271,7 +271,7 @@ fn gather(t: &Task, iov: u64, n: u64) -> Result<Vec<u8>, Errno> {
     }
     let mut data = Vec::new();
     for i in 0..n {
-        let v: [u64; 2] = t.mm.copy_in(iov + i * 16)?;
+        let v: [u64; 2] = t.mm.copy_in(iov.wrapping_add(i * 16))?;
         if v[1] > 1 << 26 {
             return Err(Errno::EMSGSIZE);
         }
@@ -511,7 +511,7 @@ pub fn recvmsg(t: &mut Task, a: [u64; 6]) -> SysResult {
     let mut iovs = Vec::new();
     let mut cap = 0usize;
     for i in 0..iovlen {
-        let v: [u64; 2] = t.mm.copy_in(iov + i * 16)?;
+        let v: [u64; 2] = t.mm.copy_in(iov.wrapping_add(i * 16))?;
         cap = cap.saturating_add(v[1] as usize);
         iovs.push(v);
     }
@@ -579,12 +579,12 @@ pub fn recvmsg(t: &mut Task, a: [u64; 6]) -> SysResult {
         t.mm.write_bytes(ctl, &control)?;
     }
     // msg_controllen (offset 40) and msg_flags (offset 48).
-    t.mm.copy_out(a[1] + 40, &(control.len() as u64))?;
-    t.mm.copy_out(a[1] + 48, &msg_flags)?;
+    t.mm.copy_out(a[1].wrapping_add(40), &(control.len() as u64))?;
+    t.mm.copy_out(a[1].wrapping_add(48), &msg_flags)?;
     if name != 0 {
-        write_addr(t, name, a[1] + 8, from.as_deref())?;
+        write_addr(t, name, a[1].wrapping_add(8), from.as_deref())?;
     } else {
-        t.mm.copy_out(a[1] + 8, &0u32)?;
+        t.mm.copy_out(a[1].wrapping_add(8), &0u32)?;
     }
     Ok(if flags & libc::MSG_TRUNC as u64 != 0 {
         full

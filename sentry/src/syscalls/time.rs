@@ -368,7 +368,7 @@ pub fn timerfd_settime(t: &mut Task, a: [u64; 6]) -> SysResult {
     if flags & !(libc::TFD_TIMER_ABSTIME | (1 << 1)/* TFD_TIMER_CANCEL_ON_SET */) != 0 {
         return Err(Errno::EINVAL);
     }
-    let v: [libc::timespec; 2] = [t.mm.copy_in(a[2])?, t.mm.copy_in(a[2] + 16)?];
+    let v: [libc::timespec; 2] = [t.mm.copy_in(a[2])?, t.mm.copy_in(a[2].wrapping_add(16))?];
     let dur = |x: &libc::timespec| -> Result<std::time::Duration, Errno> {
         if x.tv_sec < 0 || !(0..1_000_000_000).contains(&x.tv_nsec) {
             return Err(Errno::EINVAL);
@@ -491,7 +491,7 @@ fn timer_state(
 pub fn timer_settime(t: &mut Task, a: [u64; 6]) -> SysResult {
     let id = a[0] as i32;
     let (armed, interval, clock) = timer_state(t, id)?;
-    let v: [libc::timespec; 2] = [t.mm.copy_in(a[2])?, t.mm.copy_in(a[2] + 16)?];
+    let v: [libc::timespec; 2] = [t.mm.copy_in(a[2])?, t.mm.copy_in(a[2].wrapping_add(16))?];
     let dur = |x: &libc::timespec| -> Result<std::time::Duration, Errno> {
         if x.tv_sec < 0 || !(0..1_000_000_000).contains(&x.tv_nsec) {
             return Err(Errno::EINVAL);
