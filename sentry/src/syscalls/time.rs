@@ -320,6 +320,30 @@ pub fn times(t: &mut Task, a: [u64; 6]) -> SysResult {
 
 // ---- timerfd ----------------------------------------------------------------------------------
 
+/// Read a `struct itimerspec` (interval, value); an absolute value on `clock` becomes the
+/// time left from now.
+fn read_itimerspec(
+    t: &Task,
+    addr: u64,
+    absolute: bool,
+    clock: libc::clockid_t,
+) -> Result<(std::time::Duration, std::time::Duration), Errno> {
+    let v: [libc::timespec; 2] = [t.mm.copy_in(addr)?, t.mm.copy_in(addr.wrapping_add(16))?];
+    let dur = |x: &libc::timespec| -> Result<std::time::Duration, Errno> {
+        if x.tv_sec < 0 || !(0..1_000_000_000).contains(&x.tv_nsec) {
+            return Err(Errno::EINVAL);
+        }
+        Ok(std::time::Duration::new(x.tv_sec as u64, x.tv_nsec as u32))
+    };
+    let (interval, mut value) = (dur(&v[0])?, dur(&v[1])?);
+    if absolute && !value.is_zero() {
+        let target = i64::try_from(value.as_nanos()).unwrap_or(i64::MAX);
+        let left = target.saturating_sub(time::ns(time::now(clock)));
+        value = std::time::Duration::from_nanos(left.max(1) as u64);
+    }
+    Ok((interval, value))
+}
+
 fn timerfd_of(t: &Task, fd: i32) -> Result<std::sync::Arc<crate::vfs::OpenFile>, Errno> {
     let f = t.fds.get(fd)?;
     if f.ops
@@ -368,19 +392,8 @@ pub fn timerfd_settime(t: &mut Task, a: [u64; 6]) -> SysResult {
     if flags & !(libc::TFD_TIMER_ABSTIME | (1 << 1)/* TFD_TIMER_CANCEL_ON_SET */) != 0 {
         return Err(Errno::EINVAL);
     }
-    let v: [libc::timespec; 2] = [t.mm.copy_in(a[2])?, t.mm.copy_in(a[2].wrapping_add(16))?];
-    let dur = |x: &libc::timespec| -> Result<std::time::Duration, Errno> {
-        if x.tv_sec < 0 || !(0..1_000_000_000).contains(&x.tv_nsec) {
-            return Err(Errno::EINVAL);
-        }
-        Ok(std::time::Duration::new(x.tv_sec as u64, x.tv_nsec as u32))
-    };
-    let (interval, mut value) = (dur(&v[0])?, dur(&v[1])?);
-    if flags & libc::TFD_TIMER_ABSTIME != 0 && !value.is_zero() {
-        let now = time::ns(time::now(tf.clock));
-        let target = value.as_nanos() as i64;
-        value = std::time::Duration::from_nanos((target - now).max(1) as u64);
-    }
+    let (interval, value) =
+        read_itimerspec(t, a[2], flags & libc::TFD_TIMER_ABSTIME != 0, tf.clock)?;
     let old = tf.set(value, interval)?;
     if a[3] != 0 {
         t.mm.copy_out(a[3], &its(old))?;
@@ -491,18 +504,7 @@ fn timer_state(
 pub fn timer_settime(t: &mut Task, a: [u64; 6]) -> SysResult {
     let id = a[0] as i32;
     let (armed, interval, clock) = timer_state(t, id)?;
-    let v: [libc::timespec; 2] = [t.mm.copy_in(a[2])?, t.mm.copy_in(a[2].wrapping_add(16))?];
-    let dur = |x: &libc::timespec| -> Result<std::time::Duration, Errno> {
-        if x.tv_sec < 0 || !(0..1_000_000_000).contains(&x.tv_nsec) {
-            return Err(Errno::EINVAL);
-        }
-        Ok(std::time::Duration::new(x.tv_sec as u64, x.tv_nsec as u32))
-    };
-    let (iv, mut value) = (dur(&v[0])?, dur(&v[1])?);
-    if a[1] as i32 & libc::TIMER_ABSTIME != 0 && !value.is_zero() {
-        let now = time::ns(time::now(clock));
-        value = std::time::Duration::from_nanos((value.as_nanos() as i64 - now).max(1) as u64);
-    }
+    let (iv, value) = read_itimerspec(t, a[2], a[1] as i32 & libc::TIMER_ABSTIME != 0, clock)?;
     let old = match armed.and_then(|k| t.k.timers.disarm(k)) {
         Some((left, _)) => (left, interval.unwrap_or_default()),
         None => (std::time::Duration::ZERO, interval.unwrap_or_default()),
