@@ -58,6 +58,8 @@ errnos!(
     ENAMETOOLONG,
     ENOLCK,
     ENOSYS,
+    EIDRM,
+    ENOMSG,
     ENOTEMPTY,
     ELOOP,
     ENODATA,

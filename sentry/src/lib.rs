@@ -188,6 +188,7 @@ pub fn boot(cfg: BootConfig) -> Result<ExitStatus, BootError> {
         rlimits: default_rlimits(),
         clear_child_tid: 0,
         robust_list: (0, 0),
+        sem_undo: kernel::ipc::sem::UndoList::new(1),
         comm: Vec::new(),
         exe: None,
         exit: None,

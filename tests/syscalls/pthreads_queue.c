@@ -2,7 +2,7 @@
 #include <pthread.h>
 
 #define N 8
-#define OPS 20000
+#define OPS 125000 /* 4 producers + 4 consumers: 1e6 queue operations */
 static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t c = PTHREAD_COND_INITIALIZER;
 static long queue, produced, consumed;

@@ -190,6 +190,11 @@ impl Task {
                 0
             },
             robust_list: (0, 0),
+            sem_undo: if has(libc::CLONE_SYSVSEM) {
+                self.sem_undo.clone()
+            } else {
+                super::ipc::sem::UndoList::new(tg.tgid)
+            },
             comm: self.comm.clone(),
             exe: self.exe.clone(),
             exit: None,

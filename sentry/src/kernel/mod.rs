@@ -3,6 +3,7 @@
 pub mod clone;
 pub mod exec;
 pub mod futex;
+pub mod ipc;
 pub mod process;
 pub mod signal;
 pub mod task;
@@ -82,6 +83,8 @@ pub struct Kernel {
     pub timers: timer::Timers,
     /// The abstract unix socket namespace.
     pub unix: crate::net::unix::Namespace,
+    /// System V IPC objects.
+    pub ipc: Arc<ipc::IpcNamespace>,
     init_status: Mutex<Option<ExitStatus>>,
     init_cv: Condvar,
     /// Syscalls already reported as unimplemented (logged once each).
@@ -117,6 +120,7 @@ impl Kernel {
             futexes: futex::Futexes::default(),
             timers: timer::Timers::default(),
             unix: crate::net::unix::Namespace::default(),
+            ipc: Arc::default(),
             init_status: Mutex::new(None),
             init_cv: Condvar::new(),
             enosys_logged: Mutex::new(HashSet::new()),

@@ -118,6 +118,9 @@ pub struct Task {
     pub rlimits: [libc::rlimit; RLIMIT_COUNT],
     pub clear_child_tid: u64,
     pub robust_list: (u64, u64),
+    /// SEM_UNDO adjustments, shared with the tasks cloned with CLONE_SYSVSEM; applied when the
+    /// last of them exits.
+    pub sem_undo: Arc<super::ipc::sem::UndoList>,
     pub comm: Vec<u8>,
     pub exe: Option<Arc<Dentry>>,
     /// Set when this thread must exit: its own status (the group's may differ).

@@ -35,6 +35,69 @@ pub trait Mappable: Send + Sync {
     fn ident(&self) -> (u64, u64) {
         (0, 0)
     }
+    /// The concrete object, for callers that look for one kind (shmdt finds its segments).
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        None
+    }
+}
+
+/// Shared anonymous memory (MAP_SHARED|MAP_ANONYMOUS, System V shared memory): frames of the
+/// memory file allocated on first touch, freed with the object.
+pub struct SharedMemory {
+    frames: Mutex<std::collections::HashMap<u64, u64>>,
+    size: u64,
+    mf: Arc<MemoryFile>,
+}
+
+impl SharedMemory {
+    pub fn new(mf: Arc<MemoryFile>, size: u64) -> SharedMemory {
+        SharedMemory {
+            frames: Mutex::default(),
+            size,
+            mf,
+        }
+    }
+
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Pages that have a frame.
+    pub fn resident_pages(&self) -> u64 {
+        self.frames.lock().unwrap_or_else(|e| e.into_inner()).len() as u64
+    }
+}
+
+impl Mappable for SharedMemory {
+    fn frame(&self, mf: &MemoryFile, off: u64) -> Result<u64, Errno> {
+        if off >= self.size {
+            return Err(Errno::EFAULT);
+        }
+        let mut f = self.frames.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(&fr) = f.get(&off) {
+            return Ok(fr);
+        }
+        let fr = mf.allocate(PAGE_SIZE).map_err(|_| Errno::ENOMEM)?;
+        f.insert(off, fr);
+        Ok(fr)
+    }
+
+    fn name(&self) -> String {
+        "/dev/zero (deleted)".into()
+    }
+}
+
+impl Drop for SharedMemory {
+    fn drop(&mut self) {
+        for &fr in self
+            .frames
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+        {
+            self.mf.free(fr, PAGE_SIZE);
+        }
+    }
 }
 
 #[derive(Clone)]

@@ -83,6 +83,15 @@ pod!(
     libc::itimerval,
     libc::flock,
     libc::statx_timestamp,
+    libc::ipc_perm,
+    libc::shmid_ds,
+    libc::semid_ds,
+    libc::msqid_ds,
+    libc::sembuf,
+    libc::seminfo,
+    libc::msginfo,
+    crate::kernel::ipc::shm::ShmInfo,
+    crate::kernel::ipc::shm::ShmUsage,
     StatFs,
 );
 

@@ -5,48 +5,10 @@ use platform::{Prot, PAGE_SIZE};
 use super::fd_arg;
 use crate::errno::{Errno, SysResult};
 use crate::kernel::Task;
-use crate::mm::{page_up, Backing, Mappable, MmapOpts};
+use crate::mm::{page_up, Backing, MmapOpts, SharedMemory};
 
 pub fn brk(t: &mut Task, a: [u64; 6]) -> SysResult {
     Ok(t.mm.brk(a[0]))
-}
-
-/// A shared anonymous memory object (MAP_SHARED|MAP_ANONYMOUS).
-struct SharedAnon {
-    frames: std::sync::Mutex<std::collections::HashMap<u64, u64>>,
-    size: u64,
-    mf: std::sync::Arc<platform::MemoryFile>,
-}
-
-impl Mappable for SharedAnon {
-    fn frame(&self, mf: &platform::MemoryFile, off: u64) -> Result<u64, Errno> {
-        if off >= self.size {
-            return Err(Errno::EFAULT);
-        }
-        let mut f = self.frames.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(&fr) = f.get(&off) {
-            return Ok(fr);
-        }
-        let fr = mf.allocate(PAGE_SIZE).map_err(|_| Errno::ENOMEM)?;
-        f.insert(off, fr);
-        Ok(fr)
-    }
-    fn name(&self) -> String {
-        "/dev/zero (deleted)".into()
-    }
-}
-
-impl Drop for SharedAnon {
-    fn drop(&mut self) {
-        for &fr in self
-            .frames
-            .get_mut()
-            .unwrap_or_else(|e| e.into_inner())
-            .values()
-        {
-            self.mf.free(fr, PAGE_SIZE);
-        }
-    }
 }
 
 pub fn mmap(t: &mut Task, a: [u64; 6]) -> SysResult {
@@ -95,11 +57,7 @@ pub fn mmap(t: &mut Task, a: [u64; 6]) -> SysResult {
     let populate = flags & libc::MAP_POPULATE != 0;
     let (backing, max_prot) = if flags & libc::MAP_ANONYMOUS != 0 {
         if shared {
-            let obj = SharedAnon {
-                frames: Default::default(),
-                size: plen,
-                mf: t.k.mf.clone(),
-            };
+            let obj = SharedMemory::new(t.k.mf.clone(), plen);
             (
                 Backing::Object {
                     obj: std::sync::Arc::new(obj),

@@ -7,6 +7,7 @@ mod fd;
 mod fs;
 mod futex;
 mod info;
+mod ipc;
 mod mm;
 mod poll;
 mod process;
@@ -55,6 +56,15 @@ pub fn dispatch(t: &mut Task) {
         Ok(v) => v,
         Err(e) => (-(e.0 as i64)) as u64,
     };
+}
+
+/// Read a timespec argument that must be valid (tv_nsec below a second, tv_sec not negative).
+pub(crate) fn read_timespec(t: &Task, addr: u64) -> Result<libc::timespec, Errno> {
+    let ts: libc::timespec = t.mm.copy_in(addr)?;
+    if ts.tv_sec < 0 || !(0..1_000_000_000).contains(&ts.tv_nsec) {
+        return Err(Errno::EINVAL);
+    }
+    Ok(ts)
 }
 
 /// Argument accessors with the C types of the ABI.

@@ -3,7 +3,7 @@
 use std::sync::LazyLock;
 
 use super::{
-    creds, epoll, fd, fs, futex, info, mm, poll, process, rw, signal, socket, time, Handler,
+    creds, epoll, fd, fs, futex, info, ipc, mm, poll, process, rw, signal, socket, time, Handler,
 };
 
 /// How completely a syscall is implemented.
@@ -259,20 +259,21 @@ fn entries() -> Vec<Entry> {
         SYS_fdatasync => fs::fsync, Full, [Fd];
         SYS_sync => fs::sync, Full, [];
         SYS_syncfs => fs::fsync, Full, [Fd];
+        SYS_shmget => ipc::shmget, Partial("SHM_HUGETLB gives ENOMEM (no huge page pool)"), [Hex, Int, Oct];
+        SYS_shmat => ipc::shmat, Full, [Int, Hex, Hex];
+        SYS_shmdt => ipc::shmdt, Full, [Hex];
+        SYS_shmctl => ipc::shmctl, Full, [Int, Int, Hex];
+        SYS_semget => ipc::semget, Full, [Hex, Int, Oct];
+        SYS_semop => ipc::semop, Full, [Int, Hex, Int];
+        SYS_semtimedop => ipc::semtimedop, Full, [Int, Hex, Int, Hex];
+        SYS_semctl => ipc::semctl, Full, [Int, Int, Int, Hex];
+        SYS_msgget => ipc::msgget, Full, [Hex, Oct];
+        SYS_msgsnd => ipc::msgsnd, Full, [Int, Hex, Int, Hex];
+        SYS_msgrcv => ipc::msgrcv, Full, [Int, Hex, Int, Int, Hex];
+        SYS_msgctl => ipc::msgctl, Full, [Int, Int, Hex];
     };
     v.extend(missing![
-        SYS_shmget,
-        SYS_shmat,
-        SYS_shmctl,
         SYS_sendfile,
-        SYS_semget,
-        SYS_semop,
-        SYS_semctl,
-        SYS_shmdt,
-        SYS_msgget,
-        SYS_msgsnd,
-        SYS_msgrcv,
-        SYS_msgctl,
         SYS_flock,
         SYS_getdents,
         SYS_creat,
@@ -333,7 +334,6 @@ fn entries() -> Vec<Entry> {
         SYS_io_cancel,
         SYS_lookup_dcookie,
         SYS_remap_file_pages,
-        SYS_semtimedop,
         SYS_clock_settime,
         SYS_utimes,
         SYS_mbind,

@@ -1,5 +1,6 @@
 //! Clocks and sleeping.
 
+use super::read_timespec;
 use crate::errno::{Errno, SysResult};
 use crate::kernel::{time, Task};
 
@@ -77,14 +78,6 @@ pub fn time(t: &mut Task, a: [u64; 6]) -> SysResult {
         t.mm.copy_out(a[0], &s)?;
     }
     Ok(s as u64)
-}
-
-fn read_timespec(t: &Task, addr: u64) -> Result<libc::timespec, Errno> {
-    let ts: libc::timespec = t.mm.copy_in(addr)?;
-    if ts.tv_sec < 0 || !(0..1_000_000_000).contains(&ts.tv_nsec) {
-        return Err(Errno::EINVAL);
-    }
-    Ok(ts)
 }
 
 /// Sleep until `deadline_ns` on `clock`; signals interrupt it (ERESTARTSYS).
