@@ -153,7 +153,7 @@ pub fn boot(cfg: BootConfig) -> Result<ExitStatus, BootError> {
     let path = search_path(&fsctx, &creds, &cmd, &cfg.envp);
     // The first process: pid 1, leader of its own session and process group.
     let sighand = Arc::new(std::sync::Mutex::new([SigAction::default(); 64]));
-    let tg = ThreadGroup::new(1, None, sighand, 1, 1, creds.uid, libc::SIGCHLD);
+    let tg = ThreadGroup::new(1, (None, 0), sighand, 1, 1, creds.uid, libc::SIGCHLD);
     let h = TaskHandle::new(1, tg.clone());
     {
         let mut tasks = k.tasks();

@@ -91,10 +91,11 @@ impl Task {
         let tg = if has(libc::CLONE_THREAD) {
             self.h.tg.clone()
         } else {
-            let parent = if has(libc::CLONE_PARENT) {
-                self.h.tg.lock().parent.clone()
+            let (parent, parent_tid) = if has(libc::CLONE_PARENT) {
+                let st = self.h.tg.lock();
+                (st.parent.clone(), st.parent_tid)
             } else {
-                Some(self.h.tg.clone())
+                (Some(self.h.tg.clone()), self.tid)
             };
             let sighand = if has(libc::CLONE_SIGHAND) {
                 self.h.tg.sighand()
@@ -116,7 +117,7 @@ impl Task {
             };
             let g = ThreadGroup::new(
                 tid,
-                parent.clone(),
+                (parent.clone(), parent_tid),
                 sighand,
                 pgid,
                 sid,

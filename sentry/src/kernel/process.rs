@@ -20,6 +20,9 @@ pub struct ThreadGroup {
 
 pub struct TgState {
     pub parent: Option<Arc<ThreadGroup>>,
+    /// The thread of `parent` that created this process (Linux's real_parent): its exit sends
+    /// PR_SET_PDEATHSIG signals.
+    pub parent_tid: i32,
     pub children: Vec<Arc<ThreadGroup>>,
     pub threads: Vec<Arc<TaskHandle>>,
     pub pending: Pending,
@@ -60,7 +63,8 @@ pub struct PosixTimer {
 impl ThreadGroup {
     pub fn new(
         tgid: i32,
-        parent: Option<Arc<ThreadGroup>>,
+        // The parent process and its thread that creates this one.
+        (parent, parent_tid): (Option<Arc<ThreadGroup>>, i32),
         sighand: SigHand,
         pgid: i32,
         sid: i32,
@@ -71,6 +75,7 @@ impl ThreadGroup {
             tgid,
             state: Mutex::new(TgState {
                 parent,
+                parent_tid,
                 children: Vec::new(),
                 threads: Vec::new(),
                 pending: Pending::default(),
@@ -296,6 +301,7 @@ impl Kernel {
         if h.tid != tg.tgid {
             self.tasks().threads.remove(&h.tid);
         }
+        self.parent_thread_exited(&tg, h);
         if !last {
             return;
         }
@@ -305,7 +311,10 @@ impl Kernel {
         let reaper = self.reaper_for(&tg);
         let mut zombie_moved = false;
         for c in &children {
-            c.lock().parent = reaper.clone();
+            let mut st = c.lock();
+            st.parent = reaper.clone();
+            st.parent_tid = reaper.as_ref().map_or(0, |r| r.tgid);
+            drop(st);
             zombie_moved |= c.lock().zombie.is_some();
         }
         if let Some(r) = &reaper {
@@ -354,6 +363,39 @@ impl Kernel {
                     }
                 }
                 self.init_exited(status);
+            }
+        }
+    }
+
+    /// Thread `h` of `tg` is gone: the processes it created pass to another thread of `tg`
+    /// (or, with the last one, to the reaper), and those that asked for it get their
+    /// PR_SET_PDEATHSIG signal, as Linux's forget_original_parent does.
+    fn parent_thread_exited(&self, tg: &Arc<ThreadGroup>, h: &Arc<TaskHandle>) {
+        let (children, heir) = {
+            let st = tg.lock();
+            let kids: Vec<Arc<ThreadGroup>> = st
+                .children
+                .iter()
+                .filter(|c| c.lock().parent_tid == h.tid)
+                .cloned()
+                .collect();
+            (kids, st.threads.first().map(|t| t.tid))
+        };
+        let uid = h.lock().creds.map_or(0, |c| c.uid);
+        for c in children {
+            let threads = {
+                let mut st = c.lock();
+                if let Some(heir) = heir {
+                    st.parent_tid = heir;
+                }
+                st.threads.clone()
+            };
+            for t in threads {
+                let sig = t.lock().pdeath_signal;
+                if sig != 0 {
+                    let info = SigInfo::from_process(sig, signal::SI_USER, tg.tgid, uid);
+                    self.signal_group(&c, info);
+                }
             }
         }
     }

@@ -59,6 +59,8 @@ pub struct TaskShared {
     pub exit_requested: bool,
     /// The task's credentials, as other tasks see them (capget, signal permission).
     pub creds: Option<Creds>,
+    /// PR_SET_PDEATHSIG: sent to this task's process when the thread that created it exits.
+    pub pdeath_signal: i32,
 }
 
 impl TaskHandle {

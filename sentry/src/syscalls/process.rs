@@ -461,11 +461,15 @@ pub fn prctl(t: &mut Task, a: [u64; 6]) -> SysResult {
                 Ok(0)
             }
         }
-        libc::PR_GET_PDEATHSIG => t.mm.copy_out(a[1], &0i32).map(|_| 0),
+        libc::PR_GET_PDEATHSIG => {
+            let sig = t.h.lock().pdeath_signal;
+            t.mm.copy_out(a[1], &sig).map(|_| 0)
+        }
         libc::PR_SET_PDEATHSIG => {
             if a[1] > 64 {
                 Err(Errno::EINVAL)
             } else {
+                t.h.lock().pdeath_signal = a[1] as i32;
                 Ok(0)
             }
         }

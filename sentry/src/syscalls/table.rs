@@ -136,7 +136,7 @@ fn entries() -> Vec<Entry> {
         SYS_statfs => fs::statfs, Full, [Path, Hex];
         SYS_fstatfs => fs::fstatfs, Full, [Fd, Hex];
         SYS_getpriority => process::getpriority, Full, [Int, Int];
-        SYS_prctl => process::prctl, Partial("SET/GET_NAME, SET/GET_DUMPABLE, SET/GET_NO_NEW_PRIVS, SET/GET_PDEATHSIG, CAPBSET_READ"), [Int, Hex, Hex, Hex, Hex];
+        SYS_prctl => process::prctl, Partial("SET/GET_NAME, SET/GET_DUMPABLE, SET/GET_NO_NEW_PRIVS, SET/GET_PDEATHSIG (sent when the creating thread exits), SET/GET_CHILD_SUBREAPER, CAPBSET_READ"), [Int, Hex, Hex, Hex, Hex];
         SYS_arch_prctl => process::arch_prctl, Partial("ARCH_SET/GET_FS and GS; CPUID faulting unsupported"), [Hex, Hex];
         SYS_setrlimit => process::setrlimit, Full, [Int, Hex];
         SYS_gettid => process::gettid, Full, [];
