@@ -17,6 +17,10 @@ pub struct CloneArgs {
     pub child_tid: u64,
     pub tls: u64,
     pub pidfd: u64,
+    /// clone3's set_tid: the id the new task must have.
+    pub set_tid: Option<i32>,
+    /// CLONE_CLEAR_SIGHAND: handled signals start at SIG_DFL in the child.
+    pub clear_sighand: bool,
 }
 
 const CSIGNAL: u64 = 0xff;
@@ -87,7 +91,13 @@ impl Task {
         let fp = self.ctx.fp_state(self.mm.address_space().as_ref()).ok();
 
         let mut tasks = k.tasks();
-        let tid = tasks.alloc().ok_or(Errno::EAGAIN)?;
+        let tid = match a.set_tid {
+            Some(id) if tasks.threads.contains_key(&id) || tasks.groups.contains_key(&id) => {
+                return Err(Errno::EEXIST);
+            }
+            Some(id) => id,
+            None => tasks.alloc().ok_or(Errno::EAGAIN)?,
+        };
         let tg = if has(libc::CLONE_THREAD) {
             self.h.tg.clone()
         } else {
@@ -100,14 +110,17 @@ impl Task {
             let sighand = if has(libc::CLONE_SIGHAND) {
                 self.h.tg.sighand()
             } else {
-                Arc::new(Mutex::new(
-                    *self
-                        .h
-                        .tg
-                        .sighand()
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner()),
-                ))
+                let actions = *self
+                    .h
+                    .tg
+                    .sighand()
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner());
+                Arc::new(Mutex::new(if a.clear_sighand {
+                    super::signal::flush_handlers(&actions)
+                } else {
+                    actions
+                }))
             };
             let (pgid, sid) = (self.h.tg.pgid(), self.h.tg.sid());
             let exit_signal = if a.exit_signal != 0 {

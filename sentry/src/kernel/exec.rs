@@ -3,7 +3,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use super::signal::{SigAction, SIG_IGN};
+use super::signal::flush_handlers;
 use super::task::{Task, ALTSTACK_NONE};
 use crate::errno::Errno;
 use crate::mm::MemoryManager;
@@ -66,12 +66,7 @@ impl Task {
             .sighand()
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        let mut fresh = [SigAction::default(); 64];
-        for (n, a) in fresh.iter_mut().zip(handlers.iter()) {
-            if a.handler == SIG_IGN {
-                *n = *a;
-            }
-        }
+        let fresh = flush_handlers(&handlers);
         {
             let mut st = self.h.tg.lock();
             st.sighand = Arc::new(Mutex::new(fresh));

@@ -148,6 +148,18 @@ pub struct SigAction {
     pub mask: SigSet,
 }
 
+/// flush_signal_handlers: handled signals go back to SIG_DFL, ignored ones stay ignored, and
+/// flags, restorers and masks are cleared (execve, clone3's CLONE_CLEAR_SIGHAND).
+pub fn flush_handlers(actions: &[SigAction; 64]) -> [SigAction; 64] {
+    let mut fresh = [SigAction::default(); 64];
+    for (n, a) in fresh.iter_mut().zip(actions.iter()) {
+        if a.handler == SIG_IGN {
+            n.handler = SIG_IGN;
+        }
+    }
+    fresh
+}
+
 pub const SIG_DFL: u64 = 0;
 pub const SIG_IGN: u64 = 1;
 

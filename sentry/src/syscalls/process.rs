@@ -150,8 +150,9 @@ pub fn vfork(t: &mut Task, _a: [u64; 6]) -> SysResult {
 
 /// clone(flags, stack, parent_tid, child_tid, tls) — the x86-64 argument order.
 pub fn clone(t: &mut Task, a: [u64; 6]) -> SysResult {
+    // The legacy call takes the low 32 bits of flags; the low byte is the exit signal.
     let args = CloneArgs {
-        flags: a[0] & !0xff,
+        flags: a[0] & 0xffff_ff00,
         exit_signal: (a[0] & 0xff) as i32,
         stack: a[1],
         parent_tid: a[2],
@@ -159,6 +160,7 @@ pub fn clone(t: &mut Task, a: [u64; 6]) -> SysResult {
         tls: a[4],
         // CLONE_PIDFD reuses the parent_tid slot.
         pidfd: a[2],
+        ..Default::default()
     };
     if args.exit_signal > 64 {
         return Err(Errno::EINVAL);
@@ -168,33 +170,75 @@ pub fn clone(t: &mut Task, a: [u64; 6]) -> SysResult {
 
 /// clone3(struct clone_args *, size).
 pub fn clone3(t: &mut Task, a: [u64; 6]) -> SysResult {
+    // Sizes of the struct's versions: flags..tls, + set_tid/set_tid_size, + cgroup.
     const VER0: u64 = 64;
-    if a[1] < VER0 || a[1] > 4096 {
+    const VER2: u64 = 88;
+    const CLONE_CLEAR_SIGHAND: u64 = 0x1_0000_0000;
+    const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+    const CLONE_NEWTIME: u64 = 0x80;
+    if a[1] > platform::PAGE_SIZE {
+        return Err(Errno::E2BIG);
+    }
+    if a[1] < VER0 {
         return Err(Errno::EINVAL);
     }
     let raw = t.mm.read_vec(a[0], a[1] as usize)?;
-    let w = |i: usize| u64::from_le_bytes(raw[i * 8..i * 8 + 8].try_into().unwrap_or([0; 8]));
-    // flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, [set_tid,
-    // set_tid_size, cgroup]; unknown trailing fields must be zero.
-    if raw.len() > 88 && raw[88..].iter().any(|&b| b != 0) {
+    let w = |i: usize| {
+        raw.get(i * 8..i * 8 + 8)
+            .and_then(|b| b.try_into().ok())
+            .map_or(0, u64::from_le_bytes)
+    };
+    // flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
+    // set_tid_size, cgroup; unknown trailing fields must be zero.
+    if raw.len() > VER2 as usize && raw[VER2 as usize..].iter().any(|&b| b != 0) {
         return Err(Errno::E2BIG);
     }
     let (flags, exit_signal, stack, stack_size) = (w(0), w(4), w(5), w(6));
-    if exit_signal > 64 || flags & 0xff != 0 || (stack == 0) != (stack_size == 0) {
+    let (set_tid, set_tid_size) = (w(8), w(9));
+    let has = |f: i32| flags & f as u64 != 0;
+    let invalid = exit_signal > 64
+        || flags & !(0xffff_ffff | CLONE_CLEAR_SIGHAND | CLONE_INTO_CGROUP) != 0
+        || flags & (libc::CLONE_DETACHED as u64 | (0xff & !CLONE_NEWTIME)) != 0
+        || (has(libc::CLONE_SIGHAND) && flags & CLONE_CLEAR_SIGHAND != 0)
+        || ((has(libc::CLONE_THREAD) || has(libc::CLONE_PARENT)) && exit_signal != 0)
+        || (stack == 0) != (stack_size == 0)
+        || (set_tid == 0) != (set_tid_size == 0)
+        || set_tid_size > 1
+        || (flags & CLONE_INTO_CGROUP != 0 && a[1] < VER2);
+    if invalid {
         return Err(Errno::EINVAL);
     }
-    if raw.len() >= 80 && (w(8) != 0 || w(9) != 0) {
-        // set_tid needs CAP_SYS_ADMIN in the pid namespace's owner: not supported.
-        return Err(Errno::EPERM);
+    if flags & CLONE_INTO_CGROUP != 0 {
+        // There is no cgroup file system in the sandbox, so no fd names a cgroup.
+        return Err(Errno::EBADF);
     }
+    let set_tid = if set_tid_size == 1 {
+        let tid: i32 = t.mm.copy_in(set_tid)?;
+        if !(1..crate::kernel::PID_MAX).contains(&tid) {
+            return Err(Errno::EINVAL);
+        }
+        // CAP_SYS_ADMIN (cap 21) over the pid namespace.
+        if !t.creds.has_cap(21) {
+            return Err(Errno::EPERM);
+        }
+        Some(tid)
+    } else {
+        None
+    };
     let args = CloneArgs {
         flags,
         exit_signal: exit_signal as i32,
-        stack: if stack != 0 { stack + stack_size } else { 0 },
+        stack: if stack != 0 {
+            stack.checked_add(stack_size).ok_or(Errno::EINVAL)?
+        } else {
+            0
+        },
         parent_tid: w(3),
         child_tid: w(2),
         tls: w(7),
         pidfd: w(1),
+        set_tid,
+        clear_sighand: flags & CLONE_CLEAR_SIGHAND != 0,
     };
     Ok(t.clone_task(args)? as u64)
 }

@@ -145,10 +145,13 @@ pub fn kill(t: &mut Task, a: [u64; 6]) -> SysResult {
                 .filter(|g| g.pgid() == t.h.tg.pgid())
                 .cloned()
                 .collect(),
-            -1 => live
+            // Every process but init and the caller (zombies included, as Linux's
+            // for_each_process).
+            -1 => tasks
+                .groups
+                .values()
                 .filter(|g| g.tgid != 1 && g.tgid != t.tgid)
                 .cloned()
-                .chain(std::iter::once(t.h.tg.clone()))
                 .collect(),
             p => live.filter(|g| g.pgid() == -p).cloned().collect(),
         }
@@ -157,7 +160,8 @@ pub fn kill(t: &mut Task, a: [u64; 6]) -> SysResult {
         return Err(Errno::ESRCH);
     }
     let allowed: Vec<&Arc<ThreadGroup>> = targets.iter().filter(|g| may_signal(t, g)).collect();
-    if allowed.is_empty() {
+    // kill(-1) succeeds if there was anyone to try, even if every one was EPERM.
+    if allowed.is_empty() && pid != -1 {
         return Err(Errno::EPERM);
     }
     if sig != 0 {
