@@ -70,6 +70,9 @@ struct State {
     /// Credentials of the peer at connect time (SO_PEERCRED).
     peercred: Option<Cred>,
     connected: bool,
+    /// The name of a peer that has closed: Linux keeps a reference to the peer, so
+    /// getpeername still answers after it is gone.
+    gone_peer_name: Option<Option<Vec<u8>>>,
 }
 
 pub struct UnixSocket {
@@ -121,6 +124,14 @@ impl UnixSocket {
 
     pub fn name(&self) -> Option<Vec<u8>> {
         self.lock().name.clone()
+    }
+
+    /// The peer's name for getpeername (None: not connected; Some(None): unnamed).
+    pub fn peer_name(&self) -> Option<Option<Vec<u8>>> {
+        match self.peer() {
+            Some(p) => Some(p.name()),
+            None => self.lock().gone_peer_name.clone(),
+        }
     }
 
     pub fn peercred(&self) -> Option<Cred> {
@@ -410,18 +421,14 @@ impl UnixSocket {
 
 impl Drop for UnixSocket {
     fn drop(&mut self) {
-        if let Some(p) = self
-            .st
-            .get_mut()
-            .unwrap_or_else(|e| e.into_inner())
-            .peer
-            .as_ref()
-            .and_then(Weak::upgrade)
-        {
+        let st = self.st.get_mut().unwrap_or_else(|e| e.into_inner());
+        let name = st.name.clone();
+        if let Some(p) = st.peer.as_ref().and_then(Weak::upgrade) {
             {
                 let mut ps = p.lock();
                 ps.peer_gone = true;
                 ps.peer = None;
+                ps.gone_peer_name = Some(name);
             }
             p.queue.notify_all();
         }

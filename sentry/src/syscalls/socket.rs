@@ -192,8 +192,8 @@ pub fn getsockname(t: &mut Task, a: [u64; 6]) -> SysResult {
 
 pub fn getpeername(t: &mut Task, a: [u64; 6]) -> SysResult {
     let (_, s) = sock_of(t, fd_arg(a[0]))?;
-    let p = s.peer().ok_or(Errno::ENOTCONN)?;
-    write_addr(t, a[1], a[2], p.name().as_deref())?;
+    let name = s.peer_name().ok_or(Errno::ENOTCONN)?;
+    write_addr(t, a[1], a[2], name.as_deref())?;
     Ok(0)
 }
 
@@ -591,4 +591,58 @@ pub fn recvmsg(t: &mut Task, a: [u64; 6]) -> SysResult {
     } else {
         buf.len()
     } as u64)
+}
+
+/// `struct mmsghdr`: a msghdr (56 bytes) and the length it carried, padded to 64.
+const MMSGHDR_SIZE: u64 = 64;
+/// UIO_MAXIOV: most messages one call handles.
+const UIO_MAXIOV: u64 = 1024;
+
+pub fn sendmmsg(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let (fd, vec, vlen, flags) = (a[0], a[1], a[2] & 0xffff_ffff, a[3] & 0xffff_ffff);
+    let mut sent = 0;
+    while sent < vlen.min(UIO_MAXIOV) {
+        let hdr = vec.wrapping_add(sent * MMSGHDR_SIZE);
+        match sendmsg(t, [fd, hdr, flags, 0, 0, 0]) {
+            Ok(n) => t.mm.copy_out(hdr.wrapping_add(56), &(n as u32))?,
+            // An error after some messages went ends the call with their count.
+            Err(e) if sent == 0 => return Err(e),
+            Err(_) => break,
+        }
+        sent += 1;
+    }
+    Ok(sent)
+}
+
+pub fn recvmmsg(t: &mut Task, a: [u64; 6]) -> SysResult {
+    const MSG_WAITFORONE: u64 = 0x10000;
+    let (fd, vec, vlen, flags, timeout) = (a[0], a[1], a[2] & 0xffff_ffff, a[3], a[4]);
+    // The timeout is only checked between datagrams (as Linux does).
+    let deadline = if timeout != 0 {
+        let ts = super::read_timespec(t, timeout)?;
+        Some(crate::kernel::time::after(std::time::Duration::new(
+            ts.tv_sec as u64,
+            ts.tv_nsec as u32,
+        )))
+    } else {
+        None
+    };
+    let mut got = 0;
+    while got < vlen.min(UIO_MAXIOV) {
+        let mut f = flags & !MSG_WAITFORONE & 0xffff_ffff;
+        if got > 0 && flags & MSG_WAITFORONE != 0 {
+            f |= libc::MSG_DONTWAIT as u64;
+        }
+        let hdr = vec.wrapping_add(got * MMSGHDR_SIZE);
+        match recvmsg(t, [fd, hdr, f, 0, 0, 0]) {
+            Ok(n) => t.mm.copy_out(hdr.wrapping_add(56), &(n as u32))?,
+            Err(e) if got == 0 => return Err(e),
+            Err(_) => break,
+        }
+        got += 1;
+        if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+            break;
+        }
+    }
+    Ok(got)
 }

@@ -223,6 +223,8 @@ fn entries() -> Vec<Entry> {
         SYS_recvfrom => socket::recvfrom, Full, [Fd, OutBuf, Int, Hex, Hex, Hex];
         SYS_sendmsg => socket::sendmsg, Full, [Fd, Hex, Hex];
         SYS_recvmsg => socket::recvmsg, Full, [Fd, Hex, Hex];
+        SYS_sendmmsg => socket::sendmmsg, Full, [Fd, Hex, Int, Hex];
+        SYS_recvmmsg => socket::recvmmsg, Full, [Fd, Hex, Int, Hex, Hex];
         SYS_shutdown => socket::shutdown, Full, [Fd, Int];
         SYS_getsockname => socket::getsockname, Full, [Fd, Hex, Hex];
         SYS_getpeername => socket::getpeername, Full, [Fd, Hex, Hex];
@@ -365,13 +367,11 @@ fn entries() -> Vec<Entry> {
         SYS_fallocate,
         SYS_inotify_init1,
         SYS_perf_event_open,
-        SYS_recvmmsg,
         SYS_fanotify_init,
         SYS_fanotify_mark,
         SYS_name_to_handle_at,
         SYS_open_by_handle_at,
         SYS_clock_adjtime,
-        SYS_sendmmsg,
         SYS_setns,
         SYS_process_vm_readv,
         SYS_process_vm_writev,
