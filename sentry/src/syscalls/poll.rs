@@ -166,12 +166,27 @@ pub(super) fn with_mask(
     r
 }
 
+/// ppoll and pselect6 report the time left in their timespec, as Linux's poll_select_finish
+/// (a deadline too far to represent is left as it was).
+fn time_left(t: &Task, addr: u64, deadline: Option<Instant>) {
+    if let (Some(d), true) = (deadline, addr != 0) {
+        let left = d.saturating_duration_since(Instant::now());
+        let ts = libc::timespec {
+            tv_sec: left.as_secs() as i64,
+            tv_nsec: left.subsec_nanos() as i64,
+        };
+        let _ = t.mm.copy_out(addr, &ts);
+    }
+}
+
 pub fn ppoll(t: &mut Task, a: [u64; 6]) -> SysResult {
     let deadline = deadline_from_timespec(t, a[2])?;
-    with_mask(t, a[3], a[4], |t| match do_poll(t, a[0], a[1], deadline) {
+    let r = with_mask(t, a[3], a[4], |t| match do_poll(t, a[0], a[1], deadline) {
         Err(Errno::ERESTARTSYS) => Err(Errno::ERESTARTNOHAND),
         r => r,
-    })
+    });
+    time_left(t, a[2], deadline);
+    r
 }
 
 /// select's fd_set bitmaps: read `n` bits from each of the three sets, wait, write back.
@@ -238,10 +253,13 @@ fn do_select(t: &mut Task, n: u64, sets: [u64; 3], deadline: Option<Instant>) ->
 pub fn select(t: &mut Task, a: [u64; 6]) -> SysResult {
     let deadline = if a[4] != 0 {
         let tv: libc::timeval = t.mm.copy_in(a[4])?;
-        if tv.tv_sec < 0 || !(0..1_000_000).contains(&tv.tv_usec) {
+        // Linux folds whole seconds of tv_usec into tv_sec; negative values are EINVAL.
+        let sec = tv.tv_sec.saturating_add(tv.tv_usec / 1_000_000);
+        let usec = tv.tv_usec % 1_000_000;
+        if sec < 0 || usec < 0 {
             return Err(Errno::EINVAL);
         }
-        crate::kernel::time::deadline(Duration::new(tv.tv_sec as u64, tv.tv_usec as u32 * 1000))
+        crate::kernel::time::deadline(Duration::new(sec as u64, usec as u32 * 1000))
     } else {
         None
     };
@@ -270,10 +288,12 @@ pub fn pselect6(t: &mut Task, a: [u64; 6]) -> SysResult {
     } else {
         (0, 0)
     };
-    with_mask(t, mask_addr, mask_len, |t| {
+    let r = with_mask(t, mask_addr, mask_len, |t| {
         match do_select(t, a[0], [a[1], a[2], a[3]], deadline) {
             Err(Errno::ERESTARTSYS) => Err(Errno::ERESTARTNOHAND),
             r => r,
         }
-    })
+    });
+    time_left(t, a[4], deadline);
+    r
 }
