@@ -233,6 +233,31 @@ impl MemoryFile {
         Ok(())
     }
 
+    /// Atomically replace the 32-bit word at `off` with `new` if it holds `old`; the value
+    /// found either way (Ok: it was `old` and is now `new`). Atomic with respect to application
+    /// threads using the same memory (futex words).
+    pub fn compare_exchange_u32(
+        &self,
+        off: u64,
+        old: u32,
+        new: u32,
+    ) -> std::result::Result<std::result::Result<u32, u32>, OutOfBounds> {
+        if !off.is_multiple_of(4) {
+            return Err(OutOfBounds { off, len: 4 });
+        }
+        let p = self.check(off, 4)?;
+        // SAFETY: p is 4-aligned (checked) and inside our live shared mapping, which lives as
+        // long as self; every access to this word from the sentry is atomic or a plain byte
+        // copy that tolerates tearing, and any bit pattern is a valid u32.
+        let a = unsafe { std::sync::atomic::AtomicU32::from_ptr(p.cast::<u32>()) };
+        Ok(a.compare_exchange(
+            old,
+            new,
+            std::sync::atomic::Ordering::SeqCst,
+            std::sync::atomic::Ordering::SeqCst,
+        ))
+    }
+
     /// Copy `len` bytes inside the file (e.g. to break copy-on-write).
     pub fn copy(&self, src: u64, dst: u64, len: u64) -> std::result::Result<(), OutOfBounds> {
         let s = self.check(src, len)?;

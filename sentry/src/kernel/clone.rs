@@ -248,9 +248,7 @@ impl Task {
     /// Walk the robust futex list at thread death: mark each held lock OWNER_DIED and wake a
     /// waiter, as Linux's exit_robust_list does.
     pub fn robust_list_exit(&mut self) {
-        const FUTEX_WAITERS: u32 = 0x8000_0000;
-        const FUTEX_OWNER_DIED: u32 = 0x4000_0000;
-        const FUTEX_TID_MASK: u32 = 0x3fff_ffff;
+        use super::futex::{FUTEX_OWNER_DIED, FUTEX_TID_MASK, FUTEX_WAITERS};
         let head = self.robust_list.0;
         if head == 0 {
             return;
@@ -259,17 +257,40 @@ impl Task {
             return;
         };
         let offset = offset as i64;
+        // handle_futex_death: if we still own the word, mark the owner dead and let the next
+        // waiter in (a PI waiter is handed the lock, with FUTEX_OWNER_DIED set).
         let death = |entry: u64| {
             let addr = (entry & !1).wrapping_add(offset as u64);
-            let Ok(val) = self.mm.copy_in::<u32>(addr) else {
-                return;
-            };
-            if val & FUTEX_TID_MASK != self.tid as u32 {
-                return;
-            }
-            let new = (val & FUTEX_WAITERS) | FUTEX_OWNER_DIED;
-            if self.mm.copy_out(addr, &new).is_ok() && val & FUTEX_WAITERS != 0 {
-                self.k.futexes.wake(&self.mm, addr, 1, u32::MAX);
+            loop {
+                let Ok(val) = self.mm.copy_in::<u32>(addr) else {
+                    return;
+                };
+                if val & FUTEX_TID_MASK != self.tid as u32 {
+                    return;
+                }
+                let pi_key = super::futex::key(&self.mm, addr, true)
+                    .ok()
+                    .filter(|k| self.k.futexes.has_pi_waiters(*k))
+                    .or_else(|| {
+                        super::futex::key(&self.mm, addr, false)
+                            .ok()
+                            .filter(|k| self.k.futexes.has_pi_waiters(*k))
+                    });
+                if let Some(k) = pi_key {
+                    let _ = self.k.futexes.unlock_pi(&self.mm, addr, k, None);
+                    return;
+                }
+                let new = (val & FUTEX_WAITERS) | FUTEX_OWNER_DIED;
+                match self.mm.cmpxchg_u32(addr, val, new) {
+                    Ok(Ok(_)) => {
+                        if val & FUTEX_WAITERS != 0 {
+                            self.k.futexes.wake(&self.mm, addr, 1, u32::MAX);
+                        }
+                        return;
+                    }
+                    Ok(Err(_)) => continue,
+                    Err(_) => return,
+                }
             }
         };
         let mut entry = first;

@@ -17,9 +17,16 @@ pub enum Key {
 
 struct Entry {
     waiter: Arc<Waiter>,
+    /// Set by the waker (for a PI waiter: ownership was handed to it).
     woken: Arc<AtomicBool>,
+    /// Plain waiters' wake mask; 0 for PI waiters, which FUTEX_WAKE never wakes.
     bitset: u32,
+    /// A PI waiter's thread id.
+    pi_tid: Option<u32>,
 }
+
+/// Bits of a PI or robust futex word.
+pub use libc::{FUTEX_OWNER_DIED, FUTEX_TID_MASK, FUTEX_WAITERS};
 
 #[derive(Default)]
 pub struct Futexes {
@@ -70,6 +77,7 @@ impl Futexes {
             waiter: waiter.clone(),
             woken: woken.clone(),
             bitset,
+            pi_tid: None,
         });
         Ok(Ticket {
             key,
@@ -124,14 +132,107 @@ impl Futexes {
         a + b
     }
 
+    /// FUTEX_LOCK_PI's sleep: if the word still reads `seen` (owned by another thread), mark
+    /// it FUTEX_WAITERS and queue `tid` to be handed the lock. None: the word changed, look
+    /// again.
+    pub fn prepare_pi_wait(
+        &self,
+        mm: &MemoryManager,
+        addr: u64,
+        key: Key,
+        seen: u32,
+        tid: u32,
+        waiter: &Arc<Waiter>,
+    ) -> Result<Option<Ticket>, Errno> {
+        let mut q = self.lock();
+        if seen & FUTEX_WAITERS == 0 {
+            if mm.cmpxchg_u32(addr, seen, seen | FUTEX_WAITERS)?.is_err() {
+                return Ok(None);
+            }
+        } else if mm.copy_in::<u32>(addr)? != seen {
+            return Ok(None);
+        }
+        let woken = Arc::new(AtomicBool::new(false));
+        q.entry(key).or_default().push(Entry {
+            waiter: waiter.clone(),
+            woken: woken.clone(),
+            bitset: 0,
+            pi_tid: Some(tid),
+        });
+        Ok(Some(Ticket {
+            key,
+            woken,
+            waiter: waiter.clone(),
+        }))
+    }
+
+    /// Whether threads wait in FUTEX_LOCK_PI on `key`.
+    pub fn has_pi_waiters(&self, key: Key) -> bool {
+        self.lock()
+            .get(&key)
+            .is_some_and(|v| v.iter().any(|e| e.pi_tid.is_some()))
+    }
+
+    /// Release a PI futex: hand it to the first PI waiter (the word becomes its tid with
+    /// FUTEX_WAITERS, as Linux's wake_futex_pi), or clear it. `owner`: the releasing thread,
+    /// which must own it (EPERM); None when a dead owner's robust futex is released, which
+    /// also sets FUTEX_OWNER_DIED.
+    pub fn unlock_pi(
+        &self,
+        mm: &MemoryManager,
+        addr: u64,
+        key: Key,
+        owner: Option<u32>,
+    ) -> Result<(), Errno> {
+        let died = if owner.is_none() { FUTEX_OWNER_DIED } else { 0 };
+        loop {
+            let mut q = self.lock();
+            let uval: u32 = mm.copy_in(addr)?;
+            if let Some(tid) = owner {
+                if uval & FUTEX_TID_MASK != tid {
+                    return Err(Errno::EPERM);
+                }
+            }
+            let next = q
+                .get(&key)
+                .and_then(|v| v.iter().position(|e| e.pi_tid.is_some()));
+            let new = match next.and_then(|i| q.get(&key).and_then(|v| v[i].pi_tid)) {
+                Some(tid) => tid | FUTEX_WAITERS | died,
+                None if died != 0 => (uval & FUTEX_WAITERS) | died,
+                None => 0,
+            };
+            if mm.cmpxchg_u32(addr, uval, new)?.is_err() {
+                continue;
+            }
+            if let (Some(i), Some(v)) = (next, q.get_mut(&key)) {
+                let e = v.remove(i);
+                if v.is_empty() {
+                    q.remove(&key);
+                }
+                e.woken.store(true, Ordering::Release);
+                e.waiter.notify();
+            }
+            return Ok(());
+        }
+    }
+
     /// Wake up to `nwake` waiters of `from` and move up to `nreq` others to `to`.
     pub fn requeue(&self, from: Key, to: Key, nwake: u32, nreq: u32) -> u32 {
         let woken = self.wake_key(from, nwake, u32::MAX);
         let mut q = self.lock();
+        // PI waiters stay where they are (Linux refuses to requeue them).
         let moved: Vec<Entry> = match q.get_mut(&from) {
             Some(v) => {
-                let n = (nreq as usize).min(v.len());
-                v.drain(..n).collect()
+                let mut moved = Vec::new();
+                let mut i = 0;
+                while i < v.len() && moved.len() < nreq as usize {
+                    if v[i].pi_tid.is_none() {
+                        moved.push(v.remove(i));
+                    } else {
+                        i += 1;
+                    }
+                }
+                moved
             }
             None => Vec::new(),
         };

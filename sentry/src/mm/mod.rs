@@ -1201,6 +1201,23 @@ impl MemoryManager {
         })
     }
 
+    /// Atomic compare-and-exchange of the aligned 32-bit word at `addr` (resolved for
+    /// writing): Ok(Ok(old)) if it held `old` and now holds `new`, Ok(Err(found)) otherwise.
+    pub fn cmpxchg_u32(&self, addr: u64, old: u32, new: u32) -> Result<Result<u32, u32>, Errno> {
+        if !addr.is_multiple_of(4) {
+            return Err(Errno::EINVAL);
+        }
+        let mf = self.mf.clone();
+        let mut out = Err(0);
+        self.for_each_chunk(addr, 4, true, |frame, _, _| {
+            out = mf
+                .compare_exchange_u32(frame, old, new)
+                .map_err(|_| Errno::EFAULT)?;
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
     pub fn zero_bytes(&self, addr: u64, len: u64) -> Result<(), Errno> {
         let mf = self.mf.clone();
         self.for_each_chunk(addr, len as usize, true, |frame, _, n| {

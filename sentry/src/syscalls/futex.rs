@@ -6,15 +6,19 @@ use crate::errno::{Errno, SysResult};
 use crate::kernel::futex::key;
 use crate::kernel::{time, Task};
 
-const FUTEX_WAIT: u64 = 0;
-const FUTEX_WAKE: u64 = 1;
-const FUTEX_REQUEUE: u64 = 3;
-const FUTEX_CMP_REQUEUE: u64 = 4;
-const FUTEX_WAKE_OP: u64 = 5;
-const FUTEX_WAIT_BITSET: u64 = 9;
-const FUTEX_WAKE_BITSET: u64 = 10;
-const FUTEX_PRIVATE_FLAG: u64 = 128;
-const FUTEX_CLOCK_REALTIME: u64 = 256;
+const FUTEX_WAIT: u64 = libc::FUTEX_WAIT as u64;
+const FUTEX_WAKE: u64 = libc::FUTEX_WAKE as u64;
+const FUTEX_REQUEUE: u64 = libc::FUTEX_REQUEUE as u64;
+const FUTEX_CMP_REQUEUE: u64 = libc::FUTEX_CMP_REQUEUE as u64;
+const FUTEX_WAKE_OP: u64 = libc::FUTEX_WAKE_OP as u64;
+const FUTEX_WAIT_BITSET: u64 = libc::FUTEX_WAIT_BITSET as u64;
+const FUTEX_WAKE_BITSET: u64 = libc::FUTEX_WAKE_BITSET as u64;
+const FUTEX_PRIVATE_FLAG: u64 = libc::FUTEX_PRIVATE_FLAG as u64;
+const FUTEX_CLOCK_REALTIME: u64 = libc::FUTEX_CLOCK_REALTIME as u64;
+const FUTEX_LOCK_PI: u64 = libc::FUTEX_LOCK_PI as u64;
+const FUTEX_UNLOCK_PI: u64 = libc::FUTEX_UNLOCK_PI as u64;
+const FUTEX_TRYLOCK_PI: u64 = libc::FUTEX_TRYLOCK_PI as u64;
+const FUTEX_LOCK_PI2: u64 = libc::FUTEX_LOCK_PI2 as u64;
 
 /// Apply a FUTEX_WAKE_OP operation to the word at `addr`; returns whether the comparison holds.
 fn wake_op(t: &Task, addr: u64, enc: u32) -> Result<bool, Errno> {
@@ -32,16 +36,21 @@ fn wake_op(t: &Task, addr: u64, enc: u32) -> Result<bool, Errno> {
         }
         oparg = 1 << oparg;
     }
-    let old: u32 = t.mm.copy_in(addr)?;
-    let new = match op {
-        0 => oparg,
-        1 => old.wrapping_add(oparg),
-        2 => old | oparg,
-        3 => old & !oparg,
-        4 => old ^ oparg,
-        _ => return Err(Errno::ENOSYS),
+    // Atomic read-modify-write: application threads may change the word meanwhile.
+    let old = loop {
+        let old: u32 = t.mm.copy_in(addr)?;
+        let new = match op {
+            0 => oparg,
+            1 => old.wrapping_add(oparg),
+            2 => old | oparg,
+            3 => old & !oparg,
+            4 => old ^ oparg,
+            _ => return Err(Errno::ENOSYS),
+        };
+        if t.mm.cmpxchg_u32(addr, old, new)?.is_ok() {
+            break old;
+        }
     };
-    t.mm.copy_out(addr, &new)?;
     let (o, c) = (old as i32, cmparg as i32);
     Ok(match cmp {
         0 => o == c,
@@ -58,7 +67,8 @@ pub fn futex(t: &mut Task, a: [u64; 6]) -> SysResult {
     let (addr, op, val, timeout, addr2, val3) = (a[0], a[1], a[2] as u32, a[3], a[4], a[5] as u32);
     let private = op & FUTEX_PRIVATE_FLAG != 0;
     let cmd = op & !(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME);
-    if op & FUTEX_CLOCK_REALTIME != 0 && cmd != FUTEX_WAIT_BITSET && cmd != FUTEX_WAIT {
+    // Only the absolute-timeout waits take a clock (plain FUTEX_WAIT's timeout is relative).
+    if op & FUTEX_CLOCK_REALTIME != 0 && cmd != FUTEX_WAIT_BITSET && cmd != FUTEX_LOCK_PI2 {
         return Err(Errno::ENOSYS);
     }
     let mm = t.mm.clone();
@@ -153,6 +163,107 @@ pub fn futex(t: &mut Task, a: [u64; 6]) -> SysResult {
             }
             Ok(n as u64)
         }
+        FUTEX_LOCK_PI | FUTEX_LOCK_PI2 | FUTEX_TRYLOCK_PI => {
+            // LOCK_PI's timeout is absolute on CLOCK_REALTIME; LOCK_PI2's on CLOCK_MONOTONIC
+            // unless FUTEX_CLOCK_REALTIME.
+            let deadline = if timeout != 0 && cmd != FUTEX_TRYLOCK_PI {
+                let ts: libc::timespec = t.mm.copy_in(timeout)?;
+                if ts.tv_sec < 0 || !(0..1_000_000_000).contains(&ts.tv_nsec) {
+                    return Err(Errno::EINVAL);
+                }
+                let clock = if cmd == FUTEX_LOCK_PI || op & FUTEX_CLOCK_REALTIME != 0 {
+                    libc::CLOCK_REALTIME
+                } else {
+                    libc::CLOCK_MONOTONIC
+                };
+                let left = time::ns((ts.tv_sec, ts.tv_nsec))
+                    .saturating_sub(time::ns(time::now(clock)))
+                    .max(0);
+                time::deadline(Duration::from_nanos(left as u64))
+            } else {
+                None
+            };
+            lock_pi(
+                t,
+                addr,
+                private,
+                cmd == FUTEX_TRYLOCK_PI,
+                deadline,
+                timeout != 0,
+            )
+        }
+        FUTEX_UNLOCK_PI => {
+            let k = key(&mm, addr, private)?;
+            t.k.futexes.unlock_pi(&mm, addr, k, Some(t.tid as u32))?;
+            Ok(0)
+        }
         _ => Err(Errno::ENOSYS),
+    }
+}
+
+/// FUTEX_LOCK_PI: take the futex if its owner tid is 0, else queue to be handed it by the
+/// owner's FUTEX_UNLOCK_PI. Ownership is the word; there is no priority boosting (the
+/// sandbox's tasks have no scheduling priorities to lend).
+fn lock_pi(
+    t: &mut Task,
+    addr: u64,
+    private: bool,
+    try_only: bool,
+    deadline: Option<std::time::Instant>,
+    timed: bool,
+) -> SysResult {
+    use crate::kernel::futex::{FUTEX_OWNER_DIED, FUTEX_TID_MASK, FUTEX_WAITERS};
+    let mm = t.mm.clone();
+    let k = key(&mm, addr, private)?;
+    let tid = t.tid as u32;
+    loop {
+        let uval: u32 = mm.copy_in(addr)?;
+        let owner = uval & FUTEX_TID_MASK;
+        if owner == tid {
+            return Err(Errno::EDEADLK);
+        }
+        if owner == 0 {
+            let waiters = if t.k.futexes.has_pi_waiters(k) {
+                FUTEX_WAITERS
+            } else {
+                0
+            };
+            let new = tid | (uval & FUTEX_OWNER_DIED) | waiters;
+            if mm.cmpxchg_u32(addr, uval, new)?.is_ok() {
+                return Ok(0);
+            }
+            continue;
+        }
+        if !t.k.tasks().threads.contains_key(&(owner as i32)) {
+            // The owner is gone without releasing it (and without a robust list).
+            return Err(Errno::ESRCH);
+        }
+        if try_only {
+            return Err(Errno::EAGAIN);
+        }
+        let w = t.h.waiter.clone();
+        let Some(ticket) = t.k.futexes.prepare_pi_wait(&mm, addr, k, uval, tid, &w)? else {
+            continue;
+        };
+        let r = t.block_on(&[], deadline, |_| {
+            Ok(ticket
+                .woken
+                .load(std::sync::atomic::Ordering::Acquire)
+                .then_some(()))
+        });
+        return match r {
+            Ok(()) => Ok(0),
+            Err(e) => {
+                if t.k.futexes.cancel(&ticket) {
+                    return Ok(0); // handed the lock while giving up: it is ours
+                }
+                match e {
+                    Errno::ETIMEDOUT if timed => Err(Errno::ETIMEDOUT),
+                    // Interrupted: Linux restarts it even after a handler.
+                    Errno::ERESTARTSYS => Err(Errno::ERESTARTNOINTR),
+                    e => Err(e),
+                }
+            }
+        };
     }
 }

@@ -191,7 +191,7 @@ fn entries() -> Vec<Entry> {
         SYS_utimensat => fs::utimensat, RO, [Fd, Path, Hex, Hex];
         SYS_mknod => fs::mknod, RO, [Path, Oct, Hex];
         SYS_mknodat => fs::mknodat, RO, [Fd, Path, Oct, Hex];
-        SYS_futex => futex::futex, Partial("PI futexes (LOCK_PI & co) missing"), [Hex, Hex, Int, Hex, Hex, Hex];
+        SYS_futex => futex::futex, Partial("PI futexes without priority boosting (no scheduler priorities); CMP_REQUEUE_PI/WAIT_REQUEUE_PI missing"), [Hex, Hex, Int, Hex, Hex, Hex];
         SYS_clone => process::clone, Partial("namespace flags give EPERM"), [Hex, Hex, Hex, Hex, Hex];
         SYS_clone3 => process::clone3, Partial("namespace flags and set_tid give EPERM"), [Hex, Int];
         SYS_fork => process::fork, Full, [];
