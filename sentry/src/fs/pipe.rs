@@ -26,7 +26,7 @@ pub struct Pipe {
 /// fits there, else takes new slots; a slot is freed once read empty. Capacity is counted in
 /// slots, which is what makes a pipe "full" with bytes still unread in a slot.
 struct PipeState {
-    slots: VecDeque<Vec<u8>>,
+    slots: VecDeque<Slot>,
     /// Bytes already read from the first slot.
     head_off: usize,
     max_slots: usize,
@@ -36,9 +36,16 @@ struct PipeState {
 
 const SLOT: usize = 4096;
 
+/// One page of the ring.
+struct Slot {
+    data: Vec<u8>,
+    /// Written in packet mode (O_DIRECT): read whole or not at all, never merged into.
+    packet: bool,
+}
+
 impl PipeState {
     fn len(&self) -> usize {
-        self.slots.iter().map(Vec::len).sum::<usize>() - self.head_off
+        self.slots.iter().map(|s| s.data.len()).sum::<usize>() - self.head_off
     }
 }
 
@@ -72,6 +79,8 @@ impl Pipe {
 pub struct PipeEnd {
     pub pipe: Arc<Pipe>,
     write: bool,
+    /// A write end opened with O_DIRECT: every write makes packets.
+    packet: bool,
 }
 
 impl Drop for PipeEnd {
@@ -102,10 +111,16 @@ impl FileOps for PipeEnd {
         while n < buf.len() {
             let off = st.head_off;
             let Some(front) = st.slots.front() else { break };
-            let take = (front.len() - off).min(buf.len() - n);
-            buf[n..n + take].copy_from_slice(&front[off..off + take]);
+            let take = (front.data.len() - off).min(buf.len() - n);
+            buf[n..n + take].copy_from_slice(&front.data[off..off + take]);
             n += take;
-            if off + take == front.len() {
+            if front.packet {
+                // A packet is read whole: what did not fit is dropped, and it ends the read.
+                st.slots.pop_front();
+                st.head_off = 0;
+                break;
+            }
+            if off + take == front.data.len() {
                 st.slots.pop_front();
                 st.head_off = 0;
             } else {
@@ -130,13 +145,12 @@ impl FileOps for PipeEnd {
         // A write's odd tail first goes into the last slot if it fits (Linux merges small
         // writes); the rest takes whole new slots.
         let chars = buf.len() % SLOT;
-        if chars != 0 && !st.slots.is_empty() {
-            let tail_room = SLOT - st.slots.back().map(Vec::len).unwrap_or(SLOT);
-            if chars <= tail_room {
-                if let Some(last) = st.slots.back_mut() {
-                    last.extend_from_slice(&buf[..chars]);
+        if chars != 0 && !self.packet {
+            if let Some(last) = st.slots.back_mut().filter(|l| !l.packet) {
+                if chars <= SLOT - last.data.len() {
+                    last.data.extend_from_slice(&buf[..chars]);
+                    done = chars;
                 }
-                done = chars;
             }
         }
         while done < buf.len() {
@@ -144,7 +158,10 @@ impl FileOps for PipeEnd {
                 break;
             }
             let n = (buf.len() - done).min(SLOT);
-            st.slots.push_back(buf[done..done + n].to_vec());
+            st.slots.push_back(Slot {
+                data: buf[done..done + n].to_vec(),
+                packet: self.packet,
+            });
             done += n;
         }
         drop(st);
@@ -217,17 +234,24 @@ pub fn new(flags: u32) -> (Arc<OpenFile>, Arc<OpenFile>) {
         dev: super::new_dev(),
         ino: super::new_ino(),
     });
+    // O_DIRECT (packet mode) belongs to the write end only, as in Linux.
+    let direct = libc::O_DIRECT as u32;
     let r = OpenFile::new(
         None,
         Arc::new(PipeEnd {
             pipe: pipe.clone(),
             write: false,
+            packet: false,
         }),
-        libc::O_RDONLY as u32 | flags,
+        libc::O_RDONLY as u32 | (flags & !direct),
     );
     let w = OpenFile::new(
         None,
-        Arc::new(PipeEnd { pipe, write: true }),
+        Arc::new(PipeEnd {
+            pipe,
+            write: true,
+            packet: flags & direct != 0,
+        }),
         libc::O_WRONLY as u32 | flags,
     );
     (r, w)

@@ -247,7 +247,7 @@ fn entries() -> Vec<Entry> {
         SYS_ppoll => poll::ppoll, Full, [Hex, Int, Hex, Hex, Int];
         SYS_select => poll::select, Full, [Int, Hex, Hex, Hex, Hex];
         SYS_pselect6 => poll::pselect6, Full, [Int, Hex, Hex, Hex, Hex, Hex];
-        SYS_pipe2 => fd::pipe2, Partial("O_DIRECT (packet mode) is accepted but not packetized"), [Hex, Hex];
+        SYS_pipe2 => fd::pipe2, Full, [Hex, Hex];
         SYS_rt_sigreturn => signal::rt_sigreturn, Full, [];
         SYS_signalfd => signal::signalfd, Full, [Fd, Hex, Int];
         SYS_signalfd4 => signal::signalfd4, Partial("poll wakes the reading task; another task polling it is woken late"), [Fd, Hex, Int, Hex];
