@@ -117,6 +117,10 @@ pub struct Vma {
     pub growsdown: bool,
     pub backing: Backing,
     pub name: Option<&'static str>,
+    /// MADV_DONTFORK: left out of a forked child.
+    pub dontfork: bool,
+    /// MADV_WIPEONFORK: a forked child gets it zero-filled.
+    pub wipeonfork: bool,
 }
 
 impl Vma {
@@ -429,6 +433,8 @@ impl MemoryManager {
             growsdown,
             backing,
             name: None,
+            dontfork: false,
+            wipeonfork: false,
         };
         m.vmas.insert(start, vma);
         drop(m);
@@ -460,6 +466,8 @@ impl MemoryManager {
             growsdown: false,
             backing: Backing::Object { obj, off: 0 },
             name: Some(name),
+            dontfork: false,
+            wipeonfork: false,
         };
         m.vmas.insert(addr, vma);
         Ok(())
@@ -596,6 +604,8 @@ impl MemoryManager {
                         growsdown: false,
                         backing: Backing::Anon,
                         name: Some("[heap]"),
+                        dontfork: false,
+                        wipeonfork: false,
                     };
                     m.vmas.insert(old_end, v);
                 }
@@ -731,6 +741,8 @@ impl MemoryManager {
             | libc::MADV_FREE
             | libc::MADV_DONTFORK
             | libc::MADV_DOFORK
+            | libc::MADV_WIPEONFORK
+            | libc::MADV_KEEPONFORK
             | libc::MADV_MERGEABLE
             | libc::MADV_UNMERGEABLE
             | libc::MADV_HUGEPAGE
@@ -757,6 +769,31 @@ impl MemoryManager {
                         Some((&s, _)) if s < end => cur = s,
                         _ => break,
                     }
+                }
+            }
+        }
+        if matches!(
+            advice,
+            libc::MADV_DONTFORK | libc::MADV_DOFORK | libc::MADV_WIPEONFORK | libc::MADV_KEEPONFORK
+        ) {
+            let wipe = matches!(advice, libc::MADV_WIPEONFORK | libc::MADV_KEEPONFORK);
+            // Wipe-on-fork is for private anonymous memory only.
+            if wipe
+                && m.vmas
+                    .values()
+                    .filter(|v| v.start < end && v.end > addr)
+                    .any(|v| v.shared || !matches!(v.backing, Backing::Anon))
+            {
+                return Err(Errno::EINVAL);
+            }
+            Self::split_at(&mut m, addr);
+            Self::split_at(&mut m, end);
+            for (_, v) in m.vmas.range_mut(addr..end) {
+                match advice {
+                    libc::MADV_DONTFORK => v.dontfork = true,
+                    libc::MADV_DOFORK => v.dontfork = false,
+                    libc::MADV_WIPEONFORK => v.wipeonfork = true,
+                    _ => v.wipeonfork = false,
                 }
             }
         }
@@ -853,8 +890,23 @@ impl MemoryManager {
     /// shared copy-on-write (write-protected here too), shared mappings stay shared.
     pub fn fork(&self, space: Arc<dyn AddressSpace>) -> Result<MemoryManager, Errno> {
         let mut m = self.lock();
+        // MADV_DONTFORK areas stay behind; MADV_WIPEONFORK ones start empty in the child.
+        let vmas: BTreeMap<u64, Vma> = m
+            .vmas
+            .iter()
+            .filter(|(_, v)| !v.dontfork)
+            .map(|(&a, v)| (a, v.clone()))
+            .collect();
+        let inherits = |a: u64| {
+            vmas.range(..=a)
+                .next_back()
+                .is_some_and(|(_, v)| a < v.end && !v.wipeonfork)
+        };
         let mut ptes = BTreeMap::new();
         for (&a, p) in m.ptes.iter() {
+            if !inherits(a) {
+                continue;
+            }
             if p.owned {
                 self.mf.incref(p.frame);
             }
@@ -878,7 +930,7 @@ impl MemoryManager {
             self.protect_mapped(&mut m, s, e, |_| prot.without_write())?;
         }
         let inner = Inner {
-            vmas: m.vmas.clone(),
+            vmas,
             ptes,
             brk_start: m.brk_start,
             brk: m.brk,
