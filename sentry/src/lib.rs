@@ -198,6 +198,7 @@ pub fn boot(cfg: BootConfig) -> Result<ExitStatus, BootError> {
         saved_mask: None,
         initial_fp: None,
         vfork_done: None,
+        slept_ns: 0,
     };
     task.exec(path, cfg.argv, cfg.envp)
         .map_err(|e| BootError::Exec(String::from_utf8_lossy(&cmd).into_owned(), e))?;

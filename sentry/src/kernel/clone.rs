@@ -218,6 +218,7 @@ impl Task {
             saved_mask: None,
             initial_fp: fp,
             vfork_done: vfork.clone(),
+            slept_ns: 0,
         };
         if let Err(e) = k.spawn(child) {
             // The task never ran: take it out again.

@@ -49,6 +49,28 @@ pub struct TgState {
     pub exe: Option<Arc<crate::vfs::Dentry>>,
     /// POSIX timers (timer_create), by id.
     pub posix_timers: std::collections::HashMap<i32, PosixTimer>,
+    /// CPU time (user, system ns) of threads that have exited.
+    pub dead_threads_cpu: (u64, u64),
+    /// CPU time of children (and their descendants) reaped by wait.
+    pub children_cpu: (u64, u64),
+}
+
+impl TgState {
+    /// CPU time (user, system ns) of the process: its live and exited threads.
+    pub fn cpu(&self) -> (u64, u64) {
+        self.threads
+            .iter()
+            .fold(self.dead_threads_cpu, |(u, s), t| {
+                let (tu, ts) = t.cpu.get();
+                (u + tu, s + ts)
+            })
+    }
+
+    /// The process's CPU time and its reaped children's (RUSAGE_BOTH).
+    pub fn cpu_with_children(&self) -> (u64, u64) {
+        let (u, s) = self.cpu();
+        (u + self.children_cpu.0, s + self.children_cpu.1)
+    }
 }
 
 /// A POSIX timer: whom it signals and, when armed, its kernel timer.
@@ -94,6 +116,8 @@ impl ThreadGroup {
                 itimer_real: None,
                 exe: None,
                 posix_timers: std::collections::HashMap::new(),
+                dead_threads_cpu: (0, 0),
+                children_cpu: (0, 0),
             }),
             child_events: WaitQueue::default(),
         })
@@ -101,6 +125,11 @@ impl ThreadGroup {
 
     pub fn lock(&self) -> MutexGuard<'_, TgState> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// CPU time (user, system ns) of the process: its live and exited threads.
+    pub fn cpu(&self) -> (u64, u64) {
+        self.lock().cpu()
     }
 
     pub fn parent_tgid(&self) -> i32 {
@@ -293,6 +322,9 @@ impl Kernel {
         let last = {
             let mut st = tg.lock();
             st.threads.retain(|t| t.tid != h.tid);
+            let (u, s) = h.cpu.get();
+            st.dead_threads_cpu.0 += u;
+            st.dead_threads_cpu.1 += s;
             if st.group_exit.is_none() && st.threads.is_empty() {
                 st.group_exit = Some(status);
             }

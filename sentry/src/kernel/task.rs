@@ -48,6 +48,32 @@ pub struct TaskHandle {
     pub waiter: Arc<Waiter>,
     shared: Mutex<TaskShared>,
     interrupter: Mutex<Option<Arc<dyn Interrupter>>>,
+    /// CPU time used so far.
+    pub cpu: CpuTime,
+}
+
+/// A task's CPU time, in nanoseconds: user time is time spent running application code,
+/// system time is the sentry's work on the task's behalf, not counting its sleeps. (gVisor
+/// measures task states likewise; the host cannot report a ptrace stub thread's CPU time to
+/// another process.)
+#[derive(Default)]
+pub struct CpuTime {
+    user: std::sync::atomic::AtomicU64,
+    sys: std::sync::atomic::AtomicU64,
+}
+
+impl CpuTime {
+    pub fn add(&self, user: u64, sys: u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.user.fetch_add(user, Relaxed);
+        self.sys.fetch_add(sys, Relaxed);
+    }
+
+    /// (user, system) nanoseconds.
+    pub fn get(&self) -> (u64, u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (self.user.load(Relaxed), self.sys.load(Relaxed))
+    }
 }
 
 #[derive(Default)]
@@ -71,6 +97,7 @@ impl TaskHandle {
             waiter: Waiter::new(),
             shared: Mutex::new(TaskShared::default()),
             interrupter: Mutex::new(None),
+            cpu: CpuTime::default(),
         })
     }
 
@@ -140,6 +167,8 @@ pub struct Task {
     pub initial_fp: Option<FpState>,
     /// The parent waits for this task to exec or exit (CLONE_VFORK).
     pub vfork_done: Option<Arc<VforkDone>>,
+    /// Nanoseconds spent asleep in the current syscall (not system time).
+    pub slept_ns: u64,
 }
 
 /// What restart_syscall continues.
@@ -205,7 +234,15 @@ impl Task {
                     tracing::error!("loading FPU state: {e}");
                 }
             }
-            match self.ctx.switch(space.as_ref(), &mut self.regs) {
+            let entered = Instant::now();
+            let event = self.ctx.switch(space.as_ref(), &mut self.regs);
+            let back = Instant::now();
+            // Counted before the syscall runs, so getrusage & co see it.
+            self.h
+                .cpu
+                .add(back.saturating_duration_since(entered).as_nanos() as u64, 0);
+            self.slept_ns = 0;
+            match event {
                 Ok(Event::Syscall) => syscalls::dispatch(&mut self),
                 Ok(Event::Fault { addr, access, info }) => {
                     if let Err(e) = self.mm.handle_fault(addr, access) {
@@ -239,6 +276,8 @@ impl Task {
                         .group_exit(&self.h.tg, ExitStatus::Signaled(libc::SIGKILL, false));
                 }
             }
+            let sys = (back.elapsed().as_nanos() as u64).saturating_sub(self.slept_ns);
+            self.h.cpu.add(0, sys);
             if self.h.lock().exit_requested && self.exit.is_none() {
                 self.exit = Some(
                     self.h
@@ -296,7 +335,10 @@ impl Task {
             if self.signal_pending() {
                 break Err(Errno::ERESTARTSYS);
             }
-            if !w.wait(gen, deadline) {
+            let asleep = Instant::now();
+            let woke = w.wait(gen, deadline);
+            self.slept_ns += asleep.elapsed().as_nanos() as u64;
+            if !woke {
                 break Err(Errno::ETIMEDOUT);
             }
         };

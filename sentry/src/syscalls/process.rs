@@ -269,6 +269,20 @@ struct Found {
     /// waitid's si_code and si_status.
     code: i32,
     si_status: i32,
+    /// CPU time (user, system ns) of a reaped child and its reaped descendants.
+    cpu: (u64, u64),
+}
+
+/// A `struct rusage` with the given CPU times (ns).
+pub fn rusage(cpu: (u64, u64)) -> libc::rusage {
+    let tv = |ns: u64| libc::timeval {
+        tv_sec: (ns / 1_000_000_000) as i64,
+        tv_usec: (ns % 1_000_000_000 / 1000) as i64,
+    };
+    let mut r: libc::rusage = crate::mm::Pod::zeroed();
+    r.ru_utime = tv(cpu.0);
+    r.ru_stime = tv(cpu.1);
+    r
 }
 
 /// Look for a child matching `sel` with something to report; reap it unless `nowait`.
@@ -291,9 +305,14 @@ fn find_child(t: &Task, sel: Sel, opts: u64) -> Result<Option<Found>, Errno> {
         let mut st = c.lock();
         if let Some(z) = st.zombie.filter(|_| opts & WEXITED != 0) {
             let uid = st.uid;
+            let cpu = st.cpu_with_children();
             drop(st);
             if opts & WNOWAIT == 0 {
-                t.h.tg.lock().children.retain(|x| x.tgid != c.tgid);
+                let mut me = t.h.tg.lock();
+                me.children.retain(|x| x.tgid != c.tgid);
+                me.children_cpu.0 += cpu.0;
+                me.children_cpu.1 += cpu.1;
+                drop(me);
                 t.k.tasks().groups.remove(&c.tgid);
             }
             let (code, si_status) = match z {
@@ -307,6 +326,7 @@ fn find_child(t: &Task, sel: Sel, opts: u64) -> Result<Option<Found>, Errno> {
                 status: z.wait_status(),
                 code,
                 si_status,
+                cpu,
             }));
         }
         if opts & WUNTRACED != 0 {
@@ -320,6 +340,7 @@ fn find_child(t: &Task, sel: Sel, opts: u64) -> Result<Option<Found>, Errno> {
                     status: (sig << 8) | 0x7f,
                     code: CLD_STOPPED,
                     si_status: sig,
+                    cpu: st.cpu_with_children(),
                 }));
             }
         }
@@ -333,6 +354,7 @@ fn find_child(t: &Task, sel: Sel, opts: u64) -> Result<Option<Found>, Errno> {
                 status: 0xffff,
                 code: CLD_CONTINUED,
                 si_status: libc::SIGCONT,
+                cpu: st.cpu_with_children(),
             }));
         }
     }
@@ -373,7 +395,7 @@ pub fn wait4(t: &mut Task, a: [u64; 6]) -> SysResult {
                 t.mm.copy_out(a[1], &f.status)?;
             }
             if a[3] != 0 {
-                t.mm.copy_out(a[3], &<libc::rusage as crate::mm::Pod>::zeroed())?;
+                t.mm.copy_out(a[3], &rusage(f.cpu))?;
             }
             Ok(f.pid as u64)
         }
@@ -417,7 +439,8 @@ pub fn waitid(t: &mut Task, a: [u64; 6]) -> SysResult {
         t.mm.copy_out(infop, &info.0)?;
     }
     if a[4] != 0 {
-        t.mm.copy_out(a[4], &<libc::rusage as crate::mm::Pod>::zeroed())?;
+        let r = rusage(found.as_ref().map_or((0, 0), |f| f.cpu));
+        t.mm.copy_out(a[4], &r)?;
     }
     Ok(0)
 }

@@ -20,13 +20,21 @@ fn clock_id(c: u64) -> Result<libc::clockid_t, Errno> {
     }
 }
 
-/// Read a clock. CPU-time clocks report the sentry thread's time, which runs the task.
-fn read_clock(c: libc::clockid_t) -> (i64, i64) {
-    time::now(c)
+/// Read a clock; the CPU-time clocks are the task's and the process's accounted time.
+fn read_clock(t: &Task, c: libc::clockid_t) -> (i64, i64) {
+    let cpu = |(u, s): (u64, u64)| {
+        let ns = u + s;
+        ((ns / 1_000_000_000) as i64, (ns % 1_000_000_000) as i64)
+    };
+    match c {
+        libc::CLOCK_THREAD_CPUTIME_ID => cpu(t.h.cpu.get()),
+        libc::CLOCK_PROCESS_CPUTIME_ID => cpu(t.h.tg.cpu()),
+        _ => time::now(c),
+    }
 }
 
 pub fn clock_gettime(t: &mut Task, a: [u64; 6]) -> SysResult {
-    let (s, ns) = read_clock(clock_id(a[0])?);
+    let (s, ns) = read_clock(t, clock_id(a[0])?);
     t.mm.copy_out(
         a[1],
         &libc::timespec {
@@ -275,18 +283,15 @@ pub fn alarm(t: &mut Task, a: [u64; 6]) -> SysResult {
 }
 
 pub fn getrusage(t: &mut Task, a: [u64; 6]) -> SysResult {
-    match a[0] as i32 {
-        libc::RUSAGE_SELF | libc::RUSAGE_CHILDREN | libc::RUSAGE_THREAD => {}
+    let cpu = match a[0] as i32 {
+        libc::RUSAGE_SELF => t.h.tg.cpu(),
+        libc::RUSAGE_THREAD => t.h.cpu.get(),
+        libc::RUSAGE_CHILDREN => t.h.tg.lock().children_cpu,
         _ => return Err(Errno::EINVAL),
-    }
-    let mut r: libc::rusage = crate::mm::Pod::zeroed();
+    };
+    let mut r = super::process::rusage(cpu);
     if a[0] as i32 != libc::RUSAGE_CHILDREN {
-        // The sentry thread running the task accounts its CPU time.
-        let (s, ns) = time::now(libc::CLOCK_THREAD_CPUTIME_ID);
-        r.ru_utime = libc::timeval {
-            tv_sec: s,
-            tv_usec: ns / 1000,
-        };
+        // Resident memory: the pages of the memory file in use (the sandbox's, in KiB).
         r.ru_maxrss = (t.k.mf.used() / 1024) as i64;
     }
     t.mm.copy_out(a[1], &r)?;
@@ -294,16 +299,20 @@ pub fn getrusage(t: &mut Task, a: [u64; 6]) -> SysResult {
 }
 
 pub fn times(t: &mut Task, a: [u64; 6]) -> SysResult {
-    let (s, ns) = time::now(libc::CLOCK_THREAD_CPUTIME_ID);
-    let ticks = s * 100 + ns / 10_000_000;
+    // Clock ticks of 10 ms (USER_HZ 100).
+    let ticks = |ns: u64| (ns / 10_000_000) as i64;
     if a[0] != 0 {
+        let (own, kids) = {
+            let st = t.h.tg.lock();
+            (st.cpu(), st.children_cpu)
+        };
         t.mm.copy_out(
             a[0],
             &libc::tms {
-                tms_utime: ticks,
-                tms_stime: 0,
-                tms_cutime: 0,
-                tms_cstime: 0,
+                tms_utime: ticks(own.0),
+                tms_stime: ticks(own.1),
+                tms_cutime: ticks(kids.0),
+                tms_cstime: ticks(kids.1),
             },
         )?;
     }
