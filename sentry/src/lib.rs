@@ -19,7 +19,6 @@ use platform::{MemoryFile, Platform};
 
 use crate::errno::Errno;
 use crate::kernel::signal::SigAction;
-use crate::kernel::task::default_rlimits;
 use crate::kernel::{ExitStatus, Kernel, Task, TaskHandle, ThreadGroup};
 use crate::vfs::{Creds, Dentry, FdTable, FsContext, OpenFile};
 
@@ -185,7 +184,6 @@ pub fn boot(cfg: BootConfig) -> Result<ExitStatus, BootError> {
         regs: platform.initial_regs(),
         ctx: platform.new_context(),
         altstack: kernel::task::ALTSTACK_NONE,
-        rlimits: default_rlimits(),
         clear_child_tid: 0,
         robust_list: (0, 0),
         sem_undo: kernel::ipc::sem::UndoList::new(1),

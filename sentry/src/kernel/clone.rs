@@ -137,7 +137,12 @@ impl Task {
                 self.creds.uid,
                 exit_signal,
             );
-            g.lock().exe = self.exe.clone();
+            let rlimits = self.h.tg.lock().rlimits;
+            {
+                let mut st = g.lock();
+                st.exe = self.exe.clone();
+                st.rlimits = rlimits;
+            }
             if let Some(p) = parent {
                 p.lock().children.push(g.clone());
             }
@@ -149,6 +154,7 @@ impl Task {
             let mut s = h.lock();
             s.mask = self.mask();
             s.creds = Some(self.creds);
+            s.sched = self.h.lock().sched.clone();
         }
         tasks.threads.insert(tid, h.clone());
         tg.lock().threads.push(h.clone());
@@ -197,7 +203,6 @@ impl Task {
             } else {
                 self.altstack
             },
-            rlimits: self.rlimits,
             clear_child_tid: if has(libc::CLONE_CHILD_CLEARTID) {
                 a.child_tid
             } else {

@@ -49,6 +49,8 @@ pub struct TgState {
     pub exe: Option<Arc<crate::vfs::Dentry>>,
     /// POSIX timers (timer_create), by id.
     pub posix_timers: std::collections::HashMap<i32, PosixTimer>,
+    /// Resource limits (per process, as Linux's signal_struct).
+    pub rlimits: [libc::rlimit; super::task::RLIMIT_COUNT],
     /// CPU time (user, system ns) of threads that have exited.
     pub dead_threads_cpu: (u64, u64),
     /// CPU time of children (and their descendants) reaped by wait.
@@ -116,6 +118,7 @@ impl ThreadGroup {
                 itimer_real: None,
                 exe: None,
                 posix_timers: std::collections::HashMap::new(),
+                rlimits: super::task::default_rlimits(),
                 dead_threads_cpu: (0, 0),
                 children_cpu: (0, 0),
             }),

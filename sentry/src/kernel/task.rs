@@ -87,6 +87,30 @@ pub struct TaskShared {
     pub creds: Option<Creds>,
     /// PR_SET_PDEATHSIG: sent to this task's process when the thread that created it exits.
     pub pdeath_signal: i32,
+    /// Scheduling as the application set it (recorded and reported; the host schedules the
+    /// sandbox's threads as it will).
+    pub sched: Sched,
+}
+
+/// A task's scheduling attributes.
+#[derive(Clone, Debug)]
+pub struct Sched {
+    pub nice: i32,
+    pub policy: i32,
+    pub priority: i32,
+    /// CPUs it may run on (bit per CPU); None: all.
+    pub affinity: Option<Vec<u8>>,
+}
+
+impl Default for Sched {
+    fn default() -> Sched {
+        Sched {
+            nice: 0,
+            policy: libc::SCHED_OTHER,
+            priority: 0,
+            affinity: None,
+        }
+    }
 }
 
 impl TaskHandle {
@@ -144,7 +168,6 @@ pub struct Task {
     pub regs: Regs,
     pub ctx: Box<dyn Context>,
     pub altstack: AltStack,
-    pub rlimits: [libc::rlimit; RLIMIT_COUNT],
     pub clear_child_tid: u64,
     pub robust_list: (u64, u64),
     /// SEM_UNDO adjustments, shared with the tasks cloned with CLONE_SYSVSEM; applied when the
@@ -495,8 +518,12 @@ impl Task {
         Ok(())
     }
 
+    /// A resource limit of the task's process.
     pub fn rlimit(&self, res: u32) -> libc::rlimit {
-        self.rlimits
+        self.h
+            .tg
+            .lock()
+            .rlimits
             .get(res as usize)
             .copied()
             .unwrap_or(libc::rlimit {

@@ -12,6 +12,7 @@ mod mm;
 mod poll;
 mod process;
 mod rw;
+mod sched;
 mod signal;
 mod socket;
 pub mod table;

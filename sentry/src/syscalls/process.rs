@@ -570,24 +570,37 @@ pub fn prctl(t: &mut Task, a: [u64; 6]) -> SysResult {
     }
 }
 
-fn do_prlimit(t: &mut Task, res: u64, new: u64, old: u64) -> SysResult {
+/// CAP_SYS_RESOURCE (<linux/capability.h>).
+const CAP_SYS_RESOURCE: u32 = 24;
+
+/// Read and/or set resource `res` of process `tg`.
+fn do_prlimit(t: &mut Task, tg: &Arc<ThreadGroup>, res: u64, new: u64, old: u64) -> SysResult {
     if res as usize >= crate::kernel::task::RLIMIT_COUNT {
         return Err(Errno::EINVAL);
     }
-    let cur = t.rlimits[res as usize];
-    if new != 0 {
-        let n: libc::rlimit = t.mm.copy_in(new)?;
-        if n.rlim_cur > n.rlim_max {
-            return Err(Errno::EINVAL);
+    let n: Option<libc::rlimit> = if new != 0 {
+        Some(t.mm.copy_in(new)?)
+    } else {
+        None
+    };
+    let cur = {
+        let mut st = tg.lock();
+        let cur = st.rlimits[res as usize];
+        if let Some(n) = n {
+            if n.rlim_cur > n.rlim_max {
+                return Err(Errno::EINVAL);
+            }
+            if n.rlim_max > cur.rlim_max && !t.creds.has_cap(CAP_SYS_RESOURCE) {
+                return Err(Errno::EPERM);
+            }
+            // fs.nr_open.
+            if res == libc::RLIMIT_NOFILE as u64 && n.rlim_max > 1 << 20 {
+                return Err(Errno::EPERM);
+            }
+            st.rlimits[res as usize] = n;
         }
-        if n.rlim_max > cur.rlim_max && t.creds.euid != 0 {
-            return Err(Errno::EPERM);
-        }
-        if res == libc::RLIMIT_NOFILE as u64 && n.rlim_max > 1 << 20 {
-            return Err(Errno::EPERM);
-        }
-        t.rlimits[res as usize] = n;
-    }
+        cur
+    };
     if old != 0 {
         t.mm.copy_out(old, &cur)?;
     }
@@ -596,10 +609,25 @@ fn do_prlimit(t: &mut Task, res: u64, new: u64, old: u64) -> SysResult {
 
 pub fn prlimit64(t: &mut Task, a: [u64; 6]) -> SysResult {
     let pid = a[0] as i32;
-    if pid != 0 && pid != t.tgid {
-        return Err(Errno::ESRCH);
-    }
-    do_prlimit(t, a[1], a[2], a[3])
+    let tg = if pid == 0 || pid == t.tid {
+        t.h.tg.clone()
+    } else {
+        let h = t.k.tasks().threads.get(&pid).cloned().ok_or(Errno::ESRCH)?;
+        // Another process: the caller's ids must match all of its ids, or CAP_SYS_RESOURCE.
+        let other = h.lock().creds.ok_or(Errno::ESRCH)?;
+        let c = &t.creds;
+        let same = [other.uid, other.euid, other.suid]
+            .iter()
+            .all(|&u| u == c.uid)
+            && [other.gid, other.egid, other.sgid]
+                .iter()
+                .all(|&g| g == c.gid);
+        if !same && !c.has_cap(CAP_SYS_RESOURCE) {
+            return Err(Errno::EPERM);
+        }
+        h.tg.clone()
+    };
+    do_prlimit(t, &tg, a[1], a[2], a[3])
 }
 
 pub fn getrlimit(t: &mut Task, a: [u64; 6]) -> SysResult {
@@ -607,13 +635,14 @@ pub fn getrlimit(t: &mut Task, a: [u64; 6]) -> SysResult {
         return Err(Errno::EINVAL);
     }
     // Unlike prlimit64, a NULL buffer is not "don't report": it is EFAULT.
-    let cur = t.rlimits[a[0] as usize];
+    let cur = t.rlimit(a[0] as u32);
     t.mm.copy_out(a[1], &cur)?;
     Ok(0)
 }
 
 pub fn setrlimit(t: &mut Task, a: [u64; 6]) -> SysResult {
-    do_prlimit(t, a[0], a[1], 0)
+    let tg = t.h.tg.clone();
+    do_prlimit(t, &tg, a[0], a[1], 0)
 }
 
 pub fn umask(t: &mut Task, a: [u64; 6]) -> SysResult {
@@ -621,45 +650,6 @@ pub fn umask(t: &mut Task, a: [u64; 6]) -> SysResult {
     let old = fs.umask;
     fs.umask = a[0] as u32 & 0o777;
     Ok(old as u64)
-}
-
-pub fn sched_yield(_t: &mut Task, _a: [u64; 6]) -> SysResult {
-    std::thread::yield_now();
-    Ok(0)
-}
-
-pub fn getpriority(t: &mut Task, a: [u64; 6]) -> SysResult {
-    let (which, who) = (a[0] as i32, a[1] as i32);
-    if !matches!(
-        which as u32,
-        libc::PRIO_PROCESS | libc::PRIO_PGRP | libc::PRIO_USER
-    ) {
-        return Err(Errno::EINVAL);
-    }
-    if which as u32 != libc::PRIO_USER && who != 0 && who != t.tgid {
-        return Err(Errno::ESRCH);
-    }
-    // Nice 0, returned as 20 - nice.
-    Ok(20)
-}
-
-pub fn sched_getaffinity(t: &mut Task, a: [u64; 6]) -> SysResult {
-    let pid = a[0] as i32;
-    if pid != 0 && pid != t.tid {
-        return Err(Errno::ESRCH);
-    }
-    let cpus = t.k.cpus();
-    let len = a[1] as usize;
-    let need = cpus.div_ceil(64) * 8;
-    if len < need || !len.is_multiple_of(8) {
-        return Err(Errno::EINVAL);
-    }
-    let mut mask = vec![0u8; need];
-    for c in 0..cpus {
-        mask[c / 8] |= 1 << (c % 8);
-    }
-    t.mm.write_bytes(a[2], &mask)?;
-    Ok(need as u64)
 }
 
 fn read_strings(t: &Task, addr: u64) -> Result<Vec<Vec<u8>>, Errno> {

@@ -61,8 +61,35 @@ fn read_into(t: &Task, f: &OpenFile, addr: u64, len: usize, off: u64) -> Result<
     Ok(total)
 }
 
+/// RLIMIT_FSIZE for a write of `len` bytes at `off`: the bytes allowed; past the limit,
+/// SIGXFSZ and EFBIG (regular files only, as Linux's generic_write_checks).
+fn fsize_limit(t: &Task, f: &OpenFile, len: usize, off: u64) -> Result<usize, Errno> {
+    let limit = t.rlimit(libc::RLIMIT_FSIZE).rlim_cur;
+    if limit == libc::RLIM_INFINITY || len == 0 {
+        return Ok(len);
+    }
+    let regular = f
+        .ops
+        .stat()
+        .is_ok_and(|st| st.mode & libc::S_IFMT == libc::S_IFREG);
+    if !regular {
+        return Ok(len);
+    }
+    if off >= limit {
+        let info = crate::kernel::signal::SigInfo::from_process(
+            libc::SIGXFSZ,
+            crate::kernel::signal::SI_USER,
+            t.tgid,
+            t.creds.uid,
+        );
+        t.k.signal_thread(&t.h, info);
+        return Err(Errno::EFBIG);
+    }
+    Ok(len.min(usize::try_from(limit - off).unwrap_or(usize::MAX)))
+}
+
 fn write_from(t: &Task, f: &OpenFile, addr: u64, len: usize, off: u64) -> Result<usize, Errno> {
-    let len = len.min(MAX_RW);
+    let len = fsize_limit(t, f, len.min(MAX_RW), off)?;
     let mut total = 0;
     while total < len || len == 0 {
         let n = (len - total).min(CHUNK);

@@ -3,7 +3,8 @@
 use std::sync::LazyLock;
 
 use super::{
-    creds, epoll, fd, fs, futex, info, ipc, mm, poll, process, rw, signal, socket, time, Handler,
+    creds, epoll, fd, fs, futex, info, ipc, mm, poll, process, rw, sched, signal, socket, time,
+    Handler,
 };
 
 /// How completely a syscall is implemented.
@@ -85,7 +86,7 @@ fn entries() -> Vec<Entry> {
         SYS_readv => rw::readv, Full, [Fd, Hex, Int];
         SYS_writev => rw::writev, Full, [Fd, Hex, Int];
         SYS_access => fs::access, Full, [Path, Oct];
-        SYS_sched_yield => process::sched_yield, Full, [];
+        SYS_sched_yield => sched::sched_yield, Full, [];
         SYS_mremap => mm::mremap, Partial("MREMAP_DONTUNMAP unsupported (EINVAL)"), [Hex, Int, Int, Hex, Hex];
         SYS_msync => mm::msync, Full, [Hex, Int, Hex];
         SYS_mincore => mm::mincore, Full, [Hex, Int, Hex];
@@ -135,14 +136,22 @@ fn entries() -> Vec<Entry> {
         SYS_sigaltstack => signal::sigaltstack, Full, [Hex, Hex];
         SYS_statfs => fs::statfs, Full, [Path, Hex];
         SYS_fstatfs => fs::fstatfs, Full, [Fd, Hex];
-        SYS_getpriority => process::getpriority, Full, [Int, Int];
+        SYS_getpriority => sched::getpriority, Full, [Int, Int];
+        SYS_setpriority => sched::setpriority, Partial("nice values are kept and reported; the host schedules"), [Int, Int, Int];
+        SYS_sched_setscheduler => sched::sched_setscheduler, Partial("policies are kept and reported; the host schedules"), [Int, Int, Hex];
+        SYS_sched_getscheduler => sched::sched_getscheduler, Full, [Int];
+        SYS_sched_setparam => sched::sched_setparam, Partial("priorities are kept and reported; the host schedules"), [Int, Hex];
+        SYS_sched_getparam => sched::sched_getparam, Full, [Int, Hex];
+        SYS_sched_get_priority_max => sched::sched_get_priority_max, Full, [Int];
+        SYS_sched_get_priority_min => sched::sched_get_priority_min, Full, [Int];
+        SYS_sched_setaffinity => sched::sched_setaffinity, Partial("masks are kept and reported; the host places threads"), [Int, Int, Hex];
         SYS_prctl => process::prctl, Partial("SET/GET_NAME, SET/GET_DUMPABLE, SET/GET_NO_NEW_PRIVS, SET/GET_PDEATHSIG (sent when the creating thread exits), SET/GET_CHILD_SUBREAPER, CAPBSET_READ"), [Int, Hex, Hex, Hex, Hex];
         SYS_arch_prctl => process::arch_prctl, Partial("ARCH_SET/GET_FS and GS; CPUID faulting unsupported"), [Hex, Hex];
         SYS_setrlimit => process::setrlimit, Full, [Int, Hex];
         SYS_gettid => process::gettid, Full, [];
         SYS_tkill => signal::tkill, Full, [Int, Int];
         SYS_time => time::time, Full, [Hex];
-        SYS_sched_getaffinity => process::sched_getaffinity, Full, [Int, Int, Hex];
+        SYS_sched_getaffinity => sched::sched_getaffinity, Full, [Int, Int, Hex];
         SYS_set_tid_address => process::set_tid_address, Full, [Hex];
         SYS_getdents64 => fs::getdents64, Full, [Fd, Hex, Int];
         SYS_clock_gettime => time::clock_gettime, Full, [Int, Hex];
@@ -286,13 +295,6 @@ fn entries() -> Vec<Entry> {
         SYS_personality,
         SYS_ustat,
         SYS_sysfs,
-        SYS_setpriority,
-        SYS_sched_setparam,
-        SYS_sched_getparam,
-        SYS_sched_setscheduler,
-        SYS_sched_getscheduler,
-        SYS_sched_get_priority_max,
-        SYS_sched_get_priority_min,
         SYS_sched_rr_get_interval,
         SYS_munlockall,
         SYS_mlockall,
@@ -328,7 +330,6 @@ fn entries() -> Vec<Entry> {
         SYS_removexattr,
         SYS_lremovexattr,
         SYS_fremovexattr,
-        SYS_sched_setaffinity,
         SYS_io_setup,
         SYS_io_destroy,
         SYS_io_getevents,
