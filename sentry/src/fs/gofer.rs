@@ -75,11 +75,12 @@ impl Drop for GoferInode {
         if self.fid != 0 {
             self.fs.client.close(self.fid);
         }
-        // Mappings hold the inode, so no page of the cache is mapped any more.
+        // Drop the cache's reference; a page still in an address space's page table lives
+        // until that goes too.
         let cache = self.cache.get_mut().unwrap_or_else(|e| e.into_inner());
         if let Some(mf) = self.fs.mf.upgrade() {
             for &frame in cache.values() {
-                mf.free(frame, PAGE_SIZE);
+                mf.decref(frame);
             }
         }
     }

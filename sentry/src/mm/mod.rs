@@ -95,7 +95,8 @@ impl Drop for SharedMemory {
             .unwrap_or_else(|e| e.into_inner())
             .values()
         {
-            self.mf.free(fr, PAGE_SIZE);
+            // Mappings that still hold the page keep it alive.
+            self.mf.decref(fr);
         }
     }
 }
@@ -189,7 +190,8 @@ struct Pte {
     frame: u64,
     /// The frame belongs to this page alone (private anonymous memory or a private copy) and is
     /// freed with it. Otherwise it belongs to a `Mappable` and must not be written through a
-    /// private mapping.
+    /// private mapping. Either way the pte holds a reference on the frame, so an object that
+    /// drops a page (a truncated file) cannot have it reused while it is still mapped.
     owned: bool,
     /// What the stub currently has mapped for this page.
     mapped: Option<Prot>,
@@ -337,10 +339,11 @@ impl MemoryManager {
         for (a, p) in &pages {
             m.ptes.remove(a);
             any_mapped |= p.mapped.is_some();
-            if p.owned && self.mf.refs(p.frame) > 1 {
-                // Still used by another address space (copy-on-write after fork).
+            if !p.owned || self.mf.refs(p.frame) > 1 {
+                // A borrowed page, or one still used by another address space (copy-on-write
+                // after fork): drop our reference.
                 self.mf.decref(p.frame);
-            } else if p.owned {
+            } else {
                 run = match run {
                     Some((s, l)) if s + l == p.frame => Some((s, l + PAGE_SIZE)),
                     Some((s, l)) => {
@@ -907,9 +910,7 @@ impl MemoryManager {
             if !inherits(a) {
                 continue;
             }
-            if p.owned {
-                self.mf.incref(p.frame);
-            }
+            self.mf.incref(p.frame);
             ptes.insert(
                 a,
                 Pte {
@@ -1048,6 +1049,7 @@ impl MemoryManager {
                 Some((obj, off)) => {
                     match obj.frame(&self.mf, off) {
                         Ok(frame) => {
+                            self.mf.incref(frame);
                             m.ptes.insert(
                                 a,
                                 Pte {
@@ -1123,10 +1125,8 @@ impl MemoryManager {
         self.mf
             .copy(p.frame, frame, PAGE_SIZE)
             .map_err(|_| Errno::EFAULT)?;
-        if p.owned {
-            // Our share of a page another address space still uses.
-            self.mf.decref(p.frame);
-        }
+        // Our reference to the page we no longer use (borrowed, or shared after fork).
+        self.mf.decref(p.frame);
         let np = Pte {
             frame,
             owned: true,
@@ -1185,11 +1185,15 @@ impl MemoryManager {
                             mapped: None,
                         }
                     }
-                    Some((obj, off)) => Pte {
-                        frame: obj.frame(&self.mf, off)?,
-                        owned: false,
-                        mapped: None,
-                    },
+                    Some((obj, off)) => {
+                        let frame = obj.frame(&self.mf, off)?;
+                        self.mf.incref(frame);
+                        Pte {
+                            frame,
+                            owned: false,
+                            mapped: None,
+                        }
+                    }
                 };
                 m.ptes.insert(page, p);
                 p
@@ -1347,9 +1351,7 @@ impl Drop for MemoryManager {
     fn drop(&mut self) {
         let m = self.inner.get_mut().unwrap_or_else(|e| e.into_inner());
         for p in m.ptes.values() {
-            if p.owned {
-                self.mf.decref(p.frame);
-            }
+            self.mf.decref(p.frame);
         }
     }
 }
