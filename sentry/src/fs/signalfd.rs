@@ -27,8 +27,7 @@ impl SignalFd {
     fn take(&self) -> Option<SigInfo> {
         let h = self.reader()?;
         let not_wanted = !*self.mask.lock().unwrap_or_else(|e| e.into_inner());
-        let own = h.lock().pending.take(not_wanted);
-        own.or_else(|| h.tg.take_pending(not_wanted))
+        h.dequeue_signal(not_wanted)
     }
 }
 

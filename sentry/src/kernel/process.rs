@@ -82,6 +82,8 @@ pub struct PosixTimer {
     pub armed: Option<u64>,
     pub interval: Option<std::time::Duration>,
     pub clock: libc::clockid_t,
+    /// si_overrun of its last signal delivered (timer_getoverrun).
+    pub overrun_last: i32,
 }
 
 impl ThreadGroup {

@@ -21,6 +21,8 @@ pub const SIGRTMIN: i32 = 32;
 
 // si_code values (asm-generic/siginfo.h).
 pub const SI_USER: i32 = 0;
+/// si_code of a POSIX timer's expiry.
+pub const SI_TIMER: i32 = -2;
 pub const SI_KERNEL: i32 = 0x80;
 pub const SI_QUEUE: i32 = -1;
 pub const SI_TKILL: i32 = -6;
@@ -85,6 +87,17 @@ impl SigInfo {
         s
     }
 
+    /// A POSIX timer's signal (SI_TIMER): its timer id.
+    pub fn timer_id(&self) -> Option<i32> {
+        (self.code() == SI_TIMER)
+            .then(|| i32::from_le_bytes([self.0[16], self.0[17], self.0[18], self.0[19]]))
+    }
+
+    /// A POSIX timer's signal: expiries merged into it (si_overrun).
+    pub fn timer_overrun(&self) -> i32 {
+        i32::from_le_bytes([self.0[20], self.0[21], self.0[22], self.0[23]])
+    }
+
     pub fn signo(&self) -> i32 {
         self.get_i32(0)
     }
@@ -102,9 +115,22 @@ pub struct Pending {
 }
 
 impl Pending {
-    /// Queue a signal. False if a standard signal was already pending (it is merged).
+    /// Queue a signal. False if a standard signal was already pending (it is merged), or if
+    /// this is a POSIX timer's signal whose last one is still queued: that one's overrun
+    /// count goes up instead (a timer has at most one signal queued, as in Linux).
     pub fn push(&mut self, info: SigInfo) -> bool {
         let sig = info.signo();
+        if let Some(tid) = info.timer_id() {
+            if let Some(q) = self
+                .queue
+                .iter_mut()
+                .find(|q| q.signo() == sig && q.timer_id() == Some(tid))
+            {
+                let n = q.timer_overrun().saturating_add(1);
+                q.0[20..24].copy_from_slice(&n.to_le_bytes());
+                return false;
+            }
+        }
         if sig < SIGRTMIN && self.set & bit(sig) != 0 {
             return false;
         }

@@ -142,6 +142,19 @@ impl TaskHandle {
         }
     }
 
+    /// Take the next signal not in `blocked`: the thread's own first, then the process's. A
+    /// POSIX timer's signal records its overrun for timer_getoverrun.
+    pub fn dequeue_signal(&self, blocked: SigSet) -> Option<SigInfo> {
+        let own = self.lock().pending.take(blocked);
+        let info = own.or_else(|| self.tg.take_pending(blocked))?;
+        if let Some(id) = info.timer_id() {
+            if let Some(pt) = self.tg.lock().posix_timers.get_mut(&id) {
+                pt.overrun_last = info.timer_overrun();
+            }
+        }
+        Some(info)
+    }
+
     pub fn request_exit(&self) {
         self.lock().exit_requested = true;
         self.kick();
@@ -393,11 +406,7 @@ impl Task {
 
     /// Take the next signal to act on: the thread's own first, then the process's.
     fn next_signal(&mut self) -> Option<SigInfo> {
-        let mask = self.mask();
-        if let Some(i) = self.h.lock().pending.take(mask) {
-            return Some(i);
-        }
-        self.h.tg.take_pending(mask)
+        self.h.dequeue_signal(self.mask())
     }
 
     /// Deliver pending signals before returning to the application: run default actions,

@@ -471,10 +471,11 @@ impl FileOps for UnixSocket {
             }
             return r as u32;
         }
-        if !st.rx.is_empty() || st.shut_rd {
+        if !st.rx.is_empty() {
             r |= libc::POLLIN;
         }
-        if st.peer_shut_wr || (st.connected && st.peer_gone) {
+        // Receiving is shut down, by us (SHUT_RD) or by the peer (SHUT_WR, close).
+        if st.shut_rd || st.peer_shut_wr || (st.connected && st.peer_gone) {
             r |= libc::POLLIN | libc::POLLRDHUP;
         }
         if st.connected && st.peer_gone || (st.shut_rd && st.shut_wr) {

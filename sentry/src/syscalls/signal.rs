@@ -327,13 +327,7 @@ pub fn rt_sigtimedwait(t: &mut Task, a: [u64; 6]) -> SysResult {
     } else {
         None
     };
-    let take = |t: &mut Task| -> Option<SigInfo> {
-        let not_wanted = !set;
-        if let Some(i) = t.h.lock().pending.take(not_wanted) {
-            return Some(i);
-        }
-        t.h.tg.take_pending(not_wanted)
-    };
+    let take = |t: &mut Task| -> Option<SigInfo> { t.h.dequeue_signal(!set) };
     let info = match take(t) {
         Some(i) => i,
         None => {

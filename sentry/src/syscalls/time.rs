@@ -419,7 +419,7 @@ pub fn timerfd_gettime(t: &mut Task, a: [u64; 6]) -> SysResult {
 const SIGEV_SIGNAL: i32 = 0;
 const SIGEV_NONE: i32 = 1;
 const SIGEV_THREAD_ID: i32 = 4;
-const SI_TIMER: i32 = -2;
+use crate::kernel::signal::SI_TIMER;
 
 pub fn timer_create(t: &mut Task, a: [u64; 6]) -> SysResult {
     use crate::kernel::process::PosixTimer;
@@ -484,6 +484,7 @@ pub fn timer_create(t: &mut Task, a: [u64; 6]) -> SysResult {
             armed: None,
             interval: None,
             clock,
+            overrun_last: 0,
         },
     );
     drop(st);
@@ -550,8 +551,13 @@ pub fn timer_gettime(t: &mut Task, a: [u64; 6]) -> SysResult {
 
 pub fn timer_getoverrun(t: &mut Task, a: [u64; 6]) -> SysResult {
     timer_state(t, a[0] as i32)?;
-    // Expiries are queued one signal each; none are merged, so none overrun.
-    Ok(0)
+    let n =
+        t.h.tg
+            .lock()
+            .posix_timers
+            .get(&(a[0] as i32))
+            .map_or(0, |p| p.overrun_last);
+    Ok(n as u64)
 }
 
 pub fn timer_delete(t: &mut Task, a: [u64; 6]) -> SysResult {
