@@ -161,6 +161,14 @@ pub enum Event {
 pub trait AddressSpace: Send + Sync + Any {
     /// Map `len` bytes of the memory file at `offset` to `addr`, replacing what was there.
     fn map_file(&self, addr: u64, len: u64, offset: u64, prot: Prot) -> Result<()>;
+    /// Several `map_file`s at once: (addr, len, offset, prot) each. A platform may do them in
+    /// one round trip to the address space.
+    fn map_files(&self, maps: &[(u64, u64, u64, Prot)]) -> Result<()> {
+        for &(addr, len, offset, prot) in maps {
+            self.map_file(addr, len, offset, prot)?;
+        }
+        Ok(())
+    }
     /// Remove any mapping in `[addr, addr+len)`.
     fn unmap(&self, addr: u64, len: u64) -> Result<()>;
     /// Change the protection of mapped pages in `[addr, addr+len)`.

@@ -11,6 +11,7 @@ use std::sync::{mpsc, Arc, Mutex};
 
 use crate::regs::XSAVE_SIZE;
 use crate::Interrupter;
+use crate::PAGE_SIZE;
 use crate::{
     Access, AddressSpace, Context, Event, FpState, MemoryFile, Platform, PlatformError, Prot, Regs,
     Result, SigInfo,
@@ -48,7 +49,7 @@ impl Platform for PtracePlatform {
     }
 
     fn new_address_space(&self) -> Result<Arc<dyn AddressSpace>> {
-        Ok(Arc::new(PtraceAddressSpace::new(self.mf.fd())?))
+        Ok(Arc::new(PtraceAddressSpace::new(&self.mf)?))
     }
 
     fn new_context(&self) -> Box<dyn Context> {
@@ -272,6 +273,8 @@ impl StubThread {
 /// What other sentry threads ask of an address space's master thread.
 enum Request {
     Syscall {
+        /// Where the stub runs it: its `syscall` instruction, or the batch loop.
+        site: u64,
         nr: i64,
         args: [u64; 6],
         reply: mpsc::Sender<Result<i64>>,
@@ -307,8 +310,13 @@ fn master_main(
     let first = StubThread { tid: pid };
     while let Ok(req) = rx.recv() {
         match req {
-            Request::Syscall { nr, args, reply } => {
-                let _ = reply.send(first.inject(nr, args));
+            Request::Syscall {
+                site,
+                nr,
+                args,
+                reply,
+            } => {
+                let _ = reply.send(first.inject_at(site, nr, args));
             }
             Request::Clone { reply } => {
                 let _ = reply.send(first.clone_thread());
@@ -326,11 +334,18 @@ fn master_main(
     }
 }
 
+/// Syscalls one batch carries: 7-word entries in the mailbox page.
+const BATCH_MAX: usize = 64;
+
 /// An address space: one stub process.
 #[derive(Debug)]
 pub struct PtraceAddressSpace {
     pid: i32,
     memfd: i32,
+    mf: Arc<MemoryFile>,
+    /// Memory-file offset of the mailbox page the stub maps above its stub page (batches of
+    /// syscalls are written there); the lock serializes batches.
+    mailbox: Mutex<u64>,
     master: Mutex<Option<mpsc::Sender<Request>>>,
     master_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     /// Stub threads running application code, by the sentry thread (host tid) that traces them.
@@ -347,7 +362,9 @@ impl std::fmt::Debug for Request {
 }
 
 impl PtraceAddressSpace {
-    fn new(memfd: i32) -> Result<Self> {
+    fn new(mf: &Arc<MemoryFile>) -> Result<Self> {
+        let memfd = mf.fd();
+        let mailbox = mf.allocate(PAGE_SIZE)?;
         let cpu = tracer_cpu();
         let (tx, rx) = mpsc::channel();
         let (started_tx, started_rx) = mpsc::channel();
@@ -361,13 +378,66 @@ impl PtraceAddressSpace {
         let pid = started_rx
             .recv()
             .map_err(|_| PlatformError::Unsupported("stub master thread died"))??;
-        Ok(PtraceAddressSpace {
+        let a = PtraceAddressSpace {
             pid,
             memfd,
+            mf: mf.clone(),
+            mailbox: Mutex::new(mailbox),
             master: Mutex::new(Some(tx)),
             master_thread: Mutex::new(Some(handle)),
             threads: Mutex::new(HashMap::new()),
-        })
+        };
+        let stub = stub::stub_page()?;
+        let flags = (libc::MAP_SHARED | libc::MAP_FIXED) as u64;
+        let rw = (libc::PROT_READ | libc::PROT_WRITE) as u64;
+        a.syscall(
+            libc::SYS_mmap,
+            [stub.mailbox, PAGE_SIZE, rw, flags, memfd as u64, mailbox],
+            "stub mailbox mmap",
+        )?;
+        Ok(a)
+    }
+
+    /// Run `ops` (syscall number and arguments each) in the stub, up to BATCH_MAX per round
+    /// trip; their results in order.
+    fn batch(&self, ops: &[(i64, [u64; 6])]) -> Result<Vec<i64>> {
+        let stub = stub::stub_page()?;
+        // Held for the whole batch: one batch at a time uses the mailbox.
+        let guard = self.mailbox.lock().unwrap_or_else(|e| e.into_inner());
+        let frame = *guard;
+        let mut results = Vec::with_capacity(ops.len());
+        for chunk in ops.chunks(BATCH_MAX) {
+            let mut table = Vec::with_capacity(chunk.len() * 56);
+            for (nr, args) in chunk {
+                table.extend_from_slice(&nr.to_ne_bytes());
+                for a in args {
+                    table.extend_from_slice(&a.to_ne_bytes());
+                }
+            }
+            self.mf
+                .write(frame, &table)
+                .map_err(|_| PlatformError::Unsupported("mailbox out of the memory file"))?;
+            let args = [stub.mailbox, chunk.len() as u64, 0, 0, 0, 0];
+            match self.own_thread() {
+                Some(t) => t.inject_at(stub.batch_addr, 0, args)?,
+                None => self.ask(|reply| Request::Syscall {
+                    site: stub.batch_addr,
+                    nr: 0,
+                    args,
+                    reply,
+                })?,
+            };
+            let mut out = vec![0u8; chunk.len() * 56];
+            self.mf
+                .read(frame, &mut out)
+                .map_err(|_| PlatformError::Unsupported("mailbox out of the memory file"))?;
+            for e in out.chunks_exact(56) {
+                let mut w = [0u8; 8];
+                w.copy_from_slice(&e[..8]);
+                results.push(i64::from_ne_bytes(w));
+            }
+        }
+        Ok(results)
     }
 
     fn ask<T>(&self, make: impl FnOnce(mpsc::Sender<Result<T>>) -> Request) -> Result<T> {
@@ -424,7 +494,15 @@ impl PtraceAddressSpace {
     fn syscall(&self, nr: i64, args: [u64; 6], op: &'static str) -> Result<()> {
         let r = match self.own_thread() {
             Some(t) => t.inject(nr, args)?,
-            None => self.ask(|reply| Request::Syscall { nr, args, reply })?,
+            None => {
+                let site = stub::stub_page()?.syscall_addr;
+                self.ask(|reply| Request::Syscall {
+                    site,
+                    nr,
+                    args,
+                    reply,
+                })?
+            }
         };
         if r < 0 && r > -4096 {
             return Err(PlatformError::Host {
@@ -447,6 +525,7 @@ impl PtraceAddressSpace {
 
 impl Drop for PtraceAddressSpace {
     fn drop(&mut self) {
+        let mailbox = *self.mailbox.get_mut().unwrap_or_else(|e| e.into_inner());
         // SAFETY: killing our own stub process, then reaping the threads we trace (only a
         // thread's tracer can reap it; the master reaps the first thread).
         unsafe {
@@ -470,6 +549,8 @@ impl Drop for PtraceAddressSpace {
         {
             let _ = h.join();
         }
+        // The stub that mapped it is gone.
+        self.mf.free(mailbox, PAGE_SIZE);
     }
 }
 
@@ -485,6 +566,39 @@ impl AddressSpace for PtraceAddressSpace {
             offset,
         ];
         self.syscall(libc::SYS_mmap, args, "stub mmap")
+    }
+
+    fn map_files(&self, maps: &[(u64, u64, u64, Prot)]) -> Result<()> {
+        if maps.len() < 2 {
+            for &(addr, len, offset, prot) in maps {
+                self.map_file(addr, len, offset, prot)?;
+            }
+            return Ok(());
+        }
+        let flags = (libc::MAP_SHARED | libc::MAP_FIXED) as u64;
+        let ops: Vec<(i64, [u64; 6])> = maps
+            .iter()
+            .map(|&(addr, len, offset, prot)| {
+                let args = [
+                    addr,
+                    len,
+                    prot.bits() as u64,
+                    flags,
+                    self.memfd as u64,
+                    offset,
+                ];
+                (libc::SYS_mmap, args)
+            })
+            .collect();
+        for r in self.batch(&ops)? {
+            if r < 0 && r > -4096 {
+                return Err(PlatformError::Host {
+                    op: "stub mmap (batch)",
+                    source: std::io::Error::from_raw_os_error(-r as i32),
+                });
+            }
+        }
+        Ok(())
     }
 
     fn unmap(&self, addr: u64, len: u64) -> Result<()> {

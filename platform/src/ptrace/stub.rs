@@ -16,6 +16,7 @@ std::arch::global_asm!(
     ".globl palisade_stub_code_start",
     ".globl palisade_stub_syscall",
     ".globl palisade_stub_clone",
+    ".globl palisade_stub_batch",
     ".globl palisade_stub_code_end",
     ".p2align 12",
     "palisade_stub_code_start:",
@@ -57,6 +58,29 @@ std::arch::global_asm!(
     "mov eax, 34",
     "syscall",
     "jmp 2b",
+    // A batch of syscalls: rdi = table of (nr, a0..a5) entries, 7 words each, rsi = count.
+    // Each entry's nr is replaced by its result; then a trap tells the tracer it is done.
+    "palisade_stub_batch:",
+    "mov r12, rdi",
+    "mov r13, rsi",
+    "3:",
+    "test r13, r13",
+    "jz 4f",
+    "mov rax, [r12]",
+    "mov rdi, [r12 + 8]",
+    "mov rsi, [r12 + 16]",
+    "mov rdx, [r12 + 24]",
+    "mov r10, [r12 + 32]",
+    "mov r8, [r12 + 40]",
+    "mov r9, [r12 + 48]",
+    "syscall",
+    "mov [r12], rax",
+    "add r12, 56",
+    "dec r13",
+    "jmp 3b",
+    "4:",
+    "int3",
+    "jmp palisade_stub_syscall",
     "palisade_stub_code_end:",
     ".popsection",
     options(raw)
@@ -69,6 +93,7 @@ extern "C" {
     static palisade_stub_code_start: u8;
     static palisade_stub_syscall: u8;
     static palisade_stub_clone: u8;
+    static palisade_stub_batch: u8;
     static palisade_stub_code_end: u8;
 }
 
@@ -89,6 +114,10 @@ pub struct StubPage {
     pub syscall_addr: u64,
     /// Address of the `syscall` instruction that injected `clone`s run.
     pub clone_addr: u64,
+    /// Entry of the batch loop (a table of syscalls in the mailbox page).
+    pub batch_addr: u64,
+    /// The mailbox page each stub maps from the memory file, right above the stub page.
+    pub mailbox: u64,
 }
 
 static STUB: OnceLock<std::result::Result<StubPage, String>> = OnceLock::new();
@@ -101,10 +130,11 @@ pub fn stub_page() -> Result<&'static StubPage> {
 
 fn map_stub_page() -> Result<StubPage> {
     // The three symbols are defined by the global_asm above; we only take their addresses.
-    let (code_start, code_sys, code_clone, code_end) = (
+    let (code_start, code_sys, code_clone, code_batch, code_end) = (
         &raw const palisade_stub_code_start as usize,
         &raw const palisade_stub_syscall as usize,
         &raw const palisade_stub_clone as usize,
+        &raw const palisade_stub_batch as usize,
         &raw const palisade_stub_code_end as usize,
     );
     let code_len = code_end - code_start;
@@ -140,6 +170,8 @@ fn map_stub_page() -> Result<StubPage> {
                 end: addr + len,
                 syscall_addr: addr + (code_sys - code_start) as u64,
                 clone_addr: addr + (code_clone - code_start) as u64,
+                batch_addr: addr + (code_batch - code_start) as u64,
+                mailbox: addr + len,
             });
         }
         if p != libc::MAP_FAILED {

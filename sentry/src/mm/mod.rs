@@ -13,6 +13,8 @@ pub use pod::Pod;
 
 /// Pages mapped around a faulting page in one go.
 const FAULT_AROUND: u64 = 16 * PAGE_SIZE;
+/// Most runs of pages a forked child gets mapped at fork (the rest it faults in).
+const FORK_PREMAP_RUNS: usize = 256;
 /// Gap Linux keeps below a growing stack (`stack_guard_gap`, 256 pages).
 const STACK_GUARD_GAP: u64 = 256 * PAGE_SIZE;
 
@@ -905,20 +907,56 @@ impl MemoryManager {
                 .next_back()
                 .is_some_and(|(_, v)| a < v.end && !v.wipeonfork)
         };
+        // The child gets our page table, and the pages we have mapped are mapped in its
+        // address space at once, in a few batches (private ones read-only, to be copied on
+        // write), so that it does not fault them in one by one.
         let mut ptes = BTreeMap::new();
+        let mut runs: Vec<(u64, u64, u64, Prot)> = Vec::new();
+        let mut last_vma: Option<&Vma> = None;
         for (&a, p) in m.ptes.iter() {
             if !inherits(a) {
                 continue;
             }
             self.mf.incref(p.frame);
+            let mut mapped = None;
+            if p.mapped.is_some() && runs.len() < FORK_PREMAP_RUNS {
+                let v = match last_vma {
+                    Some(v) if v.start <= a && a < v.end => Some(v),
+                    _ => vmas.range(..=a).next_back().map(|(_, v)| v),
+                };
+                last_vma = v;
+                if let Some(v) = v {
+                    let prot = if v.shared {
+                        v.prot
+                    } else {
+                        v.prot.without_write()
+                    };
+                    match runs.last_mut() {
+                        Some((ra, rl, rf, rp))
+                            if *ra + *rl == a && *rf + *rl == p.frame && *rp == prot =>
+                        {
+                            *rl += PAGE_SIZE;
+                        }
+                        _ => runs.push((a, PAGE_SIZE, p.frame, prot)),
+                    }
+                    mapped = Some(prot);
+                }
+            }
             ptes.insert(
                 a,
                 Pte {
                     frame: p.frame,
                     owned: p.owned,
-                    mapped: None,
+                    mapped,
                 },
             );
+        }
+        if space.map_files(&runs).is_err() {
+            // Not fatal: the child faults the pages in instead.
+            for p in ptes.values_mut() {
+                p.mapped = None;
+            }
+            let _ = space.unmap(self.min_addr, self.max_addr - self.min_addr);
         }
         // Our writable private pages must now fault on write.
         let ranges: Vec<(u64, u64, Prot)> = m
@@ -1073,17 +1111,10 @@ impl MemoryManager {
                 }
             }
         }
-        // Map runs of pages with contiguous frames and equal protection in one call each.
+        // Map runs of pages with contiguous frames and equal protection, all in one batch.
         let pages: Vec<(u64, Pte)> = m.ptes.range(lo..hi).map(|(&a, &p)| (a, p)).collect();
-        let mut run: Option<(u64, u64, u64, Prot)> = None; // (addr, frame, len, prot)
-        let flush = |r: Option<(u64, u64, u64, Prot)>| -> Result<(), FaultError> {
-            if let Some((ra, rf, rl, rp)) = r {
-                self.space
-                    .map_file(ra, rl, rf, rp)
-                    .map_err(|_| FaultError::Host)?;
-            }
-            Ok(())
-        };
+        let mut runs: Vec<(u64, u64, u64, Prot)> = Vec::new(); // (addr, len, frame, prot)
+        let mut open = false;
         for (pa, p) in &pages {
             let prot = if v.shared || self.exclusive(p) {
                 v.prot
@@ -1091,20 +1122,20 @@ impl MemoryManager {
                 v.prot.without_write()
             };
             if p.mapped == Some(prot) {
-                flush(run.take())?;
+                open = false;
                 continue;
             }
-            run = match run {
-                Some((ra, rf, rl, rp)) if ra + rl == *pa && rf + rl == p.frame && rp == prot => {
-                    Some((ra, rf, rl + PAGE_SIZE, rp))
+            match runs.last_mut() {
+                Some((ra, rl, rf, rp))
+                    if open && *ra + *rl == *pa && *rf + *rl == p.frame && *rp == prot =>
+                {
+                    *rl += PAGE_SIZE;
                 }
-                r => {
-                    flush(r)?;
-                    Some((*pa, p.frame, PAGE_SIZE, prot))
-                }
-            };
+                _ => runs.push((*pa, PAGE_SIZE, p.frame, prot)),
+            }
+            open = true;
         }
-        flush(run)?;
+        self.space.map_files(&runs).map_err(|_| FaultError::Host)?;
         for (pa, p) in pages {
             let prot = if v.shared || self.exclusive(&p) {
                 v.prot
