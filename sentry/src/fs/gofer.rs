@@ -177,6 +177,14 @@ impl Inode for GoferInode {
 }
 
 impl Mappable for GoferInode {
+    fn cached_frame(&self, off: u64) -> Option<u64> {
+        self.cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&off)
+            .copied()
+    }
+
     fn frame(&self, mf: &MemoryFile, off: u64) -> Result<u64, Errno> {
         let size = crate::mm::page_up(self.attr.size).ok_or(Errno::EFAULT)?;
         if off >= size {

@@ -515,6 +515,17 @@ fn is_ancestor(node: &Arc<TmpInode>, dir: &TmpInode) -> bool {
 }
 
 impl Mappable for TmpInode {
+    fn cached_frame(&self, off: u64) -> Option<u64> {
+        let st = self.lock();
+        if off >= st.stat.size.div_ceil(PAGE_SIZE) * PAGE_SIZE {
+            return None;
+        }
+        match &st.kind {
+            Kind::File { pages } => pages.get(&(off / PAGE_SIZE)).copied(),
+            _ => None,
+        }
+    }
+
     fn frame(&self, mf: &MemoryFile, off: u64) -> Result<u64, Errno> {
         let mut st = self.lock();
         if off >= st.stat.size.div_ceil(PAGE_SIZE) * PAGE_SIZE {

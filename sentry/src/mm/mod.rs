@@ -41,6 +41,11 @@ pub trait Mappable: Send + Sync {
     fn as_any(&self) -> Option<&dyn std::any::Any> {
         None
     }
+    /// The frame of the page at `off` if the object already has it in memory (no filling):
+    /// what mmap maps at once.
+    fn cached_frame(&self, _off: u64) -> Option<u64> {
+        None
+    }
 }
 
 /// Shared anonymous memory (MAP_SHARED|MAP_ANONYMOUS, System V shared memory): frames of the
@@ -86,6 +91,14 @@ impl Mappable for SharedMemory {
 
     fn name(&self) -> String {
         "/dev/zero (deleted)".into()
+    }
+
+    fn cached_frame(&self, off: u64) -> Option<u64> {
+        self.frames
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&off)
+            .copied()
     }
 }
 
@@ -441,12 +454,68 @@ impl MemoryManager {
             dontfork: false,
             wipeonfork: false,
         };
-        m.vmas.insert(start, vma);
-        drop(m);
+        m.vmas.insert(start, vma.clone());
         if populate {
+            drop(m);
             let _ = self.populate(start, start + len);
+        } else {
+            self.map_cached(&mut m, &vma);
         }
         Ok(start)
+    }
+
+    /// Map at once the pages of a new object mapping that its object already holds (a file's
+    /// cached pages, shared memory already touched), in one batch: faulting them in one by one
+    /// costs a round trip to the address space each. Best effort, a bounded number of runs.
+    fn map_cached(&self, m: &mut Inner, v: &Vma) {
+        const MAX_RUNS: usize = 64;
+        const MAX_PAGES: u64 = 2048;
+        let Backing::Object { obj, off } = &v.backing else {
+            return;
+        };
+        if v.prot == Prot::NONE {
+            return;
+        }
+        let prot = if v.shared {
+            v.prot
+        } else {
+            v.prot.without_write()
+        };
+        let mut runs: Vec<(u64, u64, u64, Prot)> = Vec::new();
+        let mut added = Vec::new();
+        let mut a = v.start;
+        while a < v.end && a - v.start < MAX_PAGES * PAGE_SIZE {
+            let Some(frame) = obj.cached_frame(off + (a - v.start)) else {
+                a += PAGE_SIZE;
+                continue;
+            };
+            let full = runs.len() == MAX_RUNS;
+            match runs.last_mut() {
+                Some((ra, rl, rf, _)) if *ra + *rl == a && *rf + *rl == frame => *rl += PAGE_SIZE,
+                _ if full => break,
+                _ => runs.push((a, PAGE_SIZE, frame, prot)),
+            }
+            self.mf.incref(frame);
+            m.ptes.insert(
+                a,
+                Pte {
+                    frame,
+                    owned: false,
+                    mapped: Some(prot),
+                },
+            );
+            added.push(a);
+            a += PAGE_SIZE;
+        }
+        if self.space.map_files(&runs).is_err() {
+            // Not fatal: the pages fault in instead.
+            for a in added {
+                if let Some(p) = m.ptes.get_mut(&a) {
+                    p.mapped = None;
+                }
+            }
+            let _ = self.space.unmap(v.start, v.end - v.start);
+        }
     }
 
     /// Map a special object (vDSO) at a fixed, free address.
