@@ -7,7 +7,7 @@ mod stub;
 use std::any::Any;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{mpsc, Arc, Mutex, OnceLock};
 
 use crate::regs::XSAVE_SIZE;
 use crate::Interrupter;
@@ -236,6 +236,24 @@ impl StubThread {
         Ok(regs.0.rax as i64)
     }
 
+    /// Fork this (template) stub: the child is a new stub process, a child of the sentry
+    /// (CLONE_PARENT), asleep in the stub's pause loop and traced by nobody.
+    fn fork_stub(&self) -> Result<i32> {
+        let flags = libc::CLONE_PARENT as u64 | libc::SIGCHLD as u64;
+        let pid = self.inject_at(
+            stub::stub_page()?.clone_addr,
+            libc::SYS_clone,
+            [flags, 0, 0, 0, 0, 0],
+        )?;
+        if pid <= 0 {
+            return Err(PlatformError::Host {
+                op: "stub fork",
+                source: std::io::Error::from_raw_os_error(-pid as i32),
+            });
+        }
+        Ok(pid as i32)
+    }
+
     /// Create another thread in this stub process (traced by nobody once this returns; it spins
     /// in the stub page until a sentry thread attaches).
     fn clone_thread(&self) -> Result<i32> {
@@ -296,7 +314,12 @@ fn master_main(
     if let Some(c) = cpu {
         pin(0, c);
     }
-    let pid = match stub::spawn_stub(memfd) {
+    // A copy of the template stub (a fork of a process that maps one page) is much cheaper
+    // than a new stub cloned from the whole sentry.
+    let pid = match template_fork(memfd).or_else(|e| {
+        tracing::debug!("stub template unavailable ({e}); cloning a stub from the sentry");
+        stub::spawn_stub(memfd)
+    }) {
         Ok(pid) => pid,
         Err(e) => {
             let _ = started.send(Err(e));
@@ -336,6 +359,97 @@ fn master_main(
 
 /// Syscalls one batch carries: 7-word entries in the mailbox page.
 const BATCH_MAX: usize = 64;
+
+/// The template stub: a stub process kept only to be forked into new stubs. Its tracer
+/// thread injects the forks; each child sleeps in the stub's pause loop, untraced, until the
+/// master thread of its address space attaches to it.
+struct Template {
+    /// The memory file the template (and so every fork of it) holds: its descriptor number
+    /// and identity (a number alone could since name another file).
+    memfd: i32,
+    ident: Option<(u64, u64)>,
+    tx: Mutex<mpsc::Sender<mpsc::Sender<Result<i32>>>>,
+}
+
+static TEMPLATE: OnceLock<std::result::Result<Template, String>> = OnceLock::new();
+
+fn template(memfd: i32) -> Result<&'static Template> {
+    let t = TEMPLATE
+        .get_or_init(|| start_template(memfd).map_err(|e| e.to_string()))
+        .as_ref()
+        .map_err(|_| PlatformError::Unsupported("stub template did not start"))?;
+    if t.memfd != memfd || t.ident.is_none() || t.ident != file_ident(memfd) {
+        return Err(PlatformError::Unsupported(
+            "stub template holds another memory file",
+        ));
+    }
+    Ok(t)
+}
+
+/// (device, inode) of an open file.
+fn file_ident(fd: i32) -> Option<(u64, u64)> {
+    // SAFETY: stat is plain data; fstat fills it or fails.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: st is a valid stat buffer.
+    if unsafe { libc::fstat(fd, &mut st) } != 0 {
+        return None;
+    }
+    Some((st.st_dev, st.st_ino))
+}
+
+fn start_template(memfd: i32) -> Result<Template> {
+    let (tx, rx) = mpsc::channel::<mpsc::Sender<Result<i32>>>();
+    let (started_tx, started_rx) = mpsc::channel();
+    std::thread::Builder::new()
+        .name("stub-template".into())
+        .spawn(move || {
+            let t = match stub::spawn_stub(memfd) {
+                Ok(pid) => StubThread { tid: pid },
+                Err(e) => {
+                    let _ = started_tx.send(Err(e));
+                    return;
+                }
+            };
+            let _ = started_tx.send(Ok(()));
+            while let Ok(reply) = rx.recv() {
+                let _ = reply.send(t.fork_stub());
+            }
+        })
+        .map_err(|e| PlatformError::Host {
+            op: "spawn stub template thread",
+            source: e,
+        })?;
+    started_rx
+        .recv()
+        .map_err(|_| PlatformError::Unsupported("stub template thread died"))??;
+    Ok(Template {
+        memfd,
+        ident: file_ident(memfd),
+        tx: Mutex::new(tx),
+    })
+}
+
+/// A new stub process forked from the template and attached by the calling thread, stopped
+/// and ready for syscall injection.
+fn template_fork(memfd: i32) -> Result<i32> {
+    let t = template(memfd)?;
+    let (reply_tx, reply_rx) = mpsc::channel();
+    t.tx.lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .send(reply_tx)
+        .map_err(|_| PlatformError::Unsupported("stub template thread is gone"))?;
+    let pid = reply_rx
+        .recv()
+        .map_err(|_| PlatformError::Unsupported("stub template thread is gone"))??;
+    ptrace(libc::PTRACE_ATTACH, pid, 0, 0, "ATTACH")?;
+    let status = wait_stopped(pid)?;
+    if !libc::WIFSTOPPED(status) {
+        return Err(PlatformError::StubDied { pid, status });
+    }
+    let opts = libc::PTRACE_O_EXITKILL | libc::PTRACE_O_TRACESYSGOOD;
+    ptrace(libc::PTRACE_SETOPTIONS, pid, 0, opts as usize, "SETOPTIONS")?;
+    Ok(pid)
+}
 
 /// An address space: one stub process.
 #[derive(Debug)]
