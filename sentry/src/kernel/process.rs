@@ -13,6 +13,8 @@ pub type SigHand = Arc<Mutex<[SigAction; 64]>>;
 /// A process: its threads, children, signal dispositions and exit state.
 pub struct ThreadGroup {
     pub tgid: i32,
+    /// A CPU-time interval timer is armed (the task loop then charges time to it).
+    pub cpu_itimers_armed: std::sync::atomic::AtomicBool,
     state: Mutex<TgState>,
     /// Announces changes of this process's children (exit, stop, continue) to wait4.
     pub child_events: WaitQueue,
@@ -49,6 +51,10 @@ pub struct TgState {
     pub exe: Option<Arc<crate::vfs::Dentry>>,
     /// POSIX timers (timer_create), by id.
     pub posix_timers: std::collections::HashMap<i32, PosixTimer>,
+    /// ITIMER_VIRTUAL and ITIMER_PROF: (time left, interval) in CPU nanoseconds, and the
+    /// tick that keeps CPU time accounted while either is armed.
+    pub cpu_itimers: [Option<(u64, u64)>; 2],
+    pub cpu_tick: Option<u64>,
     /// Resource limits (per process, as Linux's signal_struct).
     pub rlimits: [libc::rlimit; super::task::RLIMIT_COUNT],
     /// CPU time (user, system ns) of threads that have exited.
@@ -99,6 +105,7 @@ impl ThreadGroup {
     ) -> Arc<ThreadGroup> {
         Arc::new(ThreadGroup {
             tgid,
+            cpu_itimers_armed: std::sync::atomic::AtomicBool::new(false),
             state: Mutex::new(TgState {
                 parent,
                 parent_tid,
@@ -120,6 +127,8 @@ impl ThreadGroup {
                 itimer_real: None,
                 exe: None,
                 posix_timers: std::collections::HashMap::new(),
+                cpu_itimers: [None, None],
+                cpu_tick: None,
                 rlimits: super::task::default_rlimits(),
                 dead_threads_cpu: (0, 0),
                 children_cpu: (0, 0),
@@ -135,6 +144,27 @@ impl ThreadGroup {
     /// CPU time (user, system ns) of the process: its live and exited threads.
     pub fn cpu(&self) -> (u64, u64) {
         self.lock().cpu()
+    }
+
+    /// Charge CPU time to the armed ITIMER_VIRTUAL (user time) and ITIMER_PROF (user and
+    /// system time); the signals of those that expire (SIGVTALRM, SIGPROF).
+    pub fn charge_cpu_itimers(&self, user: u64, sys: u64) -> Vec<i32> {
+        let mut st = self.lock();
+        let mut fired = Vec::new();
+        for (i, (sig, used)) in [(libc::SIGVTALRM, user), (libc::SIGPROF, user + sys)]
+            .into_iter()
+            .enumerate()
+        {
+            if let Some((left, interval)) = st.cpu_itimers[i] {
+                if used < left {
+                    st.cpu_itimers[i] = Some((left - used, interval));
+                } else {
+                    fired.push(sig);
+                    st.cpu_itimers[i] = (interval > 0).then_some((interval, interval));
+                }
+            }
+        }
+        fired
     }
 
     pub fn parent_tgid(&self) -> i32 {

@@ -314,6 +314,18 @@ impl Task {
             }
             let sys = (back.elapsed().as_nanos() as u64).saturating_sub(self.slept_ns);
             self.h.cpu.add(0, sys);
+            if self
+                .h
+                .tg
+                .cpu_itimers_armed
+                .load(std::sync::atomic::Ordering::Relaxed)
+            {
+                let user = back.saturating_duration_since(entered).as_nanos() as u64;
+                for sig in self.h.tg.charge_cpu_itimers(user, sys) {
+                    let info = SigInfo::new(sig, signal::SI_KERNEL);
+                    self.k.signal_group(&self.h.tg, info);
+                }
+            }
             if self.h.lock().exit_requested && self.exit.is_none() {
                 self.exit = Some(
                     self.h

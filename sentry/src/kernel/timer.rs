@@ -18,6 +18,9 @@ pub enum Target {
     Thread(Arc<TaskHandle>),
     /// No signal: count the expiry and wake whoever waits (timerfd).
     Counter(Weak<Expiries>),
+    /// No signal: kick every thread of the process out of application code so that its CPU
+    /// time is accounted (the tick of ITIMER_VIRTUAL/ITIMER_PROF).
+    Tick(Weak<ThreadGroup>),
 }
 
 /// Expiries of a timer that signals nobody (timerfd): a count and the queue to wake.
@@ -148,6 +151,13 @@ fn run(k: Weak<Kernel>) {
             match target {
                 Target::Process(tg) => kernel.signal_group(&tg, info),
                 Target::Thread(h) => kernel.signal_thread(&h, info),
+                Target::Tick(tg) => {
+                    if let Some(tg) = tg.upgrade() {
+                        for h in tg.threads() {
+                            h.kick();
+                        }
+                    }
+                }
                 Target::Counter(w) => {
                     if let Some(e) = w.upgrade() {
                         *e.count.lock().unwrap_or_else(|x| x.into_inner()) += 1;

@@ -247,8 +247,8 @@ fn entries() -> Vec<Entry> {
         SYS_epoll_pwait2 => epoll::epoll_pwait2, Full, [Fd, Hex, Int, Hex, Hex, Int];
         SYS_eventfd => epoll::eventfd, Full, [Int];
         SYS_eventfd2 => epoll::eventfd2, Full, [Int, Hex];
-        SYS_getitimer => time::getitimer, Partial("ITIMER_REAL; the CPU-time timers give EINVAL"), [Int, Hex];
-        SYS_setitimer => time::setitimer, Partial("ITIMER_REAL; the CPU-time timers give EINVAL"), [Int, Hex, Hex];
+        SYS_getitimer => time::getitimer, Full, [Int, Hex];
+        SYS_setitimer => time::setitimer, Full, [Int, Hex, Hex];
         SYS_alarm => time::alarm, Full, [Int];
         SYS_getrusage => time::getrusage, Partial("CPU time of the calling thread; children's usage is zero"), [Int, Hex];
         SYS_times => time::times, Partial("CPU time of the calling thread"), [Hex];

@@ -1,5 +1,7 @@
 //! Clocks and sleeping.
 
+use std::sync::Arc;
+
 use super::read_timespec;
 use crate::errno::{Errno, SysResult};
 use crate::kernel::{time, Task};
@@ -228,12 +230,66 @@ fn itimer_real_set(
     old
 }
 
+/// Index of a CPU-time interval timer in the process's table.
+fn cpu_itimer(which: i32) -> Option<usize> {
+    match which {
+        libc::ITIMER_VIRTUAL => Some(0),
+        libc::ITIMER_PROF => Some(1),
+        _ => None,
+    }
+}
+
+/// A CPU-time interval timer: (value, interval) left.
+fn cpu_itimer_get(t: &Task, i: usize) -> (std::time::Duration, std::time::Duration) {
+    let (v, iv) = t.h.tg.lock().cpu_itimers[i].unwrap_or((0, 0));
+    (
+        std::time::Duration::from_nanos(v),
+        std::time::Duration::from_nanos(iv),
+    )
+}
+
+/// Arm or disarm ITIMER_VIRTUAL/ITIMER_PROF. While one is armed, a 10 ms tick kicks the
+/// process's threads out of application code so that their CPU time gets counted.
+fn cpu_itimer_set(
+    t: &Task,
+    i: usize,
+    value: std::time::Duration,
+    interval: std::time::Duration,
+) -> (std::time::Duration, std::time::Duration) {
+    const TICK: std::time::Duration = std::time::Duration::from_millis(10);
+    let old = cpu_itimer_get(t, i);
+    let ns = |d: std::time::Duration| d.as_nanos().min(u64::MAX as u128) as u64;
+    let tg = t.h.tg.clone();
+    let mut st = tg.lock();
+    st.cpu_itimers[i] = (!value.is_zero()).then(|| (ns(value), ns(interval)));
+    let armed = st.cpu_itimers.iter().any(Option::is_some);
+    tg.cpu_itimers_armed
+        .store(armed, std::sync::atomic::Ordering::Relaxed);
+    match (armed, st.cpu_tick) {
+        (true, None) => {
+            drop(st);
+            let target = crate::kernel::timer::Target::Tick(Arc::downgrade(&tg));
+            let info = crate::kernel::signal::SigInfo::new(0, 0);
+            let id =
+                t.k.timers
+                    .arm(&t.k, time::after(TICK), Some(TICK), target, info);
+            tg.lock().cpu_tick = Some(id);
+        }
+        (false, Some(id)) => {
+            st.cpu_tick = None;
+            drop(st);
+            t.k.timers.disarm(id);
+        }
+        _ => {}
+    }
+    old
+}
+
 pub fn getitimer(t: &mut Task, a: [u64; 6]) -> SysResult {
-    let (v, i) = match a[0] as i32 {
+    let which = a[0] as i32;
+    let (v, i) = match which {
         libc::ITIMER_REAL => itimer_real_get(t),
-        // CPU-time timers are not implemented yet (ENOSYS-equivalent for this timer kind).
-        libc::ITIMER_VIRTUAL | libc::ITIMER_PROF => return Err(Errno::EINVAL),
-        _ => return Err(Errno::EINVAL),
+        _ => cpu_itimer_get(t, cpu_itimer(which).ok_or(Errno::EINVAL)?),
     };
     t.mm.copy_out(
         a[1],
@@ -246,7 +302,9 @@ pub fn getitimer(t: &mut Task, a: [u64; 6]) -> SysResult {
 }
 
 pub fn setitimer(t: &mut Task, a: [u64; 6]) -> SysResult {
-    if a[0] as i32 != libc::ITIMER_REAL {
+    let which = a[0] as i32;
+    let cpu = cpu_itimer(which);
+    if which != libc::ITIMER_REAL && cpu.is_none() {
         return Err(Errno::EINVAL);
     }
     let (v, i) = if a[1] != 0 {
@@ -255,7 +313,10 @@ pub fn setitimer(t: &mut Task, a: [u64; 6]) -> SysResult {
     } else {
         (std::time::Duration::ZERO, std::time::Duration::ZERO)
     };
-    let (ov, oi) = itimer_real_set(t, v, i);
+    let (ov, oi) = match cpu {
+        Some(c) => cpu_itimer_set(t, c, v, i),
+        None => itimer_real_set(t, v, i),
+    };
     if a[2] != 0 {
         t.mm.copy_out(
             a[2],
