@@ -520,9 +520,53 @@ impl UnixSocket {
 #[derive(Default)]
 pub struct Namespace {
     names: Mutex<HashMap<Vec<u8>, Weak<UnixSocket>>>,
+    /// Sockets bound to paths, by the (device, inode) of their socket node.
+    nodes: Mutex<HashMap<(u64, u64), Weak<UnixSocket>>>,
+    /// Next autobind name.
+    next_auto: Mutex<u32>,
 }
 
 impl Namespace {
+    /// Bind `s` to the socket node `ident`, named `name` (the path, NUL-terminated).
+    pub fn bind_node(
+        &self,
+        ident: (u64, u64),
+        name: &[u8],
+        s: &Arc<UnixSocket>,
+    ) -> Result<(), Errno> {
+        let mut m = self.nodes.lock().unwrap_or_else(|e| e.into_inner());
+        m.retain(|_, w| w.strong_count() > 0);
+        s.bind(name.to_vec())?;
+        m.insert(ident, Arc::downgrade(s));
+        Ok(())
+    }
+
+    pub fn find_node(&self, ident: (u64, u64)) -> Option<Arc<UnixSocket>> {
+        self.nodes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&ident)
+            .and_then(Weak::upgrade)
+    }
+
+    /// Autobind (bind with an empty address): a fresh abstract name of five hex digits.
+    pub fn autobind(&self, s: &Arc<UnixSocket>) -> Result<(), Errno> {
+        for _ in 0..0x10_0000 {
+            let n = {
+                let mut next = self.next_auto.lock().unwrap_or_else(|e| e.into_inner());
+                *next = (*next + 1) & 0xf_ffff;
+                *next
+            };
+            let mut name = vec![0u8];
+            name.extend_from_slice(format!("{n:05x}").as_bytes());
+            match self.bind(&name, s) {
+                Err(Errno::EADDRINUSE) => continue,
+                r => return r,
+            }
+        }
+        Err(Errno::ENOSPC)
+    }
+
     pub fn bind(&self, name: &[u8], s: &Arc<UnixSocket>) -> Result<(), Errno> {
         let mut m = self.names.lock().unwrap_or_else(|e| e.into_inner());
         m.retain(|_, w| w.strong_count() > 0);

@@ -419,6 +419,46 @@ fn parent_of(t: &Task, dirfd: i32, path_addr: u64) -> Result<(Arc<Dentry>, Vec<u
     vfs::resolve_parent(&t.fs(), &t.creds, &start, &path)
 }
 
+/// bind(2) of a unix socket to `path`: a new socket node, handed to `bind` with its (device,
+/// inode). A path that exists is EADDRINUSE; if `bind` fails the node goes again (as Linux
+/// unlinks it when the socket turns out to be bound already).
+pub(crate) fn make_socket_node(
+    t: &Task,
+    path: &[u8],
+    bind: impl FnOnce((u64, u64)) -> Result<(), Errno>,
+) -> Result<(), Errno> {
+    let start = start_dir(t, AT_FDCWD, path)?;
+    let (parent, name) = vfs::resolve_parent(&t.fs(), &t.creds, &start, path)?;
+    if name == b"." || name == b".." || parent.lookup(&name).is_ok() {
+        return Err(Errno::EADDRINUSE);
+    }
+    if parent.inode.read_only() {
+        return Err(Errno::EROFS);
+    }
+    may_change_dir(t, &parent)?;
+    let perm = 0o777 & !umask(t);
+    parent
+        .inode
+        .create(&name, libc::S_IFSOCK | perm, &t.creds)?;
+    let st = parent.lookup(&name)?.inode.stat()?;
+    bind((st.dev, st.ino)).inspect_err(|_| {
+        let _ = parent.inode.unlink(&name);
+    })
+}
+
+/// connect(2)/sendto(2) to a unix socket at `path`: the socket node's (device, inode). It
+/// takes write permission on the node; a file of another type is ECONNREFUSED.
+pub(crate) fn socket_node(t: &Task, path: &[u8]) -> Result<(u64, u64), Errno> {
+    let st = lookup_at(t, AT_FDCWD, path, true, false)?.inode.stat()?;
+    if st.file_type() != libc::S_IFSOCK {
+        return Err(Errno::ECONNREFUSED);
+    }
+    if !t.creds.has_cap(CAP_DAC_OVERRIDE) {
+        vfs::may_access(&st, &t.creds, 2, false)?;
+    }
+    Ok((st.dev, st.ino))
+}
+
 /// Write and search permission on a directory we change.
 fn may_change_dir(t: &Task, dir: &Dentry) -> Result<(), Errno> {
     if t.creds.has_cap(CAP_DAC_OVERRIDE) {

@@ -95,7 +95,17 @@ pub fn socketpair(t: &mut Task, a: [u64; 6]) -> SysResult {
 }
 
 /// The name in a sockaddr_un: abstract (leading NUL) names only for now.
-fn read_addr(t: &Task, addr: u64, len: u64) -> Result<Vec<u8>, Errno> {
+/// A unix socket address from the application.
+enum Addr {
+    /// An abstract name (starting with NUL).
+    Abstract(Vec<u8>),
+    /// A path in the file system (without its NUL).
+    Path(Vec<u8>),
+    /// Only the family: bind autobinds.
+    Unnamed,
+}
+
+fn read_addr(t: &Task, addr: u64, len: u64) -> Result<Addr, Errno> {
     if !(2..=110).contains(&len) {
         return Err(Errno::EINVAL);
     }
@@ -104,11 +114,26 @@ fn read_addr(t: &Task, addr: u64, len: u64) -> Result<Vec<u8>, Errno> {
         return Err(Errno::EINVAL);
     }
     let path = &raw[2..];
-    if path.first() == Some(&0) {
-        return Ok(path.to_vec());
+    Ok(match path.first() {
+        None => Addr::Unnamed,
+        Some(0) => Addr::Abstract(path.to_vec()),
+        Some(_) => {
+            let end = path.iter().position(|&b| b == 0).unwrap_or(path.len());
+            Addr::Path(path[..end].to_vec())
+        }
+    })
+}
+
+/// The socket an address names (connect, sendto).
+fn find_peer(t: &Task, a: &Addr) -> Result<Arc<UnixSocket>, Errno> {
+    match a {
+        Addr::Abstract(name) => t.k.unix.find(name).ok_or(Errno::ECONNREFUSED),
+        Addr::Path(path) => {
+            let ident = super::fs::socket_node(t, path)?;
+            t.k.unix.find_node(ident).ok_or(Errno::ECONNREFUSED)
+        }
+        Addr::Unnamed => Err(Errno::EINVAL),
     }
-    // Socket files in the file system come with the file-system issue's socket inodes.
-    Err(Errno::EOPNOTSUPP)
 }
 
 fn write_addr(t: &Task, addr: u64, len_addr: u64, name: Option<&[u8]>) -> Result<(), Errno> {
@@ -128,8 +153,17 @@ fn write_addr(t: &Task, addr: u64, len_addr: u64, name: Option<&[u8]>) -> Result
 
 pub fn bind(t: &mut Task, a: [u64; 6]) -> SysResult {
     let (_, s) = sock_of(t, fd_arg(a[0]))?;
-    let name = read_addr(t, a[1], a[2])?;
-    t.k.unix.bind(&name, &s)?;
+    match read_addr(t, a[1], a[2])? {
+        Addr::Abstract(name) => t.k.unix.bind(&name, &s)?,
+        Addr::Unnamed => t.k.unix.autobind(&s)?,
+        Addr::Path(path) => {
+            // getsockname reports the path with its NUL, as Linux.
+            let mut name = path.clone();
+            name.push(0);
+            let k = t.k.clone();
+            super::fs::make_socket_node(t, &path, |ident| k.unix.bind_node(ident, &name, &s))?;
+        }
+    }
     Ok(0)
 }
 
@@ -141,8 +175,8 @@ pub fn listen(t: &mut Task, a: [u64; 6]) -> SysResult {
 
 pub fn connect(t: &mut Task, a: [u64; 6]) -> SysResult {
     let (_, s) = sock_of(t, fd_arg(a[0]))?;
-    let name = read_addr(t, a[1], a[2])?;
-    let server = t.k.unix.find(&name).ok_or(Errno::ECONNREFUSED)?;
+    let addr = read_addr(t, a[1], a[2])?;
+    let server = find_peer(t, &addr)?;
     if s.kind == Kind::Dgram {
         // A default destination for datagrams.
         crate::net::unix::set_dgram_peer(&s, &server);
@@ -353,7 +387,7 @@ fn do_send(
                     Errno::EOPNOTSUPP
                 });
             }
-            Some(t.k.unix.find(&name).ok_or(Errno::ECONNREFUSED)?)
+            Some(find_peer(t, &name)?)
         }
         _ => None,
     };

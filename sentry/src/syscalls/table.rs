@@ -223,11 +223,11 @@ fn entries() -> Vec<Entry> {
         SYS_timerfd_gettime => time::timerfd_gettime, Full, [Fd, Hex];
         SYS_socket => socket::socket, Partial("AF_UNIX; other families give EAFNOSUPPORT until the network issue"), [Int, Hex, Int];
         SYS_socketpair => socket::socketpair, Full, [Int, Hex, Int, Hex];
-        SYS_bind => socket::bind, Partial("abstract names; path names need socket inodes (EOPNOTSUPP)"), [Fd, Hex, Int];
+        SYS_bind => socket::bind, Partial("AF_UNIX only (abstract, path and autobind names); inet sockets come with the network issue"), [Fd, Hex, Int];
         SYS_listen => socket::listen, Full, [Fd, Int];
         SYS_accept => socket::accept, Full, [Fd, Hex, Hex];
         SYS_accept4 => socket::accept4, Full, [Fd, Hex, Hex, Hex];
-        SYS_connect => socket::connect, Partial("abstract names"), [Fd, Hex, Int];
+        SYS_connect => socket::connect, Partial("AF_UNIX only"), [Fd, Hex, Int];
         SYS_sendto => socket::sendto, Full, [Fd, InBuf(2), Int, Hex, Hex, Int];
         SYS_recvfrom => socket::recvfrom, Full, [Fd, OutBuf, Int, Hex, Hex, Hex];
         SYS_sendmsg => socket::sendmsg, Full, [Fd, Hex, Hex];
