@@ -173,6 +173,13 @@ pub trait AddressSpace: Send + Sync + Any {
     fn unmap(&self, addr: u64, len: u64) -> Result<()>;
     /// Change the protection of mapped pages in `[addr, addr+len)`.
     fn protect(&self, addr: u64, len: u64, prot: Prot) -> Result<()>;
+    /// Several `protect`s at once: (addr, len, prot) each.
+    fn protect_ranges(&self, ranges: &[(u64, u64, Prot)]) -> Result<()> {
+        for &(addr, len, prot) in ranges {
+            self.protect(addr, len, prot)?;
+        }
+        Ok(())
+    }
     /// The calling sentry thread will run no more application code in this address space (its
     /// task exited or moved to another address space): free what the platform holds for it.
     fn release_thread(&self) -> Result<()> {

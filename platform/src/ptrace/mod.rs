@@ -357,6 +357,17 @@ fn master_main(
     }
 }
 
+/// The first failure among a batch's results.
+fn check_batch(results: Vec<i64>, op: &'static str) -> Result<()> {
+    match results.into_iter().find(|&r| r < 0 && r > -4096) {
+        Some(r) => Err(PlatformError::Host {
+            op,
+            source: std::io::Error::from_raw_os_error(-r as i32),
+        }),
+        None => Ok(()),
+    }
+}
+
 /// Syscalls one batch carries: 7-word entries in the mailbox page.
 const BATCH_MAX: usize = 64;
 
@@ -682,6 +693,22 @@ impl AddressSpace for PtraceAddressSpace {
         self.syscall(libc::SYS_mmap, args, "stub mmap")
     }
 
+    fn protect_ranges(&self, ranges: &[(u64, u64, Prot)]) -> Result<()> {
+        if ranges.len() < 2 {
+            for &(addr, len, prot) in ranges {
+                self.protect(addr, len, prot)?;
+            }
+            return Ok(());
+        }
+        let ops: Vec<(i64, [u64; 6])> = ranges
+            .iter()
+            .map(|&(addr, len, prot)| {
+                (libc::SYS_mprotect, [addr, len, prot.bits() as u64, 0, 0, 0])
+            })
+            .collect();
+        check_batch(self.batch(&ops)?, "stub mprotect (batch)")
+    }
+
     fn map_files(&self, maps: &[(u64, u64, u64, Prot)]) -> Result<()> {
         if maps.len() < 2 {
             for &(addr, len, offset, prot) in maps {
@@ -704,15 +731,7 @@ impl AddressSpace for PtraceAddressSpace {
                 (libc::SYS_mmap, args)
             })
             .collect();
-        for r in self.batch(&ops)? {
-            if r < 0 && r > -4096 {
-                return Err(PlatformError::Host {
-                    op: "stub mmap (batch)",
-                    source: std::io::Error::from_raw_os_error(-r as i32),
-                });
-            }
-        }
-        Ok(())
+        check_batch(self.batch(&ops)?, "stub mmap (batch)")
     }
 
     fn unmap(&self, addr: u64, len: u64) -> Result<()> {

@@ -574,7 +574,13 @@ impl Task {
         if let Some(v) = self.vfork_done.take() {
             v.complete();
         }
-        let _ = self.mm.address_space().release_thread();
+        // Hand our stub thread back unless the address space dies with us (its drop kills the
+        // stub and reaps that thread anyway).
+        let last =
+            Arc::strong_count(&self.mm) == 1 && Arc::strong_count(self.mm.address_space()) == 1;
+        if !last {
+            let _ = self.mm.address_space().release_thread();
+        }
         let k = self.k.clone();
         let h = self.h.clone();
         // Drop the address space, files and fs context before the parent can see us exit.

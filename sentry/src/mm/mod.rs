@@ -936,6 +936,19 @@ impl MemoryManager {
         eff: impl Fn(&Pte) -> Prot,
     ) -> Result<(), Errno> {
         let mut runs: Vec<(u64, u64, Prot)> = Vec::new();
+        Self::protect_runs(m, start, end, eff, &mut runs);
+        self.space.protect_ranges(&runs).map_err(host)
+    }
+
+    /// The protection changes `protect_mapped` makes, recorded in the page table and
+    /// collected in `runs` for the address space.
+    fn protect_runs(
+        m: &mut Inner,
+        start: u64,
+        end: u64,
+        eff: impl Fn(&Pte) -> Prot,
+        runs: &mut Vec<(u64, u64, Prot)>,
+    ) {
         for (&a, p) in m.ptes.range_mut(start..end) {
             let Some(cur) = p.mapped else { continue };
             let want = eff(p);
@@ -948,10 +961,6 @@ impl MemoryManager {
                 _ => runs.push((a, PAGE_SIZE, want)),
             }
         }
-        for (a, l, pr) in runs {
-            self.space.protect(a, l, pr).map_err(host)?;
-        }
-        Ok(())
     }
 
     /// Whether a private page may be written in place: ours alone. Pages borrowed from a file
@@ -1034,9 +1043,11 @@ impl MemoryManager {
             .filter(|v| !v.shared && v.prot.write)
             .map(|v| (v.start, v.end, v.prot))
             .collect();
+        let mut runs = Vec::new();
         for (s, e, prot) in ranges {
-            self.protect_mapped(&mut m, s, e, |_| prot.without_write())?;
+            Self::protect_runs(&mut m, s, e, |_| prot.without_write(), &mut runs);
         }
+        self.space.protect_ranges(&runs).map_err(host)?;
         let inner = Inner {
             vmas,
             ptes,
