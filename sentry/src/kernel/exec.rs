@@ -16,6 +16,18 @@ impl Task {
         argv: Vec<Vec<u8>>,
         envp: Vec<Vec<u8>>,
     ) -> Result<(), Errno> {
+        self.exec_at(None, path, argv, envp)
+    }
+
+    /// `exec` with a relative `path` resolved from `dir` instead of the working directory
+    /// (execveat).
+    pub fn exec_at(
+        &mut self,
+        dir: Option<Arc<crate::vfs::Dentry>>,
+        path: Vec<u8>,
+        argv: Vec<Vec<u8>>,
+        envp: Vec<Vec<u8>>,
+    ) -> Result<(), Errno> {
         let k = self.k.clone();
         let space = k.platform.new_address_space().map_err(|e| {
             tracing::error!("creating an address space: {e}");
@@ -27,7 +39,10 @@ impl Task {
             k.platform.min_user_address(),
             k.platform.max_user_address(),
         ));
-        let fs = self.fs();
+        let mut fs = self.fs();
+        if let Some(d) = dir {
+            fs.cwd = d;
+        }
         let args = crate::loader::ExecArgs {
             fs: &fs,
             creds: self.creds,

@@ -641,6 +641,27 @@ impl MemoryManager {
     }
 
     /// `brk`: returns the new break, or the old one if the request cannot be met.
+    /// Bytes mapped in `[addr, addr+len)` (all of the address space with len 0 and addr 0).
+    pub fn mapped_bytes(&self, addr: u64, len: u64) -> u64 {
+        let m = self.lock();
+        let end = if len == 0 && addr == 0 {
+            u64::MAX
+        } else {
+            addr.saturating_add(len)
+        };
+        m.vmas
+            .values()
+            .filter(|v| v.start < end && v.end > addr)
+            .map(|v| v.end.min(end) - v.start.max(addr))
+            .sum()
+    }
+
+    /// The program break and where the heap starts.
+    pub fn brk_range(&self) -> (u64, u64) {
+        let m = self.lock();
+        (m.brk_start, m.brk)
+    }
+
     pub fn brk(&self, addr: u64) -> u64 {
         let mut m = self.lock();
         let (start, old) = (m.brk_start, m.brk);

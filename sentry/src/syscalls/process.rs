@@ -520,11 +520,18 @@ pub fn prctl(t: &mut Task, a: [u64; 6]) -> SysResult {
                 Ok(0)
             }
         }
-        libc::PR_GET_NO_NEW_PRIVS => Ok(1),
+        libc::PR_GET_NO_NEW_PRIVS => {
+            if a[1] != 0 || a[2] != 0 || a[3] != 0 || a[4] != 0 {
+                return Err(Errno::EINVAL);
+            }
+            Ok(t.creds.no_new_privs as u64)
+        }
         libc::PR_SET_NO_NEW_PRIVS => {
             if a[1] != 1 || a[2] != 0 || a[3] != 0 || a[4] != 0 {
                 Err(Errno::EINVAL)
             } else {
+                t.creds.no_new_privs = true;
+                t.h.lock().creds = Some(t.creds);
                 Ok(0)
             }
         }
@@ -676,6 +683,57 @@ fn read_strings(t: &Task, addr: u64) -> Result<Vec<Vec<u8>>, Errno> {
         }
         out.push(s);
     }
+}
+
+/// execveat(dirfd, path, argv, envp, flags): AT_EMPTY_PATH runs the file `dirfd` refers to,
+/// AT_SYMLINK_NOFOLLOW refuses a symlink (ELOOP).
+pub fn execveat(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let (dirfd, flags) = (a[0] as i32, a[4] as i32);
+    if flags & !(libc::AT_EMPTY_PATH | libc::AT_SYMLINK_NOFOLLOW) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let path = t.path_arg(a[1])?;
+    let argv = read_strings(t, a[2])?;
+    let envp = read_strings(t, a[3])?;
+    let dir = if path.first() == Some(&b'/') || dirfd == libc::AT_FDCWD {
+        None
+    } else {
+        let f = t.fds.get(dirfd)?;
+        let d = f.dentry.clone().ok_or(Errno::EBADF)?;
+        if !path.is_empty() && !d.is_dir() {
+            return Err(Errno::ENOTDIR);
+        }
+        Some(d)
+    };
+    let path = if path.is_empty() {
+        if flags & libc::AT_EMPTY_PATH == 0 {
+            return Err(Errno::ENOENT);
+        }
+        // The file the descriptor refers to, by its path from our root.
+        let f = t.fds.get(dirfd)?;
+        let d = f.dentry.clone().ok_or(Errno::EACCES)?;
+        d.path(&t.fs().root)
+    } else {
+        path
+    };
+    if flags & libc::AT_SYMLINK_NOFOLLOW != 0 {
+        let mut fs = t.fs();
+        if let Some(d) = &dir {
+            fs.cwd = d.clone();
+        }
+        let start = if path.first() == Some(&b'/') {
+            fs.root.clone()
+        } else {
+            fs.cwd.clone()
+        };
+        let d = crate::vfs::resolve(&fs, &t.creds, &start, &path, false)?;
+        if d.file_type() == libc::S_IFLNK {
+            return Err(Errno::ELOOP);
+        }
+    }
+    t.exec_at(dir, path, argv, envp)?;
+    t.regs_replaced = true;
+    Ok(0)
 }
 
 pub fn execve(t: &mut Task, a: [u64; 6]) -> SysResult {

@@ -174,6 +174,7 @@ fn entries() -> Vec<Entry> {
         SYS_getcpu => info::getcpu, Full, [Hex, Hex, Hex];
         SYS_getrandom => info::getrandom, Full, [Hex, Int, Hex];
         SYS_execve => process::execve, Partial("a non-leader thread keeps its tid"), [Path, Hex, Hex];
+        SYS_execveat => process::execveat, Full, [Fd, Path, Hex, Hex, Hex];
         SYS_statx => fs::statx, Full, [Fd, Path, Hex, Hex, Hex];
         SYS_faccessat2 => fs::faccessat2, Full, [Fd, Path, Oct, Hex];
         SYS_close_range => fd::close_range, Full, [Int, Int, Hex];
@@ -384,7 +385,6 @@ fn entries() -> Vec<Entry> {
         SYS_memfd_create,
         SYS_kexec_file_load,
         SYS_bpf,
-        SYS_execveat,
         SYS_userfaultfd,
         SYS_membarrier,
         SYS_mlock2,

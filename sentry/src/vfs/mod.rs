@@ -264,6 +264,8 @@ pub struct Creds {
     pub cap_inheritable: u64,
     /// PR_SET_KEEPCAPS.
     pub keep_caps: bool,
+    /// PR_SET_NO_NEW_PRIVS: once set, never cleared (inherited, kept across execve).
+    pub no_new_privs: bool,
 }
 
 /// Every capability Linux defines (CAP_LAST_CAP = 40).
@@ -286,6 +288,7 @@ impl Creds {
             cap_permitted: caps,
             cap_inheritable: 0,
             keep_caps: false,
+            no_new_privs: false,
         }
     }
 
