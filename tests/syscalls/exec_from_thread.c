@@ -14,12 +14,17 @@ static void *execer(void *a)
 {
 	(void)a;
 	usleep(20000);
-	execl("/bin/sh", "sh", "-c", "exit 23", (char *)NULL);
+	execl("/proc/self/exe", "exec_from_thread", "check", (char *)NULL);
 	return NULL;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	(void)argv;
+	if (argc > 1) {
+		/* After execve from a non-main thread, that thread has taken the leader's id. */
+		return syscall(SYS_gettid) == getpid() ? 23 : 24;
+	}
 	/* execve from a non-main thread replaces the whole process: the other threads go. */
 	pid_t p = fork();
 	if (p == 0) {

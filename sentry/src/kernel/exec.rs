@@ -4,7 +4,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::signal::flush_handlers;
-use super::task::{Task, ALTSTACK_NONE};
+use super::task::{Task, TaskHandle, ALTSTACK_NONE};
 use crate::errno::Errno;
 use crate::mm::MemoryManager;
 
@@ -58,6 +58,7 @@ impl Task {
 
         // Point of no return. Other threads of the process go first.
         self.kill_other_threads();
+        self.become_leader();
         let old = std::mem::replace(&mut self.mm, mm);
         if self.clear_child_tid != 0 && old.copy_out(self.clear_child_tid, &0u32).is_ok() {
             k.futexes.wake(&old, self.clear_child_tid, 1, u32::MAX);
@@ -97,6 +98,49 @@ impl Task {
             v.complete();
         }
         Ok(())
+    }
+
+    /// A thread other than the leader that execs takes over the leader's id (Linux's
+    /// de_thread): afterwards gettid() == getpid().
+    fn become_leader(&mut self) {
+        if self.tid == self.tgid {
+            return;
+        }
+        let tg = self.h.tg.clone();
+        let new_h = TaskHandle::new(self.tgid, tg.clone());
+        {
+            let old = self.h.lock();
+            let mut s = new_h.lock();
+            s.mask = old.mask;
+            s.creds = old.creds;
+            s.sched = old.sched.clone();
+            s.pdeath_signal = old.pdeath_signal;
+        }
+        // Signals pending for this thread stay pending for it.
+        while let Some(info) = self.h.lock().pending.take(0) {
+            new_h.lock().pending.push(info);
+        }
+        let (u, sy) = self.h.cpu.get();
+        new_h.cpu.add(u, sy);
+        {
+            let mut tasks = self.k.tasks();
+            tasks.threads.remove(&self.tid);
+            tasks.threads.insert(self.tgid, new_h.clone());
+            let mut st = tg.lock();
+            st.threads.retain(|t| t.tid != self.tid);
+            st.threads.push(new_h.clone());
+            // Processes this thread created now have the leader as their creator.
+            for c in &st.children {
+                let mut cs = c.lock();
+                if cs.parent_tid == self.tid {
+                    cs.parent_tid = self.tgid;
+                }
+            }
+        }
+        new_h.set_interrupter(self.ctx.interrupter());
+        self.h = new_h;
+        self.tid = self.tgid;
+        crate::fs::proc::set_current(self.tgid, self.tid);
     }
 
     /// Ask every other thread of the process to exit and wait until they have.

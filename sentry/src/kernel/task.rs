@@ -155,6 +155,11 @@ impl TaskHandle {
         Some(info)
     }
 
+    /// How to kick this task out of application code (its platform context's interrupter).
+    pub fn set_interrupter(&self, i: Arc<dyn Interrupter>) {
+        *self.interrupter.lock().unwrap_or_else(|e| e.into_inner()) = Some(i);
+    }
+
     pub fn request_exit(&self) {
         self.lock().exit_requested = true;
         self.kick();
@@ -251,8 +256,7 @@ impl Task {
 
     /// Run the task until it exits. Called on the task's own host thread.
     pub fn run(mut self) {
-        *self.h.interrupter.lock().unwrap_or_else(|e| e.into_inner()) =
-            Some(self.ctx.interrupter());
+        self.h.set_interrupter(self.ctx.interrupter());
         crate::fs::proc::set_current(self.tgid, self.tid);
         loop {
             self.deliver_signals();
