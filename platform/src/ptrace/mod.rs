@@ -523,9 +523,19 @@ impl PtraceAddressSpace {
         Ok(a)
     }
 
+    /// mmap arguments mapping memory-file range `offset` at `addr` in the stub.
+    fn mmap_args(&self, addr: u64, len: u64, offset: u64, prot: Prot) -> [u64; 6] {
+        let flags = (libc::MAP_SHARED | libc::MAP_FIXED) as u64;
+        let memfd = self.memfd as u64;
+        [addr, len, prot.bits() as u64, flags, memfd, offset]
+    }
+
     /// Run `ops` (syscall number and arguments each) in the stub, up to BATCH_MAX per round
-    /// trip; their results in order.
+    /// trip (a single one as a plain injected syscall); their results in order.
     fn batch(&self, ops: &[(i64, [u64; 6])]) -> Result<Vec<i64>> {
+        if let [(nr, args)] = ops {
+            return Ok(vec![self.raw_syscall(*nr, *args)?]);
+        }
         let stub = stub::stub_page()?;
         // Held for the whole batch: one batch at a time uses the mailbox.
         let guard = self.mailbox.lock().unwrap_or_else(|e| e.into_inner());
@@ -617,7 +627,12 @@ impl PtraceAddressSpace {
     /// Make a syscall in the stub: through our own stub thread if we have one (no thread
     /// switch), else through the master thread.
     fn syscall(&self, nr: i64, args: [u64; 6], op: &'static str) -> Result<()> {
-        let r = match self.own_thread() {
+        check_batch(vec![self.raw_syscall(nr, args)?], op)
+    }
+
+    /// One syscall in the stub; its raw result.
+    fn raw_syscall(&self, nr: i64, args: [u64; 6]) -> Result<i64> {
+        Ok(match self.own_thread() {
             Some(t) => t.inject(nr, args)?,
             None => {
                 let site = stub::stub_page()?.syscall_addr;
@@ -628,14 +643,7 @@ impl PtraceAddressSpace {
                     reply,
                 })?
             }
-        };
-        if r < 0 && r > -4096 {
-            return Err(PlatformError::Host {
-                op,
-                source: std::io::Error::from_raw_os_error(-r as i32),
-            });
-        }
-        Ok(())
+        })
     }
 
     pub fn pid(&self) -> i32 {
@@ -681,57 +689,31 @@ impl Drop for PtraceAddressSpace {
 
 impl AddressSpace for PtraceAddressSpace {
     fn map_file(&self, addr: u64, len: u64, offset: u64, prot: Prot) -> Result<()> {
-        let flags = (libc::MAP_SHARED | libc::MAP_FIXED) as u64;
-        let args = [
-            addr,
-            len,
-            prot.bits() as u64,
-            flags,
-            self.memfd as u64,
-            offset,
-        ];
-        self.syscall(libc::SYS_mmap, args, "stub mmap")
+        self.syscall(
+            libc::SYS_mmap,
+            self.mmap_args(addr, len, offset, prot),
+            "stub mmap",
+        )
     }
 
     fn protect_ranges(&self, ranges: &[(u64, u64, Prot)]) -> Result<()> {
-        if ranges.len() < 2 {
-            for &(addr, len, prot) in ranges {
-                self.protect(addr, len, prot)?;
-            }
-            return Ok(());
-        }
         let ops: Vec<(i64, [u64; 6])> = ranges
             .iter()
             .map(|&(addr, len, prot)| {
                 (libc::SYS_mprotect, [addr, len, prot.bits() as u64, 0, 0, 0])
             })
             .collect();
-        check_batch(self.batch(&ops)?, "stub mprotect (batch)")
+        check_batch(self.batch(&ops)?, "stub mprotect")
     }
 
     fn map_files(&self, maps: &[(u64, u64, u64, Prot)]) -> Result<()> {
-        if maps.len() < 2 {
-            for &(addr, len, offset, prot) in maps {
-                self.map_file(addr, len, offset, prot)?;
-            }
-            return Ok(());
-        }
-        let flags = (libc::MAP_SHARED | libc::MAP_FIXED) as u64;
         let ops: Vec<(i64, [u64; 6])> = maps
             .iter()
             .map(|&(addr, len, offset, prot)| {
-                let args = [
-                    addr,
-                    len,
-                    prot.bits() as u64,
-                    flags,
-                    self.memfd as u64,
-                    offset,
-                ];
-                (libc::SYS_mmap, args)
+                (libc::SYS_mmap, self.mmap_args(addr, len, offset, prot))
             })
             .collect();
-        check_batch(self.batch(&ops)?, "stub mmap (batch)")
+        check_batch(self.batch(&ops)?, "stub mmap")
     }
 
     fn unmap(&self, addr: u64, len: u64) -> Result<()> {

@@ -356,6 +356,13 @@ impl Task {
         self.h.lock().pending.push(info);
     }
 
+    /// A signal the kernel sends this thread because of what it just did (SIGPIPE, SIGXFSZ):
+    /// SI_USER from itself, as Linux's send_sig.
+    pub fn signal_self(&self, sig: i32) {
+        let info = SigInfo::from_process(sig, signal::SI_USER, self.tgid, self.creds.uid);
+        self.k.signal_thread(&self.h, info);
+    }
+
     /// Whether a signal is waiting that would interrupt a blocking syscall.
     pub fn signal_pending(&self) -> bool {
         let (own, mask, exit) = {

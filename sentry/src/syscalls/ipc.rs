@@ -7,7 +7,7 @@ use platform::{Prot, PAGE_SIZE};
 
 use super::read_timespec;
 use crate::errno::{Errno, SysResult};
-use crate::kernel::ipc::{self, msg, sem, shm, Caller};
+use crate::kernel::ipc::{self, msg, sem, shm, Caller, Ids, IpcObject};
 use crate::kernel::{time, Task};
 use crate::mm::{page_up, Backing, MmapOpts, Pod};
 
@@ -26,6 +26,43 @@ fn caller(t: &Task) -> Caller<'_> {
         groups: &t.groups,
         tgid: t.tgid,
     }
+}
+
+/// Which object a stat command names: IPC_STAT an id; SHM_STAT & co an index, and the
+/// `_ANY` forms skip the read permission check.
+#[derive(Clone, Copy, PartialEq)]
+enum StatBy {
+    Id,
+    Index,
+    IndexAny,
+}
+
+/// IPC_STAT, *_STAT, *_STAT_ANY: copy the object's `*_ds` to `buf`; 0, or the id for the
+/// index forms.
+fn stat_cmd<T: IpcObject>(t: &Task, ids: &Ids<T>, id: i32, by: StatBy, buf: u64) -> SysResult {
+    let obj = if by == StatBy::Id {
+        ids.lookup(id)?
+    } else {
+        ids.at_index(id)?
+    };
+    if by != StatBy::IndexAny {
+        obj.perm().check(&caller(t), 0o444)?;
+    }
+    t.mm.copy_out(buf, &obj.stat())?;
+    Ok(if by == StatBy::Id { 0 } else { obj.id() as u64 })
+}
+
+/// IPC_RMID: the owner, creator or CAP_SYS_ADMIN removes object `id` with `remove`.
+fn rmid_cmd<T: IpcObject>(
+    t: &Task,
+    ids: &Ids<T>,
+    id: i32,
+    remove: impl FnOnce(&Arc<T>),
+) -> SysResult {
+    let obj = ids.lookup(id)?;
+    obj.perm().check_owner(&caller(t))?;
+    remove(&obj);
+    Ok(0)
 }
 
 /// The `*_INFO` commands return the highest index in use (0 when there is none).
@@ -133,22 +170,9 @@ pub fn shmctl(t: &mut Task, a: [u64; 6]) -> SysResult {
             t.mm.copy_out(buf, &shm::usage(ns))?;
             Ok(max_index(ns.shm.max_index()))
         }
-        SHM_STAT | SHM_STAT_ANY => {
-            let seg = ns.shm.at_index(id)?;
-            if cmd == SHM_STAT {
-                seg.lock().perm.check(&c, 0o444)?;
-            }
-            let d = seg.stat();
-            t.mm.copy_out(buf, &d)?;
-            Ok(ipc::IpcObject::id(seg.as_ref()) as u64)
-        }
-        libc::IPC_STAT => {
-            let seg = ns.shm.lookup(id)?;
-            seg.lock().perm.check(&c, 0o444)?;
-            let d = seg.stat();
-            t.mm.copy_out(buf, &d)?;
-            Ok(0)
-        }
+        SHM_STAT => stat_cmd(t, &ns.shm, id, StatBy::Index, buf),
+        SHM_STAT_ANY => stat_cmd(t, &ns.shm, id, StatBy::IndexAny, buf),
+        libc::IPC_STAT => stat_cmd(t, &ns.shm, id, StatBy::Id, buf),
         libc::IPC_SET => {
             let d: libc::shmid_ds = t.mm.copy_in(buf)?;
             let seg = ns.shm.lookup(id)?;
@@ -158,12 +182,7 @@ pub fn shmctl(t: &mut Task, a: [u64; 6]) -> SysResult {
             st.ctime = ipc::now();
             Ok(0)
         }
-        libc::IPC_RMID => {
-            let seg = ns.shm.lookup(id)?;
-            seg.lock().perm.check_owner(&c)?;
-            shm::remove(ns, &seg);
-            Ok(0)
-        }
+        libc::IPC_RMID => rmid_cmd(t, &ns.shm, id, |seg| shm::remove(ns, seg)),
         libc::SHM_LOCK | libc::SHM_UNLOCK => {
             let seg = ns.shm.lookup(id)?;
             let memlock = t.rlimit(libc::RLIMIT_MEMLOCK).rlim_cur;
@@ -260,25 +279,14 @@ pub fn semctl(t: &mut Task, a: [u64; 6]) -> SysResult {
             t.mm.copy_out(arg, &i)?;
             return Ok(max_index(ns.sem.max_index()));
         }
-        libc::SEM_STAT | libc::SEM_STAT_ANY => {
-            let set = ns.sem.at_index(id)?;
-            if cmd == libc::SEM_STAT {
-                set.lock().perm.check(&c, 0o444)?;
-            }
-            let d = set.stat();
-            t.mm.copy_out(arg, &d)?;
-            return Ok(ipc::IpcObject::id(set.as_ref()) as u64);
-        }
+        libc::SEM_STAT => return stat_cmd(t, &ns.sem, id, StatBy::Index, arg),
+        libc::SEM_STAT_ANY => return stat_cmd(t, &ns.sem, id, StatBy::IndexAny, arg),
+        libc::IPC_STAT => return stat_cmd(t, &ns.sem, id, StatBy::Id, arg),
+        libc::IPC_RMID => return rmid_cmd(t, &ns.sem, id, |set| sem::remove(ns, set)),
         _ => {}
     }
     let set = ns.sem.lookup(id)?;
     match cmd {
-        libc::IPC_STAT => {
-            set.lock().perm.check(&c, 0o444)?;
-            let d = set.stat();
-            t.mm.copy_out(arg, &d)?;
-            Ok(0)
-        }
         libc::IPC_SET => {
             let d: libc::semid_ds = t.mm.copy_in(arg)?;
             let mut st = set.lock();
@@ -287,11 +295,7 @@ pub fn semctl(t: &mut Task, a: [u64; 6]) -> SysResult {
             st.ctime = ipc::now();
             Ok(0)
         }
-        libc::IPC_RMID => {
-            set.lock().perm.check_owner(&c)?;
-            sem::remove(ns, &set);
-            Ok(0)
-        }
+
         libc::GETVAL | libc::GETPID | libc::GETNCNT | libc::GETZCNT => {
             let st = set.lock();
             st.perm.check(&c, 0o444)?;
@@ -456,34 +460,16 @@ pub fn msgctl(t: &mut Task, a: [u64; 6]) -> SysResult {
             t.mm.copy_out(buf, &i)?;
             Ok(max_index(ns.msg.max_index()))
         }
-        libc::MSG_STAT | MSG_STAT_ANY => {
-            let q = ns.msg.at_index(id)?;
-            if cmd == libc::MSG_STAT {
-                q.lock().perm.check(&c, 0o444)?;
-            }
-            let d = q.stat();
-            t.mm.copy_out(buf, &d)?;
-            Ok(ipc::IpcObject::id(q.as_ref()) as u64)
-        }
-        libc::IPC_STAT => {
-            let q = ns.msg.lookup(id)?;
-            q.lock().perm.check(&c, 0o444)?;
-            let d = q.stat();
-            t.mm.copy_out(buf, &d)?;
-            Ok(0)
-        }
+        libc::MSG_STAT => stat_cmd(t, &ns.msg, id, StatBy::Index, buf),
+        MSG_STAT_ANY => stat_cmd(t, &ns.msg, id, StatBy::IndexAny, buf),
+        libc::IPC_STAT => stat_cmd(t, &ns.msg, id, StatBy::Id, buf),
         libc::IPC_SET => {
             let d: libc::msqid_ds = t.mm.copy_in(buf)?;
             let q = ns.msg.lookup(id)?;
             msg::set(&q, &d, &c)?;
             Ok(0)
         }
-        libc::IPC_RMID => {
-            let q = ns.msg.lookup(id)?;
-            q.lock().perm.check_owner(&c)?;
-            msg::remove(ns, &q);
-            Ok(0)
-        }
+        libc::IPC_RMID => rmid_cmd(t, &ns.msg, id, |q| msg::remove(ns, q)),
         _ => Err(Errno::EINVAL),
     }
 }

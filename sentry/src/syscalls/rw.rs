@@ -76,13 +76,7 @@ fn fsize_limit(t: &Task, f: &OpenFile, len: usize, off: u64) -> Result<usize, Er
         return Ok(len);
     }
     if off >= limit {
-        let info = crate::kernel::signal::SigInfo::from_process(
-            libc::SIGXFSZ,
-            crate::kernel::signal::SI_USER,
-            t.tgid,
-            t.creds.uid,
-        );
-        t.k.signal_thread(&t.h, info);
+        t.signal_self(libc::SIGXFSZ);
         return Err(Errno::EFBIG);
     }
     Ok(len.min(usize::try_from(limit - off).unwrap_or(usize::MAX)))
@@ -205,13 +199,7 @@ pub fn write(t: &mut Task, a: [u64; 6]) -> SysResult {
 /// EPIPE also raises SIGPIPE.
 fn epipe(t: &mut Task, r: Result<usize, Errno>) -> SysResult {
     if r == Err(Errno::EPIPE) {
-        let info = crate::kernel::signal::SigInfo::from_process(
-            libc::SIGPIPE,
-            crate::kernel::signal::SI_USER,
-            t.tgid,
-            t.creds.uid,
-        );
-        t.k.signal_thread(&t.h, info);
+        t.signal_self(libc::SIGPIPE);
     }
     Ok(r? as u64)
 }

@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use super::fd_arg;
 use crate::errno::{Errno, SysResult};
-use crate::kernel::signal::{SigInfo, SI_USER};
 use crate::kernel::Task;
 use crate::net::unix::{Cred, Kind, UnixSocket, SCM_MAX_FD};
 use crate::vfs::{FileOps, OpenFile};
@@ -413,8 +412,7 @@ fn do_send(
             Err(Errno::EAGAIN) if !nonblock => {}
             Err(Errno::EPIPE) if total == 0 => {
                 if flags & libc::MSG_NOSIGNAL as u64 == 0 {
-                    let info = SigInfo::from_process(libc::SIGPIPE, SI_USER, t.tgid, t.creds.uid);
-                    t.k.signal_thread(&t.h, info);
+                    t.signal_self(libc::SIGPIPE);
                 }
                 return Err(Errno::EPIPE);
             }

@@ -112,7 +112,11 @@ pub fn now() -> i64 {
 
 /// An object the registry holds.
 pub trait IpcObject: Send + Sync {
+    /// What IPC_STAT copies out (`struct shmid_ds` & co).
+    type Stat: crate::mm::Pod;
     fn id(&self) -> i32;
+    fn perm(&self) -> Perm;
+    fn stat(&self) -> Self::Stat;
 }
 
 /// The objects of one kind: by index and by key.

@@ -37,8 +37,18 @@ pub struct QueueState {
 }
 
 impl IpcObject for Queue {
+    type Stat = libc::msqid_ds;
+
     fn id(&self) -> i32 {
         self.id
+    }
+
+    fn perm(&self) -> Perm {
+        self.lock().perm
+    }
+
+    fn stat(&self) -> libc::msqid_ds {
+        Queue::stat(self)
     }
 }
 

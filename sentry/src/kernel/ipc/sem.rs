@@ -45,8 +45,18 @@ pub struct SemState {
 }
 
 impl IpcObject for SemSet {
+    type Stat = libc::semid_ds;
+
     fn id(&self) -> i32 {
         self.id
+    }
+
+    fn perm(&self) -> Perm {
+        self.lock().perm
+    }
+
+    fn stat(&self) -> libc::semid_ds {
+        SemSet::stat(self)
     }
 }
 

@@ -73,8 +73,18 @@ impl SegState {
 }
 
 impl IpcObject for Segment {
+    type Stat = libc::shmid_ds;
+
     fn id(&self) -> i32 {
         self.id
+    }
+
+    fn perm(&self) -> Perm {
+        self.lock().perm
+    }
+
+    fn stat(&self) -> libc::shmid_ds {
+        Segment::stat(self)
     }
 }
 
