@@ -36,6 +36,8 @@ pub struct PtracePlatform {
 impl PtracePlatform {
     pub fn new(mf: Arc<MemoryFile>) -> Result<PtracePlatform> {
         let stub = stub::stub_page()?;
+        // Read the sentry's CPUs now, before any thread is pinned.
+        sandbox_cpus();
         Ok(PtracePlatform {
             mf,
             max_addr: stub.start,
@@ -110,19 +112,31 @@ fn ptrace(req: libc::c_uint, tid: i32, addr: usize, data: usize, op: &'static st
     Ok(())
 }
 
-/// CPUs this process may run on; each tracer thread and its stub threads share one of them,
-/// since a wake-up across CPUs costs several times more than on the same CPU.
+/// The CPUs the sandbox may use: the sentry's affinity when the platform starts (before any
+/// thread is pinned; later threads inherit their creator's pin, so their own masks would say
+/// one CPU).
+static SANDBOX_CPUS: OnceLock<Vec<usize>> = OnceLock::new();
+
+fn sandbox_cpus() -> &'static [usize] {
+    SANDBOX_CPUS.get_or_init(|| {
+        // SAFETY: cpu_set_t is plain data; sched_getaffinity fills it.
+        let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+        // SAFETY: set is a valid cpu_set_t of the size passed.
+        if unsafe { libc::sched_getaffinity(0, std::mem::size_of_val(&set), &mut set) } != 0 {
+            return Vec::new();
+        }
+        (0..libc::CPU_SETSIZE as usize)
+            .filter(|&c| unsafe_cpu_isset(c, &set))
+            .collect()
+    })
+}
+
+/// A CPU for a new tracer thread and its stub threads, round-robin over the sandbox's CPUs:
+/// a tracer and its stub share one (a wake-up across CPUs costs several times more), while
+/// different tasks spread over all of them and run in parallel.
 fn pick_cpu() -> Option<usize> {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
-    // SAFETY: cpu_set_t is plain data; sched_getaffinity fills it.
-    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-    // SAFETY: set is a valid cpu_set_t of the size passed.
-    if unsafe { libc::sched_getaffinity(0, std::mem::size_of_val(&set), &mut set) } != 0 {
-        return None;
-    }
-    let cpus: Vec<usize> = (0..libc::CPU_SETSIZE as usize)
-        .filter(|&c| unsafe_cpu_isset(c, &set))
-        .collect();
+    let cpus = sandbox_cpus();
     if cpus.is_empty() {
         return None;
     }
