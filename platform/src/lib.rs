@@ -200,6 +200,10 @@ pub trait Context: Send {
     fn switch(&mut self, address_space: &dyn AddressSpace, regs: &mut Regs) -> Result<Event>;
     /// Read the application's floating point state.
     fn fp_state(&mut self, address_space: &dyn AddressSpace) -> Result<FpState>;
+    /// Size in bytes of the floating point state `fp_state` returns (the XSAVE area).
+    fn fp_state_size(&mut self, address_space: &dyn AddressSpace) -> Result<usize> {
+        Ok(self.fp_state(address_space)?.bytes.len())
+    }
     /// Replace the application's floating point state.
     fn set_fp_state(&mut self, address_space: &dyn AddressSpace, fp: &FpState) -> Result<()>;
     /// Reset the floating point state as `execve` does.

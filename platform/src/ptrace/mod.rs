@@ -892,6 +892,13 @@ impl Context for PtraceContext {
         Ok(FpState { bytes })
     }
 
+    fn fp_state_size(&mut self, address_space: &dyn AddressSpace) -> Result<usize> {
+        match self.xsave_len {
+            Some(l) => Ok(l),
+            None => Ok(self.fp_state(address_space)?.bytes.len()),
+        }
+    }
+
     fn set_fp_state(&mut self, address_space: &dyn AddressSpace, fp: &FpState) -> Result<()> {
         let t = ptrace_as(address_space)?.thread()?;
         let len = match self.xsave_len {

@@ -268,8 +268,7 @@ pub fn pidfd_send_signal(t: &mut Task, a: [u64; 6]) -> SysResult {
 pub fn rt_sigreturn(t: &mut Task, _a: [u64; 6]) -> SysResult {
     let fp_len = t
         .ctx
-        .fp_state(t.mm.address_space().as_ref())
-        .map(|f| f.bytes.len())
+        .fp_state_size(t.mm.address_space().as_ref())
         .unwrap_or(512);
     match signal::restore_frame(&t.mm, &mut t.regs, fp_len) {
         Ok(r) => {
