@@ -781,9 +781,18 @@ pub struct PtraceContext {
     current: Arc<CurrentThread>,
 }
 
-/// The stub thread a context last ran in: (pid << 32) | tid, 0 before the first switch.
+/// How to interrupt a context: the stub thread it last ran in ((pid << 32) | tid, 0 before
+/// the first switch), whether it is running application code now, and whether it was kicked.
+/// A kick of a task that is in the sentry sends no host signal (that would cost the task an
+/// extra trap when it next resumes); `switch` sees the flag instead. The two flags are a
+/// Dekker pair: `interrupt` sets `kicked` then reads `in_app`, `switch` sets `in_app` then
+/// reads `kicked`, so one of them always sees the other.
 #[derive(Debug, Default)]
-struct CurrentThread(std::sync::atomic::AtomicU64);
+struct CurrentThread {
+    thread: std::sync::atomic::AtomicU64,
+    in_app: std::sync::atomic::AtomicBool,
+    kicked: std::sync::atomic::AtomicBool,
+}
 
 /// The host signal that interrupts a stub thread. Any signal stops a traced thread; the stub
 /// never sees it (it is suppressed at the signal-delivery stop).
@@ -791,7 +800,11 @@ const INTERRUPT_SIGNAL: i32 = libc::SIGURG;
 
 impl Interrupter for CurrentThread {
     fn interrupt(&self) {
-        let v = self.0.load(Ordering::Acquire);
+        self.kicked.store(true, Ordering::SeqCst);
+        if !self.in_app.load(Ordering::SeqCst) {
+            return;
+        }
+        let v = self.thread.load(Ordering::Acquire);
         if v != 0 {
             // SAFETY: tgkill with integers; a stale (exited) thread gives ESRCH, which is fine.
             unsafe {
@@ -837,12 +850,19 @@ impl Context for PtraceContext {
         let a = ptrace_as(address_space)?;
         let t = a.thread()?;
         let cur = ((a.pid as u64) << 32) | t.tid as u64;
-        if self.current.0.load(Ordering::Relaxed) != cur {
-            self.current.0.store(cur, Ordering::Release);
+        if self.current.thread.load(Ordering::Relaxed) != cur {
+            self.current.thread.store(cur, Ordering::Release);
         }
         t.set_regs(regs)?;
-        ptrace(libc::PTRACE_SYSEMU, t.tid, 0, 0, "SYSEMU")?;
-        let status = wait_stopped(t.tid)?;
+        self.current.in_app.store(true, Ordering::SeqCst);
+        if self.current.kicked.swap(false, Ordering::SeqCst) {
+            self.current.in_app.store(false, Ordering::SeqCst);
+            return Ok(Event::Interrupt);
+        }
+        let resumed = ptrace(libc::PTRACE_SYSEMU, t.tid, 0, 0, "SYSEMU");
+        let status = resumed.and_then(|()| wait_stopped(t.tid));
+        self.current.in_app.store(false, Ordering::SeqCst);
+        let status = status?;
         if !libc::WIFSTOPPED(status) {
             return Err(PlatformError::StubDied { pid: t.tid, status });
         }
@@ -869,7 +889,10 @@ impl Context for PtraceContext {
             }
             // Any other host signal aimed at the stub is suppressed: the application only sees
             // sentry signals. It is how other sentry threads interrupt this one.
-            _ => Ok(Event::Interrupt),
+            _ => {
+                self.current.kicked.store(false, Ordering::SeqCst);
+                Ok(Event::Interrupt)
+            }
         }
     }
 
