@@ -67,6 +67,8 @@ struct State {
     listening: Option<usize>,
     backlog: VecDeque<Arc<UnixSocket>>,
     passcred: bool,
+    /// SO_RCVTIMEO / SO_SNDTIMEO: None waits forever; zero does not wait.
+    timeouts: [Option<std::time::Duration>; 2],
     /// Credentials of the peer at connect time (SO_PEERCRED).
     peercred: Option<Cred>,
     connected: bool,
@@ -136,6 +138,15 @@ impl UnixSocket {
 
     pub fn peercred(&self) -> Option<Cred> {
         self.lock().peercred
+    }
+
+    /// SO_RCVTIMEO (`send` false) or SO_SNDTIMEO.
+    pub fn timeout(&self, send: bool) -> Option<std::time::Duration> {
+        self.lock().timeouts[send as usize]
+    }
+
+    pub fn set_timeout(&self, send: bool, t: Option<std::time::Duration>) {
+        self.lock().timeouts[send as usize] = t;
     }
 
     pub fn set_passcred(&self, on: bool) {
@@ -436,6 +447,10 @@ impl Drop for UnixSocket {
 }
 
 impl FileOps for UnixSocket {
+    fn io_timeout(&self, write: bool) -> Option<std::time::Duration> {
+        self.timeout(write)
+    }
+
     fn read(&self, buf: &mut [u8], _: u64) -> Result<usize, Errno> {
         self.recv(buf, false).map(|r| r.0)
     }

@@ -130,9 +130,20 @@ fn blocking(
     let Some(q) = f.ops.wait_queue() else {
         return Err(Errno::EAGAIN);
     };
-    t.block_on(&[q], None, |t| match op(t) {
+    let deadline = f
+        .ops
+        .io_timeout(false)
+        .and_then(crate::kernel::time::deadline);
+    t.block_on(&[q], deadline, |t| match op(t) {
         Err(Errno::EAGAIN) => Ok(None),
         r => r.map(Some),
+    })
+    .map_err(|e| {
+        if e == Errno::ETIMEDOUT {
+            Errno::EAGAIN
+        } else {
+            e
+        }
     })
 }
 
@@ -148,6 +159,10 @@ pub fn read(t: &mut Task, a: [u64; 6]) -> SysResult {
 /// bytes went through (then the count so far is returned).
 fn write_stream(t: &mut Task, f: &Arc<OpenFile>, addr: u64, len: usize) -> Result<usize, Errno> {
     let nonblock = f.flags() & libc::O_NONBLOCK as u32 != 0;
+    let deadline = f
+        .ops
+        .io_timeout(true)
+        .and_then(crate::kernel::time::deadline);
     let mut total = 0;
     loop {
         match write_from(t, f, addr.wrapping_add(total as u64), len - total, 0) {
@@ -164,7 +179,7 @@ fn write_stream(t: &mut Task, f: &Arc<OpenFile>, addr: u64, len: usize) -> Resul
         let Some(q) = f.ops.wait_queue() else {
             return Ok(total);
         };
-        let r = t.block_on(&[q], None, |_| {
+        let r = t.block_on(&[q], deadline, |_| {
             let ready = f.ops.readiness();
             Ok(if ready & (libc::POLLOUT | libc::POLLERR) as u32 != 0 {
                 Some(())
@@ -173,6 +188,12 @@ fn write_stream(t: &mut Task, f: &Arc<OpenFile>, addr: u64, len: usize) -> Resul
             })
         });
         if let Err(e) = r {
+            // A socket's SO_SNDTIMEO expired: EAGAIN.
+            let e = if e == Errno::ETIMEDOUT {
+                Errno::EAGAIN
+            } else {
+                e
+            };
             return if total > 0 { Ok(total) } else { Err(e) };
         }
     }

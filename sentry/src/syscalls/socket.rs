@@ -201,9 +201,18 @@ pub fn accept4(t: &mut Task, a: [u64; 6]) -> SysResult {
     let conn = match s.accept() {
         Err(Errno::EAGAIN) if f.flags() & libc::O_NONBLOCK as u32 == 0 => {
             let q = &s.queue;
-            t.block_on(&[q], None, |_| match s.accept() {
+            // accept waits at most SO_RCVTIMEO, as Linux.
+            let deadline = s.timeout(false).and_then(crate::kernel::time::deadline);
+            t.block_on(&[q], deadline, |_| match s.accept() {
                 Err(Errno::EAGAIN) => Ok(None),
                 r => r.map(Some),
+            })
+            .map_err(|e| {
+                if e == Errno::ETIMEDOUT {
+                    Errno::EAGAIN
+                } else {
+                    e
+                }
             })?
         }
         r => r?,
@@ -242,19 +251,40 @@ pub fn setsockopt(t: &mut Task, a: [u64; 6]) -> SysResult {
     if level != SOL_SOCKET {
         return Err(Errno::ENOPROTOOPT);
     }
+    if name == libc::SO_RCVTIMEO || name == libc::SO_SNDTIMEO {
+        if a[4] < std::mem::size_of::<libc::timeval>() as u64 {
+            return Err(Errno::EINVAL);
+        }
+        let tv: libc::timeval = t.mm.copy_in(a[3])?;
+        // sock_set_timeout: bad microseconds are EDOM, a negative time means "do not wait",
+        // zero "wait forever".
+        if !(0..1_000_000).contains(&tv.tv_usec) {
+            return Err(Errno::EDOM);
+        }
+        let d = if tv.tv_sec < 0 {
+            Some(std::time::Duration::ZERO)
+        } else if tv.tv_sec == 0 && tv.tv_usec == 0 {
+            None
+        } else {
+            Some(std::time::Duration::new(
+                tv.tv_sec as u64,
+                tv.tv_usec as u32 * 1000,
+            ))
+        };
+        s.set_timeout(name == libc::SO_SNDTIMEO, d);
+        return Ok(0);
+    }
     if a[4] < 4 {
         return Err(Errno::EINVAL);
     }
     let v: i32 = t.mm.copy_in(a[3])?;
     match name {
         libc::SO_PASSCRED => s.set_passcred(v != 0),
-        // Buffer sizes and timeouts are accepted; the buffers are fixed for now.
+        // Buffer sizes are accepted; the buffers are fixed for now.
         libc::SO_SNDBUF
         | libc::SO_RCVBUF
         | libc::SO_SNDBUFFORCE
         | libc::SO_RCVBUFFORCE
-        | libc::SO_RCVTIMEO
-        | libc::SO_SNDTIMEO
         | libc::SO_KEEPALIVE
         | libc::SO_REUSEADDR
         | libc::SO_LINGER => {}
@@ -277,6 +307,12 @@ pub fn getsockopt(t: &mut Task, a: [u64; 6]) -> SysResult {
         libc::SO_ERROR => 0i32.to_le_bytes().to_vec(),
         libc::SO_ACCEPTCONN => (s.is_listening() as i32).to_le_bytes().to_vec(),
         libc::SO_PASSCRED => (s.passcred() as i32).to_le_bytes().to_vec(),
+        libc::SO_RCVTIMEO | libc::SO_SNDTIMEO => {
+            let d = s.timeout(name == libc::SO_SNDTIMEO).unwrap_or_default();
+            let mut v = (d.as_secs() as i64).to_le_bytes().to_vec();
+            v.extend_from_slice(&(d.subsec_micros() as i64).to_le_bytes());
+            v
+        }
         libc::SO_SNDBUF | libc::SO_RCVBUF => {
             (crate::net::unix::RCVBUF as i32).to_le_bytes().to_vec()
         }
@@ -390,8 +426,11 @@ fn do_send(
         }
         _ => None,
     };
-    let nonblock =
-        f.flags() & libc::O_NONBLOCK as u32 != 0 || flags & libc::MSG_DONTWAIT as u64 != 0;
+    let timeout = s.timeout(true);
+    let nonblock = f.flags() & libc::O_NONBLOCK as u32 != 0
+        || flags & libc::MSG_DONTWAIT as u64 != 0
+        || timeout == Some(std::time::Duration::ZERO);
+    let deadline = timeout.and_then(crate::kernel::time::deadline);
     let cr = c.unwrap_or(cred(t));
     let mut total = 0;
     let mut fds = Some(fds);
@@ -422,7 +461,7 @@ fn do_send(
         // Wait for room at the receiver.
         let peer = target.clone().or_else(|| s.peer()).ok_or(Errno::EPIPE)?;
         let q = &peer.queue;
-        let r = t.block_on(&[q], None, |_| {
+        let r = t.block_on(&[q], deadline, |_| {
             Ok(if peer.readiness_for_writer() {
                 Some(())
             } else {
@@ -430,6 +469,12 @@ fn do_send(
             })
         });
         if let Err(e) = r {
+            // SO_SNDTIMEO expired: EAGAIN.
+            let e = if e == Errno::ETIMEDOUT {
+                Errno::EAGAIN
+            } else {
+                e
+            };
             return if total > 0 { Ok(total as u64) } else { Err(e) };
         }
     }
@@ -476,8 +521,11 @@ fn do_recv(
 > {
     let (f, s) = sock_of(t, fd)?;
     let peek = flags & libc::MSG_PEEK as u64 != 0;
-    let nonblock =
-        f.flags() & libc::O_NONBLOCK as u32 != 0 || flags & libc::MSG_DONTWAIT as u64 != 0;
+    let timeout = s.timeout(false);
+    let nonblock = f.flags() & libc::O_NONBLOCK as u32 != 0
+        || flags & libc::MSG_DONTWAIT as u64 != 0
+        || timeout == Some(std::time::Duration::ZERO);
+    let deadline = timeout.and_then(crate::kernel::time::deadline);
     let waitall = flags & libc::MSG_WAITALL as u64 != 0 && s.kind == Kind::Stream && !peek;
     let mut buf = vec![0u8; cap];
     let mut got = 0;
@@ -500,7 +548,7 @@ fn do_recv(
             Err(_) => break,
         }
         let q = &s.queue;
-        let r = t.block_on(&[q], None, |_| {
+        let r = t.block_on(&[q], deadline, |_| {
             Ok(if s.readiness() & libc::POLLIN as u32 != 0 {
                 Some(())
             } else {
@@ -511,7 +559,12 @@ fn do_recv(
             if got > 0 {
                 break;
             }
-            return Err(e);
+            // SO_RCVTIMEO expired: EAGAIN.
+            return Err(if e == Errno::ETIMEDOUT {
+                Errno::EAGAIN
+            } else {
+                e
+            });
         }
     }
     buf.truncate(got);

@@ -45,6 +45,11 @@ pub trait FileOps: Send + Sync {
     fn wait_queue(&self) -> Option<&crate::kernel::wait::WaitQueue> {
         None
     }
+    /// How long blocking reads (`write` false) or writes may wait before EAGAIN (a socket's
+    /// SO_RCVTIMEO/SO_SNDTIMEO); None: as long as it takes.
+    fn io_timeout(&self, _write: bool) -> Option<std::time::Duration> {
+        None
+    }
     /// poll(2) readiness: POLLIN, POLLOUT, POLLHUP, POLLERR bits.
     fn readiness(&self) -> u32 {
         (libc::POLLIN | libc::POLLOUT) as u32
