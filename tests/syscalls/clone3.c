@@ -112,7 +112,15 @@ int main(void)
 	signal(SIGHUP, SIG_DFL);
 
 	/* set_tid: a chosen pid (root may), EEXIST if taken. */
-	pid_t want = getpid() + 1000;
+	/* A pid below pid_max (32768 on many hosts). */
+	long pid_max = 32768;
+	FILE *pm = fopen("/proc/sys/kernel/pid_max", "r");
+	if (pm) {
+		if (fscanf(pm, "%ld", &pid_max) != 1)
+			pid_max = 32768;
+		fclose(pm);
+	}
+	pid_t want = 300 + (getpid() + 1000) % (pid_max - 300);
 	memset(&a, 0, sizeof a);
 	a.exit_signal = SIGCHLD;
 	a.set_tid = (uintptr_t)&want;

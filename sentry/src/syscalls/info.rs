@@ -31,7 +31,7 @@ pub fn sysinfo(t: &mut Task, a: [u64; 6]) -> SysResult {
     s.totalram = host.ram_total();
     let used = t.k.mf.used();
     s.freeram = host.ram_total().saturating_sub(used);
-    s.procs = 1;
+    s.procs = t.k.tasks().threads.len().min(u16::MAX as usize) as u16;
     s.mem_unit = 1;
     t.mm.copy_out(a[0], &s)?;
     Ok(0)
