@@ -201,6 +201,7 @@ pub fn boot(cfg: BootConfig) -> Result<ExitStatus, BootError> {
     task.exec(path, cfg.argv, cfg.envp)
         .map_err(|e| BootError::Exec(String::from_utf8_lossy(&cmd).into_owned(), e))?;
     // The first address space was created on this thread; the init task runs on its own.
+    task.publish_view();
     k.spawn(task).map_err(BootError::Root)?;
     Ok(k.wait_init())
 }

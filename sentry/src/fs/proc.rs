@@ -1,6 +1,6 @@
 //! procfs: the sandbox's /proc. So far: the process list, /proc/self, /proc/thread-self,
-//! /proc/<pid>/exe, version, uptime, meminfo and /proc/sys/kernel/{hostname, osrelease, ostype,
-//! pid_max}. Every entry is computed from sentry state (meminfo's total is the host's RAM, as
+//! /proc/<pid>/{cmdline, comm, cwd, environ, exe, fd/, maps, root, stat, statm, status},
+//! version, uptime, meminfo and /proc/sys/kernel/{hostname, osrelease, ostype, pid_max}. Every entry is computed from sentry state (meminfo's total is the host's RAM, as
 //! sysinfo reports it); nothing is read from the host's /proc.
 
 use std::cell::Cell;
@@ -8,7 +8,7 @@ use std::sync::{Arc, Weak};
 
 use super::synth::{attr, dir_file, dt, SynthLink};
 use crate::errno::Errno;
-use crate::kernel::Kernel;
+use crate::kernel::{Kernel, ThreadGroup};
 use crate::mm::pod::StatFs;
 use crate::vfs::{DirEntry, FileOps, Inode, Stat};
 
@@ -357,6 +357,254 @@ struct ProcPid {
     dev: u64,
 }
 
+impl ProcPid {
+    /// The process's real uid and gid (its /proc files belong to it).
+    fn owner(&self) -> Option<(u32, u32)> {
+        let k = self.k.upgrade()?;
+        let tg = k.tasks().groups.get(&self.pid).cloned()?;
+        let creds = tg.threads().first()?.lock().creds?;
+        Some((creds.uid, creds.gid))
+    }
+}
+
+/// cmdline (`env` false) or environ: the strings as they are in the process's memory now.
+fn strings(tg: &ThreadGroup, env: bool) -> Result<Vec<u8>, Errno> {
+    let Some(mm) = tg.lock().view.mm.upgrade() else {
+        return Ok(Vec::new()); // a zombie has no memory
+    };
+    let (a0, a1, e0, e1) = mm.arg_env();
+    let (lo, hi) = if env { (e0, e1) } else { (a0, a1) };
+    if hi <= lo {
+        return Ok(Vec::new());
+    }
+    Ok(mm
+        .read_vec(lo, (hi - lo).min(1 << 20) as usize)
+        .unwrap_or_default())
+}
+
+/// (total, resident) pages of the process's address space.
+fn mem_pages(tg: &ThreadGroup) -> (u64, u64) {
+    match tg.lock().view.mm.upgrade() {
+        Some(mm) => (mm.mapped_bytes(0, 0) / 4096, mm.resident_pages()),
+        None => (0, 0),
+    }
+}
+
+/// The one-letter state of a process: zombie, stopped, or sleeping/running (the sentry does
+/// not know which of the last two a host thread is in; Linux shows S for most idle tasks).
+fn state(tg: &ThreadGroup) -> (char, &'static str) {
+    let st = tg.lock();
+    if st.zombie.is_some() {
+        ('Z', "zombie")
+    } else if st.stopped {
+        ('T', "stopped")
+    } else {
+        ('S', "sleeping")
+    }
+}
+
+fn pid_stat(_k: &Kernel, tg: &ThreadGroup) -> Result<Vec<u8>, Errno> {
+    let (st, _) = state(tg);
+    let ticks = |ns: u64| ns / 10_000_000;
+    let (ppid, pgid, sid, comm, own, kids, threads, nice) = {
+        let s = tg.lock();
+        let nice = s.threads.first().map_or(0, |t| t.lock().sched.nice);
+        (
+            s.parent.as_ref().map_or(0, |p| p.tgid),
+            s.pgid,
+            s.sid,
+            s.view.comm.clone(),
+            s.cpu(),
+            s.children_cpu,
+            s.threads.len().max(1),
+            nice,
+        )
+    };
+    let (size, rss) = mem_pages(tg);
+    // Fields after the comm, as proc(5) numbers them from 3; counters the sentry does not keep
+    // (page faults, start time in ticks, signal masks...) are 0.
+    let fields: Vec<String> = vec![
+        st.to_string(),
+        ppid.to_string(),
+        pgid.to_string(),
+        sid.to_string(),
+        "0".into(),       // tty_nr
+        "-1".into(),      // tpgid
+        "4194304".into(), // flags: PF_FORKNOEXEC-free task, as a plain process
+        "0".into(),
+        "0".into(),
+        "0".into(),
+        "0".into(),
+        ticks(own.0).to_string(),
+        ticks(own.1).to_string(),
+        ticks(kids.0).to_string(),
+        ticks(kids.1).to_string(),
+        (20 + nice).to_string(),
+        nice.to_string(),
+        threads.to_string(),
+        "0".into(), // itrealvalue
+        "0".into(), // starttime
+        (size * 4096).to_string(),
+        rss.to_string(),
+    ];
+    Ok(format!(
+        "{} ({}) {}\n",
+        tg.tgid,
+        String::from_utf8_lossy(&comm),
+        fields.join(" ")
+    )
+    .into_bytes())
+}
+
+fn pid_status(_k: &Kernel, tg: &ThreadGroup) -> Result<Vec<u8>, Errno> {
+    let (st, st_name) = state(tg);
+    let s = tg.lock();
+    let creds = s.threads.first().and_then(|t| t.lock().creds);
+    let (uid, euid, suid, fsuid, gid, egid, sgid, fsgid) =
+        creds.map_or((0, 0, 0, 0, 0, 0, 0, 0), |c| {
+            (
+                c.uid, c.euid, c.suid, c.fsuid, c.gid, c.egid, c.sgid, c.fsgid,
+            )
+        });
+    let cap_eff = creds.map_or(0, |c| c.cap_effective);
+    let cap_prm = creds.map_or(0, |c| c.cap_permitted);
+    let cap_inh = creds.map_or(0, |c| c.cap_inheritable);
+    let nnp = creds.is_some_and(|c| c.no_new_privs) as u8;
+    let ppid = s.parent.as_ref().map_or(0, |p| p.tgid);
+    let out = format!(
+        "Name:\t{}\nState:\t{st} ({st_name})\nTgid:\t{tgid}\nPid:\t{tgid}\nPPid:\t{ppid}\n\
+         Uid:\t{uid}\t{euid}\t{suid}\t{fsuid}\nGid:\t{gid}\t{egid}\t{sgid}\t{fsgid}\n\
+         Threads:\t{}\nCapInh:\t{cap_inh:016x}\nCapPrm:\t{cap_prm:016x}\n\
+         CapEff:\t{cap_eff:016x}\nNoNewPrivs:\t{nnp}\n",
+        String::from_utf8_lossy(&s.view.comm),
+        s.threads.len(),
+        tgid = tg.tgid,
+    );
+    Ok(out.into_bytes())
+}
+
+fn pid_maps(k: &Kernel, tg: &ThreadGroup) -> Result<Vec<u8>, Errno> {
+    let Some(mm) = tg.lock().view.mm.upgrade() else {
+        return Ok(Vec::new());
+    };
+    let mut out = String::new();
+    for v in mm.vmas() {
+        let (obj_off, name, (dev, ino)) = match &v.backing {
+            crate::mm::Backing::Object { obj, off } => (*off, obj.name(), obj.ident()),
+            crate::mm::Backing::Anon => (0, String::new(), (0, 0)),
+        };
+        let name = match v.name {
+            Some(n) => n.to_string(),
+            None => name,
+        };
+        let _ = k;
+        out.push_str(&format!(
+            "{:08x}-{:08x} {}{}{}{} {:08x} {:02x}:{:02x} {:<26} {}\n",
+            v.start,
+            v.end,
+            if v.prot.read { 'r' } else { '-' },
+            if v.prot.write { 'w' } else { '-' },
+            if v.prot.exec { 'x' } else { '-' },
+            if v.shared { 's' } else { 'p' },
+            obj_off,
+            (dev >> 8) & 0xfff,
+            dev & 0xff,
+            ino,
+            name
+        ));
+    }
+    Ok(out
+        .lines()
+        .map(|l| format!("{}\n", l.trim_end()))
+        .collect::<String>()
+        .into_bytes())
+}
+
+/// /proc/<pid>/fd: a symlink per open descriptor, to the file's path (or `pipe:[ino]`-style
+/// names for files without one).
+struct ProcFds {
+    k: Weak<Kernel>,
+    pid: i32,
+    dev: u64,
+    ino: u64,
+}
+
+impl ProcFds {
+    fn table(&self) -> Result<(Arc<Kernel>, Arc<crate::vfs::FdTable>), Errno> {
+        let k = self.k.upgrade().ok_or(Errno::ENOENT)?;
+        let tg = k
+            .tasks()
+            .groups
+            .get(&self.pid)
+            .cloned()
+            .ok_or(Errno::ENOENT)?;
+        let fds = tg.lock().view.fds.upgrade().ok_or(Errno::ENOENT)?;
+        Ok((k, fds))
+    }
+}
+
+impl Inode for ProcFds {
+    fn stat(&self) -> Result<Stat, Errno> {
+        let mut s = attr(self.dev, self.ino, libc::S_IFDIR | 0o500, 0);
+        s.nlink = 2;
+        Ok(s)
+    }
+    fn lookup(&self, name: &[u8]) -> Result<Arc<dyn Inode>, Errno> {
+        let fd: i32 = std::str::from_utf8(name)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .ok_or(Errno::ENOENT)?;
+        let (_, fds) = self.table()?;
+        fds.get(fd).map_err(|_| Errno::ENOENT)?;
+        let (k, pid) = (self.k.clone(), self.pid);
+        Ok(Arc::new(DynLink {
+            stat: attr(self.dev, super::new_ino(), libc::S_IFLNK | 0o700, 0),
+            target: Box::new(move || {
+                let k = k.upgrade().ok_or(Errno::ENOENT)?;
+                let tg = k.tasks().groups.get(&pid).cloned().ok_or(Errno::ENOENT)?;
+                let fds = tg.lock().view.fds.upgrade().ok_or(Errno::ENOENT)?;
+                let f = fds.get(fd).map_err(|_| Errno::ENOENT)?;
+                Ok(match &f.dentry {
+                    Some(d) => d.path(&k.root),
+                    None => {
+                        let st = f.ops.stat()?;
+                        let kind = match st.mode & libc::S_IFMT {
+                            libc::S_IFIFO => "pipe",
+                            libc::S_IFSOCK => "socket",
+                            _ => "anon_inode",
+                        };
+                        format!("{kind}:[{}]", st.ino).into_bytes()
+                    }
+                })
+            }),
+        }))
+    }
+    fn open(&self, flags: u32) -> Result<Arc<dyn FileOps>, Errno> {
+        if flags & libc::O_ACCMODE as u32 != libc::O_RDONLY as u32 {
+            return Err(Errno::EISDIR);
+        }
+        Ok(dir_file(self.stat()?))
+    }
+    fn readdir(&self) -> Result<Vec<DirEntry>, Errno> {
+        let (_, fds) = self.table()?;
+        Ok(fds
+            .fds()
+            .into_iter()
+            .map(|fd| DirEntry {
+                ino: 100 + fd as u64,
+                kind: libc::DT_LNK,
+                name: fd.to_string().into_bytes(),
+            })
+            .collect())
+    }
+    fn statfs(&self) -> Result<StatFs, Errno> {
+        Ok(super::synthetic_statfs(PROC_SUPER_MAGIC))
+    }
+    fn cacheable(&self) -> bool {
+        false
+    }
+}
+
 impl Inode for ProcPid {
     fn stat(&self) -> Result<Stat, Errno> {
         let mut s = attr(self.dev, 1000 + self.pid as u64, libc::S_IFDIR | 0o555, 0);
@@ -365,7 +613,55 @@ impl Inode for ProcPid {
     }
 
     fn lookup(&self, name: &[u8]) -> Result<Arc<dyn Inode>, Errno> {
+        let file = |mode: u32, f: fn(&Kernel, &ThreadGroup) -> Result<Vec<u8>, Errno>| {
+            let (k, pid) = (self.k.clone(), self.pid);
+            let mut stat = attr(self.dev, super::new_ino(), libc::S_IFREG | mode, 0);
+            if let Some((uid, gid)) = self.owner() {
+                stat.uid = uid;
+                stat.gid = gid;
+            }
+            let gen: Generator = Box::new(move || {
+                let k = k.upgrade().ok_or(Errno::ENOENT)?;
+                let tg = k.tasks().groups.get(&pid).cloned().ok_or(Errno::ESRCH)?;
+                f(&k, &tg)
+            });
+            Ok(Arc::new(GenFile { stat, gen }) as Arc<dyn Inode>)
+        };
         match name {
+            b"cmdline" => file(0o444, |_, tg| strings(tg, false)),
+            b"environ" => file(0o400, |_, tg| strings(tg, true)),
+            b"comm" => file(0o644, |_, tg| {
+                let mut c = tg.lock().view.comm.clone();
+                c.push(b'\n');
+                Ok(c)
+            }),
+            b"stat" => file(0o444, pid_stat),
+            b"statm" => file(0o444, |_, tg| {
+                let (size, rss) = mem_pages(tg);
+                Ok(format!("{size} {rss} 0 0 0 0 0\n").into_bytes())
+            }),
+            b"status" => file(0o444, pid_status),
+            b"maps" => file(0o444, pid_maps),
+            b"cwd" | b"root" => {
+                let (k, pid, cwd) = (self.k.clone(), self.pid, name == b"cwd");
+                Ok(Arc::new(DynLink {
+                    stat: attr(self.dev, super::new_ino(), libc::S_IFLNK | 0o777, 0),
+                    target: Box::new(move || {
+                        let k = k.upgrade().ok_or(Errno::ENOENT)?;
+                        let tg = k.tasks().groups.get(&pid).cloned().ok_or(Errno::ENOENT)?;
+                        let fs = tg.lock().view.fs.upgrade().ok_or(Errno::ENOENT)?;
+                        let fs = fs.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                        let d = if cwd { fs.cwd } else { fs.root.clone() };
+                        Ok(d.path(&fs.root))
+                    }),
+                }))
+            }
+            b"fd" => Ok(Arc::new(ProcFds {
+                k: self.k.clone(),
+                pid: self.pid,
+                dev: self.dev,
+                ino: super::new_ino(),
+            })),
             b"exe" => {
                 let (k, pid) = (self.k.clone(), self.pid);
                 Ok(Arc::new(DynLink {
@@ -390,11 +686,28 @@ impl Inode for ProcPid {
     }
 
     fn readdir(&self) -> Result<Vec<DirEntry>, Errno> {
-        Ok(vec![DirEntry {
-            ino: 1,
-            kind: libc::DT_LNK,
-            name: b"exe".to_vec(),
-        }])
+        let files = [
+            ("cmdline", libc::S_IFREG),
+            ("comm", libc::S_IFREG),
+            ("cwd", libc::S_IFLNK),
+            ("environ", libc::S_IFREG),
+            ("exe", libc::S_IFLNK),
+            ("fd", libc::S_IFDIR),
+            ("maps", libc::S_IFREG),
+            ("root", libc::S_IFLNK),
+            ("stat", libc::S_IFREG),
+            ("statm", libc::S_IFREG),
+            ("status", libc::S_IFREG),
+        ];
+        Ok(files
+            .iter()
+            .enumerate()
+            .map(|(i, (n, t))| DirEntry {
+                ino: 10 + i as u64,
+                kind: dt(*t),
+                name: n.as_bytes().to_vec(),
+            })
+            .collect())
     }
 
     fn statfs(&self) -> Result<StatFs, Errno> {

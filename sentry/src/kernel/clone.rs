@@ -225,6 +225,9 @@ impl Task {
             vfork_done: vfork.clone(),
             slept_ns: 0,
         };
+        if !has(libc::CLONE_THREAD) {
+            child.publish_view();
+        }
         if let Err(e) = k.spawn(child) {
             // The task never ran: take it out again.
             k.tasks().threads.remove(&tid);

@@ -55,6 +55,9 @@ pub struct TgState {
     /// tick that keeps CPU time accounted while either is armed.
     pub cpu_itimers: [Option<(u64, u64)>; 2],
     pub cpu_tick: Option<u64>,
+    /// What /proc shows of the process (its leader's address space, files, fs context and
+    /// name), kept by clone and execve.
+    pub view: ProcView,
     /// Resource limits (per process, as Linux's signal_struct).
     pub rlimits: [libc::rlimit; super::task::RLIMIT_COUNT],
     /// CPU time (user, system ns) of threads that have exited.
@@ -79,6 +82,15 @@ impl TgState {
         let (u, s) = self.cpu();
         (u + self.children_cpu.0, s + self.children_cpu.1)
     }
+}
+
+/// A process as /proc sees it.
+#[derive(Default, Clone)]
+pub struct ProcView {
+    pub mm: std::sync::Weak<crate::mm::MemoryManager>,
+    pub fds: std::sync::Weak<crate::vfs::FdTable>,
+    pub fs: std::sync::Weak<Mutex<crate::vfs::FsContext>>,
+    pub comm: Vec<u8>,
 }
 
 /// A POSIX timer: whom it signals and, when armed, its kernel timer.
@@ -127,6 +139,7 @@ impl ThreadGroup {
                 itimer_real: None,
                 exe: None,
                 posix_timers: std::collections::HashMap::new(),
+                view: ProcView::default(),
                 cpu_itimers: [None, None],
                 cpu_tick: None,
                 rlimits: super::task::default_rlimits(),

@@ -356,6 +356,17 @@ impl Task {
         self.h.lock().pending.push(info);
     }
 
+    /// Publish this task's address space, files, fs context and name as its process's, for
+    /// /proc (the leader's, or whichever thread last exec'd).
+    pub fn publish_view(&self) {
+        self.h.tg.lock().view = super::process::ProcView {
+            mm: Arc::downgrade(&self.mm),
+            fds: Arc::downgrade(&self.fds),
+            fs: Arc::downgrade(&self.fs),
+            comm: self.comm.clone(),
+        };
+    }
+
     /// A signal the kernel sends this thread because of what it just did (SIGPIPE, SIGXFSZ):
     /// SI_USER from itself, as Linux's send_sig.
     pub fn signal_self(&self, sig: i32) {

@@ -366,6 +366,11 @@ fn build_stack(
         arg_addrs.push(push_bytes(&mut sp, a)?);
     }
     arg_addrs.reverse();
+    // Where the strings are, for /proc/<pid>/cmdline and environ (argv's, then envp's, then
+    // the executable's name, upward).
+    let env_start = env_addrs.first().copied().unwrap_or(execfn_addr);
+    let arg_start = arg_addrs.first().copied().unwrap_or(env_start);
+    mm.set_arg_env(arg_start, env_start, env_start, execfn_addr);
     let platform_addr = push_bytes(&mut sp, b"x86_64")?;
     let mut random = [0u8; 16];
     platform::host::getrandom(&mut random);

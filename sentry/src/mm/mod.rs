@@ -213,6 +213,8 @@ struct Pte {
 }
 
 struct Inner {
+    /// (arg_start, arg_end, env_start, env_end): the argument and environment strings.
+    arg_env: (u64, u64, u64, u64),
     vmas: BTreeMap<u64, Vma>,
     ptes: BTreeMap<u64, Pte>,
     brk_start: u64,
@@ -261,6 +263,7 @@ impl MemoryManager {
             min_addr,
             max_addr,
             inner: Mutex::new(Inner {
+                arg_env: (0, 0, 0, 0),
                 vmas: BTreeMap::new(),
                 ptes: BTreeMap::new(),
                 brk_start: 0,
@@ -660,6 +663,21 @@ impl MemoryManager {
     pub fn brk_range(&self) -> (u64, u64) {
         let m = self.lock();
         (m.brk_start, m.brk)
+    }
+
+    /// Pages with a frame (resident), for /proc's rss.
+    pub fn resident_pages(&self) -> u64 {
+        self.lock().ptes.len() as u64
+    }
+
+    /// Record where the argument and environment strings are.
+    pub fn set_arg_env(&self, arg_start: u64, arg_end: u64, env_start: u64, env_end: u64) {
+        self.lock().arg_env = (arg_start, arg_end, env_start, env_end);
+    }
+
+    /// (arg_start, arg_end, env_start, env_end).
+    pub fn arg_env(&self) -> (u64, u64, u64, u64) {
+        self.lock().arg_env
     }
 
     pub fn brk(&self, addr: u64) -> u64 {
@@ -1070,6 +1088,7 @@ impl MemoryManager {
         }
         self.space.protect_ranges(&runs).map_err(host)?;
         let inner = Inner {
+            arg_env: m.arg_env,
             vmas,
             ptes,
             brk_start: m.brk_start,

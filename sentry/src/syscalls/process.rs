@@ -504,6 +504,9 @@ pub fn prctl(t: &mut Task, a: [u64; 6]) -> SysResult {
             })?;
             name.truncate(15);
             t.comm = name;
+            if t.tid == t.tgid {
+                t.h.tg.lock().view.comm = t.comm.clone();
+            }
             Ok(0)
         }
         libc::PR_GET_NAME => {
