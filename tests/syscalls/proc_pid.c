@@ -151,10 +151,18 @@ int main(int argc, char **argv, char **envp)
 	target[l > 0 ? l : 0] = 0;
 	CHECK(strcmp(target, "/") == 0);
 
-	/* maps: our stack is rw, our code r-x. */
+	/* maps: our stack is rw, our code r-x and named by our executable's path. */
 	int local = 0;
 	CHECK(in_mapping(&local, "rw"));
 	CHECK(in_mapping((void *)main, "r-x"));
+	char exe[256], maps[65536];
+	l = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	exe[l > 0 ? l : 0] = 0;
+	CHECK(slurp("/proc/self/maps", maps, sizeof maps) > 0);
+	char needle[300];
+	snprintf(needle, sizeof needle, " %s\n", exe);
+	CHECK(strstr(maps, needle) != NULL);
+	CHECK(strstr(maps, " [stack]\n") != NULL);
 
 	/* A stopped child is T; a zombie is Z. */
 	pid_t c = fork();

@@ -166,7 +166,20 @@ fn map_elf(
     } else {
         0
     };
-    let mappable = file.ops.mappable().ok_or(Errno::EACCES)?;
+    let mut mappable = file.ops.mappable().ok_or(Errno::EACCES)?;
+    if let Some(d) = &file.dentry {
+        // The path from the sandbox's root, for /proc/<pid>/maps.
+        let mut root = d.clone();
+        loop {
+            let up = match (&root.parent, &root.covers) {
+                (Some(p), _) => p.clone(),
+                (None, Some(c)) => c.clone(),
+                (None, None) => break,
+            };
+            root = up;
+        }
+        mappable = crate::mm::named(mappable, &d.path(&root));
+    }
     for p in &loads {
         let prot = Prot {
             read: p.flags & elf::PF_R != 0,

@@ -116,6 +116,39 @@ impl Drop for SharedMemory {
     }
 }
 
+/// A file mapping under the name /proc/<pid>/maps shows for it (the file's path); all else
+/// is the file's.
+struct Named {
+    inner: Arc<dyn Mappable>,
+    name: String,
+}
+
+impl Mappable for Named {
+    fn frame(&self, mf: &MemoryFile, off: u64) -> Result<u64, Errno> {
+        self.inner.frame(mf, off)
+    }
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+    fn ident(&self) -> (u64, u64) {
+        self.inner.ident()
+    }
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        self.inner.as_any()
+    }
+    fn cached_frame(&self, off: u64) -> Option<u64> {
+        self.inner.cached_frame(off)
+    }
+}
+
+/// `obj` shown as `name` in /proc/<pid>/maps.
+pub fn named(obj: Arc<dyn Mappable>, name: &[u8]) -> Arc<dyn Mappable> {
+    Arc::new(Named {
+        inner: obj,
+        name: String::from_utf8_lossy(name).into_owned(),
+    })
+}
+
 #[derive(Clone)]
 pub enum Backing {
     Anon,

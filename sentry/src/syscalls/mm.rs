@@ -97,7 +97,10 @@ pub fn mmap(t: &mut Task, a: [u64; 6]) -> SysResult {
         if shared && prot.write && !f.writable() {
             return Err(Errno::EACCES);
         }
-        let obj = f.ops.mappable().ok_or(Errno::ENODEV)?;
+        let mut obj = f.ops.mappable().ok_or(Errno::ENODEV)?;
+        if let Some(d) = &f.dentry {
+            obj = crate::mm::named(obj, &d.path(&t.fs().root));
+        }
         let max = if shared && !f.writable() {
             Prot {
                 write: false,
