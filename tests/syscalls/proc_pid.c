@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 
 static int slurp(const char *path, char *buf, size_t n)
@@ -118,6 +119,18 @@ int main(int argc, char **argv, char **envp)
 	CHECK_OK(prctl(PR_SET_NAME, "renamed-proc"));
 	CHECK(slurp("/proc/self/comm", buf, sizeof buf) > 0 && strcmp(buf, "renamed-proc\n") == 0);
 	CHECK(slurp("/proc/self/stat", buf, sizeof buf) > 0 && strstr(buf, "(renamed-proc)") != NULL);
+
+	/* limits: the soft and hard limits of getrlimit, in proc(5)'s layout. */
+	struct rlimit rl = {77, 99};
+	CHECK_OK(setrlimit(RLIMIT_NOFILE, &rl));
+	CHECK(slurp("/proc/self/limits", buf, sizeof buf) > 0);
+	CHECK(strncmp(buf, "Limit                     Soft Limit           Hard Limit           Units",
+		      72) == 0);
+	char *nofile = strstr(buf, "Max open files");
+	long soft = 0, hard = 0;
+	CHECK(nofile && sscanf(nofile + 25, "%ld %ld", &soft, &hard) == 2);
+	CHECK(soft == 77 && hard == 99);
+	CHECK(strstr(buf, "Max cpu time              unlimited") != NULL);
 
 	/* statm: size >= resident > 0. */
 	long size, rss;

@@ -1,5 +1,5 @@
 //! procfs: the sandbox's /proc. So far: the process list, /proc/self, /proc/thread-self,
-//! /proc/<pid>/{cmdline, comm, cwd, environ, exe, fd/, maps, root, stat, statm, status},
+//! /proc/<pid>/{cmdline, comm, cwd, environ, exe, fd/, limits, maps, root, stat, statm, status},
 //! version, uptime, meminfo and /proc/sys/kernel/{hostname, osrelease, ostype, pid_max}. Every entry is computed from sentry state (meminfo's total is the host's RAM, as
 //! sysinfo reports it); nothing is read from the host's /proc.
 
@@ -483,6 +483,53 @@ fn pid_status(_k: &Kernel, tg: &ThreadGroup) -> Result<Vec<u8>, Errno> {
     Ok(out.into_bytes())
 }
 
+/// /proc/<pid>/limits, in Linux's layout (resource order and units of proc_pid_limits).
+fn pid_limits(_k: &Kernel, tg: &ThreadGroup) -> Result<Vec<u8>, Errno> {
+    const NAMES: [(&str, &str); 16] = [
+        ("Max cpu time", "seconds"),
+        ("Max file size", "bytes"),
+        ("Max data size", "bytes"),
+        ("Max stack size", "bytes"),
+        ("Max core file size", "bytes"),
+        ("Max resident set", "bytes"),
+        ("Max processes", "processes"),
+        ("Max open files", "files"),
+        ("Max locked memory", "bytes"),
+        ("Max address space", "bytes"),
+        ("Max file locks", "locks"),
+        ("Max pending signals", "signals"),
+        ("Max msgqueue size", "bytes"),
+        ("Max nice priority", ""),
+        ("Max realtime priority", ""),
+        ("Max realtime timeout", "us"),
+    ];
+    let limits = tg.lock().rlimits;
+    let val = |v: u64| {
+        if v == libc::RLIM_INFINITY {
+            "unlimited".to_string()
+        } else {
+            v.to_string()
+        }
+    };
+    let mut out = format!(
+        "{:<25} {:<20} {:<20} {:<10}\n",
+        "Limit", "Soft Limit", "Hard Limit", "Units"
+    );
+    for ((name, unit), l) in NAMES.iter().zip(limits.iter()) {
+        out.push_str(&format!(
+            "{:<25} {:<20} {:<20} ",
+            name,
+            val(l.rlim_cur),
+            val(l.rlim_max)
+        ));
+        if !unit.is_empty() {
+            out.push_str(&format!("{unit:<10}"));
+        }
+        out.push('\n');
+    }
+    Ok(out.into_bytes())
+}
+
 fn pid_maps(k: &Kernel, tg: &ThreadGroup) -> Result<Vec<u8>, Errno> {
     let Some(mm) = tg.lock().view.mm.upgrade() else {
         return Ok(Vec::new());
@@ -642,6 +689,7 @@ impl Inode for ProcPid {
             }),
             b"status" => file(0o444, pid_status),
             b"maps" => file(0o444, pid_maps),
+            b"limits" => file(0o444, pid_limits),
             b"cwd" | b"root" => {
                 let (k, pid, cwd) = (self.k.clone(), self.pid, name == b"cwd");
                 Ok(Arc::new(DynLink {
@@ -693,6 +741,7 @@ impl Inode for ProcPid {
             ("environ", libc::S_IFREG),
             ("exe", libc::S_IFLNK),
             ("fd", libc::S_IFDIR),
+            ("limits", libc::S_IFREG),
             ("maps", libc::S_IFREG),
             ("root", libc::S_IFLNK),
             ("stat", libc::S_IFREG),
