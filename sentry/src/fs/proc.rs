@@ -47,6 +47,18 @@ pub fn new(k: Weak<Kernel>) -> Arc<ProcRoot> {
     })
 }
 
+/// Opening a /proc directory: read-only.
+fn open_dir(stat: Stat, flags: u32) -> Result<Arc<dyn FileOps>, Errno> {
+    if flags & libc::O_ACCMODE as u32 != libc::O_RDONLY as u32 {
+        return Err(Errno::EISDIR);
+    }
+    Ok(dir_file(stat))
+}
+
+fn proc_statfs() -> StatFs {
+    super::synthetic_statfs(PROC_SUPER_MAGIC)
+}
+
 /// A symlink whose target is computed when it is read.
 struct DynLink {
     stat: Stat,
@@ -64,7 +76,7 @@ impl Inode for DynLink {
         Err(Errno::ELOOP)
     }
     fn statfs(&self) -> Result<StatFs, Errno> {
-        Ok(super::synthetic_statfs(PROC_SUPER_MAGIC))
+        Ok(proc_statfs())
     }
 }
 
@@ -91,7 +103,7 @@ impl Inode for GenFile {
         }))
     }
     fn statfs(&self) -> Result<StatFs, Errno> {
-        Ok(super::synthetic_statfs(PROC_SUPER_MAGIC))
+        Ok(proc_statfs())
     }
 }
 
@@ -151,10 +163,7 @@ impl Inode for SysKernel {
         Ok(gen_file(self.dev, gen))
     }
     fn open(&self, flags: u32) -> Result<Arc<dyn FileOps>, Errno> {
-        if flags & libc::O_ACCMODE as u32 != libc::O_RDONLY as u32 {
-            return Err(Errno::EISDIR);
-        }
-        Ok(dir_file(self.stat()?))
+        open_dir(self.stat()?, flags)
     }
     fn readdir(&self) -> Result<Vec<DirEntry>, Errno> {
         Ok(SYS_KERNEL_FILES
@@ -168,7 +177,7 @@ impl Inode for SysKernel {
             .collect())
     }
     fn statfs(&self) -> Result<StatFs, Errno> {
-        Ok(super::synthetic_statfs(PROC_SUPER_MAGIC))
+        Ok(proc_statfs())
     }
     fn cacheable(&self) -> bool {
         false
@@ -300,10 +309,7 @@ impl Inode for ProcRoot {
     }
 
     fn open(&self, flags: u32) -> Result<Arc<dyn FileOps>, Errno> {
-        if flags & libc::O_ACCMODE as u32 != libc::O_RDONLY as u32 {
-            return Err(Errno::EISDIR);
-        }
-        Ok(dir_file(self.stat()?))
+        open_dir(self.stat()?, flags)
     }
 
     fn readdir(&self) -> Result<Vec<DirEntry>, Errno> {
@@ -342,7 +348,7 @@ impl Inode for ProcRoot {
     }
 
     fn statfs(&self) -> Result<StatFs, Errno> {
-        Ok(super::synthetic_statfs(PROC_SUPER_MAGIC))
+        Ok(proc_statfs())
     }
 
     fn cacheable(&self) -> bool {
@@ -627,10 +633,7 @@ impl Inode for ProcFds {
         }))
     }
     fn open(&self, flags: u32) -> Result<Arc<dyn FileOps>, Errno> {
-        if flags & libc::O_ACCMODE as u32 != libc::O_RDONLY as u32 {
-            return Err(Errno::EISDIR);
-        }
-        Ok(dir_file(self.stat()?))
+        open_dir(self.stat()?, flags)
     }
     fn readdir(&self) -> Result<Vec<DirEntry>, Errno> {
         let (_, fds) = self.table()?;
@@ -645,7 +648,7 @@ impl Inode for ProcFds {
             .collect())
     }
     fn statfs(&self) -> Result<StatFs, Errno> {
-        Ok(super::synthetic_statfs(PROC_SUPER_MAGIC))
+        Ok(proc_statfs())
     }
     fn cacheable(&self) -> bool {
         false
@@ -727,10 +730,7 @@ impl Inode for ProcPid {
     }
 
     fn open(&self, flags: u32) -> Result<Arc<dyn FileOps>, Errno> {
-        if flags & libc::O_ACCMODE as u32 != libc::O_RDONLY as u32 {
-            return Err(Errno::EISDIR);
-        }
-        Ok(dir_file(self.stat()?))
+        open_dir(self.stat()?, flags)
     }
 
     fn readdir(&self) -> Result<Vec<DirEntry>, Errno> {
@@ -760,7 +760,7 @@ impl Inode for ProcPid {
     }
 
     fn statfs(&self) -> Result<StatFs, Errno> {
-        Ok(super::synthetic_statfs(PROC_SUPER_MAGIC))
+        Ok(proc_statfs())
     }
 
     fn cacheable(&self) -> bool {
