@@ -391,7 +391,7 @@ fn strings(tg: &ThreadGroup, env: bool) -> Result<Vec<u8>, Errno> {
 /// (total, resident) pages of the process's address space.
 fn mem_pages(tg: &ThreadGroup) -> (u64, u64) {
     match tg.lock().view.mm.upgrade() {
-        Some(mm) => (mm.mapped_bytes(0, 0) / 4096, mm.resident_pages()),
+        Some(mm) => (mm.total_mapped() / 4096, mm.resident_pages()),
         None => (0, 0),
     }
 }

@@ -65,8 +65,12 @@ pub struct CpuTime {
 impl CpuTime {
     pub fn add(&self, user: u64, sys: u64) {
         use std::sync::atomic::Ordering::Relaxed;
-        self.user.fetch_add(user, Relaxed);
-        self.sys.fetch_add(sys, Relaxed);
+        if user != 0 {
+            self.user.fetch_add(user, Relaxed);
+        }
+        if sys != 0 {
+            self.sys.fetch_add(sys, Relaxed);
+        }
     }
 
     /// (user, system) nanoseconds.
@@ -278,9 +282,8 @@ impl Task {
             let event = self.ctx.switch(space.as_ref(), &mut self.regs);
             let back = Instant::now();
             // Counted before the syscall runs, so getrusage & co see it.
-            self.h
-                .cpu
-                .add(back.saturating_duration_since(entered).as_nanos() as u64, 0);
+            let user = back.saturating_duration_since(entered).as_nanos() as u64;
+            self.h.cpu.add(user, 0);
             self.slept_ns = 0;
             match event {
                 Ok(Event::Syscall) => syscalls::dispatch(&mut self),
@@ -324,7 +327,6 @@ impl Task {
                 .cpu_itimers_armed
                 .load(std::sync::atomic::Ordering::Relaxed)
             {
-                let user = back.saturating_duration_since(entered).as_nanos() as u64;
                 for sig in self.h.tg.charge_cpu_itimers(user, sys) {
                     let info = SigInfo::new(sig, signal::SI_KERNEL);
                     self.k.signal_group(&self.h.tg, info);
@@ -416,6 +418,23 @@ impl Task {
             q.remove(&w);
         }
         r
+    }
+
+    /// `block_on` for I/O with a time limit (a socket's SO_RCVTIMEO/SO_SNDTIMEO): the limit
+    /// expiring is EAGAIN, as Linux reports it.
+    pub fn block_io<T>(
+        &mut self,
+        queues: &[&WaitQueue],
+        deadline: Option<Instant>,
+        check: impl FnMut(&mut Task) -> Result<Option<T>, Errno>,
+    ) -> Result<T, Errno> {
+        self.block_on(queues, deadline, check).map_err(|e| {
+            if e == Errno::ETIMEDOUT {
+                Errno::EAGAIN
+            } else {
+                e
+            }
+        })
     }
 
     /// Stay stopped while the thread group is stopped (SIGSTOP & co) and not killed.

@@ -677,14 +677,15 @@ impl MemoryManager {
     }
 
     /// `brk`: returns the new break, or the old one if the request cannot be met.
-    /// Bytes mapped in `[addr, addr+len)` (all of the address space with len 0 and addr 0).
+    /// Bytes mapped in the whole address space.
+    pub fn total_mapped(&self) -> u64 {
+        self.mapped_bytes(0, u64::MAX)
+    }
+
+    /// Bytes mapped in `[addr, addr+len)`.
     pub fn mapped_bytes(&self, addr: u64, len: u64) -> u64 {
         let m = self.lock();
-        let end = if len == 0 && addr == 0 {
-            u64::MAX
-        } else {
-            addr.saturating_add(len)
-        };
+        let end = addr.saturating_add(len);
         m.vmas
             .values()
             .filter(|v| v.start < end && v.end > addr)

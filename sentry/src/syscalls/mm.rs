@@ -7,10 +7,11 @@ use crate::errno::{Errno, SysResult};
 use crate::kernel::Task;
 use crate::mm::{page_up, Backing, MmapOpts, SharedMemory};
 
-/// RLIMIT_AS: may the address space grow by `grow` bytes (Linux's may_expand_vm)?
-fn may_expand(t: &Task, grow: u64) -> Result<(), Errno> {
+/// RLIMIT_AS: may the address space grow by `grow()` bytes (Linux's may_expand_vm)? Nothing
+/// is measured when there is no limit.
+fn may_expand(t: &Task, grow: impl FnOnce() -> u64) -> Result<(), Errno> {
     let limit = t.rlimit(libc::RLIMIT_AS).rlim_cur;
-    if limit != libc::RLIM_INFINITY && t.mm.mapped_bytes(0, 0).saturating_add(grow) > limit {
+    if limit != libc::RLIM_INFINITY && t.mm.total_mapped().saturating_add(grow()) > limit {
         return Err(Errno::ENOMEM);
     }
     Ok(())
@@ -25,7 +26,7 @@ pub fn brk(t: &mut Task, a: [u64; 6]) -> SysResult {
         // RLIMIT_DATA bounds the heap; RLIMIT_AS everything. A refused brk returns the old
         // break.
         let data = t.rlimit(libc::RLIMIT_DATA).rlim_cur;
-        if (data != libc::RLIM_INFINITY && a[0] - start > data) || may_expand(t, grow).is_err() {
+        if (data != libc::RLIM_INFINITY && a[0] - start > data) || may_expand(t, || grow).is_err() {
             return Ok(old);
         }
     }
@@ -112,12 +113,14 @@ pub fn mmap(t: &mut Task, a: [u64; 6]) -> SysResult {
         (Backing::Object { obj, off }, max)
     };
     // What MAP_FIXED replaces does not count against RLIMIT_AS.
-    let replaced = if fixed {
-        t.mm.mapped_bytes(addr, plen)
-    } else {
-        0
-    };
-    may_expand(t, plen.saturating_sub(replaced))?;
+    may_expand(t, || {
+        let replaced = if fixed {
+            t.mm.mapped_bytes(addr, plen)
+        } else {
+            0
+        };
+        plen.saturating_sub(replaced)
+    })?;
     t.mm.mmap(MmapOpts {
         addr,
         len,
@@ -150,7 +153,7 @@ pub fn mprotect(t: &mut Task, a: [u64; 6]) -> SysResult {
 pub fn mremap(t: &mut Task, a: [u64; 6]) -> SysResult {
     if let (Some(old), Some(new)) = (page_up(a[1]), page_up(a[2])) {
         if new > old {
-            may_expand(t, new - old)?;
+            may_expand(t, || new - old)?;
         }
     }
     t.mm.mremap(a[0], a[1], a[2], a[3], a[4])

@@ -134,16 +134,9 @@ fn blocking(
         .ops
         .io_timeout(false)
         .and_then(crate::kernel::time::deadline);
-    t.block_on(&[q], deadline, |t| match op(t) {
+    t.block_io(&[q], deadline, |t| match op(t) {
         Err(Errno::EAGAIN) => Ok(None),
         r => r.map(Some),
-    })
-    .map_err(|e| {
-        if e == Errno::ETIMEDOUT {
-            Errno::EAGAIN
-        } else {
-            e
-        }
     })
 }
 
@@ -179,21 +172,11 @@ fn write_stream(t: &mut Task, f: &Arc<OpenFile>, addr: u64, len: usize) -> Resul
         let Some(q) = f.ops.wait_queue() else {
             return Ok(total);
         };
-        let r = t.block_on(&[q], deadline, |_| {
+        let r = t.block_io(&[q], deadline, |_| {
             let ready = f.ops.readiness();
-            Ok(if ready & (libc::POLLOUT | libc::POLLERR) as u32 != 0 {
-                Some(())
-            } else {
-                None
-            })
+            Ok((ready & (libc::POLLOUT | libc::POLLERR) as u32 != 0).then_some(()))
         });
         if let Err(e) = r {
-            // A socket's SO_SNDTIMEO expired: EAGAIN.
-            let e = if e == Errno::ETIMEDOUT {
-                Errno::EAGAIN
-            } else {
-                e
-            };
             return if total > 0 { Ok(total) } else { Err(e) };
         }
     }

@@ -203,16 +203,9 @@ pub fn accept4(t: &mut Task, a: [u64; 6]) -> SysResult {
             let q = &s.queue;
             // accept waits at most SO_RCVTIMEO, as Linux.
             let deadline = s.timeout(false).and_then(crate::kernel::time::deadline);
-            t.block_on(&[q], deadline, |_| match s.accept() {
+            t.block_io(&[q], deadline, |_| match s.accept() {
                 Err(Errno::EAGAIN) => Ok(None),
                 r => r.map(Some),
-            })
-            .map_err(|e| {
-                if e == Errno::ETIMEDOUT {
-                    Errno::EAGAIN
-                } else {
-                    e
-                }
             })?
         }
         r => r?,
@@ -461,20 +454,10 @@ fn do_send(
         // Wait for room at the receiver.
         let peer = target.clone().or_else(|| s.peer()).ok_or(Errno::EPIPE)?;
         let q = &peer.queue;
-        let r = t.block_on(&[q], deadline, |_| {
-            Ok(if peer.readiness_for_writer() {
-                Some(())
-            } else {
-                None
-            })
+        let r = t.block_io(&[q], deadline, |_| {
+            Ok(peer.readiness_for_writer().then_some(()))
         });
         if let Err(e) = r {
-            // SO_SNDTIMEO expired: EAGAIN.
-            let e = if e == Errno::ETIMEDOUT {
-                Errno::EAGAIN
-            } else {
-                e
-            };
             return if total > 0 { Ok(total as u64) } else { Err(e) };
         }
     }
@@ -548,23 +531,14 @@ fn do_recv(
             Err(_) => break,
         }
         let q = &s.queue;
-        let r = t.block_on(&[q], deadline, |_| {
-            Ok(if s.readiness() & libc::POLLIN as u32 != 0 {
-                Some(())
-            } else {
-                None
-            })
+        let r = t.block_io(&[q], deadline, |_| {
+            Ok((s.readiness() & libc::POLLIN as u32 != 0).then_some(()))
         });
         if let Err(e) = r {
             if got > 0 {
                 break;
             }
-            // SO_RCVTIMEO expired: EAGAIN.
-            return Err(if e == Errno::ETIMEDOUT {
-                Errno::EAGAIN
-            } else {
-                e
-            });
+            return Err(e);
         }
     }
     buf.truncate(got);
