@@ -114,12 +114,6 @@ impl Epoll {
 }
 
 impl FileOps for Epoll {
-    fn read(&self, _: &mut [u8], _: u64) -> Result<usize, Errno> {
-        Err(Errno::EINVAL)
-    }
-    fn write(&self, _: &[u8], _: u64) -> Result<usize, Errno> {
-        Err(Errno::EINVAL)
-    }
     fn seekable(&self) -> bool {
         false
     }

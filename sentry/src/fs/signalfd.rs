@@ -64,9 +64,6 @@ impl FileOps for SignalFd {
         }
         Ok(n)
     }
-    fn write(&self, _: &[u8], _: u64) -> Result<usize, Errno> {
-        Err(Errno::EINVAL)
-    }
     fn seekable(&self) -> bool {
         false
     }
