@@ -315,10 +315,6 @@ impl Inode for TmpInode {
         Ok(s)
     }
 
-    fn cacheable(&self) -> bool {
-        false
-    }
-
     fn create(&self, name: &[u8], mode: u32, creds: &Creds) -> Result<Arc<dyn Inode>, Errno> {
         name_ok(name)?;
         let kind = if mode & libc::S_IFMT == libc::S_IFREG || mode & libc::S_IFMT == 0 {

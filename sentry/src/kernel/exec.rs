@@ -92,7 +92,7 @@ impl Task {
         self.altstack = ALTSTACK_NONE;
         self.robust_list = (0, 0);
         self.clear_child_tid = 0;
-        self.comm = image.exe.name.iter().copied().take(15).collect();
+        self.comm = image.exe.name().iter().copied().take(15).collect();
         self.exe = Some(image.exe);
         self.publish_view();
         if let Some(v) = self.vfork_done.take() {

@@ -171,8 +171,8 @@ fn map_elf(
         // The path from the sandbox's root, for /proc/<pid>/maps.
         let mut root = d.clone();
         loop {
-            let up = match (&root.parent, &root.covers) {
-                (Some(p), _) => p.clone(),
+            let up = match (root.parent(), &root.covers) {
+                (Some(p), _) => p,
                 (None, Some(c)) => c.clone(),
                 (None, None) => break,
             };

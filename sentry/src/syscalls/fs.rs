@@ -225,7 +225,7 @@ fn do_open(t: &mut Task, dirfd: i32, path_addr: u64, flags: u64, mode: u64) -> S
                 }
                 may_change_dir(t, &parent)?;
                 let perm = mode as u32 & 0o7777 & !umask(t);
-                parent.inode.create(&name, libc::S_IFREG | perm, &t.creds)?;
+                parent.create(&name, libc::S_IFREG | perm, &t.creds)?;
                 let d = parent.lookup(&name)?;
                 // A new file is opened with the access asked for, whatever its mode says.
                 let ops = d.inode.open(flags)?;
@@ -296,6 +296,9 @@ pub fn openat(t: &mut Task, a: [u64; 6]) -> SysResult {
 
 pub fn getcwd(t: &mut Task, a: [u64; 6]) -> SysResult {
     let fs = t.fs();
+    if fs.cwd.is_dead() {
+        return Err(Errno::ENOENT);
+    }
     let mut p = fs.cwd.path(&fs.root);
     p.push(0);
     if (a[1] as usize) < p.len() {
@@ -369,8 +372,7 @@ pub fn getdents64(t: &mut Task, a: [u64; 6]) -> SysResult {
             },
             vfs::DirEntry {
                 ino: d
-                    .parent
-                    .as_ref()
+                    .parent()
                     .map(|p| p.inode.stat().map(|s| s.ino).unwrap_or(0))
                     .unwrap_or(d.inode.stat()?.ino),
                 kind: libc::DT_DIR,
@@ -437,12 +439,10 @@ pub(crate) fn make_socket_node(
     }
     may_change_dir(t, &parent)?;
     let perm = 0o777 & !umask(t);
-    parent
-        .inode
-        .create(&name, libc::S_IFSOCK | perm, &t.creds)?;
+    parent.create(&name, libc::S_IFSOCK | perm, &t.creds)?;
     let st = parent.lookup(&name)?.inode.stat()?;
     bind((st.dev, st.ino)).inspect_err(|_| {
-        let _ = parent.inode.unlink(&name);
+        let _ = parent.unlink(&name);
     })
 }
 
@@ -506,9 +506,7 @@ fn create_entry(
 
 fn do_mkdir(t: &Task, dirfd: i32, path: u64, mode: u64) -> SysResult {
     let mode = mode as u32 & 0o7777 & !umask(t);
-    create_entry(t, dirfd, path, |p, name| {
-        p.inode.mkdir(name, mode, &t.creds)
-    })
+    create_entry(t, dirfd, path, |p, name| p.mkdir(name, mode, &t.creds))
 }
 
 fn do_mknod(t: &Task, dirfd: i32, path: u64, mode: u64) -> SysResult {
@@ -523,7 +521,7 @@ fn do_mknod(t: &Task, dirfd: i32, path: u64, mode: u64) -> SysResult {
     let perm = m & 0o7777 & !umask(t);
     let ftype = if ftype == 0 { libc::S_IFREG } else { ftype };
     create_entry(t, dirfd, path, |p, name| {
-        p.inode.create(name, ftype | perm, &t.creds).map(|_| ())
+        p.create(name, ftype | perm, &t.creds)
     })
 }
 
@@ -545,9 +543,7 @@ fn do_symlink(t: &Task, target: u64, dirfd: i32, path: u64) -> SysResult {
     if target.is_empty() {
         return Err(Errno::ENOENT);
     }
-    create_entry(t, dirfd, path, |p, name| {
-        p.inode.symlink(name, &target, &t.creds)
-    })
+    create_entry(t, dirfd, path, |p, name| p.symlink(name, &target, &t.creds))
 }
 pub fn symlink(t: &mut Task, a: [u64; 6]) -> SysResult {
     do_symlink(t, a[0], AT_FDCWD, a[1])
@@ -571,7 +567,7 @@ fn do_link(t: &Task, olddir: i32, old: u64, newdir: i32, new: u64, flags: u64) -
     if target.is_dir() {
         return Err(Errno::EPERM);
     }
-    create_entry(t, newdir, new, |p, name| p.inode.link(name, &target.inode))
+    create_entry(t, newdir, new, |p, name| p.link(name, &target.inode))
 }
 pub fn link(t: &mut Task, a: [u64; 6]) -> SysResult {
     do_link(t, AT_FDCWD, a[0], AT_FDCWD, a[1], 0)
@@ -603,9 +599,9 @@ fn do_unlink(t: &Task, dirfd: i32, path_addr: u64, dir: bool) -> SysResult {
         if child.covers.is_some() || child.is_mountpoint() {
             return Err(Errno::EBUSY);
         }
-        parent.inode.rmdir(&name)?;
+        parent.rmdir(&name)?;
     } else {
-        parent.inode.unlink(&name)?;
+        parent.unlink(&name)?;
     }
     Ok(0)
 }
@@ -638,7 +634,10 @@ fn do_rename(t: &Task, olddir: i32, old: u64, newdir: i32, new: u64, flags: u32)
     if let Ok(existing) = np.lookup(&nname) {
         sticky_ok(t, &np, &existing)?;
     }
-    op.inode.rename(&oname, &np.inode, &nname, flags)?;
+    if child.is_mountpoint() || child.covers.is_some() {
+        return Err(Errno::EBUSY);
+    }
+    Dentry::rename(&op, &oname, &np, &nname, flags)?;
     Ok(0)
 }
 pub fn rename(t: &mut Task, a: [u64; 6]) -> SysResult {

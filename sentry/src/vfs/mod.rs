@@ -5,7 +5,8 @@ pub mod fdtable;
 pub mod file;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::errno::Errno;
 pub use fdtable::FdTable;
@@ -104,10 +105,21 @@ pub struct SetAttr {
     pub mtime: Option<(i64, i64)>,
 }
 
+/// Where a dentry sits: its name and parent (both change on rename).
+struct Loc {
+    name: Vec<u8>,
+    parent: Option<Arc<Dentry>>,
+}
+
 /// A name in the tree, caching its inode and children.
+///
+/// For directories whose inode is `cacheable`, children (and their absence) are cached, and
+/// every change to the directory goes through the methods below, which keep the cache true:
+/// creating a name forgets a cached absence, removing one marks its dentry dead, and rename
+/// moves the dentry (so open files and working directories follow it). The children lock is
+/// held across the file system's lookup or change, so a lookup cannot cache a stale answer.
 pub struct Dentry {
-    pub name: Vec<u8>,
-    pub parent: Option<Arc<Dentry>>,
+    loc: Mutex<Loc>,
     pub inode: Arc<dyn Inode>,
     mode: u32,
     children: Mutex<HashMap<Vec<u8>, Option<Arc<Dentry>>>>,
@@ -115,6 +127,16 @@ pub struct Dentry {
     mounted: Mutex<Option<Arc<Dentry>>>,
     /// For the root of a mounted file system: the dentry it is mounted on.
     pub covers: Option<Arc<Dentry>>,
+    /// The name was removed (unlink, rmdir, or replaced by a rename).
+    dead: AtomicBool,
+}
+
+/// Held by renames, so that two renames never lock the same pair of directories in opposite
+/// orders and a directory cannot be moved below itself by two racing renames.
+static RENAME_LOCK: Mutex<()> = Mutex::new(());
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Dentry {
@@ -122,16 +144,36 @@ impl Dentry {
         inode: Arc<dyn Inode>,
         covers: Option<Arc<Dentry>>,
     ) -> Result<Arc<Dentry>, Errno> {
+        Self::make(b"/", None, inode, covers)
+    }
+
+    fn make(
+        name: &[u8],
+        parent: Option<Arc<Dentry>>,
+        inode: Arc<dyn Inode>,
+        covers: Option<Arc<Dentry>>,
+    ) -> Result<Arc<Dentry>, Errno> {
         let mode = inode.stat()?.mode;
         Ok(Arc::new(Dentry {
-            name: b"/".to_vec(),
-            parent: None,
+            loc: Mutex::new(Loc {
+                name: name.to_vec(),
+                parent,
+            }),
             inode,
             mode,
             children: Mutex::new(HashMap::new()),
             mounted: Mutex::new(None),
             covers,
+            dead: AtomicBool::new(false),
         }))
+    }
+
+    pub fn name(&self) -> Vec<u8> {
+        lock(&self.loc).name.clone()
+    }
+
+    pub fn parent(&self) -> Option<Arc<Dentry>> {
+        lock(&self.loc).parent.clone()
     }
 
     pub fn file_type(&self) -> u32 {
@@ -142,18 +184,20 @@ impl Dentry {
         self.file_type() == libc::S_IFDIR
     }
 
+    /// Whether the name of this dentry was removed.
+    pub fn is_dead(&self) -> bool {
+        self.dead.load(Ordering::Relaxed)
+    }
+
     /// Whether a file system is mounted here.
     pub fn is_mountpoint(&self) -> bool {
-        self.mounted
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .is_some()
+        lock(&self.mounted).is_some()
     }
 
     /// Mount `inode`'s tree on this dentry.
     pub fn mount(self: &Arc<Self>, inode: Arc<dyn Inode>) -> Result<(), Errno> {
         let root = Dentry::new_root(inode, Some(self.clone()))?;
-        *self.mounted.lock().unwrap_or_else(|e| e.into_inner()) = Some(root);
+        *lock(&self.mounted) = Some(root);
         Ok(())
     }
 
@@ -161,7 +205,7 @@ impl Dentry {
     fn follow_mounts(self: &Arc<Self>) -> Arc<Dentry> {
         let mut d = self.clone();
         loop {
-            let m = d.mounted.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            let m = lock(&d.mounted).clone();
             match m {
                 Some(m) => d = m,
                 None => return d,
@@ -171,36 +215,133 @@ impl Dentry {
 
     /// The child `name`, from the cache or the file system.
     pub fn lookup(self: &Arc<Self>, name: &[u8]) -> Result<Arc<Dentry>, Errno> {
-        {
-            let c = self.children.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(e) = c.get(name) {
-                return e.clone().map(|d| d.follow_mounts()).ok_or(Errno::ENOENT);
+        let entry = if self.inode.cacheable() {
+            let mut c = lock(&self.children);
+            match c.get(name) {
+                Some(e) => e.clone(),
+                None => {
+                    let e = self.lookup_fs(name)?;
+                    c.insert(name.to_vec(), e.clone());
+                    e
+                }
             }
-        }
-        let res = self.inode.lookup(name);
-        let entry = match res {
-            Ok(inode) => {
-                let mode = inode.stat()?.mode;
-                Some(Arc::new(Dentry {
-                    name: name.to_vec(),
-                    parent: Some(self.clone()),
-                    inode,
-                    mode,
-                    children: Mutex::new(HashMap::new()),
-                    mounted: Mutex::new(None),
-                    covers: None,
-                }))
-            }
-            Err(Errno::ENOENT) => None,
-            Err(e) => return Err(e),
+        } else {
+            self.lookup_fs(name)?
         };
-        if self.inode.cacheable() {
-            self.children
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(name.to_vec(), entry.clone());
-        }
         entry.map(|d| d.follow_mounts()).ok_or(Errno::ENOENT)
+    }
+
+    /// Ask the file system for `name`: Ok(None) if it does not exist.
+    fn lookup_fs(self: &Arc<Self>, name: &[u8]) -> Result<Option<Arc<Dentry>>, Errno> {
+        match self.inode.lookup(name) {
+            Ok(inode) => Ok(Some(Self::make(name, Some(self.clone()), inode, None)?)),
+            Err(Errno::ENOENT) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Run a change of entry `name` in this directory, then forget what the cache knew of it
+    /// (a removed entry's dentry is marked dead).
+    fn change<R>(&self, name: &[u8], f: impl FnOnce() -> Result<R, Errno>) -> Result<R, Errno> {
+        let mut c = lock(&self.children);
+        let r = f()?;
+        if let Some(Some(old)) = c.remove(name) {
+            if !old.inode.stat().is_ok_and(|s| s.nlink > 0) || old.is_dir() {
+                old.dead.store(true, Ordering::Relaxed);
+            }
+        }
+        Ok(r)
+    }
+
+    /// Create a regular file or node `name` here.
+    pub fn create(&self, name: &[u8], mode: u32, creds: &Creds) -> Result<(), Errno> {
+        self.change(name, || self.inode.create(name, mode, creds).map(|_| ()))
+    }
+
+    pub fn mkdir(&self, name: &[u8], mode: u32, creds: &Creds) -> Result<(), Errno> {
+        self.change(name, || self.inode.mkdir(name, mode, creds))
+    }
+
+    pub fn symlink(&self, name: &[u8], target: &[u8], creds: &Creds) -> Result<(), Errno> {
+        self.change(name, || self.inode.symlink(name, target, creds))
+    }
+
+    pub fn link(&self, name: &[u8], target: &Arc<dyn Inode>) -> Result<(), Errno> {
+        self.change(name, || self.inode.link(name, target))
+    }
+
+    /// Remove the non-directory `name`. The dentry dies with the inode's last link.
+    pub fn unlink(&self, name: &[u8]) -> Result<(), Errno> {
+        self.change(name, || self.inode.unlink(name))
+    }
+
+    pub fn rmdir(&self, name: &[u8]) -> Result<(), Errno> {
+        self.change(name, || self.inode.rmdir(name))
+    }
+
+    /// rename(2) of `old_dir`/`old` to `new_dir`/`new`; cached dentries move with their files.
+    pub fn rename(
+        old_dir: &Arc<Dentry>,
+        old: &[u8],
+        new_dir: &Arc<Dentry>,
+        new: &[u8],
+        flags: u32,
+    ) -> Result<(), Errno> {
+        let _g = lock(&RENAME_LOCK);
+        let same = Arc::ptr_eq(old_dir, new_dir);
+        // Lock the two children maps in address order.
+        let (mut oc, mut nc) = if same {
+            (lock(&old_dir.children), None)
+        } else if Arc::as_ptr(old_dir) < Arc::as_ptr(new_dir) {
+            let a = lock(&old_dir.children);
+            (a, Some(lock(&new_dir.children)))
+        } else {
+            let b = lock(&new_dir.children);
+            (lock(&old_dir.children), Some(b))
+        };
+        old_dir.inode.rename(old, &new_dir.inode, new, flags)?;
+        let moved = oc.remove(old).flatten();
+        let replaced = match nc.as_mut() {
+            Some(nc) => nc.remove(new),
+            None => oc.remove(new),
+        }
+        .flatten();
+        let exchange = flags & libc::RENAME_EXCHANGE != 0;
+        let place = |d: &Arc<Dentry>, dir: &Arc<Dentry>, name: &[u8]| {
+            let mut l = lock(&d.loc);
+            l.name = name.to_vec();
+            l.parent = Some(dir.clone());
+        };
+        if let Some(d) = &moved {
+            place(d, new_dir, new);
+        }
+        if exchange {
+            if let Some(d) = &replaced {
+                place(d, old_dir, old);
+            }
+        } else if let Some(d) = &replaced {
+            if !d.inode.stat().is_ok_and(|s| s.nlink > 0) || d.is_dir() {
+                d.dead.store(true, Ordering::Relaxed);
+            }
+        }
+        // Cache the moved dentries under their new names when the directories cache.
+        let ncache = match nc.as_mut() {
+            Some(nc) => nc,
+            None => &mut *oc,
+        };
+        if let Some(d) = moved {
+            if new_dir.inode.cacheable() {
+                ncache.insert(new.to_vec(), Some(d));
+            }
+        }
+        if exchange {
+            if let Some(d) = replaced {
+                if old_dir.inode.cacheable() {
+                    oc.insert(old.to_vec(), Some(d));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The parent for "..": crosses mount points upward; the root is its own parent.
@@ -210,7 +351,7 @@ impl Dentry {
             if Arc::ptr_eq(&d, root) {
                 return d;
             }
-            match (&d.parent, &d.covers) {
+            match (d.parent(), &d.covers) {
                 (Some(p), _) => return p.follow_mounts(),
                 (None, Some(c)) => d = c.clone(),
                 (None, None) => return d,
@@ -218,18 +359,31 @@ impl Dentry {
         }
     }
 
-    /// Absolute path of this dentry as seen from `root`.
+    /// Absolute path of this dentry as seen from `root`, with " (deleted)" after a removed
+    /// name as Linux's d_path writes it.
     pub fn path(self: &Arc<Self>, root: &Arc<Dentry>) -> Vec<u8> {
+        let mut p = self.path_of(root);
+        if self.is_dead() {
+            p.extend_from_slice(b" (deleted)");
+        }
+        p
+    }
+
+    fn path_of(self: &Arc<Self>, root: &Arc<Dentry>) -> Vec<u8> {
         let mut parts: Vec<Vec<u8>> = Vec::new();
         let mut d = self.clone();
         loop {
             if Arc::ptr_eq(&d, root) {
                 break;
             }
-            match (&d.parent, &d.covers) {
+            let (name, parent) = {
+                let l = lock(&d.loc);
+                (l.name.clone(), l.parent.clone())
+            };
+            match (parent, &d.covers) {
                 (Some(p), _) => {
-                    parts.push(d.name.clone());
-                    d = p.clone();
+                    parts.push(name);
+                    d = p;
                 }
                 (None, Some(c)) => d = c.clone(),
                 (None, None) => break,
