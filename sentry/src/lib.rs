@@ -66,8 +66,8 @@ fn mount_sentry_fs(root: &Arc<Dentry>, mf: &Arc<MemoryFile>) -> Result<(), Errno
         dev.add("shm", fs::tmpfs::Tmpfs::root(mf.clone(), 0o1777));
         d.mount(dev)?;
     }
-    // /tmp stays the host's (read-only, like the rest of the root) so that `do` works from a
-    // directory under it; it becomes writable with the overlay root.
+    // /tmp is part of the overlay root (not a fresh tmpfs), so that `do` works from a
+    // directory under the host's /tmp.
     // /sys is an empty sentry directory until sysfs exists: the host's never shows through.
     if let Ok(d) = root.lookup(b"sys") {
         d.mount(fs::synth::SynthDir::new(fs::new_dev(), 0o555, 0x6265_6572))?;
@@ -112,7 +112,10 @@ pub fn boot(cfg: BootConfig) -> Result<ExitStatus, BootError> {
     kernel::time::start_timekeeper(mf.clone(), vdso.vvar_offset());
 
     let client = Arc::new(gofer::Client::new(cfg.gofer));
-    let root_inode = fs::gofer::GoferFs::mount(client, &mf).map_err(BootError::Root)?;
+    let lower = fs::gofer::GoferFs::mount(client, &mf).map_err(BootError::Root)?;
+    // The root is an overlay: the gofer's tree read-only below, changes in sandbox memory.
+    let upper = fs::tmpfs::Tmpfs::root(mf.clone(), 0o755);
+    let root_inode = fs::overlay::OverlayFs::root(lower, upper).map_err(BootError::Root)?;
     let root = Dentry::new_root(root_inode, None).map_err(BootError::Root)?;
     mount_sentry_fs(&root, &mf).map_err(BootError::Root)?;
 

@@ -18,7 +18,10 @@ const READAHEAD: u64 = 16 * PAGE_SIZE;
 
 pub struct GoferFs {
     client: Arc<Client>,
-    dev: u64,
+    /// Sentry device numbers for the host devices met in the tree: a host mount point inside
+    /// the served tree stays a device boundary (`find -xdev`, `du -x`), and host device
+    /// numbers do not show through.
+    devs: Mutex<HashMap<u64, u64>>,
     mf: Weak<MemoryFile>,
 }
 
@@ -28,7 +31,7 @@ impl GoferFs {
         let attr = client.attach()?;
         let fs = Arc::new(GoferFs {
             client,
-            dev: super::new_dev(),
+            devs: Mutex::new(HashMap::new()),
             mf: Arc::downgrade(mf),
         });
         Ok(GoferInode::new(fs, 0, attr))
@@ -48,7 +51,12 @@ pub struct GoferInode {
 
 impl GoferInode {
     fn new(fs: Arc<GoferFs>, fid: u64, mut attr: Stat) -> Arc<GoferInode> {
-        attr.dev = fs.dev;
+        attr.dev = *fs
+            .devs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(attr.dev)
+            .or_insert_with(super::new_dev);
         Arc::new_cyclic(|me| GoferInode {
             fs,
             fid,
