@@ -110,6 +110,21 @@ impl Client {
         }
     }
 
+    pub fn getxattr(&self, fid: u64, name: &[u8]) -> Result<Vec<u8>> {
+        let name = name.to_vec();
+        match self.call(&Request::GetXattr { fid, name })?.0 {
+            Response::Xattr(v) => Ok(v),
+            r => Self::unexpected(r),
+        }
+    }
+
+    pub fn listxattr(&self, fid: u64) -> Result<Vec<u8>> {
+        match self.call(&Request::ListXattr { fid })?.0 {
+            Response::Xattr(v) => Ok(v),
+            r => Self::unexpected(r),
+        }
+    }
+
     pub fn close(&self, fid: u64) {
         let _ = self.call(&Request::Close { fid });
     }

@@ -89,7 +89,21 @@ pub enum Request {
     Close {
         fid: u64,
     },
+    /// The value of extended attribute `name`.
+    GetXattr {
+        fid: u64,
+        name: Vec<u8>,
+    },
+    /// The names of the extended attributes, each followed by a NUL.
+    ListXattr {
+        fid: u64,
+    },
 }
+
+/// Longest extended attribute name and value (Linux's XATTR_NAME_MAX, XATTR_SIZE_MAX), and
+/// the longest attribute name list (XATTR_LIST_MAX).
+pub const XATTR_NAME_MAX: usize = 255;
+pub const XATTR_SIZE_MAX: usize = 65536;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Response {
@@ -112,6 +126,8 @@ pub enum Response {
     Link(Vec<u8>),
     FsStat(FsStat),
     Ok,
+    /// An extended attribute's value, or a NUL-separated list of names.
+    Xattr(Vec<u8>),
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -252,6 +268,8 @@ impl Request {
             Request::ReadLink { fid } => e.u8(6).u64(*fid),
             Request::StatFs { fid } => e.u8(7).u64(*fid),
             Request::Close { fid } => e.u8(8).u64(*fid),
+            Request::GetXattr { fid, name } => e.u8(9).u64(*fid).bytes(name),
+            Request::ListXattr { fid } => e.u8(10).u64(*fid),
         };
         e.0
     }
@@ -280,6 +298,11 @@ impl Request {
             6 => Request::ReadLink { fid: d.u64()? },
             7 => Request::StatFs { fid: d.u64()? },
             8 => Request::Close { fid: d.u64()? },
+            9 => Request::GetXattr {
+                fid: d.u64()?,
+                name: d.bytes(XATTR_NAME_MAX)?,
+            },
+            10 => Request::ListXattr { fid: d.u64()? },
             t => return Err(DecodeError::BadTag(t)),
         };
         d.end()?;
@@ -319,6 +342,7 @@ impl Response {
                 e.u64(s.files).u64(s.ffree).u64(s.namelen)
             }
             Response::Ok => e.u8(8),
+            Response::Xattr(v) => e.u8(9).bytes(v),
         };
         e.0
     }
@@ -366,6 +390,7 @@ impl Response {
                 namelen: d.u64()?,
             }),
             8 => Response::Ok,
+            9 => Response::Xattr(d.bytes(XATTR_SIZE_MAX)?),
             t => return Err(DecodeError::BadTag(t)),
         };
         d.end()?;
@@ -388,6 +413,11 @@ mod tests {
             Request::Open { fid: 9, flags: 0 },
             Request::ReadDir { fid: 1, cookie: 77 },
             Request::Close { fid: 2 },
+            Request::GetXattr {
+                fid: 3,
+                name: b"user.x".to_vec(),
+            },
+            Request::ListXattr { fid: 4 },
         ];
         for r in reqs {
             assert_eq!(Request::decode(&r.encode()), Ok(r));

@@ -16,7 +16,7 @@ use nix::errno::Errno;
 use nix::fcntl::{openat, readlinkat, OFlag};
 use nix::sys::stat::{fstat, FileStat, Mode};
 
-use crate::proto::{Attr, Dirent, FsStat, Request, Response, MAX_MESSAGE};
+use crate::proto::{Attr, Dirent, FsStat, Request, Response, MAX_MESSAGE, XATTR_SIZE_MAX};
 use crate::sock;
 
 struct Node {
@@ -154,6 +154,8 @@ impl Server {
                     namelen: s.maximum_name_length() as u64,
                 })
             }
+            Request::GetXattr { fid, name } => Response::Xattr(self.getxattr(fid, &name)?),
+            Request::ListXattr { fid } => Response::Xattr(self.listxattr(fid)?),
             Request::Close { fid } => {
                 if fid != 0 {
                     self.nodes.remove(&fid);
@@ -239,6 +241,47 @@ impl Server {
             return Err(Errno::ESTALE);
         }
         Ok(fd)
+    }
+
+    /// A readable descriptor of a regular file or directory, for its extended attributes;
+    /// None for other types (the host's symlinks, devices, fifos and sockets are not opened).
+    fn xattr_file(&mut self, fid: u64) -> Result<Option<std::fs::File>, Errno> {
+        match self.node(fid)?.attr.file_type() {
+            libc::S_IFREG | libc::S_IFDIR => {
+                Ok(Some(self.open(fid, libc::O_RDONLY as u32)?.into()))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    fn getxattr(&mut self, fid: u64, name: &[u8]) -> Result<Vec<u8>, Errno> {
+        if name.is_empty() || name.contains(&0) {
+            return Err(Errno::EINVAL);
+        }
+        let f = self.xattr_file(fid)?.ok_or(Errno::ENODATA)?;
+        match xattr::FileExt::get_xattr(&f, OsStr::from_bytes(name)) {
+            Ok(Some(v)) if v.len() <= XATTR_SIZE_MAX => Ok(v),
+            Ok(Some(_)) => Err(Errno::E2BIG),
+            Ok(None) => Err(Errno::ENODATA),
+            Err(e) => Err(Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))),
+        }
+    }
+
+    fn listxattr(&mut self, fid: u64) -> Result<Vec<u8>, Errno> {
+        let Some(f) = self.xattr_file(fid)? else {
+            return Ok(Vec::new());
+        };
+        let names = xattr::FileExt::list_xattr(&f)
+            .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))?;
+        let mut out = Vec::new();
+        for n in names {
+            out.extend_from_slice(n.as_bytes());
+            out.push(0);
+        }
+        if out.len() > XATTR_SIZE_MAX {
+            return Err(Errno::E2BIG);
+        }
+        Ok(out)
     }
 
     fn readdir(&mut self, fid: u64, cookie: u64) -> Result<Response, Errno> {

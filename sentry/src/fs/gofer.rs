@@ -165,6 +165,19 @@ impl Inode for GoferInode {
         true
     }
 
+    fn getxattr(&self, name: &[u8]) -> Result<Vec<u8>, Errno> {
+        Ok(self.fs.client.getxattr(self.fid, name)?)
+    }
+
+    fn listxattr(&self) -> Result<Vec<Vec<u8>>, Errno> {
+        let list = self.fs.client.listxattr(self.fid)?;
+        Ok(list
+            .split(|&b| b == 0)
+            .filter(|n| !n.is_empty())
+            .map(|n| n.to_vec())
+            .collect())
+    }
+
     fn statfs(&self) -> Result<crate::mm::pod::StatFs, Errno> {
         let s = self.fs.client.statfs(self.fid)?;
         Ok(crate::mm::pod::StatFs {

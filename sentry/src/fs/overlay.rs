@@ -298,6 +298,12 @@ impl OverlayInode {
             atime: Some(st.atime),
             mtime: Some(st.mtime),
         })?;
+        // Extended attributes come along where the lower layer reports them.
+        for name in lower.listxattr().unwrap_or_default() {
+            if let Ok(v) = lower.getxattr(&name) {
+                let _ = node.setxattr(&name, &v, 0);
+            }
+        }
         let ino = node.stat()?.ino;
         self.fs.set_meta(ino, |m| m.origin = Some((st.dev, st.ino)));
         *upper = Some(node.clone());
@@ -647,6 +653,22 @@ impl Inode for OverlayInode {
     fn setattr(&self, a: &SetAttr) -> Result<(), Errno> {
         let up = self.copy_up_with(a.size != Some(0))?;
         up.setattr(a)
+    }
+
+    fn getxattr(&self, name: &[u8]) -> Result<Vec<u8>, Errno> {
+        self.top()?.getxattr(name)
+    }
+
+    fn listxattr(&self) -> Result<Vec<Vec<u8>>, Errno> {
+        self.top()?.listxattr()
+    }
+
+    fn setxattr(&self, name: &[u8], value: &[u8], flags: u32) -> Result<(), Errno> {
+        self.copy_up()?.setxattr(name, value, flags)
+    }
+
+    fn removexattr(&self, name: &[u8]) -> Result<(), Errno> {
+        self.copy_up()?.removexattr(name)
     }
 
     fn as_any(&self) -> Option<&dyn std::any::Any> {

@@ -34,6 +34,7 @@ enum Kind {
 struct State {
     stat: Stat,
     kind: Kind,
+    xattrs: BTreeMap<Vec<u8>, Vec<u8>>,
 }
 
 pub struct TmpInode {
@@ -86,7 +87,11 @@ impl Tmpfs {
         Arc::new_cyclic(|me| TmpInode {
             fs: self.clone(),
             me: me.clone(),
-            st: Mutex::new(State { stat, kind }),
+            st: Mutex::new(State {
+                stat,
+                kind,
+                xattrs: BTreeMap::new(),
+            }),
         })
     }
 }
@@ -483,6 +488,35 @@ impl Inode for TmpInode {
         if let Some(t) = a.mtime {
             st.stat.mtime = t;
         }
+        st.stat.ctime = now();
+        Ok(())
+    }
+
+    fn getxattr(&self, name: &[u8]) -> Result<Vec<u8>, Errno> {
+        self.lock().xattrs.get(name).cloned().ok_or(Errno::ENODATA)
+    }
+
+    fn listxattr(&self) -> Result<Vec<Vec<u8>>, Errno> {
+        Ok(self.lock().xattrs.keys().cloned().collect())
+    }
+
+    fn setxattr(&self, name: &[u8], value: &[u8], flags: u32) -> Result<(), Errno> {
+        let mut st = self.lock();
+        let exists = st.xattrs.contains_key(name);
+        if flags & libc::XATTR_CREATE as u32 != 0 && exists {
+            return Err(Errno::EEXIST);
+        }
+        if flags & libc::XATTR_REPLACE as u32 != 0 && !exists {
+            return Err(Errno::ENODATA);
+        }
+        st.xattrs.insert(name.to_vec(), value.to_vec());
+        st.stat.ctime = now();
+        Ok(())
+    }
+
+    fn removexattr(&self, name: &[u8]) -> Result<(), Errno> {
+        let mut st = self.lock();
+        st.xattrs.remove(name).ok_or(Errno::ENODATA)?;
         st.stat.ctime = now();
         Ok(())
     }

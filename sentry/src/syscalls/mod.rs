@@ -17,6 +17,7 @@ mod signal;
 mod socket;
 pub mod table;
 mod time;
+mod xattr;
 
 use crate::errno::{Errno, SysResult};
 use crate::kernel::Task;

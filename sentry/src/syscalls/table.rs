@@ -4,7 +4,7 @@ use std::sync::LazyLock;
 
 use super::{
     creds, epoll, fd, fs, futex, info, ipc, mm, poll, process, rw, sched, signal, socket, time,
-    Handler,
+    xattr, Handler,
 };
 
 /// How completely a syscall is implemented.
@@ -136,6 +136,18 @@ fn entries() -> Vec<Entry> {
         SYS_sigaltstack => signal::sigaltstack, Full, [Hex, Hex];
         SYS_statfs => fs::statfs, Full, [Path, Hex];
         SYS_fstatfs => fs::fstatfs, Full, [Fd, Hex];
+        SYS_setxattr => xattr::setxattr, Partial("user.*, trusted.* and security.* attributes; no system.* (POSIX ACLs)"), [Path, Hex, Hex, Int, Hex];
+        SYS_lsetxattr => xattr::lsetxattr, Partial("user.*, trusted.* and security.* attributes; no system.* (POSIX ACLs)"), [Path, Hex, Hex, Int, Hex];
+        SYS_fsetxattr => xattr::fsetxattr, Partial("user.*, trusted.* and security.* attributes; no system.* (POSIX ACLs)"), [Fd, Hex, Hex, Int, Hex];
+        SYS_getxattr => xattr::getxattr, Partial("user.*, trusted.* and security.* attributes; no system.* (POSIX ACLs)"), [Path, Hex, Hex, Int];
+        SYS_lgetxattr => xattr::lgetxattr, Partial("user.*, trusted.* and security.* attributes; no system.* (POSIX ACLs)"), [Path, Hex, Hex, Int];
+        SYS_fgetxattr => xattr::fgetxattr, Partial("user.*, trusted.* and security.* attributes; no system.* (POSIX ACLs)"), [Fd, Hex, Hex, Int];
+        SYS_listxattr => xattr::listxattr, Partial("user.*, trusted.* and security.* attributes; no system.* (POSIX ACLs)"), [Path, Hex, Int];
+        SYS_llistxattr => xattr::llistxattr, Partial("user.*, trusted.* and security.* attributes; no system.* (POSIX ACLs)"), [Path, Hex, Int];
+        SYS_flistxattr => xattr::flistxattr, Partial("user.*, trusted.* and security.* attributes; no system.* (POSIX ACLs)"), [Fd, Hex, Int];
+        SYS_removexattr => xattr::removexattr, Partial("user.*, trusted.* and security.* attributes; no system.* (POSIX ACLs)"), [Path, Hex];
+        SYS_lremovexattr => xattr::lremovexattr, Partial("user.*, trusted.* and security.* attributes; no system.* (POSIX ACLs)"), [Path, Hex];
+        SYS_fremovexattr => xattr::fremovexattr, Partial("user.*, trusted.* and security.* attributes; no system.* (POSIX ACLs)"), [Fd, Hex];
         SYS_getpriority => sched::getpriority, Full, [Int, Int];
         SYS_setpriority => sched::setpriority, Partial("nice values are kept and reported; the host schedules"), [Int, Int, Int];
         SYS_sched_setscheduler => sched::sched_setscheduler, Partial("policies are kept and reported; the host schedules"), [Int, Int, Hex];
@@ -319,18 +331,6 @@ fn entries() -> Vec<Entry> {
         SYS_delete_module,
         SYS_quotactl,
         SYS_readahead,
-        SYS_setxattr,
-        SYS_lsetxattr,
-        SYS_fsetxattr,
-        SYS_getxattr,
-        SYS_lgetxattr,
-        SYS_fgetxattr,
-        SYS_listxattr,
-        SYS_llistxattr,
-        SYS_flistxattr,
-        SYS_removexattr,
-        SYS_lremovexattr,
-        SYS_fremovexattr,
         SYS_io_setup,
         SYS_io_destroy,
         SYS_io_getevents,

@@ -88,6 +88,24 @@ pub trait Inode: Send + Sync {
     fn setattr(&self, _a: &SetAttr) -> Result<(), Errno> {
         Err(self.no_change())
     }
+    /// The value of extended attribute `name` (ENODATA if unset). The caller checked the
+    /// name's namespace and the caller's permission; file systems without extended
+    /// attributes answer EOPNOTSUPP.
+    fn getxattr(&self, _name: &[u8]) -> Result<Vec<u8>, Errno> {
+        Err(Errno::EOPNOTSUPP)
+    }
+    /// The names of the extended attributes set.
+    fn listxattr(&self) -> Result<Vec<Vec<u8>>, Errno> {
+        Ok(Vec::new())
+    }
+    /// Set extended attribute `name`; `flags` XATTR_CREATE (EEXIST if set) or XATTR_REPLACE
+    /// (ENODATA if not).
+    fn setxattr(&self, _name: &[u8], _value: &[u8], _flags: u32) -> Result<(), Errno> {
+        Err(Errno::EOPNOTSUPP)
+    }
+    fn removexattr(&self, _name: &[u8]) -> Result<(), Errno> {
+        Err(Errno::EOPNOTSUPP)
+    }
     /// For file systems that need the concrete type (rename, link within one tmpfs).
     fn as_any(&self) -> Option<&dyn std::any::Any> {
         None
