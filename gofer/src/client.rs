@@ -32,13 +32,19 @@ pub type Result<T> = std::result::Result<T, ClientError>;
 pub struct Client {
     sock: OwnedFd,
     lock: Mutex<Vec<u8>>,
+    /// Fids released and not yet told to the gofer.
+    closed: Mutex<Vec<u64>>,
 }
+
+/// Released fids sent to the gofer in one message.
+const CLOSE_BATCH: usize = 128;
 
 impl Client {
     pub fn new(sock: OwnedFd) -> Client {
         Client {
             sock,
             lock: Mutex::new(Vec::with_capacity(MAX_MESSAGE)),
+            closed: Mutex::new(Vec::new()),
         }
     }
 
@@ -125,8 +131,17 @@ impl Client {
         }
     }
 
+    /// Release a fid; the gofer hears of released fids in batches.
     pub fn close(&self, fid: u64) {
-        let _ = self.call(&Request::Close { fid });
+        let fids = {
+            let mut c = self.closed.lock().unwrap_or_else(|e| e.into_inner());
+            c.push(fid);
+            if c.len() < CLOSE_BATCH {
+                return;
+            }
+            std::mem::take(&mut *c)
+        };
+        let _ = self.call(&Request::Close { fids });
     }
 }
 

@@ -85,9 +85,9 @@ pub enum Request {
     StatFs {
         fid: u64,
     },
-    /// Forget a fid.
+    /// Forget fids (the client sends them in batches).
     Close {
-        fid: u64,
+        fids: Vec<u64>,
     },
     /// The value of extended attribute `name`.
     GetXattr {
@@ -267,7 +267,13 @@ impl Request {
             Request::ReadDir { fid, cookie } => e.u8(5).u64(*fid).u64(*cookie),
             Request::ReadLink { fid } => e.u8(6).u64(*fid),
             Request::StatFs { fid } => e.u8(7).u64(*fid),
-            Request::Close { fid } => e.u8(8).u64(*fid),
+            Request::Close { fids } => {
+                e.u8(8).u32(fids.len() as u32);
+                for f in fids {
+                    e.u64(*f);
+                }
+                &mut e
+            }
             Request::GetXattr { fid, name } => e.u8(9).u64(*fid).bytes(name),
             Request::ListXattr { fid } => e.u8(10).u64(*fid),
         };
@@ -297,7 +303,11 @@ impl Request {
             },
             6 => Request::ReadLink { fid: d.u64()? },
             7 => Request::StatFs { fid: d.u64()? },
-            8 => Request::Close { fid: d.u64()? },
+            8 => {
+                let n = d.count(8)?;
+                let fids = (0..n).map(|_| d.u64()).collect::<Result<_, _>>()?;
+                Request::Close { fids }
+            }
             9 => Request::GetXattr {
                 fid: d.u64()?,
                 name: d.bytes(XATTR_NAME_MAX)?,
@@ -412,7 +422,7 @@ mod tests {
             },
             Request::Open { fid: 9, flags: 0 },
             Request::ReadDir { fid: 1, cookie: 77 },
-            Request::Close { fid: 2 },
+            Request::Close { fids: vec![2, 5] },
             Request::GetXattr {
                 fid: 3,
                 name: b"user.x".to_vec(),

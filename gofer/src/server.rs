@@ -156,8 +156,8 @@ impl Server {
             }
             Request::GetXattr { fid, name } => Response::Xattr(self.getxattr(fid, &name)?),
             Request::ListXattr { fid } => Response::Xattr(self.listxattr(fid)?),
-            Request::Close { fid } => {
-                if fid != 0 {
+            Request::Close { fids } => {
+                for fid in fids.into_iter().filter(|&f| f != 0) {
                     self.nodes.remove(&fid);
                 }
                 Response::Ok

@@ -15,6 +15,12 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<i32> {
+    // The gofer holds a descriptor per file the sentry has cached: allow as many as the hard
+    // limit does.
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    if let Ok((_, hard)) = getrlimit(Resource::RLIMIT_NOFILE) {
+        let _ = setrlimit(Resource::RLIMIT_NOFILE, hard, hard);
+    }
     let mut server = gofer::server::Server::new(&args.root).context("gofer")?;
     match server.serve(args.fd) {
         Ok(()) => Ok(0),

@@ -180,6 +180,10 @@ impl OverlayInode {
             return Ok(c);
         }
         let node = self.find(name)?;
+        // Forget names whose nodes are gone, now and then.
+        if children.len() >= 64 && children.len().is_power_of_two() {
+            children.retain(|_, w| w.strong_count() > 0);
+        }
         children.insert(name.to_vec(), Arc::downgrade(&node));
         Ok(node)
     }

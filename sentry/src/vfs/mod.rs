@@ -4,9 +4,9 @@
 pub mod fdtable;
 pub mod file;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use crate::errno::Errno;
 pub use fdtable::FdTable;
@@ -149,6 +149,36 @@ pub struct Dentry {
     dead: AtomicBool,
 }
 
+/// Cached dentries beyond which unused ones are let go, oldest first (gVisor keeps 1000
+/// unreferenced ones). A dentry is in use while anything but its parent's cache holds it: an
+/// open file, a working directory, a cached child, a mount.
+const DCACHE_MAX: usize = 4096;
+
+/// Cached positive dentries, oldest first.
+static LRU: Mutex<VecDeque<Weak<Dentry>>> = Mutex::new(VecDeque::new());
+
+/// Drop unused cached dentries while the cache is over its size; in-use ones go to the back.
+fn shrink_dcache() {
+    let mut budget = 256;
+    while budget > 0 {
+        let w = {
+            let mut q = lock(&LRU);
+            if q.len() <= DCACHE_MAX {
+                return;
+            }
+            match q.pop_front() {
+                Some(w) => w,
+                None => return,
+            }
+        };
+        let Some(d) = w.upgrade() else { continue };
+        if !d.try_evict() {
+            lock(&LRU).push_back(w);
+            budget -= 1;
+        }
+    }
+}
+
 /// Held by renames, so that two renames never lock the same pair of directories in opposite
 /// orders and a directory cannot be moved below itself by two racing renames.
 static RENAME_LOCK: Mutex<()> = Mutex::new(());
@@ -231,6 +261,26 @@ impl Dentry {
         }
     }
 
+    /// Take this dentry out of its parent's cache unless it is in use; true if it is no
+    /// longer cached.
+    fn try_evict(self: &Arc<Self>) -> bool {
+        let Some(parent) = self.parent() else {
+            return true;
+        };
+        let mut c = lock(&parent.children);
+        let name = self.name();
+        match c.get(&name) {
+            Some(Some(x)) if Arc::ptr_eq(x, self) => {}
+            _ => return true,
+        }
+        // Held by the parent's cache and by the caller only.
+        if Arc::strong_count(self) > 2 || self.is_mountpoint() {
+            return false;
+        }
+        c.remove(&name);
+        true
+    }
+
     /// The child `name`, from the cache or the file system.
     pub fn lookup(self: &Arc<Self>, name: &[u8]) -> Result<Arc<Dentry>, Errno> {
         let entry = if self.inode.cacheable() {
@@ -240,6 +290,11 @@ impl Dentry {
                 None => {
                     let e = self.lookup_fs(name)?;
                     c.insert(name.to_vec(), e.clone());
+                    drop(c);
+                    if let Some(d) = &e {
+                        lock(&LRU).push_back(Arc::downgrade(d));
+                        shrink_dcache();
+                    }
                     e
                 }
             }
