@@ -1,8 +1,11 @@
 //! Descriptor syscalls: close, dup*, fcntl, ioctl, close_range.
 
+use std::sync::Arc;
+
 use super::fd_arg;
 use crate::errno::{Errno, SysResult};
 use crate::kernel::Task;
+use crate::vfs::OpenFile;
 
 pub fn close(t: &mut Task, a: [u64; 6]) -> SysResult {
     t.fds.remove(fd_arg(a[0]))?;
@@ -70,6 +73,12 @@ pub fn fcntl(t: &mut Task, a: [u64; 6]) -> SysResult {
             f.set_status_flags(a[2] as u32);
             Ok(0)
         }
+        libc::F_GETLK
+        | libc::F_SETLK
+        | libc::F_SETLKW
+        | libc::F_OFD_GETLK
+        | libc::F_OFD_SETLK
+        | libc::F_OFD_SETLKW => record_lock(t, &f, a[1] as i32, a[2]),
         libc::F_GETPIPE_SZ | libc::F_SETPIPE_SZ => {
             let pipe = f
                 .ops
@@ -86,6 +95,131 @@ pub fn fcntl(t: &mut Task, a: [u64; 6]) -> SysResult {
             Err(Errno::EINVAL)
         }
     }
+}
+
+/// fcntl's record locks: POSIX (owned by the descriptor table) and OFD (owned by the open
+/// file description).
+fn record_lock(t: &mut Task, f: &Arc<OpenFile>, cmd: i32, arg: u64) -> SysResult {
+    use crate::vfs::lock::{self, Kind};
+    let ofd = matches!(
+        cmd,
+        libc::F_OFD_GETLK | libc::F_OFD_SETLK | libc::F_OFD_SETLKW
+    );
+    let mut fl: libc::flock = t.mm.copy_in(arg)?;
+    if f.is_path() {
+        return Err(Errno::EBADF);
+    }
+    let st = f.ops.stat()?;
+    let base = match fl.l_whence as i32 {
+        libc::SEEK_SET => 0,
+        libc::SEEK_CUR => *f.offset() as i64,
+        libc::SEEK_END => st.size as i64,
+        _ => return Err(Errno::EINVAL),
+    };
+    let start = base.checked_add(fl.l_start).ok_or(Errno::EOVERFLOW)?;
+    let (start, end) = match fl.l_len {
+        0 => (start, u64::MAX),
+        n if n > 0 => {
+            let end = start.checked_add(n - 1).ok_or(Errno::EOVERFLOW)?;
+            (start, end as u64)
+        }
+        n => {
+            let s = start.checked_add(n).ok_or(Errno::EINVAL)?;
+            if s < 0 {
+                return Err(Errno::EINVAL);
+            }
+            (s, (start - 1) as u64)
+        }
+    };
+    if start < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let start = start as u64;
+    let kind = match fl.l_type as i32 {
+        libc::F_RDLCK => Some(Kind::Read),
+        libc::F_WRLCK => Some(Kind::Write),
+        libc::F_UNLCK => None,
+        _ => return Err(Errno::EINVAL),
+    };
+    if ofd && fl.l_pid != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let owner = if ofd {
+        f.lock_owner()
+    } else {
+        t.fds.lock_owner()
+    };
+    let id = (st.dev, st.ino);
+    if cmd == libc::F_GETLK || cmd == libc::F_OFD_GETLK {
+        let kind = kind.ok_or(Errno::EINVAL)?;
+        match lock::test(id, owner, start, end, kind) {
+            Some(r) => {
+                fl.l_type = if r.kind == Kind::Write {
+                    libc::F_WRLCK
+                } else {
+                    libc::F_RDLCK
+                } as i16;
+                fl.l_whence = libc::SEEK_SET as i16;
+                fl.l_start = r.start as i64;
+                fl.l_len = if r.end == u64::MAX {
+                    0
+                } else {
+                    (r.end - r.start + 1) as i64
+                };
+                fl.l_pid = r.pid;
+            }
+            None => fl.l_type = libc::F_UNLCK as i16,
+        }
+        t.mm.copy_out(arg, &fl)?;
+        return Ok(0);
+    }
+    match kind {
+        Some(Kind::Read) if !f.readable() => return Err(Errno::EBADF),
+        Some(Kind::Write) if !f.writable() => return Err(Errno::EBADF),
+        _ => {}
+    }
+    let pid = if ofd { -1 } else { t.tgid };
+    let wait = cmd == libc::F_SETLKW || cmd == libc::F_OFD_SETLKW;
+    if !wait {
+        return match lock::set(id, owner, pid, start, end, kind, false)? {
+            None => Ok(0),
+            Some(_) => Err(Errno::EAGAIN),
+        };
+    }
+    t.block_on(&[lock::released()], None, |_| {
+        Ok(lock::set(id, owner, pid, start, end, kind, true)?
+            .is_none()
+            .then_some(0))
+    })
+    .inspect_err(|_| lock::stop_waiting(owner))
+}
+
+/// flock(2): whole-file locks owned by the open file description.
+pub fn flock(t: &mut Task, a: [u64; 6]) -> SysResult {
+    use crate::vfs::lock::{self, Kind};
+    let f = t.fds.get(fd_arg(a[0]))?;
+    if f.is_path() {
+        return Err(Errno::EBADF);
+    }
+    let op = a[1] as i32;
+    let kind = match op & !libc::LOCK_NB {
+        libc::LOCK_SH => Some(Kind::Read),
+        libc::LOCK_EX => Some(Kind::Write),
+        libc::LOCK_UN => None,
+        _ => return Err(Errno::EINVAL),
+    };
+    let st = f.ops.stat()?;
+    let id = (st.dev, st.ino);
+    let ofd = Arc::as_ptr(&f) as usize;
+    if lock::flock(id, ofd, kind) {
+        return Ok(0);
+    }
+    if op & libc::LOCK_NB != 0 {
+        return Err(Errno::EAGAIN);
+    }
+    t.block_on(&[lock::released()], None, |_| {
+        Ok(lock::flock(id, ofd, kind).then_some(0))
+    })
 }
 
 pub fn ioctl(t: &mut Task, a: [u64; 6]) -> SysResult {

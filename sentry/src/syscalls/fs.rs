@@ -290,6 +290,11 @@ pub fn open(t: &mut Task, a: [u64; 6]) -> SysResult {
     do_open(t, AT_FDCWD, a[0], a[1], a[2])
 }
 
+pub fn creat(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let flags = (libc::O_CREAT | libc::O_WRONLY | libc::O_TRUNC) as u64;
+    do_open(t, AT_FDCWD, a[0], flags, a[1])
+}
+
 pub fn openat(t: &mut Task, a: [u64; 6]) -> SysResult {
     do_open(t, fd_arg(a[0]), a[1], a[2], a[3])
 }

@@ -98,7 +98,7 @@ fn entries() -> Vec<Entry> {
         SYS_exit => process::exit, Full, [Int];
         SYS_kill => signal::kill, Full, [Int, Int];
         SYS_uname => info::uname, Full, [Hex];
-        SYS_fcntl => fd::fcntl, Partial("F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL, F_SETFL; locks later"), [Fd, Int, Hex];
+        SYS_fcntl => fd::fcntl, Partial("F_DUPFD(_CLOEXEC), F_GETFD/SETFD, F_GETFL/SETFL, POSIX and OFD record locks, pipe sizes; no leases, F_SETOWN or F_NOTIFY"), [Fd, Int, Hex];
         SYS_getcwd => fs::getcwd, Full, [Hex, Int];
         SYS_chdir => fs::chdir, Full, [Path];
         SYS_fchdir => fs::fchdir, Full, [Fd];
@@ -136,6 +136,8 @@ fn entries() -> Vec<Entry> {
         SYS_sigaltstack => signal::sigaltstack, Full, [Hex, Hex];
         SYS_statfs => fs::statfs, Full, [Path, Hex];
         SYS_fstatfs => fs::fstatfs, Full, [Fd, Hex];
+        SYS_flock => fd::flock, Full, [Fd, Int];
+        SYS_creat => fs::creat, Full, [Path, Oct];
         SYS_setxattr => xattr::setxattr, Partial("user.*, trusted.* and security.* attributes; no system.* (POSIX ACLs)"), [Path, Hex, Hex, Int, Hex];
         SYS_lsetxattr => xattr::lsetxattr, Partial("user.*, trusted.* and security.* attributes; no system.* (POSIX ACLs)"), [Path, Hex, Hex, Int, Hex];
         SYS_fsetxattr => xattr::fsetxattr, Partial("user.*, trusted.* and security.* attributes; no system.* (POSIX ACLs)"), [Fd, Hex, Hex, Int, Hex];
@@ -298,9 +300,7 @@ fn entries() -> Vec<Entry> {
     };
     v.extend(missing![
         SYS_sendfile,
-        SYS_flock,
         SYS_getdents,
-        SYS_creat,
         SYS_ptrace,
         SYS_syslog,
         SYS_utime,

@@ -92,7 +92,23 @@ pub struct OpenFile {
 pub const SETFL_MASK: u32 =
     (libc::O_APPEND | libc::O_NONBLOCK | libc::O_ASYNC | libc::O_DIRECT | libc::O_NOATIME) as u32;
 
+impl Drop for OpenFile {
+    fn drop(&mut self) {
+        if !super::lock::in_use() {
+            return;
+        }
+        if let Ok(st) = self.ops.stat() {
+            super::lock::release_file((st.dev, st.ino), self.lock_owner());
+        }
+    }
+}
+
 impl OpenFile {
+    /// This description as the owner of OFD record locks and flock(2) locks.
+    pub fn lock_owner(&self) -> super::lock::Owner {
+        super::lock::Owner::Ofd(self as *const OpenFile as usize)
+    }
+
     pub fn new(dentry: Option<Arc<Dentry>>, ops: Arc<dyn FileOps>, flags: u32) -> Arc<OpenFile> {
         // Creation-only flags are not kept.
         let keep =

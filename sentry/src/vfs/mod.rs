@@ -3,6 +3,7 @@
 
 pub mod fdtable;
 pub mod file;
+pub mod lock;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
