@@ -60,17 +60,36 @@ impl BootError {
 
 /// Mount sentry-owned file systems over the root's /dev and /sys.
 fn mount_sentry_fs(root: &Arc<Dentry>, mf: &Arc<MemoryFile>) -> Result<(), Errno> {
+    use vfs::mount::{Flags, Spec};
+    let nosuid = Flags {
+        nosuid: true,
+        ..Default::default()
+    };
     if let Ok(d) = root.lookup(b"dev") {
         let dev = fs::dev::new();
+        dev.add("shm", fs::synth::SynthDir::new(fs::new_dev(), 0o1777, 0));
+        d.mount(dev, Spec::new("tmpfs", "none", nosuid, "mode=755"))?;
         // POSIX shared memory and semaphores live in /dev/shm.
-        dev.add("shm", fs::tmpfs::Tmpfs::root(mf.clone(), 0o1777));
-        d.mount(dev)?;
+        let shm = root.lookup(b"dev")?.lookup(b"shm")?;
+        let flags = Flags {
+            nodev: true,
+            ..nosuid
+        };
+        let tmpfs = fs::tmpfs::Tmpfs::root(mf.clone(), 0o1777);
+        shm.mount(tmpfs, Spec::new("tmpfs", "shm", flags, "mode=1777"))?;
     }
     // /tmp is part of the overlay root (not a fresh tmpfs), so that `do` works from a
     // directory under the host's /tmp.
     // /sys is an empty sentry directory until sysfs exists: the host's never shows through.
     if let Ok(d) = root.lookup(b"sys") {
-        d.mount(fs::synth::SynthDir::new(fs::new_dev(), 0o555, 0x6265_6572))?;
+        let flags = Flags {
+            read_only: true,
+            nodev: true,
+            noexec: true,
+            ..nosuid
+        };
+        let sys = fs::synth::SynthDir::new(fs::new_dev(), 0o555, 0x6265_6572);
+        d.mount(sys, Spec::new("sysfs", "sysfs", flags, ""))?;
     }
     Ok(())
 }
@@ -117,6 +136,15 @@ pub fn boot(cfg: BootConfig) -> Result<ExitStatus, BootError> {
     let upper = fs::tmpfs::Tmpfs::root(mf.clone(), 0o755);
     let root_inode = fs::overlay::OverlayFs::root(lower, upper).map_err(BootError::Root)?;
     let root = Dentry::new_root(root_inode, None).map_err(BootError::Root)?;
+    vfs::mount::register(
+        &root,
+        vfs::mount::Spec::new(
+            "overlay",
+            "overlay",
+            Default::default(),
+            "lowerdir=/,upperdir=memory",
+        ),
+    );
     mount_sentry_fs(&root, &mf).map_err(BootError::Root)?;
 
     let creds = Creds::new(cfg.uid, cfg.gid);
@@ -138,7 +166,14 @@ pub fn boot(cfg: BootConfig) -> Result<ExitStatus, BootError> {
         cfg.strace,
     );
     if let Ok(d) = root.lookup(b"proc") {
-        d.mount(fs::proc::new(Arc::downgrade(&k)))
+        let flags = vfs::mount::Flags {
+            nosuid: true,
+            nodev: true,
+            noexec: true,
+            ..Default::default()
+        };
+        let spec = vfs::mount::Spec::new("proc", "proc", flags, "");
+        d.mount(fs::proc::new(Arc::downgrade(&k)), spec)
             .map_err(BootError::Root)?;
     }
     let fds = Arc::new(FdTable::default());

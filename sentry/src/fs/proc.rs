@@ -409,6 +409,38 @@ fn state(tg: &ThreadGroup) -> (char, &'static str) {
     }
 }
 
+/// The mount table as a process sees it: mounts below its root, paths from its root.
+fn mount_lines(
+    tg: &ThreadGroup,
+    line: fn(&crate::vfs::mount::Mount, &Arc<crate::vfs::Dentry>) -> String,
+) -> Result<Vec<u8>, Errno> {
+    let fs = tg.lock().view.fs.upgrade().ok_or(Errno::ENOENT)?;
+    let root = fs.lock().unwrap_or_else(|e| e.into_inner()).root.clone();
+    let mut out = String::new();
+    for m in crate::vfs::mount::all() {
+        if is_below(&m.root, &root) {
+            out.push_str(&line(&m, &root));
+        }
+    }
+    Ok(out.into_bytes())
+}
+
+/// Whether `d` is `root` or below it, across mount points.
+fn is_below(d: &Arc<crate::vfs::Dentry>, root: &Arc<crate::vfs::Dentry>) -> bool {
+    let mut cur = d.clone();
+    for _ in 0..4096 {
+        if Arc::ptr_eq(&cur, root) {
+            return true;
+        }
+        cur = match (cur.parent(), cur.covers.clone()) {
+            (Some(p), _) => p,
+            (None, Some(c)) => c,
+            (None, None) => return false,
+        };
+    }
+    false
+}
+
 fn pid_stat(_k: &Kernel, tg: &ThreadGroup) -> Result<Vec<u8>, Errno> {
     let (st, _) = state(tg);
     let ticks = |ns: u64| ns / 10_000_000;
@@ -693,6 +725,12 @@ impl Inode for ProcPid {
             b"status" => file(0o444, pid_status),
             b"maps" => file(0o444, pid_maps),
             b"limits" => file(0o444, pid_limits),
+            b"mounts" => file(0o444, |_, tg| {
+                mount_lines(tg, crate::vfs::mount::mounts_line)
+            }),
+            b"mountinfo" => file(0o444, |_, tg| {
+                mount_lines(tg, crate::vfs::mount::mountinfo_line)
+            }),
             b"cwd" | b"root" => {
                 let (k, pid, cwd) = (self.k.clone(), self.pid, name == b"cwd");
                 Ok(Arc::new(DynLink {
@@ -743,6 +781,8 @@ impl Inode for ProcPid {
             ("fd", libc::S_IFDIR),
             ("limits", libc::S_IFREG),
             ("maps", libc::S_IFREG),
+            ("mountinfo", libc::S_IFREG),
+            ("mounts", libc::S_IFREG),
             ("root", libc::S_IFLNK),
             ("stat", libc::S_IFREG),
             ("statm", libc::S_IFREG),

@@ -1,6 +1,7 @@
 //! tmpfs: files, directories and symlinks in sandbox memory (file data in the memory file).
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use platform::{MemoryFile, PAGE_SIZE};
@@ -19,6 +20,10 @@ pub struct Tmpfs {
     dev: u64,
     mf: Arc<MemoryFile>,
     next_ino: Mutex<u64>,
+    /// The size= limit, in pages (None: the memory file's size).
+    max_pages: Option<u64>,
+    /// File pages held.
+    pages: AtomicU64,
 }
 
 enum Kind {
@@ -50,17 +55,48 @@ fn now() -> (i64, i64) {
 impl Tmpfs {
     /// A new, empty tmpfs: its root directory.
     pub fn root(mf: Arc<MemoryFile>, mode: u32) -> Arc<TmpInode> {
+        Self::with_options(mf, mode, 0, 0, None)
+    }
+
+    /// A tmpfs as `mount -t tmpfs -o mode=,uid=,gid=,size=` makes it.
+    pub fn with_options(
+        mf: Arc<MemoryFile>,
+        mode: u32,
+        uid: u32,
+        gid: u32,
+        size: Option<u64>,
+    ) -> Arc<TmpInode> {
         let fs = Arc::new(Tmpfs {
             dev: super::new_dev(),
             mf,
             next_ino: Mutex::new(1),
+            max_pages: size.map(|s| s.div_ceil(PAGE_SIZE)),
+            pages: AtomicU64::new(0),
         });
         fs.inode(
             libc::S_IFDIR | (mode & 0o7777),
-            0,
-            0,
+            uid,
+            gid,
             Kind::Dir(BTreeMap::new()),
         )
+    }
+
+    /// A page for file data, within the size limit (ENOSPC beyond it).
+    fn alloc_page(&self) -> Result<u64, Errno> {
+        let n = self.pages.fetch_add(1, Ordering::Relaxed);
+        if self.max_pages.is_some_and(|m| n >= m) {
+            self.pages.fetch_sub(1, Ordering::Relaxed);
+            return Err(Errno::ENOSPC);
+        }
+        self.mf.allocate(PAGE_SIZE).map_err(|_| {
+            self.pages.fetch_sub(1, Ordering::Relaxed);
+            Errno::ENOSPC
+        })
+    }
+
+    fn free_page(&self, frame: u64) {
+        self.pages.fetch_sub(1, Ordering::Relaxed);
+        self.mf.decref(frame);
     }
 
     fn inode(self: &Arc<Self>, mode: u32, uid: u32, gid: u32, kind: Kind) -> Arc<TmpInode> {
@@ -165,7 +201,7 @@ impl TmpInode {
             let gone: Vec<u64> = pages.keys().copied().filter(|&p| p >= keep).collect();
             for p in gone {
                 if let Some(f) = pages.remove(&p) {
-                    self.fs.mf.decref(f);
+                    self.fs.free_page(f);
                 }
             }
             if !size.is_multiple_of(PAGE_SIZE) {
@@ -225,17 +261,22 @@ impl TmpInode {
             let chunk = ((PAGE_SIZE - in_page) as usize).min(buf.len() - done);
             let f = match pages.get(&page) {
                 Some(&f) => f,
-                None => {
-                    let f = mf.allocate(PAGE_SIZE).map_err(|_| Errno::ENOSPC)?;
-                    pages.insert(page, f);
-                    f
-                }
+                None => match self.fs.alloc_page() {
+                    Ok(f) => {
+                        pages.insert(page, f);
+                        f
+                    }
+                    // Out of space part way: the bytes written so far count.
+                    Err(_) if done > 0 => break,
+                    Err(e) => return Err(e),
+                },
             };
             mf.write(f + in_page, &buf[done..done + chunk])
                 .map_err(|_| Errno::EIO)?;
             done += chunk;
         }
         let npages = pages.len() as u64;
+        let end = end.min(off + done as u64);
         if end > st.stat.size {
             st.stat.size = end;
         }
@@ -243,7 +284,7 @@ impl TmpInode {
         let t = now();
         st.stat.mtime = t;
         st.stat.ctime = t;
-        Ok(buf.len())
+        Ok(done)
     }
 }
 
@@ -252,7 +293,7 @@ impl Drop for TmpInode {
         let st = self.st.get_mut().unwrap_or_else(|e| e.into_inner());
         if let Kind::File { pages } = &st.kind {
             for &f in pages.values() {
-                self.fs.mf.decref(f);
+                self.fs.free_page(f);
             }
         }
     }
@@ -314,8 +355,17 @@ impl Inode for TmpInode {
 
     fn statfs(&self) -> Result<StatFs, Errno> {
         let mut s = super::synthetic_statfs(TMPFS_MAGIC);
-        s.f_blocks = self.fs.mf.size() / PAGE_SIZE;
-        s.f_bfree = (self.fs.mf.size() - self.fs.mf.used()) / PAGE_SIZE;
+        let used = self.fs.pages.load(Ordering::Relaxed);
+        match self.fs.max_pages {
+            Some(max) => {
+                s.f_blocks = max;
+                s.f_bfree = max.saturating_sub(used);
+            }
+            None => {
+                s.f_blocks = self.fs.mf.size() / PAGE_SIZE;
+                s.f_bfree = (self.fs.mf.size() - self.fs.mf.used()) / PAGE_SIZE;
+            }
+        }
         s.f_bavail = s.f_bfree;
         Ok(s)
     }
@@ -567,7 +617,8 @@ impl Mappable for TmpInode {
         if let Some(&f) = pages.get(&(off / PAGE_SIZE)) {
             return Ok(f);
         }
-        let f = mf.allocate(PAGE_SIZE).map_err(|_| Errno::ENOMEM)?;
+        let _ = mf;
+        let f = self.fs.alloc_page()?;
         pages.insert(off / PAGE_SIZE, f);
         Ok(f)
     }

@@ -135,7 +135,7 @@ fn do_access(t: &Task, dirfd: i32, path_addr: u64, mode: u64, flags: u64) -> Sys
         follow,
         flags & libc::AT_EMPTY_PATH as u64 != 0,
     )?;
-    if mode & 2 != 0 && d.inode.read_only() && d.file_type() != libc::S_IFCHR {
+    if mode & 2 != 0 && d.read_only() && d.file_type() != libc::S_IFCHR {
         return Err(Errno::EROFS);
     }
     vfs::may_access(
@@ -220,7 +220,7 @@ fn do_open(t: &mut Task, dirfd: i32, path_addr: u64, flags: u64, mode: u64) -> S
                 if path.ends_with(b"/") {
                     return Err(Errno::EISDIR);
                 }
-                if parent.inode.read_only() {
+                if parent.read_only() {
                     return Err(Errno::EROFS);
                 }
                 may_change_dir(t, &parent)?;
@@ -270,7 +270,7 @@ fn do_open(t: &mut Task, dirfd: i32, path_addr: u64, flags: u64, mode: u64) -> S
         };
         vfs::may_access(&st, &t.creds, want, false)?;
         if (write || flags & libc::O_TRUNC as u32 != 0)
-            && d.inode.read_only()
+            && d.read_only()
             && (ftype == libc::S_IFREG || ftype == libc::S_IFDIR)
         {
             return Err(Errno::EROFS);
@@ -439,7 +439,7 @@ pub(crate) fn make_socket_node(
     if name == b"." || name == b".." || parent.lookup(&name).is_ok() {
         return Err(Errno::EADDRINUSE);
     }
-    if parent.inode.read_only() {
+    if parent.read_only() {
         return Err(Errno::EROFS);
     }
     may_change_dir(t, &parent)?;
@@ -501,7 +501,7 @@ fn create_entry(
     if name == b"." || name == b".." || parent.lookup(&name).is_ok() {
         return Err(Errno::EEXIST);
     }
-    if parent.inode.read_only() {
+    if parent.read_only() {
         return Err(Errno::EROFS);
     }
     may_change_dir(t, &parent)?;
@@ -595,7 +595,7 @@ fn do_unlink(t: &Task, dirfd: i32, path_addr: u64, dir: bool) -> SysResult {
         (false, true) => return Err(Errno::EISDIR),
         _ => {}
     }
-    if parent.inode.read_only() {
+    if parent.read_only() {
         return Err(Errno::EROFS);
     }
     may_change_dir(t, &parent)?;
@@ -630,7 +630,7 @@ fn do_rename(t: &Task, olddir: i32, old: u64, newdir: i32, new: u64, flags: u32)
         return Err(Errno::EBUSY);
     }
     let child = op.lookup(&oname)?;
-    if op.inode.read_only() || np.inode.read_only() {
+    if op.read_only() || np.read_only() {
         return Err(Errno::EROFS);
     }
     may_change_dir(t, &op)?;
@@ -674,8 +674,9 @@ fn owner_ok(t: &Task, st: &Stat) -> Result<(), Errno> {
     }
 }
 
-fn chmod_inode(t: &Task, inode: &Arc<dyn vfs::Inode>, mode: u64) -> SysResult {
-    if inode.read_only() {
+fn chmod_inode(t: &Task, d: &Dentry, mode: u64) -> SysResult {
+    let inode = &d.inode;
+    if d.read_only() {
         return Err(Errno::EROFS);
     }
     let st = inode.stat()?;
@@ -692,8 +693,9 @@ fn chmod_inode(t: &Task, inode: &Arc<dyn vfs::Inode>, mode: u64) -> SysResult {
     Ok(0)
 }
 
-fn chown_inode(t: &Task, inode: &Arc<dyn vfs::Inode>, uid: u64, gid: u64) -> SysResult {
-    if inode.read_only() {
+fn chown_inode(t: &Task, d: &Dentry, uid: u64, gid: u64) -> SysResult {
+    let inode = &d.inode;
+    if d.read_only() {
         return Err(Errno::EROFS);
     }
     let st = inode.stat()?;
@@ -726,24 +728,24 @@ fn chown_inode(t: &Task, inode: &Arc<dyn vfs::Inode>, uid: u64, gid: u64) -> Sys
 
 pub fn chmod(t: &mut Task, a: [u64; 6]) -> SysResult {
     let d = refuse_change(t, AT_FDCWD, a[0], true)?;
-    chmod_inode(t, &d.inode, a[1])
+    chmod_inode(t, &d, a[1])
 }
 pub fn fchmodat(t: &mut Task, a: [u64; 6]) -> SysResult {
     let d = refuse_change(t, fd_arg(a[0]), a[1], true)?;
-    chmod_inode(t, &d.inode, a[2])
+    chmod_inode(t, &d, a[2])
 }
 pub fn fchmod(t: &mut Task, a: [u64; 6]) -> SysResult {
     let f = t.fds.get(fd_arg(a[0]))?;
     let d = f.dentry.clone().ok_or(Errno::EBADF)?;
-    chmod_inode(t, &d.inode, a[1])
+    chmod_inode(t, &d, a[1])
 }
 pub fn chown(t: &mut Task, a: [u64; 6]) -> SysResult {
     let d = refuse_change(t, AT_FDCWD, a[0], true)?;
-    chown_inode(t, &d.inode, a[1], a[2])
+    chown_inode(t, &d, a[1], a[2])
 }
 pub fn lchown(t: &mut Task, a: [u64; 6]) -> SysResult {
     let d = refuse_change(t, AT_FDCWD, a[0], false)?;
-    chown_inode(t, &d.inode, a[1], a[2])
+    chown_inode(t, &d, a[1], a[2])
 }
 pub fn fchownat(t: &mut Task, a: [u64; 6]) -> SysResult {
     let path = t.path_arg(a[1])?;
@@ -755,12 +757,12 @@ pub fn fchownat(t: &mut Task, a: [u64; 6]) -> SysResult {
         a[4] & libc::AT_SYMLINK_NOFOLLOW as u64 == 0,
         empty,
     )?;
-    chown_inode(t, &d.inode, a[2], a[3])
+    chown_inode(t, &d, a[2], a[3])
 }
 pub fn fchown(t: &mut Task, a: [u64; 6]) -> SysResult {
     let f = t.fds.get(fd_arg(a[0]))?;
     let d = f.dentry.clone().ok_or(Errno::EBADF)?;
-    chown_inode(t, &d.inode, a[1], a[2])
+    chown_inode(t, &d, a[1], a[2])
 }
 
 fn refuse_change(t: &Task, dirfd: i32, path_addr: u64, follow: bool) -> Result<Arc<Dentry>, Errno> {
@@ -776,7 +778,7 @@ pub fn truncate(t: &mut Task, a: [u64; 6]) -> SysResult {
     if d.is_dir() {
         return Err(Errno::EISDIR);
     }
-    if d.inode.read_only() {
+    if d.read_only() {
         return Err(Errno::EROFS);
     }
     if !t.creds.has_cap(CAP_DAC_OVERRIDE) {
@@ -794,7 +796,7 @@ pub fn ftruncate(t: &mut Task, a: [u64; 6]) -> SysResult {
     if (a[1] as i64) < 0 || !f.writable() {
         return Err(Errno::EINVAL);
     }
-    if f.dentry.as_ref().is_some_and(|d| d.inode.read_only()) {
+    if f.dentry.as_ref().is_some_and(|d| d.read_only()) {
         return Err(Errno::EROFS);
     }
     f.ops.truncate(a[1])?;
@@ -840,7 +842,7 @@ pub fn utimensat(t: &mut Task, a: [u64; 6]) -> SysResult {
             .any(|x| x.tv_nsec != UTIME_NOW && x.tv_nsec != UTIME_OMIT);
         (at, mt, explicit)
     };
-    if d.inode.read_only() {
+    if d.read_only() {
         return Err(Errno::EROFS);
     }
     let st = d.inode.stat()?;
@@ -866,5 +868,148 @@ pub fn fsync(t: &mut Task, a: [u64; 6]) -> SysResult {
 }
 
 pub fn sync(_t: &mut Task, _a: [u64; 6]) -> SysResult {
+    Ok(0)
+}
+
+// ---- mounts -------------------------------------------------------------------------------
+
+const CAP_SYS_ADMIN: u32 = 21;
+
+/// tmpfs options: mode=, uid=, gid=, size= (with k, m, g or % of memory).
+fn tmpfs_options(data: &str) -> Result<(u32, u32, u32, Option<u64>), Errno> {
+    let (mut mode, mut uid, mut gid, mut size) = (0o1777, 0, 0, None);
+    for opt in data.split(',').filter(|o| !o.is_empty()) {
+        let (k, v) = opt.split_once('=').unwrap_or((opt, ""));
+        let num = |v: &str| v.parse::<u64>().map_err(|_| Errno::EINVAL);
+        match k {
+            "mode" => mode = u32::from_str_radix(v, 8).map_err(|_| Errno::EINVAL)? & 0o7777,
+            "uid" => uid = num(v)? as u32,
+            "gid" => gid = num(v)? as u32,
+            "size" => {
+                let (digits, mult) = match v.chars().last() {
+                    Some('k' | 'K') => (&v[..v.len() - 1], 1 << 10),
+                    Some('m' | 'M') => (&v[..v.len() - 1], 1 << 20),
+                    Some('g' | 'G') => (&v[..v.len() - 1], 1 << 30),
+                    Some('%') => {
+                        let total = nix::sys::sysinfo::sysinfo()
+                            .map(|i| i.ram_total())
+                            .unwrap_or(0);
+                        let pct = num(&v[..v.len() - 1])?;
+                        size = Some(total / 100 * pct);
+                        continue;
+                    }
+                    _ => (v, 1),
+                };
+                size = Some(num(digits)?.checked_mul(mult).ok_or(Errno::EINVAL)?);
+            }
+            // Accepted and meaningless here, as for Linux's tmpfs.
+            "nr_inodes" | "nr_blocks" | "huge" | "mpol" | "inode64" | "inode32" => {}
+            _ => return Err(Errno::EINVAL),
+        }
+    }
+    Ok((mode, uid, gid, size))
+}
+
+/// mount(2): new tmpfs and proc instances, remounts (flags), propagation changes (there is
+/// one mount namespace, so they have nothing to propagate). Bind mounts are not supported.
+pub fn mount(t: &mut Task, a: [u64; 6]) -> SysResult {
+    use crate::vfs::mount::{self, Flags, Spec};
+    if !t.creds.has_cap(CAP_SYS_ADMIN) {
+        return Err(Errno::EPERM);
+    }
+    let flags = a[3];
+    let target_path = t.path_arg(a[1])?;
+    let target = lookup_at(t, AT_FDCWD, &target_path, true, false)?;
+    let propagation = libc::MS_SHARED | libc::MS_PRIVATE | libc::MS_SLAVE | libc::MS_UNBINDABLE;
+    if flags & propagation != 0 {
+        // Only on mount points, as Linux checks.
+        if target.covers.is_none() && !Arc::ptr_eq(&target, &t.fs().root) {
+            return Err(Errno::EINVAL);
+        }
+        return Ok(0);
+    }
+    if flags & libc::MS_REMOUNT != 0 {
+        if target.covers.is_none() && !Arc::ptr_eq(&target, &t.fs().root) {
+            return Err(Errno::EINVAL);
+        }
+        return mount::remount(&target, Flags::from_ms(flags)).map(|_| 0);
+    }
+    if flags & (libc::MS_BIND | libc::MS_MOVE) != 0 {
+        t.k.log_enosys(u64::MAX - 1000, "mount MS_BIND/MS_MOVE");
+        return Err(Errno::EINVAL);
+    }
+    if !target.is_dir() {
+        return Err(Errno::ENOTDIR);
+    }
+    let fstype = String::from_utf8_lossy(&t.mm.read_cstr(a[2], 256)?).into_owned();
+    let source = if a[0] == 0 {
+        "none".to_string()
+    } else {
+        String::from_utf8_lossy(&t.path_arg(a[0])?).into_owned()
+    };
+    let data = if a[4] == 0 {
+        String::new()
+    } else {
+        String::from_utf8_lossy(&t.mm.read_cstr(a[4], 4096).map_err(|e| {
+            if e == Errno::ENAMETOOLONG {
+                Errno::EINVAL
+            } else {
+                e
+            }
+        })?)
+        .into_owned()
+    };
+    let mut shown = String::new();
+    let inode: Arc<dyn vfs::Inode> = match fstype.as_str() {
+        "tmpfs" => {
+            let (mode, uid, gid, size) = tmpfs_options(&data)?;
+            // Options as Linux's shmem_show_options writes them.
+            let mut opts = Vec::new();
+            if let Some(s) = size {
+                opts.push(format!("size={}k", s.div_ceil(4096) * 4));
+            }
+            if mode != 0o1777 {
+                opts.push(format!("mode={mode:03o}"));
+            }
+            if uid != 0 {
+                opts.push(format!("uid={uid}"));
+            }
+            if gid != 0 {
+                opts.push(format!("gid={gid}"));
+            }
+            shown = opts.join(",");
+            crate::fs::tmpfs::Tmpfs::with_options(t.k.mf.clone(), mode, uid, gid, size)
+        }
+        "proc" => crate::fs::proc::new(Arc::downgrade(&t.k)),
+        _ => return Err(Errno::ENODEV),
+    };
+    target.mount(
+        inode,
+        Spec::new(&fstype, &source, Flags::from_ms(flags), &shown),
+    )?;
+    Ok(0)
+}
+
+/// umount2(2): MNT_DETACH is what every unmount does here (open files keep working);
+/// MNT_FORCE and MNT_EXPIRE are accepted as Linux accepts them for these file systems.
+pub fn umount2(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let valid =
+        (libc::MNT_FORCE | libc::MNT_DETACH | libc::MNT_EXPIRE | libc::UMOUNT_NOFOLLOW) as u64;
+    if a[1] & !valid != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if !t.creds.has_cap(CAP_SYS_ADMIN) {
+        return Err(Errno::EPERM);
+    }
+    let path = t.path_arg(a[0])?;
+    let follow = a[1] & libc::UMOUNT_NOFOLLOW as u64 == 0;
+    let d = lookup_at(t, AT_FDCWD, &path, follow, false)?;
+    if Arc::ptr_eq(&d, &t.fs().root) {
+        return Err(Errno::EBUSY);
+    }
+    if d.covers.is_none() {
+        return Err(Errno::EINVAL);
+    }
+    d.unmount()?;
     Ok(0)
 }

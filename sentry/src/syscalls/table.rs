@@ -137,6 +137,8 @@ fn entries() -> Vec<Entry> {
         SYS_statfs => fs::statfs, Full, [Path, Hex];
         SYS_fstatfs => fs::fstatfs, Full, [Fd, Hex];
         SYS_flock => fd::flock, Full, [Fd, Int];
+        SYS_mount => fs::mount, Partial("tmpfs (mode, uid, gid, size) and proc; remount flags; propagation changes; no bind or move mounts"), [Path, Path, Path, Hex, Hex];
+        SYS_umount2 => fs::umount2, Partial("always lazy (MNT_DETACH): open files keep working"), [Path, Hex];
         SYS_creat => fs::creat, Full, [Path, Oct];
         SYS_setxattr => xattr::setxattr, Partial("user.*, trusted.* and security.* attributes; no system.* (POSIX ACLs)"), [Path, Hex, Hex, Int, Hex];
         SYS_lsetxattr => xattr::lsetxattr, Partial("user.*, trusted.* and security.* attributes; no system.* (POSIX ACLs)"), [Path, Hex, Hex, Int, Hex];
@@ -318,8 +320,6 @@ fn entries() -> Vec<Entry> {
         SYS_chroot,
         SYS_acct,
         SYS_settimeofday,
-        SYS_mount,
-        SYS_umount2,
         SYS_swapon,
         SYS_swapoff,
         SYS_reboot,

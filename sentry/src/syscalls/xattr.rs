@@ -43,7 +43,7 @@ fn target(t: &Task, how: Target, arg: u64) -> Result<(Arc<dyn Inode>, bool), Err
                 t.fs().cwd
             };
             let d = vfs::resolve(&t.fs(), &t.creds, &start, &path, follow)?;
-            let ro = d.inode.read_only();
+            let ro = d.read_only();
             Ok((d.inode.clone(), ro))
         }
         Target::Fd => {
@@ -52,7 +52,7 @@ fn target(t: &Task, how: Target, arg: u64) -> Result<(Arc<dyn Inode>, bool), Err
                 return Err(Errno::EBADF);
             }
             let d = f.dentry.clone().ok_or(Errno::EOPNOTSUPP)?;
-            let ro = d.inode.read_only();
+            let ro = d.read_only();
             Ok((d.inode.clone(), ro))
         }
     }

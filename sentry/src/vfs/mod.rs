@@ -4,6 +4,7 @@
 pub mod fdtable;
 pub mod file;
 pub mod lock;
+pub mod mount;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -148,6 +149,8 @@ pub struct Dentry {
     pub covers: Option<Arc<Dentry>>,
     /// The name was removed (unlink, rmdir, or replaced by a rename).
     dead: AtomicBool,
+    /// The read-only flag of the mount this dentry belongs to (shared by its dentries).
+    mnt_ro: Arc<AtomicBool>,
 }
 
 /// Cached dentries beyond which unused ones are let go, oldest first (gVisor keeps 1000
@@ -196,6 +199,15 @@ impl Dentry {
         Self::make(b"/", None, inode, covers)
     }
 
+    /// Whether changes here are refused with EROFS: a read-only file system or mount.
+    pub fn read_only(&self) -> bool {
+        self.inode.read_only() || self.mnt_ro.load(Ordering::Relaxed)
+    }
+
+    fn set_mount_read_only(&self, ro: bool) {
+        self.mnt_ro.store(ro, Ordering::Relaxed);
+    }
+
     fn make(
         name: &[u8],
         parent: Option<Arc<Dentry>>,
@@ -203,7 +215,12 @@ impl Dentry {
         covers: Option<Arc<Dentry>>,
     ) -> Result<Arc<Dentry>, Errno> {
         let mode = inode.stat()?.mode;
+        let mnt_ro = match &parent {
+            Some(p) => p.mnt_ro.clone(),
+            None => Arc::new(AtomicBool::new(false)),
+        };
         Ok(Arc::new(Dentry {
+            mnt_ro,
             loc: Mutex::new(Loc {
                 name: name.to_vec(),
                 parent,
@@ -243,10 +260,23 @@ impl Dentry {
         lock(&self.mounted).is_some()
     }
 
-    /// Mount `inode`'s tree on this dentry.
-    pub fn mount(self: &Arc<Self>, inode: Arc<dyn Inode>) -> Result<(), Errno> {
-        let root = Dentry::new_root(inode, Some(self.clone()))?;
-        *lock(&self.mounted) = Some(root);
+    /// Mount `inode`'s tree on this dentry (on top of what is mounted here already).
+    pub fn mount(self: &Arc<Self>, inode: Arc<dyn Inode>, spec: mount::Spec) -> Result<(), Errno> {
+        let top = self.follow_mounts();
+        let root = Dentry::new_root(inode, Some(top.clone()))?;
+        mount::register(&root, spec);
+        *lock(&top.mounted) = Some(root);
+        Ok(())
+    }
+
+    /// Remove the mount whose root is this dentry (umount2).
+    pub fn unmount(self: &Arc<Self>) -> Result<(), Errno> {
+        let point = self.covers.clone().ok_or(Errno::EINVAL)?;
+        if self.is_mountpoint() {
+            return Err(Errno::EBUSY);
+        }
+        mount::unregister(self)?;
+        *lock(&point.mounted) = None;
         Ok(())
     }
 
