@@ -146,6 +146,80 @@ int main(int argc, char **argv)
 			raise(SIGUSR1);
 		if (sig_seen != n)
 			return 1;
+	} else if (!strcmp(name, "getdents_1000")) {
+		/* List a 1,000-entry directory (made first, untimed). */
+		char dir[64], p[128];
+		snprintf(dir, sizeof dir, "/tmp/palisade-bench-%d", getpid());
+		mkdir(dir, 0755);
+		for (int i = 0; i < 1000; i++) {
+			snprintf(p, sizeof p, "%s/entry-%04d", dir, i);
+			close(open(p, O_CREAT | O_WRONLY, 0644));
+		}
+		t0 = now_ns();
+		for (long i = 0; i < n; i++) {
+			int fd = open(dir, O_RDONLY | O_DIRECTORY);
+			long total = 0, got;
+			while ((got = syscall(SYS_getdents64, fd, buf, sizeof buf)) > 0)
+				total += got;
+			close(fd);
+			if (total == 0)
+				return 1;
+		}
+		double t1 = now_ns();
+		for (int i = 0; i < 1000; i++) {
+			snprintf(p, sizeof p, "%s/entry-%04d", dir, i);
+			unlink(p);
+		}
+		rmdir(dir);
+		printf("%.1f\n", (t1 - t0) / n);
+		return 0;
+	} else if (!strcmp(name, "create_unlink")) {
+		/* Create (open O_CREAT, close) and unlink a file in /tmp, per iteration. */
+		char p[64];
+		snprintf(p, sizeof p, "/tmp/palisade-bench-f-%d", getpid());
+		for (long i = 0; i < n; i++) {
+			int fd = open(p, O_CREAT | O_EXCL | O_WRONLY, 0644);
+			if (fd < 0)
+				return 1;
+			close(fd);
+			if (unlink(p))
+				return 1;
+		}
+	} else if (!strcmp(name, "write_1m") || !strcmp(name, "read_1m") ||
+		   !strcmp(name, "random_read_4k")) {
+		/* Data I/O on a tmpfs file (/dev/shm): 1 MiB sequential writes or reads in 64 KiB
+		 * calls, or 4 KiB reads at random offsets of a 16 MiB file. */
+		static char big[65536];
+		char p[64];
+		snprintf(p, sizeof p, "/dev/shm/palisade-bench-%d", getpid());
+		int fd = open(p, O_CREAT | O_RDWR | O_TRUNC, 0644);
+		if (fd < 0)
+			return 1;
+		for (int i = 0; i < 256; i++)
+			if (write(fd, big, sizeof big) != sizeof big)
+				return 1;
+		unsigned seed = 1;
+		t0 = now_ns();
+		for (long i = 0; i < n; i++) {
+			if (name[0] == 'w') {
+				for (int k = 0; k < 16; k++)
+					if (pwrite(fd, big, sizeof big, k * 65536L) != sizeof big)
+						return 1;
+			} else if (name[0] == 'r' && name[1] == 'e') {
+				for (int k = 0; k < 16; k++)
+					if (pread(fd, big, sizeof big, k * 65536L) != sizeof big)
+						return 1;
+			} else {
+				seed = seed * 1103515245 + 12345;
+				if (pread(fd, big, 4096, (seed >> 8) % 4096 * 4096L) != 4096)
+					return 1;
+			}
+		}
+		double t1 = now_ns();
+		close(fd);
+		unlink(p);
+		printf("%.1f\n", (t1 - t0) / n);
+		return 0;
 	} else {
 		fprintf(stderr, "unknown benchmark %s\n", name);
 		return 2;

@@ -30,6 +30,12 @@ MICRO = [
     ("fork_exec_true", 1000, 50),
     ("futex_handoff", 20000, 2000),
     ("signal_roundtrip", 100000, 5000),
+    # File system (issue 4): metadata in /tmp (the root overlay in sandboxes), data on tmpfs.
+    ("getdents_1000", 2000, 200),
+    ("create_unlink", 20000, 2000),
+    ("write_1m", 2000, 500),
+    ("read_1m", 2000, 500),
+    ("random_read_4k", 100000, 10000),
 ]
 
 

@@ -47,6 +47,9 @@ pub struct GoferInode {
     host: OnceLock<OwnedFd>,
     /// Page cache: file offset -> memory file offset.
     cache: Mutex<HashMap<u64, u64>>,
+    /// A directory's entries: the tree is served read-only and the root is the sandbox's
+    /// alone, so they do not change under us.
+    listing: OnceLock<Vec<DirEntry>>,
 }
 
 impl GoferInode {
@@ -65,6 +68,7 @@ impl GoferInode {
             link: OnceLock::new(),
             host: OnceLock::new(),
             cache: Mutex::new(HashMap::new()),
+            listing: OnceLock::new(),
         })
     }
 
@@ -142,23 +146,11 @@ impl Inode for GoferInode {
     }
 
     fn readdir(&self) -> Result<Vec<DirEntry>, Errno> {
-        let mut out = Vec::new();
-        let mut cookie = 0;
-        loop {
-            let (entries, eof) = self.fs.client.readdir(self.fid, cookie)?;
-            if let Some(last) = entries.last() {
-                cookie = last.off;
-            }
-            let empty = entries.is_empty();
-            out.extend(entries.into_iter().map(|d| DirEntry {
-                ino: d.ino,
-                kind: d.kind,
-                name: d.name,
-            }));
-            if eof || empty {
-                return Ok(out);
-            }
+        if let Some(l) = self.listing.get() {
+            return Ok(l.clone());
         }
+        let l = self.list()?;
+        Ok(self.listing.get_or_init(|| l).clone())
     }
 
     fn read_only(&self) -> bool {
@@ -272,5 +264,28 @@ impl FileOps for GoferFile {
     }
     fn host_fd(&self) -> Option<i32> {
         self.inode.host_fd().ok()
+    }
+}
+
+impl GoferInode {
+    /// List the directory through the gofer.
+    fn list(&self) -> Result<Vec<DirEntry>, Errno> {
+        let mut out = Vec::new();
+        let mut cookie = 0;
+        loop {
+            let (entries, eof) = self.fs.client.readdir(self.fid, cookie)?;
+            if let Some(last) = entries.last() {
+                cookie = last.off;
+            }
+            let empty = entries.is_empty();
+            out.extend(entries.into_iter().map(|d| DirEntry {
+                ino: d.ino,
+                kind: d.kind,
+                name: d.name,
+            }));
+            if eof || empty {
+                return Ok(out);
+            }
+        }
     }
 }

@@ -19,7 +19,7 @@
 //! Descriptors opened read-only before a copy-up keep reading the lower file, as with Linux's
 //! overlayfs before 4.19.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
@@ -47,6 +47,9 @@ struct Meta {
     /// For merged directories: subdirectories added (+) or removed (-) relative to the lower
     /// directory, whose link count the merged one reports adjusted by this.
     subdirs: i64,
+    /// Whether the lower layer has this file's name (its removal then needs a whiteout), when
+    /// known: files made in the sandbox know it from what they replaced.
+    in_lower: Option<bool>,
 }
 
 pub struct OverlayFs {
@@ -96,14 +99,6 @@ impl OverlayFs {
     fn set_meta(&self, upper_ino: u64, f: impl FnOnce(&mut Meta)) {
         f(lock(&self.meta).entry(upper_ino).or_default());
     }
-
-    /// The inode number an upper inode is known by.
-    fn ino_of(&self, upper_ino: u64) -> u64 {
-        match self.meta(upper_ino).origin {
-            Some((_, ino)) => ino,
-            None => upper_ino | UPPER_INO,
-        }
-    }
 }
 
 fn is_whiteout(st: &Stat) -> bool {
@@ -129,6 +124,9 @@ pub struct OverlayInode {
     children: Mutex<HashMap<Vec<u8>, Weak<OverlayInode>>>,
     /// The name was removed: a copy-up makes an unnamed upper file.
     removed: AtomicBool,
+    /// Whether the lower layer has this name in the parent, when known without asking it
+    /// (files made here know: they replaced a whiteout or nothing).
+    in_lower: Mutex<Option<bool>>,
 }
 
 impl OverlayInode {
@@ -139,6 +137,7 @@ impl OverlayInode {
         upper: Option<Arc<dyn Inode>>,
         parent: Option<(Arc<OverlayInode>, Vec<u8>)>,
     ) -> Arc<OverlayInode> {
+        let known = lower.is_some().then_some(true);
         Arc::new_cyclic(|me| OverlayInode {
             fs,
             me: me.clone(),
@@ -148,6 +147,7 @@ impl OverlayInode {
             parent: Mutex::new(parent),
             children: Mutex::new(HashMap::new()),
             removed: AtomicBool::new(false),
+            in_lower: Mutex::new(known),
         })
     }
 
@@ -199,21 +199,20 @@ impl OverlayInode {
                         return Err(Errno::ENOENT);
                     }
                     let ftype = st.file_type();
+                    let meta = self.fs.meta(st.ino);
                     let lower = if ftype == libc::S_IFDIR {
-                        match self.fs.meta(st.ino).redirect {
+                        match meta.redirect {
                             Some(r) => r,
                             None => self.lower_dir(name),
                         }
                     } else {
                         None
                     };
-                    return Ok(OverlayInode::new(
-                        self.fs.clone(),
-                        ftype,
-                        lower,
-                        Some(c),
-                        parent,
-                    ));
+                    let node = OverlayInode::new(self.fs.clone(), ftype, lower, Some(c), parent);
+                    if meta.in_lower.is_some() {
+                        *lock(&node.in_lower) = meta.in_lower;
+                    }
+                    return Ok(node);
                 }
                 Err(Errno::ENOENT) => {}
                 Err(e) => return Err(e),
@@ -236,9 +235,30 @@ impl OverlayInode {
         (l.stat().ok()?.file_type() == libc::S_IFDIR).then_some(l)
     }
 
-    /// Whether the lower layer has `name` in this directory (so removing it needs a whiteout).
-    fn lower_has(&self, name: &[u8]) -> bool {
+    /// Whether the lower layer has `name` in this directory (so removing it needs a whiteout):
+    /// what `child` knows, else the lower layer's answer.
+    fn lower_has(&self, name: &[u8], child: &OverlayInode) -> bool {
+        if let Some(known) = *lock(&child.in_lower) {
+            return known;
+        }
         self.lower.as_ref().is_some_and(|l| l.lookup(name).is_ok())
+    }
+
+    /// A file just made at `name` replaced a whiteout (the lower layer has the name) or
+    /// nothing (it has not, or this directory hides it).
+    fn made(&self, name: &[u8], had_whiteout: bool) -> Result<Arc<OverlayInode>, Errno> {
+        let c = self.child(name)?;
+        c.know_in_lower(Some(had_whiteout))?;
+        Ok(c)
+    }
+
+    /// Record whether the lower layer has this file's name (kept with its upper inode).
+    fn know_in_lower(&self, v: Option<bool>) -> Result<(), Errno> {
+        *lock(&self.in_lower) = v;
+        if let Some(u) = self.upper() {
+            self.fs.set_meta(u.stat()?.ino, |m| m.in_lower = v);
+        }
+        Ok(())
     }
 
     /// Make sure this file exists in the upper layer, and return it there.
@@ -442,26 +462,50 @@ impl Inode for OverlayInode {
         if !self.is_dir() {
             return Err(Errno::ENOTDIR);
         }
-        let mut out = Vec::new();
-        let mut seen = HashSet::new();
-        if let Some(u) = self.upper() {
-            for mut e in u.readdir()? {
-                seen.insert(e.name.clone());
-                if e.kind == libc::DT_CHR
-                    && u.lookup(&e.name)
-                        .and_then(|c| c.stat())
-                        .is_ok_and(|s| is_whiteout(&s))
-                {
-                    continue;
+        let mut upper = match self.upper() {
+            Some(u) => {
+                let mut entries = u.readdir()?;
+                // Whiteouts (character devices 0/0) hide names and are not listed.
+                let mut hidden = Vec::new();
+                entries.retain(|e| {
+                    let wh = e.kind == libc::DT_CHR
+                        && u.lookup(&e.name)
+                            .and_then(|c| c.stat())
+                            .is_ok_and(|s| is_whiteout(&s));
+                    if wh {
+                        hidden.push(e.name.clone());
+                    }
+                    !wh
+                });
+                let meta = lock(&self.fs.meta);
+                for e in &mut entries {
+                    e.ino = match meta.get(&e.ino).and_then(|m| m.origin) {
+                        Some((_, ino)) => ino,
+                        None => e.ino | UPPER_INO,
+                    };
                 }
-                e.ino = self.fs.ino_of(e.ino);
-                out.push(e);
+                drop(meta);
+                (entries, hidden)
             }
+            None => (Vec::new(), Vec::new()),
+        };
+        let Some(l) = &self.lower else {
+            return Ok(upper.0);
+        };
+        let lower = l.readdir()?;
+        if upper.0.is_empty() && upper.1.is_empty() {
+            return Ok(lower);
         }
-        if let Some(l) = &self.lower {
-            out.extend(l.readdir()?.into_iter().filter(|e| !seen.contains(&e.name)));
-        }
-        Ok(out)
+        // Names in the upper layer (listed or whited out) hide the lower ones.
+        let mut names: Vec<&[u8]> = upper.0.iter().map(|e| e.name.as_slice()).collect();
+        names.extend(upper.1.iter().map(|n| n.as_slice()));
+        names.sort_unstable();
+        let shown: Vec<DirEntry> = lower
+            .into_iter()
+            .filter(|e| names.binary_search(&e.name.as_slice()).is_err())
+            .collect();
+        upper.0.extend(shown);
+        Ok(upper.0)
     }
 
     fn statfs(&self) -> Result<StatFs, Errno> {
@@ -477,9 +521,9 @@ impl Inode for OverlayInode {
     }
 
     fn create(&self, name: &[u8], mode: u32, creds: &Creds) -> Result<Arc<dyn Inode>, Errno> {
-        let (up, _) = self.make_way(name)?;
+        let (up, had_whiteout) = self.make_way(name)?;
         up.create(name, mode, creds)?;
-        Ok(self.child(name)?)
+        Ok(self.made(name, had_whiteout)?)
     }
 
     fn mkdir(&self, name: &[u8], mode: u32, creds: &Creds) -> Result<(), Errno> {
@@ -490,12 +534,13 @@ impl Inode for OverlayInode {
             let ino = up.lookup(name)?.stat()?.ino;
             self.fs.set_meta(ino, |m| m.redirect = Some(None));
         }
-        Ok(())
+        self.made(name, had_whiteout).map(|_| ())
     }
 
     fn symlink(&self, name: &[u8], target: &[u8], creds: &Creds) -> Result<(), Errno> {
-        let (up, _) = self.make_way(name)?;
-        up.symlink(name, target, creds)
+        let (up, had_whiteout) = self.make_way(name)?;
+        up.symlink(name, target, creds)?;
+        self.made(name, had_whiteout).map(|_| ())
     }
 
     fn link(&self, name: &[u8], target: &Arc<dyn Inode>) -> Result<(), Errno> {
@@ -507,8 +552,9 @@ impl Inode for OverlayInode {
             return Err(Errno::EXDEV);
         }
         let t_up = t.copy_up()?;
-        let (up, _) = self.make_way(name)?;
-        up.link(name, &t_up)
+        let (up, had_whiteout) = self.make_way(name)?;
+        up.link(name, &t_up)?;
+        self.made(name, had_whiteout).map(|_| ())
     }
 
     fn unlink(&self, name: &[u8]) -> Result<(), Errno> {
@@ -517,7 +563,7 @@ impl Inode for OverlayInode {
             return Err(Errno::EISDIR);
         }
         let up = self.copy_up()?;
-        let in_lower = self.lower_has(name);
+        let in_lower = self.lower_has(name, &child);
         if child.upper().is_some() {
             up.unlink(name)?;
         }
@@ -538,7 +584,7 @@ impl Inode for OverlayInode {
             return Err(Errno::ENOTEMPTY);
         }
         let up = self.copy_up()?;
-        let in_lower = self.lower_has(name);
+        let in_lower = self.lower_has(name, &child);
         if let Some(cu) = child.upper() {
             Self::clear_dir(&cu)?;
             up.rmdir(name)?;
@@ -595,7 +641,7 @@ impl Inode for OverlayInode {
         let sup = self.copy_up()?;
         let dup = dst.copy_up()?;
         let src_up = src.copy_up()?;
-        let src_in_lower = self.lower_has(name);
+        let src_in_lower = self.lower_has(name, &src);
         // Directories keep merging with the lower directory they came from.
         if src.is_dir() {
             let lower = src.lower.clone();
@@ -642,6 +688,12 @@ impl Inode for OverlayInode {
         self.forget(name);
         dst.forget(new_name);
         *lock(&src.parent) = Some((dst.me()?, new_name.to_vec()));
+        // Whether the lower layer has the new name: it had if it showed the replaced file.
+        let known = match &existing {
+            Some(e) if !exchange => *lock(&e.in_lower),
+            _ => None,
+        };
+        src.know_in_lower(known)?;
         lock(&dst.children).insert(new_name.to_vec(), Arc::downgrade(&src));
         if let Some(e) = existing {
             if exchange {

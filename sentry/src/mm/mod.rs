@@ -1471,9 +1471,14 @@ impl MemoryManager {
     pub fn read_cstr(&self, addr: u64, max: usize) -> Result<Vec<u8>, Errno> {
         let mut out = Vec::new();
         let mut a = addr;
+        // Most strings are short: read 128 bytes, then twice as much each time, never past
+        // the end of a page (no overflow near the top of the address space either).
+        let mut want = 128usize;
         while out.len() < max {
-            // Bytes to the end of this page (no overflow near the top of the address space).
-            let chunk = ((PAGE_SIZE - a % PAGE_SIZE) as usize).min(max - out.len());
+            let chunk = ((PAGE_SIZE - a % PAGE_SIZE) as usize)
+                .min(max - out.len())
+                .min(want);
+            want = want.saturating_mul(2);
             let mut buf = vec![0u8; chunk];
             self.read_bytes(a, &mut buf)?;
             if let Some(i) = buf.iter().position(|&b| b == 0) {

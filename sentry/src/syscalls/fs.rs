@@ -225,8 +225,7 @@ fn do_open(t: &mut Task, dirfd: i32, path_addr: u64, flags: u64, mode: u64) -> S
                 }
                 may_change_dir(t, &parent)?;
                 let perm = mode as u32 & 0o7777 & !umask(t);
-                parent.create(&name, libc::S_IFREG | perm, &t.creds)?;
-                let d = parent.lookup(&name)?;
+                let d = parent.create(&name, libc::S_IFREG | perm, &t.creds)?;
                 // A new file is opened with the access asked for, whatever its mode says.
                 let ops = d.inode.open(flags)?;
                 let file = OpenFile::new(Some(d), ops, flags);
@@ -444,8 +443,10 @@ pub(crate) fn make_socket_node(
     }
     may_change_dir(t, &parent)?;
     let perm = 0o777 & !umask(t);
-    parent.create(&name, libc::S_IFSOCK | perm, &t.creds)?;
-    let st = parent.lookup(&name)?.inode.stat()?;
+    let st = parent
+        .create(&name, libc::S_IFSOCK | perm, &t.creds)?
+        .inode
+        .stat()?;
     bind((st.dev, st.ino)).inspect_err(|_| {
         let _ = parent.unlink(&name);
     })
@@ -495,7 +496,7 @@ fn create_entry(
     t: &Task,
     dirfd: i32,
     path_addr: u64,
-    make: impl FnOnce(&Dentry, &[u8]) -> Result<(), Errno>,
+    make: impl FnOnce(&Arc<Dentry>, &[u8]) -> Result<(), Errno>,
 ) -> SysResult {
     let (parent, name) = parent_of(t, dirfd, path_addr)?;
     if name == b"." || name == b".." || parent.lookup(&name).is_ok() {
@@ -526,7 +527,7 @@ fn do_mknod(t: &Task, dirfd: i32, path: u64, mode: u64) -> SysResult {
     let perm = m & 0o7777 & !umask(t);
     let ftype = if ftype == 0 { libc::S_IFREG } else { ftype };
     create_entry(t, dirfd, path, |p, name| {
-        p.create(name, ftype | perm, &t.creds)
+        p.create(name, ftype | perm, &t.creds).map(|_| ())
     })
 }
 
@@ -638,6 +639,12 @@ fn do_rename(t: &Task, olddir: i32, old: u64, newdir: i32, new: u64, flags: u32)
     sticky_ok(t, &op, &child)?;
     if let Ok(existing) = np.lookup(&nname) {
         sticky_ok(t, &np, &existing)?;
+        // Two links to one file: rename does nothing (both names stay).
+        let (a, b) = (child.inode.stat()?, existing.inode.stat()?);
+        let keep = libc::RENAME_EXCHANGE | libc::RENAME_NOREPLACE;
+        if (a.dev, a.ino) == (b.dev, b.ino) && flags & keep == 0 {
+            return Ok(0);
+        }
     }
     if child.is_mountpoint() || child.covers.is_some() {
         return Err(Errno::EBUSY);

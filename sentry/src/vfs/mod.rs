@@ -347,6 +347,16 @@ impl Dentry {
     /// Run a change of entry `name` in this directory, then forget what the cache knew of it
     /// (a removed entry's dentry is marked dead).
     fn change<R>(&self, name: &[u8], f: impl FnOnce() -> Result<R, Errno>) -> Result<R, Errno> {
+        self.change_to(name, false, f)
+    }
+
+    /// `change`; `gone`: the change removed the name, which the cache then knows is absent.
+    fn change_to<R>(
+        &self,
+        name: &[u8],
+        gone: bool,
+        f: impl FnOnce() -> Result<R, Errno>,
+    ) -> Result<R, Errno> {
         let mut c = lock(&self.children);
         let r = f()?;
         if let Some(Some(old)) = c.remove(name) {
@@ -354,12 +364,31 @@ impl Dentry {
                 old.dead.store(true, Ordering::Relaxed);
             }
         }
+        if gone && self.inode.cacheable() {
+            c.insert(name.to_vec(), None);
+        }
         Ok(r)
     }
 
-    /// Create a regular file or node `name` here.
-    pub fn create(&self, name: &[u8], mode: u32, creds: &Creds) -> Result<(), Errno> {
-        self.change(name, || self.inode.create(name, mode, creds).map(|_| ()))
+    /// Create a regular file or node `name` here; its dentry is cached at once.
+    pub fn create(
+        self: &Arc<Self>,
+        name: &[u8],
+        mode: u32,
+        creds: &Creds,
+    ) -> Result<Arc<Dentry>, Errno> {
+        let inode = self.change(name, || self.inode.create(name, mode, creds))?;
+        let d = Self::make(name, Some(self.clone()), inode, None)?;
+        if self.inode.cacheable() {
+            let mut c = lock(&self.children);
+            if !c.contains_key(name) {
+                c.insert(name.to_vec(), Some(d.clone()));
+                drop(c);
+                lock(&LRU).push_back(Arc::downgrade(&d));
+                shrink_dcache();
+            }
+        }
+        Ok(d)
     }
 
     pub fn mkdir(&self, name: &[u8], mode: u32, creds: &Creds) -> Result<(), Errno> {
@@ -376,11 +405,11 @@ impl Dentry {
 
     /// Remove the non-directory `name`. The dentry dies with the inode's last link.
     pub fn unlink(&self, name: &[u8]) -> Result<(), Errno> {
-        self.change(name, || self.inode.unlink(name))
+        self.change_to(name, true, || self.inode.unlink(name))
     }
 
     pub fn rmdir(&self, name: &[u8]) -> Result<(), Errno> {
-        self.change(name, || self.inode.rmdir(name))
+        self.change_to(name, true, || self.inode.rmdir(name))
     }
 
     /// rename(2) of `old_dir`/`old` to `new_dir`/`new`; cached dentries move with their files.
@@ -444,6 +473,8 @@ impl Dentry {
                     oc.insert(old.to_vec(), Some(d));
                 }
             }
+        } else if old_dir.inode.cacheable() && !(same && old == new) {
+            oc.insert(old.to_vec(), None);
         }
         Ok(())
     }
