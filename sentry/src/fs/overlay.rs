@@ -760,6 +760,24 @@ impl FileOps for OverlayFile {
     fn host_fd(&self) -> Option<i32> {
         self.inner.host_fd()
     }
+    fn read_direct(
+        &self,
+        mm: &MemoryManager,
+        addr: u64,
+        len: usize,
+        off: u64,
+    ) -> Option<Result<usize, Errno>> {
+        self.inner.read_direct(mm, addr, len, off)
+    }
+    fn write_direct(
+        &self,
+        mm: &MemoryManager,
+        addr: u64,
+        len: usize,
+        off: u64,
+    ) -> Option<Result<usize, Errno>> {
+        self.inner.write_direct(mm, addr, len, off)
+    }
     fn wait_queue(&self) -> Option<&crate::kernel::wait::WaitQueue> {
         self.inner.wait_queue()
     }

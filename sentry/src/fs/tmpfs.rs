@@ -10,7 +10,7 @@ use super::synth::{dir_file, dt};
 use crate::errno::Errno;
 use crate::kernel::time;
 use crate::mm::pod::StatFs;
-use crate::mm::Mappable;
+use crate::mm::{Mappable, MemoryManager};
 use crate::vfs::{Creds, DirEntry, FileOps, Inode, SetAttr, Stat};
 
 const TMPFS_MAGIC: i64 = 0x0102_1994;
@@ -274,6 +274,77 @@ impl TmpInode {
             mf.write(f + in_page, &buf[done..done + chunk])
                 .map_err(|_| Errno::EIO)?;
             done += chunk;
+        }
+        let npages = pages.len() as u64;
+        let end = end.min(off + done as u64);
+        if end > st.stat.size {
+            st.stat.size = end;
+        }
+        st.stat.blocks = npages * (PAGE_SIZE / 512);
+        let t = now();
+        st.stat.mtime = t;
+        st.stat.ctime = t;
+        Ok(done)
+    }
+}
+
+impl TmpInode {
+    /// Copy file bytes at `off` (zeros for holes) to memory-file offset `dst`, at most `n`
+    /// and not past the end of the file, all within one file page at most twice over.
+    fn read_to_frame(&self, off: u64, dst: u64, n: usize) -> Result<usize, Errno> {
+        let st = self.lock();
+        let Kind::File { pages } = &st.kind else {
+            return Err(Errno::EISDIR);
+        };
+        if off >= st.stat.size {
+            return Ok(0);
+        }
+        let n = (n as u64).min(st.stat.size - off) as usize;
+        let mut done = 0;
+        while done < n {
+            let pos = off + done as u64;
+            let (page, in_page) = (pos / PAGE_SIZE, pos % PAGE_SIZE);
+            let k = ((PAGE_SIZE - in_page) as usize).min(n - done);
+            let to = dst + done as u64;
+            match pages.get(&page) {
+                Some(&f) => self.fs.mf.copy(f + in_page, to, k as u64),
+                None => self.fs.mf.zero(to, k as u64),
+            }
+            .map_err(|_| Errno::EIO)?;
+            done += k;
+        }
+        Ok(n)
+    }
+
+    /// Copy `n` bytes at memory-file offset `src` into the file at `off`; fewer when the file
+    /// system is full part way (ENOSPC when nothing fits).
+    fn write_from_frame(&self, off: u64, src: u64, n: usize) -> Result<usize, Errno> {
+        let end = off.checked_add(n as u64).ok_or(Errno::EFBIG)?;
+        let mut st = self.lock();
+        let Kind::File { pages } = &mut st.kind else {
+            return Err(Errno::EISDIR);
+        };
+        let mut done = 0;
+        while done < n {
+            let pos = off + done as u64;
+            let (page, in_page) = (pos / PAGE_SIZE, pos % PAGE_SIZE);
+            let k = ((PAGE_SIZE - in_page) as usize).min(n - done);
+            let f = match pages.get(&page) {
+                Some(&f) => f,
+                None => match self.fs.alloc_page() {
+                    Ok(f) => {
+                        pages.insert(page, f);
+                        f
+                    }
+                    Err(_) if done > 0 => break,
+                    Err(e) => return Err(e),
+                },
+            };
+            self.fs
+                .mf
+                .copy(src + done as u64, f + in_page, k as u64)
+                .map_err(|_| Errno::EIO)?;
+            done += k;
         }
         let npages = pages.len() as u64;
         let end = end.min(off + done as u64);
@@ -653,6 +724,56 @@ impl FileOps for TmpFile {
     }
     fn truncate(&self, size: u64) -> Result<(), Errno> {
         self.inode.truncate(size)
+    }
+    fn read_direct(
+        &self,
+        mm: &MemoryManager,
+        addr: u64,
+        len: usize,
+        off: u64,
+    ) -> Option<Result<usize, Errno>> {
+        let len = (len as u64).min(self.inode.size().saturating_sub(off)) as usize;
+        Some(direct(mm, addr, len, true, |at, frame, n| {
+            self.inode.read_to_frame(off + at as u64, frame, n)
+        }))
+    }
+    fn write_direct(
+        &self,
+        mm: &MemoryManager,
+        addr: u64,
+        len: usize,
+        off: u64,
+    ) -> Option<Result<usize, Errno>> {
+        Some(direct(mm, addr, len, false, |at, frame, n| {
+            self.inode.write_from_frame(off + at as u64, frame, n)
+        }))
+    }
+}
+
+/// Walk application memory [addr, addr+len) (`to_app`: for writing into it), moving each
+/// page's bytes with `io(done_so_far, frame, n)`; stops at the first short move. An error
+/// after some bytes moved gives the count instead.
+fn direct(
+    mm: &MemoryManager,
+    addr: u64,
+    len: usize,
+    to_app: bool,
+    mut io: impl FnMut(usize, u64, usize) -> Result<usize, Errno>,
+) -> Result<usize, Errno> {
+    let mut total = 0;
+    let mut short = false;
+    let r = mm.for_each_chunk(addr, len, to_app, |frame, at, n| {
+        if short {
+            return Ok(());
+        }
+        let got = io(at, frame, n)?;
+        total += got;
+        short = got < n;
+        Ok(())
+    });
+    match r {
+        Err(e) if total == 0 => Err(e),
+        _ => Ok(total),
     }
 }
 

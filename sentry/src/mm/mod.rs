@@ -1391,7 +1391,7 @@ impl MemoryManager {
     }
 
     /// Walk [addr, addr+len) page by page, calling `f(frame_offset, buffer_offset, n)`.
-    fn for_each_chunk(
+    pub(crate) fn for_each_chunk(
         &self,
         addr: u64,
         len: usize,

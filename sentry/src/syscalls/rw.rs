@@ -42,6 +42,9 @@ fn read_into(t: &Task, f: &OpenFile, addr: u64, len: usize, off: u64) -> Result<
     if let Some(hfd) = f.ops.host_fd() {
         return t.mm.pread_into(addr, len, hfd, off);
     }
+    if let Some(r) = f.ops.read_direct(&t.mm, addr, len, off) {
+        return r;
+    }
     let mut total = 0;
     while total < len {
         let n = (len - total).min(CHUNK);
@@ -84,6 +87,11 @@ fn fsize_limit(t: &Task, f: &OpenFile, len: usize, off: u64) -> Result<usize, Er
 
 fn write_from(t: &Task, f: &OpenFile, addr: u64, len: usize, off: u64) -> Result<usize, Errno> {
     let len = fsize_limit(t, f, len.min(MAX_RW), off)?;
+    if len > 0 {
+        if let Some(r) = f.ops.write_direct(&t.mm, addr, len, off) {
+            return r;
+        }
+    }
     let mut total = 0;
     while total < len || len == 0 {
         let n = (len - total).min(CHUNK);

@@ -36,6 +36,27 @@ pub trait FileOps: Send + Sync {
     fn mappable(&self) -> Option<Arc<dyn Mappable>> {
         None
     }
+    /// Read straight into application memory at `addr` (files whose data are memory-file
+    /// pages: no bounce buffer). None: this file has no such path.
+    fn read_direct(
+        &self,
+        _mm: &MemoryManager,
+        _addr: u64,
+        _len: usize,
+        _off: u64,
+    ) -> Option<Result<usize, Errno>> {
+        None
+    }
+    /// Write straight from application memory; None as for `read_direct`.
+    fn write_direct(
+        &self,
+        _mm: &MemoryManager,
+        _addr: u64,
+        _len: usize,
+        _off: u64,
+    ) -> Option<Result<usize, Errno>> {
+        None
+    }
     /// A host fd holding the data, for reads straight into application memory.
     fn host_fd(&self) -> Option<i32> {
         None
