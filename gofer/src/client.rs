@@ -131,6 +131,133 @@ impl Client {
         }
     }
 
+    fn node(&self, req: &Request) -> Result<(u64, Attr, Option<OwnedFd>)> {
+        match self.call(req)? {
+            (Response::Node { fid, attr }, fd) => Ok((fid, attr, fd)),
+            (r, _) => Self::unexpected(r),
+        }
+    }
+
+    fn ok(&self, req: &Request) -> Result<()> {
+        match self.call(req)?.0 {
+            Response::Ok => Ok(()),
+            r => Self::unexpected(r),
+        }
+    }
+
+    /// Create a regular file: its fid, attributes and an fd open for reading and writing.
+    pub fn create(
+        &self,
+        fid: u64,
+        name: &[u8],
+        mode: u32,
+        uid: u32,
+        gid: u32,
+    ) -> Result<(u64, Attr, OwnedFd)> {
+        let name = name.to_vec();
+        match self.node(&Request::Create {
+            fid,
+            name,
+            mode,
+            uid,
+            gid,
+        })? {
+            (f, a, Some(fd)) => Ok((f, a, fd)),
+            _ => Err(ClientError::Protocol("create without a file".into())),
+        }
+    }
+
+    /// Make a directory, fifo or socket (by `mode`'s type bits).
+    pub fn mknod(
+        &self,
+        fid: u64,
+        name: &[u8],
+        mode: u32,
+        uid: u32,
+        gid: u32,
+    ) -> Result<(u64, Attr)> {
+        let name = name.to_vec();
+        let (f, a, _) = self.node(&Request::Mknod {
+            fid,
+            name,
+            mode,
+            uid,
+            gid,
+        })?;
+        Ok((f, a))
+    }
+
+    pub fn symlink(
+        &self,
+        fid: u64,
+        name: &[u8],
+        target: &[u8],
+        uid: u32,
+        gid: u32,
+    ) -> Result<(u64, Attr)> {
+        let (name, target) = (name.to_vec(), target.to_vec());
+        let (f, a, _) = self.node(&Request::Symlink {
+            fid,
+            name,
+            target,
+            uid,
+            gid,
+        })?;
+        Ok((f, a))
+    }
+
+    pub fn link(&self, fid: u64, name: &[u8], target: u64) -> Result<(u64, Attr)> {
+        let name = name.to_vec();
+        let (f, a, _) = self.node(&Request::Link { fid, name, target })?;
+        Ok((f, a))
+    }
+
+    pub fn unlink(&self, fid: u64, name: &[u8], dir: bool) -> Result<()> {
+        let name = name.to_vec();
+        self.ok(&Request::Unlink { fid, name, dir })
+    }
+
+    pub fn rename(
+        &self,
+        fid: u64,
+        name: &[u8],
+        to: u64,
+        new_name: &[u8],
+        flags: u32,
+    ) -> Result<()> {
+        let (name, new_name) = (name.to_vec(), new_name.to_vec());
+        self.ok(&Request::Rename {
+            fid,
+            name,
+            to,
+            new_name,
+            flags,
+        })
+    }
+
+    /// Change attributes (`req` is a SetAttr); the new attributes.
+    pub fn setattr(&self, req: &Request) -> Result<Attr> {
+        match self.call(req)?.0 {
+            Response::Attr(a) => Ok(a),
+            r => Self::unexpected(r),
+        }
+    }
+
+    pub fn setxattr(&self, fid: u64, name: &[u8], value: &[u8], flags: u32) -> Result<()> {
+        let (name, value) = (name.to_vec(), value.to_vec());
+        self.ok(&Request::SetXattr {
+            fid,
+            name,
+            value,
+            flags,
+        })
+    }
+
+    pub fn removexattr(&self, fid: u64, name: &[u8]) -> Result<()> {
+        let name = name.to_vec();
+        self.ok(&Request::RemoveXattr { fid, name })
+    }
+
     /// Release a fid; the gofer hears of released fids in batches.
     pub fn close(&self, fid: u64) {
         let fids = {

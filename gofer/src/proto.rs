@@ -98,7 +98,80 @@ pub enum Request {
     ListXattr {
         fid: u64,
     },
+    /// Create regular file `name` in directory `fid` (O_EXCL), owned by `uid`/`gid`; the
+    /// answer is `Node` and carries the file open for reading and writing.
+    Create {
+        fid: u64,
+        name: Vec<u8>,
+        mode: u32,
+        uid: u32,
+        gid: u32,
+    },
+    /// Make directory, fifo or socket `name` (by the type bits of `mode`); answer `Node`.
+    Mknod {
+        fid: u64,
+        name: Vec<u8>,
+        mode: u32,
+        uid: u32,
+        gid: u32,
+    },
+    Symlink {
+        fid: u64,
+        name: Vec<u8>,
+        target: Vec<u8>,
+        uid: u32,
+        gid: u32,
+    },
+    /// Hard link to `target` as `name` in directory `fid`; answer `Node`.
+    Link {
+        fid: u64,
+        name: Vec<u8>,
+        target: u64,
+    },
+    /// Remove `name` from directory `fid` (a directory when `dir`).
+    Unlink {
+        fid: u64,
+        name: Vec<u8>,
+        dir: bool,
+    },
+    /// renameat2 of `fid`/`name` to `to`/`new_name`.
+    Rename {
+        fid: u64,
+        name: Vec<u8>,
+        to: u64,
+        new_name: Vec<u8>,
+        flags: u32,
+    },
+    /// Change the attributes `valid` selects (SETATTR_*); answer `Attr`.
+    SetAttr {
+        fid: u64,
+        valid: u32,
+        mode: u32,
+        uid: u32,
+        gid: u32,
+        size: u64,
+        atime: (i64, i64),
+        mtime: (i64, i64),
+    },
+    SetXattr {
+        fid: u64,
+        name: Vec<u8>,
+        value: Vec<u8>,
+        flags: u32,
+    },
+    RemoveXattr {
+        fid: u64,
+        name: Vec<u8>,
+    },
 }
+
+/// What a SetAttr changes.
+pub const SETATTR_MODE: u32 = 1;
+pub const SETATTR_UID: u32 = 2;
+pub const SETATTR_GID: u32 = 4;
+pub const SETATTR_SIZE: u32 = 8;
+pub const SETATTR_ATIME: u32 = 16;
+pub const SETATTR_MTIME: u32 = 32;
 
 /// Longest extended attribute name and value (Linux's XATTR_NAME_MAX, XATTR_SIZE_MAX), and
 /// the longest attribute name list (XATTR_LIST_MAX).
@@ -128,6 +201,11 @@ pub enum Response {
     Ok,
     /// An extended attribute's value, or a NUL-separated list of names.
     Xattr(Vec<u8>),
+    /// A new file's fid and attributes (with an fd for Create).
+    Node {
+        fid: u64,
+        attr: Attr,
+    },
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -276,6 +354,88 @@ impl Request {
             }
             Request::GetXattr { fid, name } => e.u8(9).u64(*fid).bytes(name),
             Request::ListXattr { fid } => e.u8(10).u64(*fid),
+            Request::Create {
+                fid,
+                name,
+                mode,
+                uid,
+                gid,
+            } => e
+                .u8(11)
+                .u64(*fid)
+                .bytes(name)
+                .u32(*mode)
+                .u32(*uid)
+                .u32(*gid),
+            Request::Mknod {
+                fid,
+                name,
+                mode,
+                uid,
+                gid,
+            } => e
+                .u8(12)
+                .u64(*fid)
+                .bytes(name)
+                .u32(*mode)
+                .u32(*uid)
+                .u32(*gid),
+            Request::Symlink {
+                fid,
+                name,
+                target,
+                uid,
+                gid,
+            } => e
+                .u8(13)
+                .u64(*fid)
+                .bytes(name)
+                .bytes(target)
+                .u32(*uid)
+                .u32(*gid),
+            Request::Link { fid, name, target } => e.u8(14).u64(*fid).bytes(name).u64(*target),
+            Request::Unlink { fid, name, dir } => e.u8(15).u64(*fid).bytes(name).u8(*dir as u8),
+            Request::Rename {
+                fid,
+                name,
+                to,
+                new_name,
+                flags,
+            } => e
+                .u8(16)
+                .u64(*fid)
+                .bytes(name)
+                .u64(*to)
+                .bytes(new_name)
+                .u32(*flags),
+            Request::SetAttr {
+                fid,
+                valid,
+                mode,
+                uid,
+                gid,
+                size,
+                atime,
+                mtime,
+            } => e
+                .u8(17)
+                .u64(*fid)
+                .u32(*valid)
+                .u32(*mode)
+                .u32(*uid)
+                .u32(*gid)
+                .u64(*size)
+                .i64(atime.0)
+                .i64(atime.1)
+                .i64(mtime.0)
+                .i64(mtime.1),
+            Request::SetXattr {
+                fid,
+                name,
+                value,
+                flags,
+            } => e.u8(18).u64(*fid).bytes(name).bytes(value).u32(*flags),
+            Request::RemoveXattr { fid, name } => e.u8(19).u64(*fid).bytes(name),
         };
         e.0
     }
@@ -313,6 +473,64 @@ impl Request {
                 name: d.bytes(XATTR_NAME_MAX)?,
             },
             10 => Request::ListXattr { fid: d.u64()? },
+            11 => Request::Create {
+                fid: d.u64()?,
+                name: d.bytes(NAME_MAX)?,
+                mode: d.u32()?,
+                uid: d.u32()?,
+                gid: d.u32()?,
+            },
+            12 => Request::Mknod {
+                fid: d.u64()?,
+                name: d.bytes(NAME_MAX)?,
+                mode: d.u32()?,
+                uid: d.u32()?,
+                gid: d.u32()?,
+            },
+            13 => Request::Symlink {
+                fid: d.u64()?,
+                name: d.bytes(NAME_MAX)?,
+                target: d.bytes(libc::PATH_MAX as usize)?,
+                uid: d.u32()?,
+                gid: d.u32()?,
+            },
+            14 => Request::Link {
+                fid: d.u64()?,
+                name: d.bytes(NAME_MAX)?,
+                target: d.u64()?,
+            },
+            15 => Request::Unlink {
+                fid: d.u64()?,
+                name: d.bytes(NAME_MAX)?,
+                dir: d.u8()? != 0,
+            },
+            16 => Request::Rename {
+                fid: d.u64()?,
+                name: d.bytes(NAME_MAX)?,
+                to: d.u64()?,
+                new_name: d.bytes(NAME_MAX)?,
+                flags: d.u32()?,
+            },
+            17 => Request::SetAttr {
+                fid: d.u64()?,
+                valid: d.u32()?,
+                mode: d.u32()?,
+                uid: d.u32()?,
+                gid: d.u32()?,
+                size: d.u64()?,
+                atime: (d.i64()?, d.i64()?),
+                mtime: (d.i64()?, d.i64()?),
+            },
+            18 => Request::SetXattr {
+                fid: d.u64()?,
+                name: d.bytes(XATTR_NAME_MAX)?,
+                value: d.bytes(XATTR_SIZE_MAX)?,
+                flags: d.u32()?,
+            },
+            19 => Request::RemoveXattr {
+                fid: d.u64()?,
+                name: d.bytes(XATTR_NAME_MAX)?,
+            },
             t => return Err(DecodeError::BadTag(t)),
         };
         d.end()?;
@@ -353,6 +571,7 @@ impl Response {
             }
             Response::Ok => e.u8(8),
             Response::Xattr(v) => e.u8(9).bytes(v),
+            Response::Node { fid, attr } => e.u8(10).u64(*fid).attr(attr),
         };
         e.0
     }
@@ -401,6 +620,10 @@ impl Response {
             }),
             8 => Response::Ok,
             9 => Response::Xattr(d.bytes(XATTR_SIZE_MAX)?),
+            10 => Response::Node {
+                fid: d.u64()?,
+                attr: d.attr()?,
+            },
             t => return Err(DecodeError::BadTag(t)),
         };
         d.end()?;
@@ -428,6 +651,36 @@ mod tests {
                 name: b"user.x".to_vec(),
             },
             Request::ListXattr { fid: 4 },
+            Request::Create {
+                fid: 1,
+                name: b"n".to_vec(),
+                mode: 0o644,
+                uid: 5,
+                gid: 6,
+            },
+            Request::Rename {
+                fid: 1,
+                name: b"a".to_vec(),
+                to: 2,
+                new_name: b"b".to_vec(),
+                flags: 1,
+            },
+            Request::SetAttr {
+                fid: 3,
+                valid: SETATTR_SIZE | SETATTR_MTIME,
+                mode: 0,
+                uid: 0,
+                gid: 0,
+                size: 77,
+                atime: (0, 0),
+                mtime: (5, 6),
+            },
+            Request::SetXattr {
+                fid: 3,
+                name: b"user.a".to_vec(),
+                value: b"v".to_vec(),
+                flags: 0,
+            },
         ];
         for r in reqs {
             assert_eq!(Request::decode(&r.encode()), Ok(r));

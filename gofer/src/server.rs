@@ -21,8 +21,8 @@ use crate::sock;
 
 struct Node {
     fd: OwnedFd,
-    parent: Option<Rc<Node>>,
-    name: Vec<u8>,
+    /// Where the node is: its directory and name (renames through the gofer move it).
+    loc: std::cell::RefCell<(Option<Rc<Node>>, Vec<u8>)>,
     attr: Attr,
     /// Directory listing taken when a listing starts at cookie 0.
     listing: std::cell::RefCell<Vec<Dirent>>,
@@ -32,6 +32,8 @@ struct Node {
 pub struct Server {
     nodes: HashMap<u64, Rc<Node>>,
     next_fid: u64,
+    /// Whether changes are allowed (a root written through), or the tree is read-only.
+    writable: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -73,7 +75,12 @@ const PATH_FLAGS: OFlag = OFlag::O_PATH
     .union(OFlag::O_CLOEXEC);
 
 impl Server {
-    pub fn new(root: &Path) -> Result<Server, ServeError> {
+    /// Serve the tree under `root`; `writable`: allow changes (else they are EROFS).
+    pub fn new(root: &Path, writable: bool) -> Result<Server, ServeError> {
+        if writable {
+            // Modes arrive with the sandbox's umask applied already.
+            nix::sys::stat::umask(Mode::empty());
+        }
         let fd = openat(
             None,
             root,
@@ -87,14 +94,14 @@ impl Server {
         );
         let root = Rc::new(Node {
             fd,
-            parent: None,
-            name: Vec::new(),
+            loc: Default::default(),
             attr,
             listing: Default::default(),
         });
         Ok(Server {
             nodes: HashMap::from([(0, root)]),
             next_fid: 1,
+            writable,
         })
     }
 
@@ -155,6 +162,20 @@ impl Server {
                 })
             }
             Request::GetXattr { fid, name } => Response::Xattr(self.getxattr(fid, &name)?),
+            r @ (Request::Create { .. }
+            | Request::Mknod { .. }
+            | Request::Symlink { .. }
+            | Request::Link { .. }
+            | Request::Unlink { .. }
+            | Request::Rename { .. }
+            | Request::SetAttr { .. }
+            | Request::SetXattr { .. }
+            | Request::RemoveXattr { .. }) => {
+                if !self.writable {
+                    return Err(Errno::EROFS);
+                }
+                return self.change(r);
+            }
             Request::ListXattr { fid } => Response::Xattr(self.listxattr(fid)?),
             Request::Close { fids } => {
                 for fid in fids.into_iter().filter(|&f| f != 0) {
@@ -195,8 +216,7 @@ impl Server {
             let attr = to_attr(&fstat(fd.as_raw_fd())?);
             let node = Rc::new(Node {
                 fd,
-                parent: Some(cur.clone()),
-                name: name.clone(),
+                loc: std::cell::RefCell::new((Some(cur.clone()), name.clone())),
                 attr,
                 listing: Default::default(),
             });
@@ -214,22 +234,28 @@ impl Server {
 
     fn open(&mut self, fid: u64, flags: u32) -> Result<OwnedFd, Errno> {
         let n = self.node(fid)?;
-        // The tree is served read-only for now: writes are kept in the sentry's overlay.
-        if flags & libc::O_ACCMODE as u32 != libc::O_RDONLY as u32 {
-            return Err(Errno::EROFS);
-        }
+        // A read-only tree (below the sentry's overlay) opens nothing for writing.
+        let acc = match flags & libc::O_ACCMODE as u32 {
+            x if x == libc::O_RDONLY as u32 => OFlag::empty(),
+            _ if !self.writable => return Err(Errno::EROFS),
+            x if x == libc::O_WRONLY as u32 => OFlag::O_WRONLY,
+            x if x == libc::O_RDWR as u32 => OFlag::O_RDWR,
+            _ => return Err(Errno::EINVAL),
+        };
         let base = OFlag::O_RDONLY | OFlag::O_CLOEXEC | OFlag::O_NOCTTY | OFlag::O_NOFOLLOW;
         let fd = match n.attr.file_type() {
-            libc::S_IFDIR => openat(
+            libc::S_IFDIR if acc.is_empty() => openat(
                 Some(n.fd.as_raw_fd()),
                 ".",
                 base | OFlag::O_DIRECTORY,
                 Mode::empty(),
             )?,
+            libc::S_IFDIR => return Err(Errno::EISDIR),
             libc::S_IFREG => {
-                let parent = n.parent.as_ref().ok_or(Errno::EINVAL)?;
-                let name = OsStr::from_bytes(&n.name);
-                openat(Some(parent.fd.as_raw_fd()), name, base, Mode::empty())?
+                let (parent, name) = n.loc.borrow().clone();
+                let parent = parent.ok_or(Errno::EINVAL)?;
+                let name = OsStr::from_bytes(&name);
+                openat(Some(parent.fd.as_raw_fd()), name, base | acc, Mode::empty())?
             }
             // Host devices, fifos and sockets are never opened for the sandbox.
             _ => return Err(Errno::EACCES),
@@ -336,4 +362,315 @@ impl Server {
         let eof = start + entries.len() == listing.len();
         Ok(Response::Dirents { entries, eof })
     }
+}
+
+// ---- changes (a tree served writable) -----------------------------------------------------
+
+use nix::fcntl::{renameat2, RenameFlags};
+use nix::sys::stat::{fchmod, futimens, mkdirat, mknodat, utimensat, SFlag, UtimensatFlags};
+use nix::sys::time::TimeSpec;
+use nix::unistd::{fchownat, ftruncate, linkat, symlinkat, unlinkat, Gid, Uid, UnlinkatFlags};
+
+use crate::proto::{
+    SETATTR_ATIME, SETATTR_GID, SETATTR_MODE, SETATTR_MTIME, SETATTR_SIZE, SETATTR_UID,
+};
+
+const EMPTY_NOFOLLOW: nix::fcntl::AtFlags =
+    nix::fcntl::AtFlags::AT_EMPTY_PATH.union(nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW);
+
+fn name_arg(name: &[u8]) -> Result<&OsStr, Errno> {
+    if valid_name(name) {
+        Ok(OsStr::from_bytes(name))
+    } else {
+        Err(Errno::EINVAL)
+    }
+}
+
+fn time(t: (i64, i64)) -> TimeSpec {
+    TimeSpec::new(t.0, t.1)
+}
+
+const UTIME_OMIT: TimeSpec = TimeSpec::new(0, libc::UTIME_OMIT);
+
+impl Server {
+    fn dir_node(&self, fid: u64) -> Result<Rc<Node>, Errno> {
+        let n = self.node(fid)?;
+        if n.attr.file_type() != libc::S_IFDIR {
+            return Err(Errno::ENOTDIR);
+        }
+        Ok(n)
+    }
+
+    /// A node for the entry `name` just made in `dir`, owned by `uid`/`gid` when given.
+    fn made(
+        &mut self,
+        dir: &Rc<Node>,
+        name: &[u8],
+        owner: Option<(u32, u32)>,
+    ) -> Result<Response, Errno> {
+        let fd = own(openat(
+            Some(dir.fd.as_raw_fd()),
+            OsStr::from_bytes(name),
+            PATH_FLAGS,
+            Mode::empty(),
+        )?);
+        if let Some((uid, gid)) = owner {
+            fchownat(
+                Some(fd.as_raw_fd()),
+                "",
+                Some(Uid::from_raw(uid)),
+                Some(Gid::from_raw(gid)),
+                EMPTY_NOFOLLOW,
+            )?;
+        }
+        let attr = to_attr(&fstat(fd.as_raw_fd())?);
+        let id = self.next_fid;
+        self.next_fid += 1;
+        self.nodes.insert(
+            id,
+            Rc::new(Node {
+                fd,
+                loc: std::cell::RefCell::new((Some(dir.clone()), name.to_vec())),
+                attr,
+                listing: Default::default(),
+            }),
+        );
+        Ok(Response::Node { fid: id, attr })
+    }
+
+    /// A descriptor of a regular file or directory, opened again from its parent with
+    /// O_NOFOLLOW and checked to be the same inode, for changes an O_PATH fd cannot make.
+    fn reopen(&mut self, fid: u64, write: bool) -> Result<OwnedFd, Errno> {
+        let flags = if write {
+            libc::O_WRONLY
+        } else {
+            libc::O_RDONLY
+        };
+        match self.node(fid)?.attr.file_type() {
+            libc::S_IFREG | libc::S_IFDIR => self.open(fid, flags as u32),
+            _ => Err(Errno::EOPNOTSUPP),
+        }
+    }
+
+    fn change(&mut self, req: Request) -> Result<(Response, Option<OwnedFd>), Errno> {
+        let r = match req {
+            Request::Create {
+                fid,
+                name,
+                mode,
+                uid,
+                gid,
+            } => {
+                let dir = self.dir_node(fid)?;
+                let flags = OFlag::O_CREAT
+                    | OFlag::O_EXCL
+                    | OFlag::O_RDWR
+                    | OFlag::O_NOFOLLOW
+                    | OFlag::O_CLOEXEC
+                    | OFlag::O_NOCTTY;
+                let fd = own(openat(
+                    Some(dir.fd.as_raw_fd()),
+                    name_arg(&name)?,
+                    flags,
+                    Mode::from_bits_truncate(mode & 0o7777),
+                )?);
+                let resp = self.made(&dir, &name, Some((uid, gid)))?;
+                if let Response::Node { attr, .. } = &resp {
+                    let st = fstat(fd.as_raw_fd())?;
+                    if (st.st_dev, st.st_ino) != (attr.dev, attr.ino) {
+                        return Err(Errno::ESTALE);
+                    }
+                }
+                return Ok((resp, Some(fd)));
+            }
+            Request::Mknod {
+                fid,
+                name,
+                mode,
+                uid,
+                gid,
+            } => {
+                let dir = self.dir_node(fid)?;
+                let n = name_arg(&name)?;
+                let perm = Mode::from_bits_truncate(mode & 0o7777);
+                let at = Some(dir.fd.as_raw_fd());
+                match mode & libc::S_IFMT {
+                    libc::S_IFDIR => mkdirat(at, n, perm)?,
+                    t @ (libc::S_IFIFO | libc::S_IFSOCK | libc::S_IFREG) => {
+                        mknodat(at, n, SFlag::from_bits_truncate(t), perm, 0)?
+                    }
+                    // Device nodes are never made on the host for the sandbox.
+                    _ => return Err(Errno::EPERM),
+                }
+                self.made(&dir, &name, Some((uid, gid)))?
+            }
+            Request::Symlink {
+                fid,
+                name,
+                target,
+                uid,
+                gid,
+            } => {
+                let dir = self.dir_node(fid)?;
+                if target.is_empty() || target.contains(&0) {
+                    return Err(Errno::ENOENT);
+                }
+                symlinkat(
+                    OsStr::from_bytes(&target),
+                    Some(dir.fd.as_raw_fd()),
+                    name_arg(&name)?,
+                )?;
+                self.made(&dir, &name, Some((uid, gid)))?
+            }
+            Request::Link { fid, name, target } => {
+                let dir = self.dir_node(fid)?;
+                let t = self.node(target)?;
+                if t.attr.file_type() == libc::S_IFDIR {
+                    return Err(Errno::EPERM);
+                }
+                linkat(
+                    Some(t.fd.as_raw_fd()),
+                    OsStr::new(""),
+                    Some(dir.fd.as_raw_fd()),
+                    name_arg(&name)?,
+                    nix::fcntl::AtFlags::AT_EMPTY_PATH,
+                )?;
+                self.made(&dir, &name, None)?
+            }
+            Request::Unlink { fid, name, dir } => {
+                let d = self.dir_node(fid)?;
+                let how = if dir {
+                    UnlinkatFlags::RemoveDir
+                } else {
+                    UnlinkatFlags::NoRemoveDir
+                };
+                unlinkat(Some(d.fd.as_raw_fd()), name_arg(&name)?, how)?;
+                Response::Ok
+            }
+            Request::Rename {
+                fid,
+                name,
+                to,
+                new_name,
+                flags,
+            } => {
+                let from = self.dir_node(fid)?;
+                let dest = self.dir_node(to)?;
+                renameat2(
+                    Some(from.fd.as_raw_fd()),
+                    name_arg(&name)?,
+                    Some(dest.fd.as_raw_fd()),
+                    name_arg(&new_name)?,
+                    RenameFlags::from_bits(flags).ok_or(Errno::EINVAL)?,
+                )?;
+                // Nodes follow their files.
+                let exchange = flags & libc::RENAME_EXCHANGE != 0;
+                for n in self.nodes.values() {
+                    let mut loc = n.loc.borrow_mut();
+                    let at = |d: &Rc<Node>, nm: &[u8]| {
+                        loc.0.as_ref().is_some_and(|p| Rc::ptr_eq(p, d)) && loc.1 == nm
+                    };
+                    if at(&from, &name) {
+                        *loc = (Some(dest.clone()), new_name.clone());
+                    } else if exchange && at(&dest, &new_name) {
+                        *loc = (Some(from.clone()), name.clone());
+                    }
+                }
+                Response::Ok
+            }
+            Request::SetAttr {
+                fid,
+                valid,
+                mode,
+                uid,
+                gid,
+                size,
+                atime,
+                mtime,
+            } => {
+                let n = self.node(fid)?;
+                let ft = n.attr.file_type();
+                if valid & SETATTR_SIZE != 0 {
+                    match ft {
+                        libc::S_IFREG => {}
+                        libc::S_IFDIR => return Err(Errno::EISDIR),
+                        _ => return Err(Errno::EINVAL),
+                    }
+                    let f = self.reopen(fid, true)?;
+                    ftruncate(&f, i64::try_from(size).map_err(|_| Errno::EFBIG)?)?;
+                }
+                if valid & SETATTR_MODE != 0 {
+                    let f = self.reopen(fid, false)?;
+                    fchmod(f.as_raw_fd(), Mode::from_bits_truncate(mode & 0o7777))?;
+                }
+                if valid & (SETATTR_UID | SETATTR_GID) != 0 {
+                    fchownat(
+                        Some(n.fd.as_raw_fd()),
+                        "",
+                        (valid & SETATTR_UID != 0).then(|| Uid::from_raw(uid)),
+                        (valid & SETATTR_GID != 0).then(|| Gid::from_raw(gid)),
+                        EMPTY_NOFOLLOW,
+                    )?;
+                }
+                if valid & (SETATTR_ATIME | SETATTR_MTIME) != 0 {
+                    let at = if valid & SETATTR_ATIME != 0 {
+                        time(atime)
+                    } else {
+                        UTIME_OMIT
+                    };
+                    let mt = if valid & SETATTR_MTIME != 0 {
+                        time(mtime)
+                    } else {
+                        UTIME_OMIT
+                    };
+                    if ft == libc::S_IFLNK {
+                        let (parent, name) = n.loc.borrow().clone();
+                        let parent = parent.ok_or(Errno::EINVAL)?;
+                        utimensat(
+                            Some(parent.fd.as_raw_fd()),
+                            OsStr::from_bytes(&name),
+                            &at,
+                            &mt,
+                            UtimensatFlags::NoFollowSymlink,
+                        )?;
+                    } else {
+                        let f = self.reopen(fid, false)?;
+                        futimens(f.as_raw_fd(), &at, &mt)?;
+                    }
+                }
+                Response::Attr(to_attr(&fstat(n.fd.as_raw_fd())?))
+            }
+            Request::SetXattr {
+                fid,
+                name,
+                value,
+                flags,
+            } => {
+                let f: std::fs::File = self.reopen(fid, false).map_err(|_| Errno::EPERM)?.into();
+                let n = OsStr::from_bytes(&name);
+                let exists = xattr::FileExt::get_xattr(&f, n)
+                    .map_err(io_errno)?
+                    .is_some();
+                if flags & libc::XATTR_CREATE as u32 != 0 && exists {
+                    return Err(Errno::EEXIST);
+                }
+                if flags & libc::XATTR_REPLACE as u32 != 0 && !exists {
+                    return Err(Errno::ENODATA);
+                }
+                xattr::FileExt::set_xattr(&f, n, &value).map_err(io_errno)?;
+                Response::Ok
+            }
+            Request::RemoveXattr { fid, name } => {
+                let f: std::fs::File = self.reopen(fid, false).map_err(|_| Errno::ENODATA)?.into();
+                xattr::FileExt::remove_xattr(&f, OsStr::from_bytes(&name)).map_err(io_errno)?;
+                Response::Ok
+            }
+            _ => return Err(Errno::EINVAL),
+        };
+        Ok((r, None))
+    }
+}
+
+fn io_errno(e: std::io::Error) -> Errno {
+    Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))
 }

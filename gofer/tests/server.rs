@@ -22,7 +22,7 @@ fn serve(root: PathBuf) -> (Client, std::thread::JoinHandle<bool>) {
     let (a, b) = socketpair().unwrap();
     let h = std::thread::spawn(move || {
         use std::os::fd::AsRawFd;
-        let mut s = gofer::server::Server::new(&root).unwrap();
+        let mut s = gofer::server::Server::new(&root, false).unwrap();
         s.serve(a.as_raw_fd()).is_ok()
     });
     (Client::new(b), h)
@@ -91,7 +91,7 @@ fn malformed_message_closes_the_connection() {
     let root = tree("gofer-malformed");
     let h = std::thread::spawn(move || {
         use std::os::fd::AsRawFd;
-        let mut s = gofer::server::Server::new(&root).unwrap();
+        let mut s = gofer::server::Server::new(&root, false).unwrap();
         s.serve(a.as_raw_fd())
     });
     use std::os::fd::AsRawFd;

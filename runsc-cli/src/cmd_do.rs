@@ -1,5 +1,6 @@
-//! `palisade do`: like `runsc do`, run a command in a sandbox over the host's root file system,
-//! read-only, with the caller's working directory, environment and standard I/O.
+//! `palisade do`: like `runsc do`, run a command in a sandbox over the host's root file system
+//! (changes kept in sandbox memory unless `--overlay2 none`), with the caller's working
+//! directory, environment and standard I/O.
 
 use std::os::fd::{AsFd, AsRawFd};
 use std::os::unix::ffi::OsStrExt;
@@ -16,6 +17,10 @@ pub struct Args {
     /// Print every syscall the sandboxed program makes.
     #[arg(long)]
     strace: bool,
+    /// The root file system: `root:memory` (default) keeps changes in an overlay in sandbox
+    /// memory; `none` writes them through to the host, as `runsc --overlay2=none`.
+    #[arg(long, default_value = "root:memory", value_parser = ["root:memory", "none"])]
+    overlay2: String,
     /// The command and its arguments.
     #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
     command: Vec<std::ffi::OsString>,
@@ -25,6 +30,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     if args.platform == "kvm" {
         bail!("the kvm platform is not available yet; use --platform ptrace");
     }
+    let overlay = args.overlay2 == "root:memory";
     let (gofer_end, sentry_end) =
         gofer::client::socketpair().context("creating the gofer socket")?;
     // The gofer inherits its end of the socket (the only fd we let through exec).
@@ -36,6 +42,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         .arg(gofer_end.as_raw_fd().to_string())
         .arg("--root")
         .arg("/")
+        .args(if overlay { None } else { Some("--writable") })
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .spawn()
@@ -70,6 +77,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         uid: nix::unistd::getuid().as_raw(),
         gid: nix::unistd::getgid().as_raw(),
         strace: args.strace,
+        overlay,
         stdio,
         gofer: sentry_end,
     };

@@ -12,6 +12,9 @@ pub struct Args {
     /// Directory to serve.
     #[arg(long)]
     root: PathBuf,
+    /// Allow changes to the tree (a root written through); read-only otherwise.
+    #[arg(long)]
+    writable: bool,
 }
 
 pub fn run(args: Args) -> anyhow::Result<i32> {
@@ -21,7 +24,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     if let Ok((_, hard)) = getrlimit(Resource::RLIMIT_NOFILE) {
         let _ = setrlimit(Resource::RLIMIT_NOFILE, hard, hard);
     }
-    let mut server = gofer::server::Server::new(&args.root).context("gofer")?;
+    let mut server = gofer::server::Server::new(&args.root, args.writable).context("gofer")?;
     match server.serve(args.fd) {
         Ok(()) => Ok(0),
         Err(e) => {

@@ -31,6 +31,9 @@ pub struct BootConfig {
     pub uid: u32,
     pub gid: u32,
     pub strace: bool,
+    /// The root is an overlay with its changes in sandbox memory (else the gofer's tree,
+    /// written through).
+    pub overlay: bool,
     /// The sandboxed program's standard input, output and error.
     pub stdio: [OwnedFd; 3],
     /// Connection to the gofer serving the root file system.
@@ -131,19 +134,20 @@ pub fn boot(cfg: BootConfig) -> Result<ExitStatus, BootError> {
     kernel::time::start_timekeeper(mf.clone(), vdso.vvar_offset());
 
     let client = Arc::new(gofer::Client::new(cfg.gofer));
-    let lower = fs::gofer::GoferFs::mount(client, &mf).map_err(BootError::Root)?;
-    // The root is an overlay: the gofer's tree read-only below, changes in sandbox memory.
-    let upper = fs::tmpfs::Tmpfs::root(mf.clone(), 0o755);
-    let root_inode = fs::overlay::OverlayFs::root(lower, upper).map_err(BootError::Root)?;
+    let gofer_root =
+        fs::gofer::GoferFs::mount(client, &mf, !cfg.overlay).map_err(BootError::Root)?;
+    let (root_inode, spec): (Arc<dyn vfs::Inode>, _) = if cfg.overlay {
+        // The gofer's tree read-only below, changes in sandbox memory.
+        let upper = fs::tmpfs::Tmpfs::root(mf.clone(), 0o755);
+        let root = fs::overlay::OverlayFs::root(gofer_root, upper).map_err(BootError::Root)?;
+        (root, ("overlay", "overlay", "lowerdir=/,upperdir=memory"))
+    } else {
+        (gofer_root, ("9p", "/", "trans=fd"))
+    };
     let root = Dentry::new_root(root_inode, None).map_err(BootError::Root)?;
     vfs::mount::register(
         &root,
-        vfs::mount::Spec::new(
-            "overlay",
-            "overlay",
-            Default::default(),
-            "lowerdir=/,upperdir=memory",
-        ),
+        vfs::mount::Spec::new(spec.0, spec.1, Default::default(), spec.2),
     );
     mount_sentry_fs(&root, &mf).map_err(BootError::Root)?;
 

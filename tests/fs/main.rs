@@ -156,3 +156,36 @@ rm -r keep2; ls";
         Some("K\n")
     );
 }
+
+/// `--overlay2 none` writes through to the host, as runsc's option of that name.
+#[test]
+fn write_through_root_changes_the_host() {
+    let d = tmp().join("through");
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("mkdir");
+    std::fs::write(d.join("f"), "orig\n").expect("write");
+    let mut c = std::process::Command::new(support::palisade());
+    c.args(["do", "--overlay2", "none", "--", "/bin/sh", "-c"])
+        .arg(
+            "set -e; cd \"$1\"; echo more >> f; mkdir sub; echo x > sub/y; mv sub/y sub/z; \
+             ln -s z sub/link; chmod 600 sub/z; rm f; echo gone > g; cat sub/link",
+        )
+        .arg("sh")
+        .arg(&d)
+        .current_dir("/");
+    let s = support::run(&mut c, T);
+    assert_eq!(s.code, Some(0), "{}", s.stderr_str());
+    assert_eq!(s.stdout_str(), "x\n");
+    use std::os::unix::fs::PermissionsExt;
+    assert!(!d.join("f").exists());
+    assert_eq!(
+        std::fs::read_to_string(d.join("g")).ok().as_deref(),
+        Some("gone\n")
+    );
+    let z = std::fs::metadata(d.join("sub/z")).expect("sub/z");
+    assert_eq!(z.permissions().mode() & 0o777, 0o600);
+    assert_eq!(
+        std::fs::read_link(d.join("sub/link")).ok(),
+        Some(PathBuf::from("z"))
+    );
+}

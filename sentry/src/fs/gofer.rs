@@ -1,5 +1,10 @@
 //! The gofer-backed file system: metadata through protocol messages, data through host fds the
 //! gofer donated, file pages cached in the memory file for mmap.
+//!
+//! Read-only below the overlay root (the default), or written through (`--overlay2 none`):
+//! then changes are gofer messages, writes go to a donated read-write fd (and into the page
+//! cache where pages are cached), and attributes are kept current from the answers. The tree
+//! is the sandbox's alone, so nothing is revalidated.
 
 use std::collections::HashMap;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -11,7 +16,7 @@ use platform::{MemoryFile, PAGE_SIZE};
 use crate::errno::Errno;
 use crate::fs::synth::dir_file;
 use crate::mm::Mappable;
-use crate::vfs::{DirEntry, FileOps, Inode, Stat};
+use crate::vfs::{Creds, DirEntry, FileOps, Inode, SetAttr, Stat};
 
 /// Pages read into the page cache at once.
 const READAHEAD: u64 = 16 * PAGE_SIZE;
@@ -23,16 +28,29 @@ pub struct GoferFs {
     /// numbers do not show through.
     devs: Mutex<HashMap<u64, u64>>,
     mf: Weak<MemoryFile>,
+    writable: bool,
 }
 
 impl GoferFs {
-    /// Attach to the gofer and return the root inode.
-    pub fn mount(client: Arc<Client>, mf: &Arc<MemoryFile>) -> Result<Arc<GoferInode>, Errno> {
+    /// Attributes with the host device replaced by the sentry's number for it.
+    fn local(&self, mut a: Stat) -> Stat {
+        a.dev = *lock(&self.devs).entry(a.dev).or_insert_with(super::new_dev);
+        a
+    }
+
+    /// Attach to the gofer and return the root inode; `writable`: the tree is written
+    /// through (the gofer must serve it writable).
+    pub fn mount(
+        client: Arc<Client>,
+        mf: &Arc<MemoryFile>,
+        writable: bool,
+    ) -> Result<Arc<GoferInode>, Errno> {
         let attr = client.attach()?;
         let fs = Arc::new(GoferFs {
             client,
             devs: Mutex::new(HashMap::new()),
             mf: Arc::downgrade(mf),
+            writable,
         });
         Ok(GoferInode::new(fs, 0, attr))
     }
@@ -41,35 +59,127 @@ impl GoferFs {
 pub struct GoferInode {
     fs: Arc<GoferFs>,
     fid: u64,
-    attr: Stat,
+    attr: Mutex<Stat>,
     me: Weak<GoferInode>,
     link: OnceLock<Vec<u8>>,
     host: OnceLock<OwnedFd>,
+    /// A read-write fd, for writes through to the host.
+    host_rw: OnceLock<OwnedFd>,
     /// Page cache: file offset -> memory file offset.
     cache: Mutex<HashMap<u64, u64>>,
-    /// A directory's entries: the tree is served read-only and the root is the sandbox's
-    /// alone, so they do not change under us.
-    listing: OnceLock<Vec<DirEntry>>,
+    /// A directory's entries: the root is the sandbox's alone, so they change only by the
+    /// sandbox's own changes, which drop the listing.
+    listing: Mutex<Option<Vec<DirEntry>>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl GoferInode {
-    fn new(fs: Arc<GoferFs>, fid: u64, mut attr: Stat) -> Arc<GoferInode> {
-        attr.dev = *fs
-            .devs
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .entry(attr.dev)
-            .or_insert_with(super::new_dev);
+    fn new(fs: Arc<GoferFs>, fid: u64, attr: Stat) -> Arc<GoferInode> {
+        let attr = fs.local(attr);
         Arc::new_cyclic(|me| GoferInode {
             fs,
             fid,
-            attr,
+            attr: Mutex::new(attr),
             me: me.clone(),
             link: OnceLock::new(),
             host: OnceLock::new(),
+            host_rw: OnceLock::new(),
             cache: Mutex::new(HashMap::new()),
-            listing: OnceLock::new(),
+            listing: Mutex::new(None),
         })
+    }
+
+    fn attr(&self) -> Stat {
+        *lock(&self.attr)
+    }
+
+    fn file_type(&self) -> u32 {
+        self.attr().file_type()
+    }
+
+    /// Take new attributes from the gofer's answer.
+    fn set_attr(&self, a: Stat) {
+        *lock(&self.attr) = self.fs.local(a);
+    }
+
+    /// The directory changed: its listing and attributes (times, links) are out of date.
+    fn dir_changed(&self) {
+        *lock(&self.listing) = None;
+        if let Ok(a) = self.fs.client.stat(self.fid) {
+            self.set_attr(a);
+        }
+    }
+
+    /// The read-write host fd of a file written through.
+    fn rw_fd(&self) -> Result<i32, Errno> {
+        if let Some(fd) = self.host_rw.get() {
+            return Ok(fd.as_raw_fd());
+        }
+        let fd = self.fs.client.open(self.fid, libc::O_RDWR as u32)?;
+        Ok(self.host_rw.get_or_init(|| fd).as_raw_fd())
+    }
+
+    fn same_fs(&self, other: &Arc<dyn Inode>) -> Result<Arc<GoferInode>, Errno> {
+        let o = other
+            .as_any()
+            .and_then(|a| a.downcast_ref::<GoferInode>())
+            .ok_or(Errno::EXDEV)?;
+        if !Arc::ptr_eq(&o.fs, &self.fs) {
+            return Err(Errno::EXDEV);
+        }
+        o.me.upgrade().ok_or(Errno::ENOENT)
+    }
+
+    /// Write through to the host at `off`, keeping cached pages and the size current.
+    fn write_at(&self, buf: &[u8], off: u64) -> Result<usize, Errno> {
+        self.rw_fd()?;
+        let fd = self.host_rw.get().ok_or(Errno::EIO)?;
+        let o = i64::try_from(off).map_err(|_| Errno::EFBIG)?;
+        let n = nix::sys::uio::pwrite(fd, buf, o)?;
+        if let Some(mf) = self.fs.mf.upgrade() {
+            let cache = lock(&self.cache);
+            let mut done = 0usize;
+            while done < n {
+                let pos = off + done as u64;
+                let page = pos & !(PAGE_SIZE - 1);
+                let k = ((page + PAGE_SIZE - pos) as usize).min(n - done);
+                if let Some(&f) = cache.get(&page) {
+                    let _ = mf.write(f + (pos - page), &buf[done..done + k]);
+                }
+                done += k;
+            }
+        }
+        let mut a = lock(&self.attr);
+        a.size = a.size.max(off + n as u64);
+        let now = crate::kernel::time::now(libc::CLOCK_REALTIME);
+        a.mtime = now;
+        a.ctime = now;
+        Ok(n)
+    }
+
+    /// The file's size changed to `size`: cached pages past it go.
+    fn drop_cache_from(&self, size: u64) {
+        let Some(mf) = self.fs.mf.upgrade() else {
+            return;
+        };
+        let mut cache = lock(&self.cache);
+        let keep = crate::mm::page_up(size).unwrap_or(u64::MAX);
+        cache.retain(|&o, &mut f| {
+            if o >= keep {
+                mf.decref(f);
+                false
+            } else {
+                true
+            }
+        });
+        if !size.is_multiple_of(PAGE_SIZE) {
+            if let Some(&f) = cache.get(&(size & !(PAGE_SIZE - 1))) {
+                let _ = mf.zero(f + size % PAGE_SIZE, PAGE_SIZE - size % PAGE_SIZE);
+            }
+        }
     }
 
     /// The donated host fd for reading this file (opened once, shared by all opens).
@@ -100,11 +210,11 @@ impl Drop for GoferInode {
 
 impl Inode for GoferInode {
     fn stat(&self) -> Result<Stat, Errno> {
-        Ok(self.attr)
+        Ok(self.attr())
     }
 
     fn lookup(&self, name: &[u8]) -> Result<Arc<dyn Inode>, Errno> {
-        if self.attr.file_type() != libc::S_IFDIR {
+        if self.file_type() != libc::S_IFDIR {
             return Err(Errno::ENOTDIR);
         }
         let (nodes, errno) = self.fs.client.walk(self.fid, vec![name.to_vec()])?;
@@ -115,7 +225,7 @@ impl Inode for GoferInode {
     }
 
     fn readlink(&self) -> Result<Vec<u8>, Errno> {
-        if self.attr.file_type() != libc::S_IFLNK {
+        if self.file_type() != libc::S_IFLNK {
             return Err(Errno::EINVAL);
         }
         if let Some(l) = self.link.get() {
@@ -126,19 +236,23 @@ impl Inode for GoferInode {
     }
 
     fn open(&self, flags: u32) -> Result<Arc<dyn FileOps>, Errno> {
-        if flags & libc::O_ACCMODE as u32 != libc::O_RDONLY as u32
-            || flags & libc::O_TRUNC as u32 != 0
-        {
-            return Err(if self.attr.file_type() == libc::S_IFDIR {
+        let write = flags & libc::O_ACCMODE as u32 != libc::O_RDONLY as u32
+            || flags & libc::O_TRUNC as u32 != 0;
+        let ft = self.file_type();
+        if write && !self.fs.writable {
+            return Err(if ft == libc::S_IFDIR {
                 Errno::EISDIR
             } else {
                 Errno::EROFS
             });
         }
-        match self.attr.file_type() {
-            libc::S_IFDIR => Ok(dir_file(self.attr)),
+        match ft {
+            libc::S_IFDIR => Ok(dir_file(self.attr())),
             libc::S_IFREG => {
                 let inode = self.me.upgrade().ok_or(Errno::EIO)?;
+                if write {
+                    inode.rw_fd()?;
+                }
                 Ok(Arc::new(GoferFile { inode }))
             }
             _ => Err(Errno::ENXIO),
@@ -146,15 +260,134 @@ impl Inode for GoferInode {
     }
 
     fn readdir(&self) -> Result<Vec<DirEntry>, Errno> {
-        if let Some(l) = self.listing.get() {
+        if let Some(l) = lock(&self.listing).as_ref() {
             return Ok(l.clone());
         }
         let l = self.list()?;
-        Ok(self.listing.get_or_init(|| l).clone())
+        *lock(&self.listing) = Some(l.clone());
+        Ok(l)
     }
 
     fn read_only(&self) -> bool {
-        true
+        !self.fs.writable
+    }
+
+    fn create(&self, name: &[u8], mode: u32, creds: &Creds) -> Result<Arc<dyn Inode>, Errno> {
+        let ft = mode & libc::S_IFMT;
+        let (uid, gid) = (creds.fsuid, creds.fsgid);
+        let node = if ft == libc::S_IFREG || ft == 0 {
+            let (fid, attr, fd) = self
+                .fs
+                .client
+                .create(self.fid, name, mode & 0o7777, uid, gid)?;
+            let n = GoferInode::new(self.fs.clone(), fid, attr);
+            let _ = n.host_rw.set(fd);
+            n
+        } else {
+            let (fid, attr) = self.fs.client.mknod(self.fid, name, mode, uid, gid)?;
+            GoferInode::new(self.fs.clone(), fid, attr)
+        };
+        self.dir_changed();
+        Ok(node)
+    }
+
+    fn mkdir(&self, name: &[u8], mode: u32, creds: &Creds) -> Result<(), Errno> {
+        let mode = libc::S_IFDIR | (mode & 0o7777);
+        let (fid, _) = self
+            .fs
+            .client
+            .mknod(self.fid, name, mode, creds.fsuid, creds.fsgid)?;
+        self.fs.client.close(fid);
+        self.dir_changed();
+        Ok(())
+    }
+
+    fn symlink(&self, name: &[u8], target: &[u8], creds: &Creds) -> Result<(), Errno> {
+        let (fid, _) = self
+            .fs
+            .client
+            .symlink(self.fid, name, target, creds.fsuid, creds.fsgid)?;
+        self.fs.client.close(fid);
+        self.dir_changed();
+        Ok(())
+    }
+
+    fn link(&self, name: &[u8], target: &Arc<dyn Inode>) -> Result<(), Errno> {
+        let t = self.same_fs(target)?;
+        let (fid, attr) = self.fs.client.link(self.fid, name, t.fid)?;
+        self.fs.client.close(fid);
+        t.set_attr(attr);
+        self.dir_changed();
+        Ok(())
+    }
+
+    fn unlink(&self, name: &[u8]) -> Result<(), Errno> {
+        self.fs.client.unlink(self.fid, name, false)?;
+        self.dir_changed();
+        Ok(())
+    }
+
+    fn rmdir(&self, name: &[u8]) -> Result<(), Errno> {
+        self.fs.client.unlink(self.fid, name, true)?;
+        self.dir_changed();
+        Ok(())
+    }
+
+    fn rename(
+        &self,
+        name: &[u8],
+        to: &Arc<dyn Inode>,
+        new_name: &[u8],
+        flags: u32,
+    ) -> Result<(), Errno> {
+        let dst = self.same_fs(to)?;
+        self.fs
+            .client
+            .rename(self.fid, name, dst.fid, new_name, flags)?;
+        self.dir_changed();
+        if dst.fid != self.fid {
+            dst.dir_changed();
+        }
+        Ok(())
+    }
+
+    fn setattr(&self, a: &SetAttr) -> Result<(), Errno> {
+        use gofer::proto::*;
+        let mut valid = 0;
+        let flag = |on: bool, bit: u32| if on { bit } else { 0 };
+        valid |= flag(a.mode.is_some(), SETATTR_MODE);
+        valid |= flag(a.uid.is_some(), SETATTR_UID);
+        valid |= flag(a.gid.is_some(), SETATTR_GID);
+        valid |= flag(a.size.is_some(), SETATTR_SIZE);
+        valid |= flag(a.atime.is_some(), SETATTR_ATIME);
+        valid |= flag(a.mtime.is_some(), SETATTR_MTIME);
+        let attr = self.fs.client.setattr(&Request::SetAttr {
+            fid: self.fid,
+            valid,
+            mode: a.mode.unwrap_or(0),
+            uid: a.uid.unwrap_or(0),
+            gid: a.gid.unwrap_or(0),
+            size: a.size.unwrap_or(0),
+            atime: a.atime.unwrap_or((0, 0)),
+            mtime: a.mtime.unwrap_or((0, 0)),
+        })?;
+        if let Some(size) = a.size {
+            self.drop_cache_from(size);
+        }
+        self.set_attr(attr);
+        Ok(())
+    }
+
+    fn setxattr(&self, name: &[u8], value: &[u8], flags: u32) -> Result<(), Errno> {
+        Ok(self.fs.client.setxattr(self.fid, name, value, flags)?)
+    }
+
+    fn removexattr(&self, name: &[u8]) -> Result<(), Errno> {
+        Ok(self.fs.client.removexattr(self.fid, name)?)
+    }
+
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
     }
 
     fn getxattr(&self, name: &[u8]) -> Result<Vec<u8>, Errno> {
@@ -182,8 +415,11 @@ impl Inode for GoferInode {
             f_ffree: s.ffree,
             f_namelen: s.namelen as i64,
             f_frsize: s.bsize as i64,
-            // The root is served read-only.
-            f_flags: libc::ST_RDONLY as i64,
+            f_flags: if self.fs.writable {
+                0
+            } else {
+                libc::ST_RDONLY as i64
+            },
             ..Default::default()
         })
     }
@@ -199,7 +435,7 @@ impl Mappable for GoferInode {
     }
 
     fn frame(&self, mf: &MemoryFile, off: u64) -> Result<u64, Errno> {
-        let size = crate::mm::page_up(self.attr.size).ok_or(Errno::EFAULT)?;
+        let size = crate::mm::page_up(self.attr().size).ok_or(Errno::EFAULT)?;
         if off >= size {
             return Err(Errno::EFAULT);
         }
@@ -238,7 +474,8 @@ impl Mappable for GoferInode {
     }
 
     fn ident(&self) -> (u64, u64) {
-        (self.attr.dev, self.attr.ino)
+        let a = self.attr();
+        (a.dev, a.ino)
     }
 }
 
@@ -253,11 +490,20 @@ impl FileOps for GoferFile {
         let off = i64::try_from(off).map_err(|_| Errno::EINVAL)?;
         Ok(nix::sys::uio::pread(fd, buf, off)?)
     }
-    fn write(&self, _: &[u8], _: u64) -> Result<usize, Errno> {
-        Err(Errno::EBADF)
+    fn write(&self, buf: &[u8], off: u64) -> Result<usize, Errno> {
+        if !self.inode.fs.writable {
+            return Err(Errno::EBADF);
+        }
+        self.inode.write_at(buf, off)
     }
     fn stat(&self) -> Result<Stat, Errno> {
-        Ok(self.inode.attr)
+        Ok(self.inode.attr())
+    }
+    fn truncate(&self, size: u64) -> Result<(), Errno> {
+        self.inode.setattr(&SetAttr {
+            size: Some(size),
+            ..Default::default()
+        })
     }
     fn mappable(&self) -> Option<Arc<dyn Mappable>> {
         Some(self.inode.clone())
