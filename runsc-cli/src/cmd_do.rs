@@ -21,6 +21,10 @@ pub struct Args {
     /// memory; `none` writes them through to the host, as `runsc --overlay2=none`.
     #[arg(long, default_value = "root:memory", value_parser = ["root:memory", "none"])]
     overlay2: String,
+    /// Directory to use as the sandbox's root file system instead of the host's `/` (the
+    /// working directory is then `/`).
+    #[arg(long)]
+    rootfs: Option<std::path::PathBuf>,
     /// The command and its arguments.
     #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
     command: Vec<std::ffi::OsString>,
@@ -41,7 +45,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         .arg("--fd")
         .arg(gofer_end.as_raw_fd().to_string())
         .arg("--root")
-        .arg("/")
+        .arg(args.rootfs.as_deref().unwrap_or(std::path::Path::new("/")))
         .args(if overlay { None } else { Some("--writable") })
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -56,9 +60,12 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         dup(std::io::stdout().as_fd())?,
         dup(std::io::stderr().as_fd())?,
     ];
-    let cwd = std::env::current_dir()
-        .map(|p| p.as_os_str().as_bytes().to_vec())
-        .unwrap_or_else(|_| b"/".to_vec());
+    let cwd = match &args.rootfs {
+        Some(_) => b"/".to_vec(),
+        None => std::env::current_dir()
+            .map(|p| p.as_os_str().as_bytes().to_vec())
+            .unwrap_or_else(|_| b"/".to_vec()),
+    };
     let envp = std::env::vars_os()
         .map(|(k, v)| {
             let mut e = k.as_bytes().to_vec();

@@ -189,3 +189,134 @@ fn write_through_root_changes_the_host() {
         Some(PathBuf::from("z"))
     );
 }
+
+/// A root built by the test, with links planted to lead outside it, and a secret outside.
+fn escape_fixture(name: &str) -> (PathBuf, PathBuf) {
+    use std::os::unix::fs::symlink;
+    let base = tmp().join(name);
+    let _ = std::fs::remove_dir_all(&base);
+    let root = base.join("rootfs");
+    let outside = base.join("outside");
+    for d in ["bin", "etc", "proc", "dev", "tmp", "swap"] {
+        std::fs::create_dir_all(root.join(d)).expect("mkdir");
+    }
+    std::fs::create_dir_all(&outside).expect("mkdir");
+    std::fs::copy("/bin/busybox", root.join("bin/busybox")).expect("busybox");
+    symlink("busybox", root.join("bin/sh")).expect("symlink");
+    std::fs::write(root.join("swap/x"), "inside\n").expect("write");
+    let secret = outside.join("secret");
+    std::fs::write(&secret, "SECRET\n").expect("write");
+    let depth = secret.components().count();
+    symlink(&secret, root.join("abs_link")).expect("symlink");
+    symlink(&outside, root.join("dir_link")).expect("symlink");
+    symlink(
+        format!("{}{}", "../".repeat(depth + 3), secret.display()),
+        root.join("rel_link"),
+    )
+    .expect("symlink");
+    // A hard link planted in the root names the secret's inode from inside.
+    std::fs::hard_link(&secret, root.join("hard")).expect("link");
+    (root, secret)
+}
+
+fn run_in(root: &Path, extra: &[&str], script: &str) -> Output {
+    let mut c = std::process::Command::new(support::palisade());
+    c.arg("do")
+        .arg("--rootfs")
+        .arg(root)
+        .args(extra)
+        .args(["--", "/bin/sh", "-c", script])
+        .current_dir("/");
+    support::run(&mut c, T)
+}
+
+/// Symlinks (absolute, relative, to directories), `..` chains and /proc/self/root never lead
+/// out of the sandbox's root, for reading or writing, in either root mode; a hard link
+/// planted inside is written in the overlay, not in the host file.
+#[test]
+fn planted_links_never_leave_the_root() {
+    for (mode, extra) in [
+        ("overlay", &[][..]),
+        ("through", &["--overlay2", "none"][..]),
+    ] {
+        let (root, secret) = escape_fixture(&format!("escape-{mode}"));
+        let secret_s = secret.to_string_lossy().into_owned();
+        let dir_s = secret
+            .parent()
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let script = format!(
+            "for p in /abs_link /rel_link /dir_link/secret /../../../..{secret_s} \
+                 /proc/self/root/../../..{secret_s} {secret_s} /proc/1/root{secret_s}; do \
+                 cat $p 2>/dev/null; done; \
+             cd /../../..; ls {dir_s} 2>/dev/null; \
+             echo pwned > /abs_link 2>/dev/null; echo pwned > /dir_link/secret 2>/dev/null; \
+             echo pwned > /rel_link 2>/dev/null; \
+             ln /abs_link /hard2 2>/dev/null; cat /hard2 2>/dev/null; cat /swap/x"
+        );
+        let s = run_in(&root, extra, &script);
+        assert_eq!(s.code, Some(0), "{mode}: {}", s.stderr_str());
+        assert!(
+            !s.stdout_str().contains("SECRET"),
+            "{mode}: {}",
+            s.stdout_str()
+        );
+        assert_eq!(
+            std::fs::read_to_string(&secret).ok().as_deref(),
+            Some("SECRET\n"),
+            "{mode}"
+        );
+        assert_eq!(
+            std::fs::read_dir(secret.parent().expect("parent"))
+                .map(|d| d.count())
+                .unwrap_or(0),
+            1,
+            "{mode}: nothing new outside"
+        );
+    }
+    // In the overlay, writing the planted hard link copies it up: the host inode is unchanged.
+    let (root, secret) = escape_fixture("escape-hard");
+    let s = run_in(&root, &[], "echo changed > /hard; cat /hard");
+    assert_eq!(s.stdout_str(), "changed\n", "{}", s.stderr_str());
+    assert_eq!(
+        std::fs::read_to_string(&secret).ok().as_deref(),
+        Some("SECRET\n")
+    );
+}
+
+/// A host process swaps a directory of the root for a symlink to the outside, again and
+/// again, while the sandbox reads through it: the gofer opens each component with
+/// O_NOFOLLOW, so the outside is never reached.
+#[test]
+fn symlink_swapped_under_the_sandbox_never_leads_out() {
+    let (root, secret) = escape_fixture("escape-swap");
+    let outside = secret.parent().expect("parent").to_path_buf();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let swapper = {
+        let (root, outside, stop) = (root.clone(), outside.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let (dir, parked, link) = (root.join("swap"), root.join("swap.d"), root.join("swap.l"));
+            let _ = std::os::unix::fs::symlink(&outside, &link);
+            std::fs::rename(&dir, &parked).ok();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                // swap -> symlink to the outside, then back to the real directory.
+                let _ = std::fs::rename(&link, &dir);
+                let _ = std::fs::rename(&dir, &link);
+                let _ = std::fs::rename(&parked, &dir);
+                let _ = std::fs::rename(&dir, &parked);
+            }
+            let _ = std::fs::rename(&parked, &dir);
+        })
+    };
+    let s = run_in(
+        &root,
+        &[],
+        "i=0; while [ $i -lt 300 ]; do cat /swap/x /swap/secret 2>/dev/null; \
+         ls /swap 2>/dev/null; i=$((i+1)); done; true",
+    );
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let _ = swapper.join();
+    assert_eq!(s.code, Some(0), "{}", s.stderr_str());
+    assert!(!s.stdout_str().contains("SECRET"));
+    assert!(!s.stdout_str().contains("secret"));
+}
