@@ -8,6 +8,7 @@
 #![deny(unsafe_code)]
 
 pub mod client;
+pub mod confine;
 pub mod proto;
 pub mod server;
 mod sock;

@@ -25,6 +25,8 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         let _ = setrlimit(Resource::RLIMIT_NOFILE, hard, hard);
     }
     let mut server = gofer::server::Server::new(&args.root, args.writable).context("gofer")?;
+    // From here on the gofer works only through the descriptors it holds.
+    gofer::confine::confine(&args.root).context("confining the gofer")?;
     match server.serve(args.fd) {
         Ok(()) => Ok(0),
         Err(e) => {

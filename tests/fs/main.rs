@@ -320,3 +320,50 @@ fn symlink_swapped_under_the_sandbox_never_leads_out() {
     assert!(!s.stdout_str().contains("SECRET"));
     assert!(!s.stdout_str().contains("secret"));
 }
+
+/// The gofer runs chroot'ed into the tree it serves, in its own mount namespace, under a
+/// seccomp filter.
+#[test]
+fn gofer_is_confined() {
+    let (root, _) = escape_fixture("confined");
+    let mut child = std::process::Command::new(support::palisade())
+        .arg("do")
+        .arg("--rootfs")
+        .arg(&root)
+        .args(["--", "/bin/busybox", "sleep", "2"])
+        .spawn()
+        .expect("spawn");
+    let me = child.id();
+    let mut found = None;
+    for _ in 0..100 {
+        std::thread::sleep(Duration::from_millis(20));
+        found = std::fs::read_dir("/proc").ok().and_then(|d| {
+            d.flatten().find_map(|e| {
+                let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+                let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+                let ppid: u32 = stat
+                    .rsplit(')')
+                    .next()?
+                    .split_whitespace()
+                    .nth(1)?
+                    .parse()
+                    .ok()?;
+                let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+                (ppid == me && cmd.windows(5).any(|w| w == b"gofer")).then_some(pid)
+            })
+        });
+        if found.is_some() {
+            break;
+        }
+    }
+    let pid = found.expect("the gofer process");
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
+    let root_link = std::fs::read_link(format!("/proc/{pid}/root")).expect("root");
+    let ns = |p: u32| std::fs::read_link(format!("/proc/{p}/ns/mnt")).ok();
+    let (gofer_ns, my_ns) = (ns(pid), ns(std::process::id()));
+    let _ = child.wait();
+    assert!(status.contains("Seccomp:\t2"), "{status}");
+    assert!(status.contains("NoNewPrivs:\t1"));
+    assert_eq!(root_link, root.canonicalize().expect("canonical root"));
+    assert_ne!(gofer_ns, my_ns);
+}
