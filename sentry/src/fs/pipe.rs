@@ -32,6 +32,10 @@ struct PipeState {
     max_slots: usize,
     readers: usize,
     writers: usize,
+    /// Opens of each end so far (a FIFO opener waits for the other end to have been opened,
+    /// even if it was closed again since, as Linux's r_counter/w_counter).
+    reader_opens: u64,
+    writer_opens: u64,
 }
 
 const SLOT: usize = 4096;
@@ -81,6 +85,8 @@ pub struct PipeEnd {
     write: bool,
     /// A write end opened with O_DIRECT: every write makes packets.
     packet: bool,
+    /// For a FIFO: the node it was opened through (what fstat reports).
+    node: Option<Arc<dyn crate::vfs::Inode>>,
 }
 
 impl Drop for PipeEnd {
@@ -177,6 +183,9 @@ impl FileOps for PipeEnd {
     }
 
     fn stat(&self) -> Result<Stat, Errno> {
+        if let Some(n) = &self.node {
+            return n.stat();
+        }
         let mut s = crate::fs::synth::attr(self.pipe.dev, self.pipe.ino, libc::S_IFIFO | 0o600, 0);
         s.blksize = 4096;
         Ok(s)
@@ -220,20 +229,143 @@ impl FileOps for PipeEnd {
     }
 }
 
-/// A new pipe: (read end, write end) open files with the given status flags.
-pub fn new(flags: u32) -> (Arc<OpenFile>, Arc<OpenFile>) {
-    let pipe = Arc::new(Pipe {
+fn new_pipe(ends: usize) -> Arc<Pipe> {
+    Arc::new(Pipe {
         st: Mutex::new(PipeState {
             slots: VecDeque::new(),
             head_off: 0,
             max_slots: DEFAULT_SIZE / SLOT,
-            readers: 1,
-            writers: 1,
+            readers: ends,
+            writers: ends,
+            reader_opens: ends as u64,
+            writer_opens: ends as u64,
         }),
         queue: WaitQueue::default(),
         dev: super::new_dev(),
         ino: super::new_ino(),
-    });
+    })
+}
+
+/// FIFO nodes' pipes by the node's (device, inode).
+type FifoTable = Mutex<std::collections::HashMap<(u64, u64), std::sync::Weak<Pipe>>>;
+
+/// The pipes of FIFO nodes with open ends.
+static FIFOS: std::sync::LazyLock<FifoTable> = std::sync::LazyLock::new(Default::default);
+
+/// The pipe behind FIFO node `id`, made at its first open.
+pub fn fifo(id: (u64, u64)) -> Arc<Pipe> {
+    let mut m = FIFOS.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(p) = m.get(&id).and_then(std::sync::Weak::upgrade) {
+        return p;
+    }
+    m.retain(|_, w| w.strong_count() > 0);
+    let p = new_pipe(0);
+    m.insert(id, Arc::downgrade(&p));
+    p
+}
+
+impl Pipe {
+    /// Open FIFO ends: `read` and/or `write`. Counts them at once (the ends exist from now).
+    pub fn open_ends(
+        self: &Arc<Self>,
+        read: bool,
+        write: bool,
+        node: Arc<dyn crate::vfs::Inode>,
+    ) -> Arc<dyn FileOps> {
+        let mut st = self.lock();
+        if read {
+            st.readers += 1;
+            st.reader_opens += 1;
+        }
+        if write {
+            st.writers += 1;
+            st.writer_opens += 1;
+        }
+        drop(st);
+        self.queue.notify_all();
+        let end = |write: bool| PipeEnd {
+            pipe: self.clone(),
+            write,
+            packet: false,
+            node: Some(node.clone()),
+        };
+        Arc::new(FifoEnd {
+            main: end(!read),
+            also_write: (read && write).then(|| end(true)),
+        })
+    }
+
+    /// Opens of the (reader, writer) ends so far.
+    pub fn opens(&self) -> (u64, u64) {
+        let st = self.lock();
+        (st.reader_opens, st.writer_opens)
+    }
+
+    /// Ends open now: (readers, writers).
+    pub fn ends(&self) -> (usize, usize) {
+        let st = self.lock();
+        (st.readers, st.writers)
+    }
+}
+
+/// A FIFO opened for reading or writing (`main`), or both (O_RDWR: `main` reads and
+/// `also_write` writes).
+struct FifoEnd {
+    main: PipeEnd,
+    also_write: Option<PipeEnd>,
+}
+
+impl FifoEnd {
+    fn any(&self) -> &PipeEnd {
+        &self.main
+    }
+
+    fn writer(&self) -> Option<&PipeEnd> {
+        if self.main.write {
+            Some(&self.main)
+        } else {
+            self.also_write.as_ref()
+        }
+    }
+}
+
+impl FileOps for FifoEnd {
+    fn read(&self, buf: &mut [u8], off: u64) -> Result<usize, Errno> {
+        if self.main.write {
+            return Err(Errno::EBADF);
+        }
+        self.main.read(buf, off)
+    }
+    fn write(&self, buf: &[u8], off: u64) -> Result<usize, Errno> {
+        self.writer().ok_or(Errno::EBADF)?.write(buf, off)
+    }
+    fn seekable(&self) -> bool {
+        false
+    }
+    fn stat(&self) -> Result<Stat, Errno> {
+        self.any().stat()
+    }
+    fn ioctl(&self, mm: &MemoryManager, req: u64, arg: u64) -> Result<u64, Errno> {
+        self.any().ioctl(mm, req, arg)
+    }
+    fn wait_queue(&self) -> Option<&WaitQueue> {
+        Some(&self.any().pipe.queue)
+    }
+    fn readiness(&self) -> u32 {
+        let mut r = self.main.readiness();
+        if let Some(e) = &self.also_write {
+            r |= e.readiness();
+        }
+        r
+    }
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        self.any().as_any()
+    }
+}
+
+/// A new pipe: (read end, write end) open files with the given status flags.
+pub fn new(flags: u32) -> (Arc<OpenFile>, Arc<OpenFile>) {
+    let pipe = new_pipe(1);
     // O_DIRECT (packet mode) belongs to the write end only, as in Linux.
     let direct = libc::O_DIRECT as u32;
     let r = OpenFile::new(
@@ -242,6 +374,7 @@ pub fn new(flags: u32) -> (Arc<OpenFile>, Arc<OpenFile>) {
             pipe: pipe.clone(),
             write: false,
             packet: false,
+            node: None,
         }),
         libc::O_RDONLY as u32 | (flags & !direct),
     );
@@ -251,6 +384,7 @@ pub fn new(flags: u32) -> (Arc<OpenFile>, Arc<OpenFile>) {
             pipe,
             write: true,
             packet: flags & direct != 0,
+            node: None,
         }),
         libc::O_WRONLY as u32 | flags,
     );

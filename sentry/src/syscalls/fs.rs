@@ -274,15 +274,53 @@ fn do_open(t: &mut Task, dirfd: i32, path_addr: u64, flags: u64, mode: u64) -> S
         {
             return Err(Errno::EROFS);
         }
-        let ops = d.inode.open(flags)?;
-        if flags & libc::O_TRUNC as u32 != 0 && write && ftype == libc::S_IFREG {
-            ops.truncate(0)?;
+        if ftype == libc::S_IFIFO {
+            open_fifo(t, &d, flags)?
+        } else {
+            let ops = d.inode.open(flags)?;
+            if flags & libc::O_TRUNC as u32 != 0 && write && ftype == libc::S_IFREG {
+                ops.truncate(0)?;
+            }
+            ops
         }
-        ops
     };
     let file = OpenFile::new(Some(d), ops, flags);
     let fd = t.fds.install(file, cloexec, 0, t.nofile())?;
     Ok(fd as u64)
+}
+
+/// open(2) of a FIFO node: one pipe per node, shared by its opens. Opening for reading
+/// waits for a writer and for writing waits for a reader (unless O_NONBLOCK: then a reader
+/// goes ahead and a writer without readers gets ENXIO); O_RDWR never waits.
+fn open_fifo(t: &mut Task, d: &Arc<Dentry>, flags: u32) -> Result<Arc<dyn FileOps>, Errno> {
+    let st = d.inode.stat()?;
+    let pipe = crate::fs::pipe::fifo((st.dev, st.ino));
+    let nonblock = flags & libc::O_NONBLOCK as u32 != 0;
+    let (read, write) = match (flags & libc::O_ACCMODE as u32) as i32 {
+        libc::O_RDONLY => (true, false),
+        libc::O_WRONLY => (false, true),
+        libc::O_RDWR => (true, true),
+        _ => return Err(Errno::EINVAL),
+    };
+    if write && !read && nonblock && pipe.ends().0 == 0 {
+        return Err(Errno::ENXIO);
+    }
+    let (r0, w0) = pipe.opens();
+    let ops = pipe.open_ends(read, write, d.inode.clone());
+    if read != write && !nonblock {
+        // Wait until the other end has been opened (since we began waiting, or is open now).
+        let q = ops.wait_queue().ok_or(Errno::EIO)?;
+        t.block_on(&[q], None, |_| {
+            let (r, w) = pipe.opens();
+            let (readers, writers) = pipe.ends();
+            Ok(if read {
+                (w > w0 || writers > 0).then_some(())
+            } else {
+                (r > r0 || readers > 0).then_some(())
+            })
+        })?;
+    }
+    Ok(ops)
 }
 
 pub fn open(t: &mut Task, a: [u64; 6]) -> SysResult {
