@@ -787,4 +787,7 @@ impl FileOps for OverlayFile {
     fn truncate(&self, size: u64) -> Result<(), Errno> {
         self.inner.truncate(size)
     }
+    fn fallocate(&self, mode: u32, off: u64, len: u64) -> Result<(), Errno> {
+        self.inner.fallocate(mode, off, len)
+    }
 }

@@ -359,6 +359,59 @@ impl TmpInode {
     }
 }
 
+impl TmpInode {
+    /// fallocate: allocate the pages of [off, off+len) (and grow the size unless
+    /// KEEP_SIZE), punch a hole (free and zero), or zero the range.
+    fn fallocate(&self, mode: u32, off: u64, len: u64) -> Result<(), Errno> {
+        let keep = mode & libc::FALLOC_FL_KEEP_SIZE as u32 != 0;
+        let punch = mode & libc::FALLOC_FL_PUNCH_HOLE as u32 != 0;
+        let zero = mode & libc::FALLOC_FL_ZERO_RANGE as u32 != 0;
+        let end = off + len;
+        let mut st = self.lock();
+        let size = st.stat.size;
+        let Kind::File { pages } = &mut st.kind else {
+            return Err(Errno::ENODEV);
+        };
+        let mf = &self.fs.mf;
+        let (first, last) = (off / PAGE_SIZE, (end - 1) / PAGE_SIZE);
+        for p in first..=last {
+            let lo = (p * PAGE_SIZE).max(off);
+            let hi = ((p + 1) * PAGE_SIZE).min(end);
+            let whole = lo == p * PAGE_SIZE && hi == (p + 1) * PAGE_SIZE;
+            if punch {
+                if whole {
+                    if let Some(f) = pages.remove(&p) {
+                        self.fs.free_page(f);
+                    }
+                } else if let Some(&f) = pages.get(&p) {
+                    let _ = mf.zero(f + lo % PAGE_SIZE, hi - lo);
+                }
+                continue;
+            }
+            let f = match pages.get(&p) {
+                Some(&f) => f,
+                None => {
+                    let f = self.fs.alloc_page()?;
+                    pages.insert(p, f);
+                    f
+                }
+            };
+            if zero {
+                let _ = mf.zero(f + lo % PAGE_SIZE, hi - lo);
+            }
+        }
+        let npages = pages.len() as u64;
+        if !keep && !punch && end > size {
+            st.stat.size = end;
+        }
+        st.stat.blocks = npages * (PAGE_SIZE / 512);
+        let t = now();
+        st.stat.mtime = t;
+        st.stat.ctime = t;
+        Ok(())
+    }
+}
+
 impl Drop for TmpInode {
     fn drop(&mut self) {
         let st = self.st.get_mut().unwrap_or_else(|e| e.into_inner());
@@ -724,6 +777,9 @@ impl FileOps for TmpFile {
     }
     fn truncate(&self, size: u64) -> Result<(), Errno> {
         self.inode.truncate(size)
+    }
+    fn fallocate(&self, mode: u32, off: u64, len: u64) -> Result<(), Errno> {
+        self.inode.fallocate(mode, off, len)
     }
     fn read_direct(
         &self,

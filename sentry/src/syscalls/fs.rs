@@ -203,6 +203,9 @@ fn do_open(t: &mut Task, dirfd: i32, path_addr: u64, flags: u64, mode: u64) -> S
     let acc = flags & libc::O_ACCMODE as u32;
     let creat = flags & libc::O_CREAT as u32 != 0;
     let tmpfile = flags & libc::O_TMPFILE as u32 == libc::O_TMPFILE as u32;
+    if tmpfile && creat {
+        return Err(Errno::EINVAL);
+    }
     let nofollow = flags & libc::O_NOFOLLOW as u32 != 0;
     if path.is_empty() {
         return Err(Errno::ENOENT);
@@ -239,11 +242,7 @@ fn do_open(t: &mut Task, dirfd: i32, path_addr: u64, flags: u64, mode: u64) -> S
         vfs::resolve(&t.fs(), &t.creds, &start, &path, !nofollow)?
     };
     if tmpfile {
-        return Err(if d.is_dir() {
-            Errno::EROFS
-        } else {
-            Errno::ENOTDIR
-        });
+        return open_tmpfile(t, d, flags, mode);
     }
     let ftype = d.file_type();
     if ftype == libc::S_IFLNK && flags & libc::O_PATH as u32 == 0 {
@@ -287,6 +286,34 @@ fn do_open(t: &mut Task, dirfd: i32, path_addr: u64, flags: u64, mode: u64) -> S
     let file = OpenFile::new(Some(d), ops, flags);
     let fd = t.fds.install(file, cloexec, 0, t.nofile())?;
     Ok(fd as u64)
+}
+
+/// O_TMPFILE: an unnamed regular file in directory `dir`'s file system (linkat with
+/// AT_EMPTY_PATH can name it later, unless O_EXCL).
+fn open_tmpfile(t: &mut Task, dir: Arc<Dentry>, flags: u32, mode: u64) -> SysResult {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    if !dir.is_dir() {
+        return Err(Errno::ENOTDIR);
+    }
+    let acc = flags & libc::O_ACCMODE as u32;
+    if acc != libc::O_WRONLY as u32 && acc != libc::O_RDWR as u32 {
+        return Err(Errno::EINVAL);
+    }
+    if dir.read_only() {
+        return Err(Errno::EROFS);
+    }
+    may_change_dir(t, &dir)?;
+    let name = format!(".palisade-tmpfile-{}", NEXT.fetch_add(1, Ordering::Relaxed));
+    let perm = mode as u32 & 0o7777 & !umask(t);
+    let d = dir.create(name.as_bytes(), libc::S_IFREG | perm, &t.creds)?;
+    let ops = d
+        .inode
+        .open(flags & !(libc::O_TMPFILE as u32 & !(libc::O_DIRECTORY as u32)));
+    dir.unlink(name.as_bytes())?;
+    let file = OpenFile::new(Some(d), ops?, flags & !(libc::O_DIRECTORY as u32));
+    let cloexec = flags & libc::O_CLOEXEC as u32 != 0;
+    Ok(t.fds.install(file, cloexec, 0, t.nofile())? as u64)
 }
 
 /// open(2) of a FIFO node: one pipe per node, shared by its opens. Opening for reading
@@ -395,6 +422,15 @@ pub fn fstatfs(t: &mut Task, a: [u64; 6]) -> SysResult {
 
 /// getdents64: "." and "..", then the directory's entries; the offset counts entries.
 pub fn getdents64(t: &mut Task, a: [u64; 6]) -> SysResult {
+    getdents_with(t, a, false)
+}
+
+/// getdents: the old record (d_type in the last byte, after the name's NUL).
+pub fn getdents(t: &mut Task, a: [u64; 6]) -> SysResult {
+    getdents_with(t, a, true)
+}
+
+fn getdents_with(t: &mut Task, a: [u64; 6], old: bool) -> SysResult {
     let f = t.fds.get(fd_arg(a[0]))?;
     if f.is_path() {
         return Err(Errno::EBADF);
@@ -430,16 +466,28 @@ pub fn getdents64(t: &mut Task, a: [u64; 6]) -> SysResult {
     let mut i = *off as usize;
     while i < list.len() {
         let e = &list[i];
-        let reclen = (19 + e.name.len() + 1 + 7) & !7;
+        // linux_dirent64: ino, off, reclen, type, name, NUL; linux_dirent: ino, off,
+        // reclen, name, NUL, padding, type in the last byte.
+        let reclen = if old {
+            (18 + e.name.len() + 2 + 7) & !7
+        } else {
+            (19 + e.name.len() + 1 + 7) & !7
+        };
         if out.len() + reclen > cap {
             break;
         }
+        let start = out.len();
         out.extend_from_slice(&e.ino.to_le_bytes());
         out.extend_from_slice(&((i + 1) as i64).to_le_bytes());
         out.extend_from_slice(&(reclen as u16).to_le_bytes());
-        out.push(e.kind);
+        if !old {
+            out.push(e.kind);
+        }
         out.extend_from_slice(&e.name);
-        out.resize(out.len() + reclen - 19 - e.name.len(), 0);
+        out.resize(start + reclen, 0);
+        if old {
+            out[start + reclen - 1] = e.kind;
+        }
         i += 1;
     }
     if out.is_empty() && i < list.len() {
@@ -848,45 +896,15 @@ pub fn ftruncate(t: &mut Task, a: [u64; 6]) -> SysResult {
     Ok(0)
 }
 
-/// utimensat: times from the app (UTIME_NOW, UTIME_OMIT) or now.
-pub fn utimensat(t: &mut Task, a: [u64; 6]) -> SysResult {
-    const UTIME_NOW: i64 = (1 << 30) - 1;
-    const UTIME_OMIT: i64 = (1 << 30) - 2;
-    let d = if a[1] == 0 {
-        t.fds
-            .get(fd_arg(a[0]))?
-            .dentry
-            .clone()
-            .ok_or(Errno::EBADF)?
-    } else {
-        let path = t.path_arg(a[1])?;
-        lookup_at(
-            t,
-            fd_arg(a[0]),
-            &path,
-            a[3] & libc::AT_SYMLINK_NOFOLLOW as u64 == 0,
-            false,
-        )?
-    };
-    let now = crate::kernel::time::now(libc::CLOCK_REALTIME);
-    let (at, mt, explicit) = if a[2] == 0 {
-        (Some(now), Some(now), false)
-    } else {
-        let ts: [libc::timespec; 2] = [t.mm.copy_in(a[2])?, t.mm.copy_in(a[2].wrapping_add(16))?];
-        let pick = |x: &libc::timespec| -> Result<Option<(i64, i64)>, Errno> {
-            match x.tv_nsec {
-                UTIME_OMIT => Ok(None),
-                UTIME_NOW => Ok(Some(now)),
-                n if (0..1_000_000_000).contains(&n) => Ok(Some((x.tv_sec, n))),
-                _ => Err(Errno::EINVAL),
-            }
-        };
-        let (at, mt) = (pick(&ts[0])?, pick(&ts[1])?);
-        let explicit = ts
-            .iter()
-            .any(|x| x.tv_nsec != UTIME_NOW && x.tv_nsec != UTIME_OMIT);
-        (at, mt, explicit)
-    };
+/// Set a file's access and modification times (None: leave it). `explicit`: times given by
+/// the caller, which takes ownership (or CAP_FOWNER); "now" takes write permission only.
+fn set_times(
+    t: &Task,
+    d: &Dentry,
+    at: Option<(i64, i64)>,
+    mt: Option<(i64, i64)>,
+    explicit: bool,
+) -> SysResult {
     if d.read_only() {
         return Err(Errno::EROFS);
     }
@@ -901,6 +919,115 @@ pub fn utimensat(t: &mut Task, a: [u64; 6]) -> SysResult {
         mtime: mt,
         ..Default::default()
     })?;
+    Ok(0)
+}
+
+fn now_real() -> (i64, i64) {
+    crate::kernel::time::now(libc::CLOCK_REALTIME)
+}
+
+/// utimensat: times from the app (UTIME_NOW, UTIME_OMIT) or now.
+pub fn utimensat(t: &mut Task, a: [u64; 6]) -> SysResult {
+    const UTIME_NOW: i64 = (1 << 30) - 1;
+    const UTIME_OMIT: i64 = (1 << 30) - 2;
+    if a[3] & !((libc::AT_SYMLINK_NOFOLLOW | libc::AT_EMPTY_PATH) as u64) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let d = if a[1] == 0 {
+        t.fds
+            .get(fd_arg(a[0]))?
+            .dentry
+            .clone()
+            .ok_or(Errno::EBADF)?
+    } else {
+        let path = t.path_arg(a[1])?;
+        lookup_at(
+            t,
+            fd_arg(a[0]),
+            &path,
+            a[3] & libc::AT_SYMLINK_NOFOLLOW as u64 == 0,
+            a[3] & libc::AT_EMPTY_PATH as u64 != 0,
+        )?
+    };
+    let now = now_real();
+    let (at, mt, explicit) = if a[2] == 0 {
+        (Some(now), Some(now), false)
+    } else {
+        let ts: [libc::timespec; 2] = [t.mm.copy_in(a[2])?, t.mm.copy_in(a[2].wrapping_add(16))?];
+        let pick = |x: &libc::timespec| -> Result<Option<(i64, i64)>, Errno> {
+            match x.tv_nsec {
+                UTIME_OMIT => Ok(None),
+                UTIME_NOW => Ok(Some(now)),
+                n if (0..1_000_000_000).contains(&n) => Ok(Some((x.tv_sec, n))),
+                _ => Err(Errno::EINVAL),
+            }
+        };
+        let (at, mt) = (pick(&ts[0])?, pick(&ts[1])?);
+        if at.is_none() && mt.is_none() {
+            return Ok(0);
+        }
+        let explicit = ts
+            .iter()
+            .any(|x| x.tv_nsec != UTIME_NOW && x.tv_nsec != UTIME_OMIT);
+        (at, mt, explicit)
+    };
+    set_times(t, &d, at, mt, explicit)
+}
+
+/// utimes/futimesat: microsecond times, or now when the pointer is NULL.
+fn set_timevals(t: &Task, d: &Dentry, addr: u64) -> SysResult {
+    if addr == 0 {
+        let now = now_real();
+        return set_times(t, d, Some(now), Some(now), false);
+    }
+    let tv: [libc::timeval; 2] = [t.mm.copy_in(addr)?, t.mm.copy_in(addr.wrapping_add(16))?];
+    let mut out = [(0, 0); 2];
+    for (o, v) in out.iter_mut().zip(tv.iter()) {
+        if !(0..1_000_000).contains(&v.tv_usec) {
+            return Err(Errno::EINVAL);
+        }
+        *o = (v.tv_sec, v.tv_usec * 1000);
+    }
+    set_times(t, d, Some(out[0]), Some(out[1]), true)
+}
+
+pub fn utimes(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let path = t.path_arg(a[0])?;
+    let d = lookup_at(t, AT_FDCWD, &path, true, false)?;
+    set_timevals(t, &d, a[1])
+}
+
+pub fn futimesat(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let path = t.path_arg(a[1])?;
+    let d = lookup_at(t, fd_arg(a[0]), &path, true, false)?;
+    set_timevals(t, &d, a[2])
+}
+
+/// utime(2): whole-second times from a struct utimbuf, or now when NULL.
+pub fn utime(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let path = t.path_arg(a[0])?;
+    let d = lookup_at(t, AT_FDCWD, &path, true, false)?;
+    if a[1] == 0 {
+        let now = now_real();
+        return set_times(t, &d, Some(now), Some(now), false);
+    }
+    let times: [i64; 2] = [t.mm.copy_in(a[1])?, t.mm.copy_in(a[1].wrapping_add(8))?];
+    set_times(t, &d, Some((times[0], 0)), Some((times[1], 0)), true)
+}
+
+/// chroot(2): the calling process's root becomes `path` (CAP_SYS_CHROOT).
+pub fn chroot(t: &mut Task, a: [u64; 6]) -> SysResult {
+    const CAP_SYS_CHROOT: u32 = 18;
+    let path = t.path_arg(a[0])?;
+    let d = lookup_at(t, AT_FDCWD, &path, true, false)?;
+    if !d.is_dir() {
+        return Err(Errno::ENOTDIR);
+    }
+    vfs::may_access(&d.inode.stat()?, &t.creds, 1, false)?;
+    if !t.creds.has_cap(CAP_SYS_CHROOT) {
+        return Err(Errno::EPERM);
+    }
+    t.fs.lock().unwrap_or_else(|e| e.into_inner()).root = d;
     Ok(0)
 }
 

@@ -17,6 +17,7 @@ mod signal;
 mod socket;
 pub mod table;
 mod time;
+mod transfer;
 mod xattr;
 
 use crate::errno::{Errno, SysResult};

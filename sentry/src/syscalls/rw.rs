@@ -13,7 +13,7 @@ const MAX_RW: usize = 0x7fff_f000;
 const CHUNK: usize = 1 << 20;
 const IOV_MAX: u64 = 1024;
 
-fn readable(t: &Task, fd: i32) -> Result<Arc<OpenFile>, Errno> {
+pub(super) fn readable(t: &Task, fd: i32) -> Result<Arc<OpenFile>, Errno> {
     let f = t.fds.get(fd)?;
     if !f.readable() || f.is_path() {
         return Err(Errno::EBADF);
@@ -21,7 +21,7 @@ fn readable(t: &Task, fd: i32) -> Result<Arc<OpenFile>, Errno> {
     Ok(f)
 }
 
-fn writable(t: &Task, fd: i32) -> Result<Arc<OpenFile>, Errno> {
+pub(super) fn writable(t: &Task, fd: i32) -> Result<Arc<OpenFile>, Errno> {
     let f = t.fds.get(fd)?;
     if !f.writable() || f.is_path() {
         return Err(Errno::EBADF);
@@ -209,7 +209,7 @@ pub fn write(t: &mut Task, a: [u64; 6]) -> SysResult {
 }
 
 /// EPIPE also raises SIGPIPE.
-fn epipe(t: &mut Task, r: Result<usize, Errno>) -> SysResult {
+pub(super) fn epipe(t: &mut Task, r: Result<usize, Errno>) -> SysResult {
     if r == Err(Errno::EPIPE) {
         t.signal_self(libc::SIGPIPE);
     }

@@ -4,7 +4,7 @@ use std::sync::LazyLock;
 
 use super::{
     creds, epoll, fd, fs, futex, info, ipc, mm, poll, process, rw, sched, signal, socket, time,
-    xattr, Handler,
+    transfer, xattr, Handler,
 };
 
 /// How completely a syscall is implemented.
@@ -61,14 +61,11 @@ macro_rules! missing {
     };
 }
 
-const RO: Support =
-    Partial("on tmpfs (/dev/shm); the gofer root is read-only (EROFS) until the overlay exists");
-
 fn entries() -> Vec<Entry> {
     let mut v = syscalls! {
         SYS_read => rw::read, Full, [Fd, OutBuf, Int];
         SYS_write => rw::write, Full, [Fd, InBuf(2), Int];
-        SYS_open => fs::open, Partial("O_CREAT on the read-only root gives EROFS; O_TMPFILE missing"), [Path, Hex, Oct];
+        SYS_open => fs::open, Full, [Path, Hex, Oct];
         SYS_close => fd::close, Full, [Fd];
         SYS_stat => fs::stat, Full, [Path, Hex];
         SYS_fstat => fs::fstat, Full, [Fd, Hex];
@@ -102,9 +99,9 @@ fn entries() -> Vec<Entry> {
         SYS_getcwd => fs::getcwd, Full, [Hex, Int];
         SYS_chdir => fs::chdir, Full, [Path];
         SYS_fchdir => fs::fchdir, Full, [Fd];
-        SYS_mkdir => fs::mkdir, RO, [Path, Oct];
-        SYS_rmdir => fs::rmdir, RO, [Path];
-        SYS_unlink => fs::unlink, RO, [Path];
+        SYS_mkdir => fs::mkdir, Full, [Path, Oct];
+        SYS_rmdir => fs::rmdir, Full, [Path];
+        SYS_unlink => fs::unlink, Full, [Path];
         SYS_readlink => fs::readlink, Full, [Path, OutBuf, Int];
         SYS_umask => process::umask, Full, [Oct];
         SYS_gettimeofday => time::gettimeofday, Full, [Hex, Hex];
@@ -137,6 +134,15 @@ fn entries() -> Vec<Entry> {
         SYS_statfs => fs::statfs, Full, [Path, Hex];
         SYS_fstatfs => fs::fstatfs, Full, [Fd, Hex];
         SYS_flock => fd::flock, Full, [Fd, Int];
+        SYS_getdents => fs::getdents, Full, [Fd, Hex, Int];
+        SYS_utime => fs::utime, Full, [Path, Hex];
+        SYS_utimes => fs::utimes, Full, [Path, Hex];
+        SYS_futimesat => fs::futimesat, Full, [Fd, Path, Hex];
+        SYS_chroot => fs::chroot, Full, [Path];
+        SYS_sendfile => transfer::sendfile, Full, [Fd, Fd, Hex, Int];
+        SYS_copy_file_range => transfer::copy_file_range, Full, [Fd, Hex, Fd, Hex, Int, Hex];
+        SYS_fallocate => transfer::fallocate, Partial("on files in sandbox memory (tmpfs, the overlay); EOPNOTSUPP on files written through to the host"), [Fd, Hex, Int, Int];
+        SYS_memfd_create => transfer::memfd_create, Partial("no file seals (F_ADD_SEALS is EINVAL)"), [Path, Hex];
         SYS_mount => fs::mount, Partial("tmpfs (mode, uid, gid, size) and proc; remount flags; propagation changes; no bind or move mounts"), [Path, Path, Path, Hex, Hex];
         SYS_umount2 => fs::umount2, Partial("always lazy (MNT_DETACH): open files keep working"), [Path, Hex];
         SYS_creat => fs::creat, Full, [Path, Oct];
@@ -175,10 +181,10 @@ fn entries() -> Vec<Entry> {
         SYS_clock_nanosleep => time::clock_nanosleep, Full, [Int, Hex, Hex, Hex];
         SYS_exit_group => process::exit_group, Full, [Int];
         SYS_tgkill => signal::tgkill, Full, [Int, Int, Int];
-        SYS_openat => fs::openat, Partial("O_CREAT on the read-only root gives EROFS; O_TMPFILE missing"), [Fd, Path, Hex, Oct];
-        SYS_mkdirat => fs::mkdirat, RO, [Fd, Path, Oct];
+        SYS_openat => fs::openat, Full, [Fd, Path, Hex, Oct];
+        SYS_mkdirat => fs::mkdirat, Full, [Fd, Path, Oct];
         SYS_newfstatat => fs::newfstatat, Full, [Fd, Path, Hex, Hex];
-        SYS_unlinkat => fs::unlinkat, RO, [Fd, Path, Hex];
+        SYS_unlinkat => fs::unlinkat, Full, [Fd, Path, Hex];
         SYS_readlinkat => fs::readlinkat, Full, [Fd, Path, OutBuf, Int];
         SYS_faccessat => fs::faccessat, Full, [Fd, Path, Oct];
         SYS_set_robust_list => process::set_robust_list, Full, [Hex, Int];
@@ -198,25 +204,25 @@ fn entries() -> Vec<Entry> {
         SYS_pwritev2 => rw::pwritev2, Partial("flags other than 0 give EOPNOTSUPP"), [Fd, Hex, Int, Int, Hex];
         SYS_mlock => mm::mlock, Partial("range checked; sandbox memory is never swapped"), [Hex, Int];
         SYS_munlock => mm::mlock, Partial("range checked"), [Hex, Int];
-        SYS_rename => fs::rename, RO, [Path, Path];
-        SYS_renameat => fs::renameat, RO, [Fd, Path, Fd, Path];
-        SYS_renameat2 => fs::renameat2, RO, [Fd, Path, Fd, Path, Hex];
-        SYS_symlink => fs::symlink, RO, [Path, Path];
-        SYS_symlinkat => fs::symlinkat, RO, [Path, Fd, Path];
-        SYS_link => fs::link, RO, [Path, Path];
-        SYS_linkat => fs::linkat, RO, [Fd, Path, Fd, Path, Hex];
-        SYS_chmod => fs::chmod, RO, [Path, Oct];
-        SYS_fchmodat => fs::fchmodat, RO, [Fd, Path, Oct];
-        SYS_fchmod => fs::fchmod, RO, [Fd, Oct];
-        SYS_chown => fs::chown, RO, [Path, Int, Int];
-        SYS_lchown => fs::lchown, RO, [Path, Int, Int];
-        SYS_fchownat => fs::fchownat, RO, [Fd, Path, Int, Int, Hex];
-        SYS_fchown => fs::fchown, RO, [Fd, Int, Int];
-        SYS_truncate => fs::truncate, RO, [Path, Int];
-        SYS_ftruncate => fs::ftruncate, RO, [Fd, Int];
-        SYS_utimensat => fs::utimensat, RO, [Fd, Path, Hex, Hex];
-        SYS_mknod => fs::mknod, RO, [Path, Oct, Hex];
-        SYS_mknodat => fs::mknodat, RO, [Fd, Path, Oct, Hex];
+        SYS_rename => fs::rename, Full, [Path, Path];
+        SYS_renameat => fs::renameat, Full, [Fd, Path, Fd, Path];
+        SYS_renameat2 => fs::renameat2, Full, [Fd, Path, Fd, Path, Hex];
+        SYS_symlink => fs::symlink, Full, [Path, Path];
+        SYS_symlinkat => fs::symlinkat, Full, [Path, Fd, Path];
+        SYS_link => fs::link, Full, [Path, Path];
+        SYS_linkat => fs::linkat, Full, [Fd, Path, Fd, Path, Hex];
+        SYS_chmod => fs::chmod, Full, [Path, Oct];
+        SYS_fchmodat => fs::fchmodat, Full, [Fd, Path, Oct];
+        SYS_fchmod => fs::fchmod, Full, [Fd, Oct];
+        SYS_chown => fs::chown, Full, [Path, Int, Int];
+        SYS_lchown => fs::lchown, Full, [Path, Int, Int];
+        SYS_fchownat => fs::fchownat, Full, [Fd, Path, Int, Int, Hex];
+        SYS_fchown => fs::fchown, Full, [Fd, Int, Int];
+        SYS_truncate => fs::truncate, Full, [Path, Int];
+        SYS_ftruncate => fs::ftruncate, Full, [Fd, Int];
+        SYS_utimensat => fs::utimensat, Full, [Fd, Path, Hex, Hex];
+        SYS_mknod => fs::mknod, Partial("device nodes are made, and opening one is ENXIO (no devices behind them)"), [Path, Oct, Hex];
+        SYS_mknodat => fs::mknodat, Partial("device nodes are made, and opening one is ENXIO (no devices behind them)"), [Fd, Path, Oct, Hex];
         SYS_futex => futex::futex, Partial("PI futexes without priority boosting (no scheduler priorities); CMP_REQUEUE_PI/WAIT_REQUEUE_PI missing"), [Hex, Hex, Int, Hex, Hex, Hex];
         SYS_clone => process::clone, Partial("namespace flags give EPERM"), [Hex, Hex, Hex, Hex, Hex];
         SYS_clone3 => process::clone3, Partial("namespace flags and set_tid give EPERM"), [Hex, Int];
@@ -301,11 +307,8 @@ fn entries() -> Vec<Entry> {
         SYS_msgctl => ipc::msgctl, Full, [Int, Int, Hex];
     };
     v.extend(missing![
-        SYS_sendfile,
-        SYS_getdents,
         SYS_ptrace,
         SYS_syslog,
-        SYS_utime,
         SYS_uselib,
         SYS_personality,
         SYS_ustat,
@@ -317,7 +320,6 @@ fn entries() -> Vec<Entry> {
         SYS_modify_ldt,
         SYS_pivot_root,
         SYS_adjtimex,
-        SYS_chroot,
         SYS_acct,
         SYS_settimeofday,
         SYS_swapon,
@@ -339,7 +341,6 @@ fn entries() -> Vec<Entry> {
         SYS_lookup_dcookie,
         SYS_remap_file_pages,
         SYS_clock_settime,
-        SYS_utimes,
         SYS_mbind,
         SYS_set_mempolicy,
         SYS_get_mempolicy,
@@ -359,14 +360,12 @@ fn entries() -> Vec<Entry> {
         SYS_inotify_add_watch,
         SYS_inotify_rm_watch,
         SYS_migrate_pages,
-        SYS_futimesat,
         SYS_unshare,
         SYS_splice,
         SYS_tee,
         SYS_sync_file_range,
         SYS_vmsplice,
         SYS_move_pages,
-        SYS_fallocate,
         SYS_inotify_init1,
         SYS_perf_event_open,
         SYS_fanotify_init,
@@ -382,13 +381,11 @@ fn entries() -> Vec<Entry> {
         SYS_sched_setattr,
         SYS_sched_getattr,
         SYS_seccomp,
-        SYS_memfd_create,
         SYS_kexec_file_load,
         SYS_bpf,
         SYS_userfaultfd,
         SYS_membarrier,
         SYS_mlock2,
-        SYS_copy_file_range,
         SYS_pkey_mprotect,
         SYS_pkey_alloc,
         SYS_pkey_free,

@@ -80,6 +80,11 @@ pub trait FileOps: Send + Sync {
     fn host_pollable(&self) -> bool {
         false
     }
+    /// fallocate(2) (`mode`: FALLOC_FL_* bits the caller checked); EOPNOTSUPP where the file
+    /// system has no such operation.
+    fn fallocate(&self, _mode: u32, _off: u64, _len: u64) -> Result<(), Errno> {
+        Err(Errno::EOPNOTSUPP)
+    }
     /// ftruncate; files that cannot be resized give EINVAL.
     fn truncate(&self, _size: u64) -> Result<(), Errno> {
         Err(Errno::EINVAL)

@@ -250,6 +250,13 @@ impl Dentry {
         self.file_type() == libc::S_IFDIR
     }
 
+    /// Give a removed dentry the name it is shown by (memfd's "memfd:NAME").
+    pub fn rename_removed(&self, name: &[u8]) {
+        if self.is_dead() {
+            lock(&self.loc).name = name.to_vec();
+        }
+    }
+
     /// Whether the name of this dentry was removed.
     pub fn is_dead(&self) -> bool {
         self.dead.load(Ordering::Relaxed)

@@ -1,0 +1,255 @@
+//! In-kernel copies between files: sendfile, copy_file_range; fallocate; memfd_create.
+
+use std::sync::{Arc, OnceLock};
+
+use super::fd_arg;
+use super::rw::{epipe, readable, writable};
+use crate::errno::{Errno, SysResult};
+use crate::kernel::Task;
+use crate::vfs::{Dentry, OpenFile};
+
+/// Largest single transfer (Linux's MAX_RW_COUNT).
+const MAX_RW: usize = 0x7fff_f000;
+/// Bytes moved per step.
+const STEP: usize = 1 << 16;
+
+/// Write all of `buf` to `f`: at `off` for files, blocking on a full stream unless
+/// O_NONBLOCK (then what went through counts). Returns the bytes written.
+fn put(t: &mut Task, f: &Arc<OpenFile>, buf: &[u8], off: u64) -> Result<usize, Errno> {
+    let mut done = 0;
+    while done < buf.len() {
+        match f.ops.write(&buf[done..], off + done as u64) {
+            Ok(0) => break,
+            Ok(n) => done += n,
+            Err(Errno::EAGAIN) if f.flags() & libc::O_NONBLOCK as u32 == 0 => {
+                let Some(q) = f.ops.wait_queue() else {
+                    return Err(Errno::EAGAIN);
+                };
+                let r = t.block_io(&[q], None, |_| {
+                    Ok(
+                        ((f.ops.readiness() & (libc::POLLOUT | libc::POLLERR) as u32) != 0)
+                            .then_some(()),
+                    )
+                });
+                if let Err(e) = r {
+                    return if done > 0 { Ok(done) } else { Err(e) };
+                }
+            }
+            Err(e) if done == 0 => return Err(e),
+            Err(_) => break,
+        }
+    }
+    Ok(done)
+}
+
+/// An offset argument: Some(pointer's value) or None for the file's own offset.
+fn offset_arg(t: &Task, addr: u64) -> Result<Option<u64>, Errno> {
+    if addr == 0 {
+        return Ok(None);
+    }
+    let off: i64 = t.mm.copy_in(addr)?;
+    if off < 0 {
+        return Err(Errno::EINVAL);
+    }
+    Ok(Some(off as u64))
+}
+
+/// Move up to `count` bytes from `inp` at `in_off` to `out` (`out_off`, or its offset for
+/// seekable files, nothing for streams). Returns (bytes moved, final in offset).
+fn copy(
+    t: &mut Task,
+    inp: &Arc<OpenFile>,
+    mut in_off: u64,
+    out: &Arc<OpenFile>,
+    out_off: Option<u64>,
+    count: usize,
+) -> Result<(usize, u64, u64), Errno> {
+    let mut buf = vec![0u8; STEP.min(count.max(1))];
+    let mut total = 0usize;
+    let mut o = match out_off {
+        Some(o) => o,
+        None if out.ops.seekable() => *out.offset(),
+        None => 0,
+    };
+    while total < count {
+        let want = (count - total).min(buf.len());
+        let got = match inp.ops.read(&mut buf[..want], in_off) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if total == 0 => return Err(e),
+            Err(_) => break,
+        };
+        let put = match put(t, out, &buf[..got], o) {
+            Ok(n) => n,
+            Err(e) if total == 0 => return Err(e),
+            Err(_) => break,
+        };
+        total += put;
+        in_off += put as u64;
+        o += put as u64;
+        if put < got {
+            break;
+        }
+    }
+    if out_off.is_none() && out.ops.seekable() {
+        *out.offset() = o;
+    }
+    Ok((total, in_off, o))
+}
+
+/// sendfile(2): from a file (not a stream) to any file or stream.
+pub fn sendfile(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let inp = readable(t, fd_arg(a[1]))?;
+    let out = writable(t, fd_arg(a[0]))?;
+    if !inp.ops.seekable() || out.flags() & libc::O_APPEND as u32 != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let count = (a[3] as usize).min(MAX_RW);
+    let given = offset_arg(t, a[2])?;
+    let start = match given {
+        Some(o) => o,
+        None => *inp.offset(),
+    };
+    let r = copy(t, &inp, start, &out, None, count);
+    let (n, end, _) = match r {
+        Ok(v) => v,
+        Err(e) => return epipe(t, Err(e)),
+    };
+    match given {
+        Some(_) => t.mm.copy_out(a[2], &(end as i64))?,
+        None => *inp.offset() = end,
+    }
+    Ok(n as u64)
+}
+
+/// copy_file_range(2): between regular files, offsets by pointer or the files' own.
+pub fn copy_file_range(t: &mut Task, a: [u64; 6]) -> SysResult {
+    if a[5] != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let inp = readable(t, fd_arg(a[0]))?;
+    let out = writable(t, fd_arg(a[2]))?;
+    if out.flags() & libc::O_APPEND as u32 != 0 {
+        return Err(Errno::EBADF);
+    }
+    let (si, so) = (inp.ops.stat()?, out.ops.stat()?);
+    for s in [&si, &so] {
+        match s.file_type() {
+            libc::S_IFREG => {}
+            libc::S_IFDIR => return Err(Errno::EISDIR),
+            _ => return Err(Errno::EINVAL),
+        }
+    }
+    let in_given = offset_arg(t, a[1])?;
+    let out_given = offset_arg(t, a[3])?;
+    let in_off = in_given.unwrap_or_else(|| *inp.offset());
+    let out_off = out_given.unwrap_or_else(|| *out.offset());
+    let len = (a[4] as usize).min(MAX_RW);
+    // The same file: the ranges may not overlap.
+    if (si.dev, si.ino) == (so.dev, so.ino) {
+        let (ie, oe) = (
+            in_off.saturating_add(len as u64),
+            out_off.saturating_add(len as u64),
+        );
+        if in_off < oe && out_off < ie {
+            return Err(Errno::EINVAL);
+        }
+    }
+    let (n, in_end, out_end) = copy(t, &inp, in_off, &out, Some(out_off), len)?;
+    match in_given {
+        Some(_) => t.mm.copy_out(a[1], &(in_end as i64))?,
+        None => *inp.offset() = in_end,
+    }
+    match out_given {
+        Some(_) => t.mm.copy_out(a[3], &(out_end as i64))?,
+        None => *out.offset() = out_end,
+    }
+    Ok(n as u64)
+}
+
+/// fallocate(2) on files that keep their data in sandbox memory (tmpfs, the overlay's upper
+/// layer): allocate, punch holes, zero ranges.
+pub fn fallocate(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let f = t.fds.get(fd_arg(a[0]))?;
+    if !f.writable() || f.is_path() {
+        return Err(Errno::EBADF);
+    }
+    let (mode, off, len) = (a[1] as u32, a[2] as i64, a[3] as i64);
+    if off < 0 || len <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    let keep = libc::FALLOC_FL_KEEP_SIZE as u32;
+    let punch = libc::FALLOC_FL_PUNCH_HOLE as u32;
+    let zero = libc::FALLOC_FL_ZERO_RANGE as u32;
+    if mode & !(keep | punch | zero) != 0 {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    // Punching needs KEEP_SIZE and excludes zeroing (EOPNOTSUPP, as vfs_fallocate).
+    if mode & punch != 0 && (mode & keep == 0 || mode & zero != 0) {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    match f.ops.stat()?.file_type() {
+        libc::S_IFREG => {}
+        libc::S_IFDIR => return Err(Errno::EISDIR),
+        libc::S_IFIFO => return Err(Errno::ESPIPE),
+        _ => return Err(Errno::ENODEV),
+    }
+    let end = (off as u64).checked_add(len as u64).ok_or(Errno::EFBIG)?;
+    if end > i64::MAX as u64 {
+        return Err(Errno::EFBIG);
+    }
+    f.ops.fallocate(mode, off as u64, len as u64)?;
+    Ok(0)
+}
+
+/// The tmpfs memfd files live in (never mounted anywhere).
+static MEMFD_ROOT: OnceLock<Arc<Dentry>> = OnceLock::new();
+
+/// memfd_create(2): an anonymous tmpfs file, named "memfd:NAME" (shown deleted).
+pub fn memfd_create(t: &mut Task, a: [u64; 6]) -> SysResult {
+    const MFD_CLOEXEC: u64 = 1;
+    const MFD_ALLOW_SEALING: u64 = 2;
+    const MFD_NOEXEC_SEAL: u64 = 8;
+    const MFD_EXEC: u64 = 0x10;
+    let flags = a[1];
+    if flags & !(MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_NOEXEC_SEAL | MFD_EXEC) != 0
+        || (flags & MFD_NOEXEC_SEAL != 0 && flags & MFD_EXEC != 0)
+    {
+        return Err(Errno::EINVAL);
+    }
+    let name = match t.mm.read_cstr(a[0], 250) {
+        Ok(n) => n,
+        Err(Errno::ENAMETOOLONG) => return Err(Errno::EINVAL),
+        Err(e) => return Err(e),
+    };
+    let root = match MEMFD_ROOT.get() {
+        Some(r) => r.clone(),
+        None => {
+            let fs = crate::fs::tmpfs::Tmpfs::root(t.k.mf.clone(), 0o1777);
+            let r = Dentry::new_root(fs, None)?;
+            MEMFD_ROOT.get_or_init(|| r).clone()
+        }
+    };
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let mut full = b"memfd:".to_vec();
+    full.extend_from_slice(&name);
+    // Unique while it briefly has a name; the name shown is "memfd:NAME".
+    let tmp = format!(
+        "{}-{}",
+        NEXT.fetch_add(1, Ordering::Relaxed),
+        String::from_utf8_lossy(&full)
+    );
+    let mode = if flags & MFD_NOEXEC_SEAL != 0 {
+        0o666
+    } else {
+        0o777
+    };
+    let d = root.create(tmp.as_bytes(), libc::S_IFREG | mode, &t.creds)?;
+    let ops = d.inode.open(libc::O_RDWR as u32)?;
+    root.unlink(tmp.as_bytes())?;
+    d.rename_removed(&full);
+    let file = OpenFile::new(Some(d), ops, libc::O_RDWR as u32 | libc::O_LARGEFILE as u32);
+    Ok(t.fds
+        .install(file, flags & MFD_CLOEXEC != 0, 0, t.nofile())? as u64)
+}
