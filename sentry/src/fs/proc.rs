@@ -63,6 +63,8 @@ fn proc_statfs() -> StatFs {
 struct DynLink {
     stat: Stat,
     target: Box<dyn Fn() -> Result<Vec<u8>, Errno> + Send + Sync>,
+    /// A magic link (fd/N, cwd, root, exe), not a plain one (self, thread-self).
+    magic: bool,
 }
 
 impl Inode for DynLink {
@@ -77,6 +79,9 @@ impl Inode for DynLink {
     }
     fn statfs(&self) -> Result<StatFs, Errno> {
         Ok(proc_statfs())
+    }
+    fn is_magic_link(&self) -> bool {
+        self.magic
     }
 }
 
@@ -258,6 +263,7 @@ impl ProcRoot {
         Arc::new(DynLink {
             stat: attr(self.dev, super::new_ino(), libc::S_IFLNK | 0o777, 0),
             target: Box::new(f),
+            magic: false,
         })
     }
 }
@@ -662,6 +668,7 @@ impl Inode for ProcFds {
                     }
                 })
             }),
+            magic: true,
         }))
     }
     fn open(&self, flags: u32) -> Result<Arc<dyn FileOps>, Errno> {
@@ -743,6 +750,7 @@ impl Inode for ProcPid {
                         let d = if cwd { fs.cwd } else { fs.root.clone() };
                         Ok(d.path(&fs.root))
                     }),
+                    magic: true,
                 }))
             }
             b"fd" => Ok(Arc::new(ProcFds {
@@ -761,6 +769,7 @@ impl Inode for ProcPid {
                         let exe = tg.lock().exe.clone().ok_or(Errno::ENOENT)?;
                         Ok(exe.path(&k.root))
                     }),
+                    magic: true,
                 }))
             }
             _ => Err(Errno::ENOENT),

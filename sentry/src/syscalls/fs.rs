@@ -198,6 +198,17 @@ impl FileOps for PathFile {
 }
 
 fn do_open(t: &mut Task, dirfd: i32, path_addr: u64, flags: u64, mode: u64) -> SysResult {
+    do_open_how(t, dirfd, path_addr, flags, mode, vfs::Resolve::default())
+}
+
+fn do_open_how(
+    t: &mut Task,
+    dirfd: i32,
+    path_addr: u64,
+    flags: u64,
+    mode: u64,
+    how: vfs::Resolve,
+) -> SysResult {
     let path = t.path_arg(path_addr)?;
     let flags = flags as u32;
     let acc = flags & libc::O_ACCMODE as u32;
@@ -210,16 +221,22 @@ fn do_open(t: &mut Task, dirfd: i32, path_addr: u64, flags: u64, mode: u64) -> S
     if path.is_empty() {
         return Err(Errno::ENOENT);
     }
+    // Scoped walks (RESOLVE_BENEATH, RESOLVE_IN_ROOT) start at dirfd even for absolute paths.
+    let start = if how.beneath || how.in_root {
+        dir_start(t, dirfd)?
+    } else {
+        start_dir(t, dirfd, &path)?
+    };
     let d = if creat {
-        let start = start_dir(t, dirfd, &path)?;
-        match vfs::resolve(&t.fs(), &t.creds, &start, &path, !nofollow) {
+        match vfs::resolve_with(&t.fs(), &t.creds, &start, &path, !nofollow, how) {
             Ok(d) if flags & libc::O_EXCL as u32 != 0 => {
                 let _ = d;
                 return Err(Errno::EEXIST);
             }
             Ok(d) => d,
             Err(Errno::ENOENT) => {
-                let (parent, name) = vfs::resolve_parent(&t.fs(), &t.creds, &start, &path)?;
+                let (parent, name) =
+                    vfs::resolve_parent_with(&t.fs(), &t.creds, &start, &path, how)?;
                 if path.ends_with(b"/") {
                     return Err(Errno::EISDIR);
                 }
@@ -238,8 +255,7 @@ fn do_open(t: &mut Task, dirfd: i32, path_addr: u64, flags: u64, mode: u64) -> S
             Err(e) => return Err(e),
         }
     } else {
-        let start = start_dir(t, dirfd, &path)?;
-        vfs::resolve(&t.fs(), &t.creds, &start, &path, !nofollow)?
+        vfs::resolve_with(&t.fs(), &t.creds, &start, &path, !nofollow, how)?
     };
     if tmpfile {
         return open_tmpfile(t, d, flags, mode);
@@ -357,6 +373,96 @@ pub fn open(t: &mut Task, a: [u64; 6]) -> SysResult {
 pub fn creat(t: &mut Task, a: [u64; 6]) -> SysResult {
     let flags = (libc::O_CREAT | libc::O_WRONLY | libc::O_TRUNC) as u64;
     do_open(t, AT_FDCWD, a[0], flags, a[1])
+}
+
+/// The directory `dirfd` names (the cwd for AT_FDCWD), whatever the path.
+fn dir_start(t: &Task, dirfd: i32) -> Result<Arc<Dentry>, Errno> {
+    if dirfd == AT_FDCWD {
+        return Ok(t.fs().cwd);
+    }
+    let d = t.fds.get(dirfd)?.dentry.clone().ok_or(Errno::ENOTDIR)?;
+    if !d.is_dir() {
+        return Err(Errno::ENOTDIR);
+    }
+    Ok(d)
+}
+
+/// openat2(2): openat with a struct open_how (flags, mode, resolve) checked strictly, and the
+/// RESOLVE_* restrictions on the walk.
+pub fn openat2(t: &mut Task, a: [u64; 6]) -> SysResult {
+    const VER0: usize = 24;
+    const RESOLVE_NO_XDEV: u64 = 0x01;
+    const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
+    const RESOLVE_NO_SYMLINKS: u64 = 0x04;
+    const RESOLVE_BENEATH: u64 = 0x08;
+    const RESOLVE_IN_ROOT: u64 = 0x10;
+    const RESOLVE_CACHED: u64 = 0x20;
+    let size = a[3] as usize;
+    if size < VER0 {
+        return Err(Errno::EINVAL);
+    }
+    if size > 4096 {
+        return Err(Errno::E2BIG);
+    }
+    let raw = t.mm.read_vec(a[2], size)?;
+    if raw[VER0..].iter().any(|&b| b != 0) {
+        return Err(Errno::E2BIG);
+    }
+    let word = |i: usize| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&raw[i * 8..i * 8 + 8]);
+        u64::from_le_bytes(w)
+    };
+    let (flags, mode, resolve) = (word(0), word(1), word(2));
+    // Every flag open(2) knows; openat2 refuses the rest (open(2) ignores them).
+    let valid = (libc::O_ACCMODE
+        | libc::O_CREAT
+        | libc::O_EXCL
+        | libc::O_NOCTTY
+        | libc::O_TRUNC
+        | libc::O_APPEND
+        | libc::O_NONBLOCK
+        | libc::O_DSYNC
+        | libc::O_ASYNC
+        | libc::O_DIRECT
+        | libc::O_LARGEFILE
+        | libc::O_DIRECTORY
+        | libc::O_NOFOLLOW
+        | libc::O_NOATIME
+        | libc::O_CLOEXEC
+        | libc::O_PATH
+        | libc::O_SYNC
+        | libc::O_TMPFILE) as u64;
+    if flags & !valid != 0 || flags & libc::O_ACCMODE as u64 == 3 {
+        return Err(Errno::EINVAL);
+    }
+    let creating = flags & libc::O_CREAT as u64 != 0
+        || flags & libc::O_TMPFILE as u64 == libc::O_TMPFILE as u64;
+    if mode & !0o7777 != 0 || (!creating && mode != 0) {
+        return Err(Errno::EINVAL);
+    }
+    let known = RESOLVE_NO_XDEV
+        | RESOLVE_NO_MAGICLINKS
+        | RESOLVE_NO_SYMLINKS
+        | RESOLVE_BENEATH
+        | RESOLVE_IN_ROOT
+        | RESOLVE_CACHED;
+    if resolve & !known != 0 || (resolve & RESOLVE_BENEATH != 0 && resolve & RESOLVE_IN_ROOT != 0) {
+        return Err(Errno::EINVAL);
+    }
+    // A cached-only walk cannot create or truncate.
+    let blocking = (libc::O_TRUNC | libc::O_CREAT | libc::O_TMPFILE) as u64;
+    if resolve & RESOLVE_CACHED != 0 && flags & blocking != 0 {
+        return Err(Errno::EAGAIN);
+    }
+    let how = vfs::Resolve {
+        no_symlinks: resolve & RESOLVE_NO_SYMLINKS != 0,
+        no_magiclinks: resolve & RESOLVE_NO_MAGICLINKS != 0,
+        beneath: resolve & RESOLVE_BENEATH != 0,
+        in_root: resolve & RESOLVE_IN_ROOT != 0,
+        no_xdev: resolve & RESOLVE_NO_XDEV != 0,
+    };
+    do_open_how(t, fd_arg(a[0]), a[1], flags, mode, how)
 }
 
 pub fn openat(t: &mut Task, a: [u64; 6]) -> SysResult {

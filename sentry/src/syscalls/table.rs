@@ -139,6 +139,7 @@ fn entries() -> Vec<Entry> {
         SYS_utimes => fs::utimes, Full, [Path, Hex];
         SYS_futimesat => fs::futimesat, Full, [Fd, Path, Hex];
         SYS_chroot => fs::chroot, Full, [Path];
+        SYS_openat2 => fs::openat2, Full, [Fd, Path, Hex, Int];
         SYS_sendfile => transfer::sendfile, Full, [Fd, Fd, Hex, Int];
         SYS_copy_file_range => transfer::copy_file_range, Full, [Fd, Hex, Fd, Hex, Int, Hex];
         SYS_fallocate => transfer::fallocate, Partial("on files in sandbox memory (tmpfs, the overlay); EOPNOTSUPP on files written through to the host"), [Fd, Hex, Int, Int];
@@ -399,7 +400,6 @@ fn entries() -> Vec<Entry> {
         SYS_fsconfig,
         SYS_fsmount,
         SYS_fspick,
-        SYS_openat2,
         SYS_pidfd_getfd,
         SYS_process_madvise,
         SYS_mount_setattr,

@@ -90,6 +90,10 @@ pub trait Inode: Send + Sync {
     fn setattr(&self, _a: &SetAttr) -> Result<(), Errno> {
         Err(self.no_change())
     }
+    /// A "magic" link (procfs's fd/N, cwd, root, exe): openat2 can refuse to follow them.
+    fn is_magic_link(&self) -> bool {
+        false
+    }
     /// The value of extended attribute `name` (ENODATA if unset). The caller checked the
     /// name's namespace and the caller's permission; file systems without extended
     /// attributes answer EOPNOTSUPP.
@@ -630,6 +634,35 @@ pub struct FsContext {
     pub umask: u32,
 }
 
+/// Restrictions on a path walk (openat2's RESOLVE_* flags).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Resolve {
+    /// No symlink is followed (ELOOP).
+    pub no_symlinks: bool,
+    /// No magic link (/proc/<pid>/fd/N and such) is followed (ELOOP).
+    pub no_magiclinks: bool,
+    /// Stay below the starting directory: absolute paths, absolute symlinks and ".." above
+    /// it are EXDEV.
+    pub beneath: bool,
+    /// The starting directory is the root: absolute paths and ".." stay inside it.
+    pub in_root: bool,
+    /// Never cross a mount point (EXDEV).
+    pub no_xdev: bool,
+}
+
+/// The root dentry of the file system (mount) holding `d`.
+fn mount_root(d: &Arc<Dentry>) -> Arc<Dentry> {
+    let mut cur = d.clone();
+    while let Some(p) = cur.parent() {
+        cur = p;
+    }
+    cur
+}
+
+fn same_mount(a: &Arc<Dentry>, b: &Arc<Dentry>) -> bool {
+    Arc::ptr_eq(&mount_root(a), &mount_root(b))
+}
+
 /// Resolve `path` from `start` (used for relative paths). `follow_last`: follow a symlink in the
 /// last component.
 pub fn resolve(
@@ -639,17 +672,40 @@ pub fn resolve(
     path: &[u8],
     follow_last: bool,
 ) -> Result<Arc<Dentry>, Errno> {
+    resolve_with(fs, creds, start, path, follow_last, Resolve::default())
+}
+
+/// `resolve` under the restrictions `how`.
+pub fn resolve_with(
+    fs: &FsContext,
+    creds: &Creds,
+    start: &Arc<Dentry>,
+    path: &[u8],
+    follow_last: bool,
+    how: Resolve,
+) -> Result<Arc<Dentry>, Errno> {
     if path.is_empty() {
         return Err(Errno::ENOENT);
     }
     if path.len() >= PATH_MAX {
         return Err(Errno::ENAMETOOLONG);
     }
-    let mut cur = if path[0] == b'/' {
+    let root = if how.in_root {
+        start.clone()
+    } else {
         fs.root.clone()
+    };
+    let mut cur = if path[0] == b'/' {
+        if how.beneath {
+            return Err(Errno::EXDEV);
+        }
+        root.clone()
     } else {
         start.clone()
     };
+    if how.no_xdev && !same_mount(&cur, start) {
+        return Err(Errno::EXDEV);
+    }
     // Pending components, in reverse order (pop from the end).
     let mut comps: Vec<Vec<u8>> = split(path);
     comps.reverse();
@@ -667,12 +723,33 @@ pub fn resolve(
             continue;
         }
         if c == b".." {
-            cur = cur.dotdot(&fs.root);
+            if how.beneath && Arc::ptr_eq(&cur, start) {
+                return Err(Errno::EXDEV);
+            }
+            let up = cur.dotdot(&root);
+            if how.no_xdev && !same_mount(&up, &cur) {
+                return Err(Errno::EXDEV);
+            }
+            cur = up;
             continue;
         }
         let next = cur.lookup(&c)?;
+        if how.no_xdev && !same_mount(&next, &cur) {
+            return Err(Errno::EXDEV);
+        }
         let last = comps.is_empty();
         if next.file_type() == libc::S_IFLNK && (!last || follow_last || must_be_dir) {
+            if how.no_symlinks {
+                return Err(Errno::ELOOP);
+            }
+            if next.inode.is_magic_link() {
+                if how.no_magiclinks {
+                    return Err(Errno::ELOOP);
+                }
+                if how.beneath || how.in_root {
+                    return Err(Errno::EXDEV);
+                }
+            }
             links += 1;
             if links > MAX_SYMLINKS {
                 return Err(Errno::ELOOP);
@@ -682,7 +759,10 @@ pub fn resolve(
                 return Err(Errno::ENOENT);
             }
             if target[0] == b'/' {
-                cur = fs.root.clone();
+                if how.beneath {
+                    return Err(Errno::EXDEV);
+                }
+                cur = root.clone();
             }
             if last && target.ends_with(b"/") {
                 must_be_dir = true;
@@ -708,6 +788,17 @@ pub fn resolve_parent(
     start: &Arc<Dentry>,
     path: &[u8],
 ) -> Result<(Arc<Dentry>, Vec<u8>), Errno> {
+    resolve_parent_with(fs, creds, start, path, Resolve::default())
+}
+
+/// `resolve_parent` under the restrictions `how`.
+pub fn resolve_parent_with(
+    fs: &FsContext,
+    creds: &Creds,
+    start: &Arc<Dentry>,
+    path: &[u8],
+    how: Resolve,
+) -> Result<(Arc<Dentry>, Vec<u8>), Errno> {
     if path.is_empty() {
         return Err(Errno::ENOENT);
     }
@@ -718,11 +809,15 @@ pub fn resolve_parent(
         }
         p
     };
+    if trimmed.first() == Some(&b'/') && how.beneath {
+        return Err(Errno::EXDEV);
+    }
+    let root = if how.in_root { start } else { &fs.root };
     match trimmed.iter().rposition(|&b| b == b'/') {
         None => Ok((start.clone(), trimmed.to_vec())),
-        Some(0) => Ok((fs.root.clone(), trimmed[1..].to_vec())),
+        Some(0) => Ok((root.clone(), trimmed[1..].to_vec())),
         Some(i) => {
-            let dir = resolve(fs, creds, start, &trimmed[..i], true)?;
+            let dir = resolve_with(fs, creds, start, &trimmed[..i], true, how)?;
             if !dir.is_dir() {
                 return Err(Errno::ENOTDIR);
             }
