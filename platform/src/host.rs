@@ -59,3 +59,9 @@ pub fn rdtsc() -> u64 {
 pub fn hwcap() -> u64 {
     core::arch::x86_64::__cpuid(1).edx as u64
 }
+
+/// CPUID leaf `leaf`, subleaf `sub`: (eax, ebx, ecx, edx).
+pub fn cpuid(leaf: u32, sub: u32) -> (u32, u32, u32, u32) {
+    let r = core::arch::x86_64::__cpuid_count(leaf, sub);
+    (r.eax, r.ebx, r.ecx, r.edx)
+}

@@ -140,6 +140,218 @@ struct SysKernel {
 
 const SYS_KERNEL_FILES: [&str; 4] = ["hostname", "osrelease", "ostype", "pid_max"];
 
+/// A random (version 4) UUID, as /proc/sys/kernel/random/uuid gives one per read.
+fn uuid_v4() -> Vec<u8> {
+    let mut b = [0u8; 16];
+    platform::host::getrandom(&mut b);
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: Vec<String> = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}\n",
+        h[0..4].concat(),
+        h[4..6].concat(),
+        h[6..8].concat(),
+        h[8..10].concat(),
+        h[10..16].concat()
+    )
+    .into_bytes()
+}
+
+/// The sandbox's boot id: made once.
+fn boot_id() -> &'static [u8] {
+    static ID: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    ID.get_or_init(uuid_v4)
+}
+
+/// /proc/cpuinfo for `cpus` processors, from CPUID.
+fn cpuinfo(cpus: usize) -> Vec<u8> {
+    use platform::host::cpuid;
+    let (max_leaf, b, c, d) = cpuid(0, 0);
+    let mut vendor = Vec::new();
+    for r in [b, d, c] {
+        vendor.extend_from_slice(&r.to_le_bytes());
+    }
+    let (sig, _, ecx1, edx1) = cpuid(1, 0);
+    let stepping = sig & 0xf;
+    let base_family = (sig >> 8) & 0xf;
+    let family = if base_family == 0xf {
+        base_family + ((sig >> 20) & 0xff)
+    } else {
+        base_family
+    };
+    let model = if base_family == 0x6 || base_family == 0xf {
+        ((sig >> 4) & 0xf) | (((sig >> 16) & 0xf) << 4)
+    } else {
+        (sig >> 4) & 0xf
+    };
+    let (max_ext, ..) = cpuid(0x8000_0000, 0);
+    let mut brand = Vec::new();
+    if max_ext >= 0x8000_0004 {
+        for leaf in 0x8000_0002..=0x8000_0004 {
+            let (a, b, c, d) = cpuid(leaf, 0);
+            for r in [a, b, c, d] {
+                brand.extend_from_slice(&r.to_le_bytes());
+            }
+        }
+    }
+    let brand = String::from_utf8_lossy(&brand)
+        .trim_matches(char::from(0))
+        .trim()
+        .to_string();
+    let (_, ebx7, ecx7, _) = if max_leaf >= 7 {
+        cpuid(7, 0)
+    } else {
+        (0, 0, 0, 0)
+    };
+    let (_, _, ecx81, edx81) = if max_ext >= 0x8000_0001 {
+        cpuid(0x8000_0001, 0)
+    } else {
+        (0, 0, 0, 0)
+    };
+    let bits: [(u32, &[(u32, &str)]); 6] = [
+        (
+            edx1,
+            &[
+                (0, "fpu"),
+                (1, "vme"),
+                (2, "de"),
+                (3, "pse"),
+                (4, "tsc"),
+                (5, "msr"),
+                (6, "pae"),
+                (7, "mce"),
+                (8, "cx8"),
+                (9, "apic"),
+                (11, "sep"),
+                (12, "mtrr"),
+                (13, "pge"),
+                (14, "mca"),
+                (15, "cmov"),
+                (16, "pat"),
+                (17, "pse36"),
+                (19, "clflush"),
+                (23, "mmx"),
+                (24, "fxsr"),
+                (25, "sse"),
+                (26, "sse2"),
+                (27, "ss"),
+                (28, "ht"),
+            ],
+        ),
+        (
+            edx81,
+            &[
+                (11, "syscall"),
+                (20, "nx"),
+                (26, "pdpe1gb"),
+                (27, "rdtscp"),
+                (29, "lm"),
+            ],
+        ),
+        (
+            ecx1,
+            &[
+                (0, "pni"),
+                (1, "pclmulqdq"),
+                (9, "ssse3"),
+                (12, "fma"),
+                (13, "cx16"),
+                (19, "sse4_1"),
+                (20, "sse4_2"),
+                (22, "movbe"),
+                (23, "popcnt"),
+                (25, "aes"),
+                (26, "xsave"),
+                (28, "avx"),
+                (29, "f16c"),
+                (30, "rdrand"),
+                (31, "hypervisor"),
+            ],
+        ),
+        (
+            ecx81,
+            &[
+                (0, "lahf_lm"),
+                (5, "abm"),
+                (6, "sse4a"),
+                (8, "3dnowprefetch"),
+            ],
+        ),
+        (
+            ebx7,
+            &[
+                (0, "fsgsbase"),
+                (3, "bmi1"),
+                (4, "hle"),
+                (5, "avx2"),
+                (7, "smep"),
+                (8, "bmi2"),
+                (9, "erms"),
+                (10, "invpcid"),
+                (11, "rtm"),
+                (16, "avx512f"),
+                (17, "avx512dq"),
+                (18, "rdseed"),
+                (19, "adx"),
+                (20, "smap"),
+                (21, "avx512ifma"),
+                (23, "clflushopt"),
+                (24, "clwb"),
+                (28, "avx512cd"),
+                (29, "sha_ni"),
+                (30, "avx512bw"),
+                (31, "avx512vl"),
+            ],
+        ),
+        (
+            ecx7,
+            &[
+                (1, "avx512vbmi"),
+                (2, "umip"),
+                (3, "pku"),
+                (6, "avx512_vbmi2"),
+                (8, "gfni"),
+                (9, "vaes"),
+                (10, "vpclmulqdq"),
+                (11, "avx512_vnni"),
+                (12, "avx512_bitalg"),
+                (14, "avx512_vpopcntdq"),
+                (22, "rdpid"),
+            ],
+        ),
+    ];
+    let flags: Vec<&str> = bits
+        .iter()
+        .flat_map(|(reg, names)| {
+            names
+                .iter()
+                .filter(move |(bit, _)| reg & (1 << bit) != 0)
+                .map(|(_, n)| *n)
+        })
+        .collect();
+    let (phys, virt) = if max_ext >= 0x8000_0008 {
+        let (a, ..) = cpuid(0x8000_0008, 0);
+        (a & 0xff, (a >> 8) & 0xff)
+    } else {
+        (36, 48)
+    };
+    let mut out = String::new();
+    for i in 0..cpus {
+        out.push_str(&format!(
+            "processor\t: {i}\nvendor_id\t: {}\ncpu family\t: {family}\nmodel\t\t: {model}\n\
+             model name\t: {brand}\nstepping\t: {stepping}\nphysical id\t: 0\n\
+             siblings\t: {cpus}\ncore id\t\t: {i}\ncpu cores\t: {cpus}\napicid\t\t: {i}\n\
+             fpu\t\t: yes\nfpu_exception\t: yes\ncpuid level\t: {max_leaf}\nwp\t\t: yes\n\
+             flags\t\t: {}\nclflush size\t: 64\ncache_alignment\t: 64\n\
+             address sizes\t: {phys} bits physical, {virt} bits virtual\npower management:\n\n",
+            String::from_utf8_lossy(&vendor),
+            flags.join(" ")
+        ));
+    }
+    out.into_bytes()
+}
+
 impl Inode for SysKernel {
     fn stat(&self) -> Result<Stat, Errno> {
         let mut s = attr(self.dev, self.ino, libc::S_IFDIR | 0o555, 0);
@@ -163,6 +375,16 @@ impl Inode for SysKernel {
             b"osrelease" => text(|_| crate::kernel::RELEASE.to_string()),
             b"ostype" => text(|_| "Linux".to_string()),
             b"pid_max" => text(|_| crate::kernel::PID_MAX.to_string()),
+            b"random" => {
+                let dir = super::synth::SynthDir::new(self.dev, 0o555, PROC_SUPER_MAGIC);
+                // A fresh UUID at each read; the boot id is the sandbox's, fixed.
+                dir.add("uuid", gen_file(self.dev, Box::new(|| Ok(uuid_v4()))));
+                dir.add(
+                    "boot_id",
+                    gen_file(self.dev, Box::new(|| Ok(boot_id().to_vec()))),
+                );
+                return Ok(dir);
+            }
             _ => return Err(Errno::ENOENT),
         };
         Ok(gen_file(self.dev, gen))
@@ -171,7 +393,7 @@ impl Inode for SysKernel {
         open_dir(self.stat()?, flags)
     }
     fn readdir(&self) -> Result<Vec<DirEntry>, Errno> {
-        Ok(SYS_KERNEL_FILES
+        let mut v: Vec<DirEntry> = SYS_KERNEL_FILES
             .iter()
             .enumerate()
             .map(|(i, n)| DirEntry {
@@ -179,7 +401,13 @@ impl Inode for SysKernel {
                 kind: dt(libc::S_IFREG),
                 name: n.as_bytes().to_vec(),
             })
-            .collect())
+            .collect();
+        v.push(DirEntry {
+            ino: 99,
+            kind: dt(libc::S_IFDIR),
+            name: b"random".to_vec(),
+        });
+        Ok(v)
     }
     fn statfs(&self) -> Result<StatFs, Errno> {
         Ok(proc_statfs())
@@ -230,6 +458,17 @@ impl ProcRoot {
                     )
                 };
                 Ok(format!("{} {}\n", secs(up), secs(idle)).into_bytes())
+            }),
+            b"cpuinfo" => Box::new(move || {
+                let k = k.upgrade().ok_or(Errno::ENOENT)?;
+                Ok(cpuinfo(k.cpus()))
+            }),
+            b"filesystems" => Box::new(|| {
+                // The file systems the sentry implements (9p: the gofer's).
+                Ok(
+                    b"nodev\tsysfs\nnodev\ttmpfs\nnodev\tproc\nnodev\toverlay\nnodev\t9p\n"
+                        .to_vec(),
+                )
             }),
             b"meminfo" => Box::new(move || {
                 let k = k.upgrade().ok_or(Errno::ENOENT)?;
@@ -334,13 +573,22 @@ impl Inode for ProcRoot {
                 name: b"thread-self".to_vec(),
             },
         ];
-        for (i, n) in ["meminfo", "sys", "uptime", "version"].iter().enumerate() {
+        let files = [
+            "cpuinfo",
+            "filesystems",
+            "meminfo",
+            "mounts",
+            "sys",
+            "uptime",
+            "version",
+        ];
+        for (i, n) in files.iter().enumerate() {
             out.push(DirEntry {
                 ino: 3 + i as u64,
-                kind: if *n == "sys" {
-                    dt(libc::S_IFDIR)
-                } else {
-                    dt(libc::S_IFREG)
+                kind: match *n {
+                    "sys" => dt(libc::S_IFDIR),
+                    "mounts" => dt(libc::S_IFLNK),
+                    _ => dt(libc::S_IFREG),
                 },
                 name: n.as_bytes().to_vec(),
             });
@@ -613,11 +861,80 @@ fn pid_maps(k: &Kernel, tg: &ThreadGroup) -> Result<Vec<u8>, Errno> {
 
 /// /proc/<pid>/fd: a symlink per open descriptor, to the file's path (or `pipe:[ino]`-style
 /// names for files without one).
+/// /proc/<pid>/task: a directory per thread. Each shows the process's files (the sentry keeps
+/// one view per process, so per-thread values such as a thread's own CPU time are not split
+/// out).
+struct ProcTasks {
+    k: Weak<Kernel>,
+    pid: i32,
+    dev: u64,
+    ino: u64,
+}
+
+impl ProcTasks {
+    fn tids(&self) -> Result<Vec<i32>, Errno> {
+        let k = self.k.upgrade().ok_or(Errno::ENOENT)?;
+        let tg = k
+            .tasks()
+            .groups
+            .get(&self.pid)
+            .cloned()
+            .ok_or(Errno::ENOENT)?;
+        let mut v: Vec<i32> = tg.threads().iter().map(|t| t.tid).collect();
+        v.sort_unstable();
+        Ok(v)
+    }
+}
+
+impl Inode for ProcTasks {
+    fn stat(&self) -> Result<Stat, Errno> {
+        let mut s = attr(self.dev, self.ino, libc::S_IFDIR | 0o555, 0);
+        s.nlink = 2;
+        Ok(s)
+    }
+    fn lookup(&self, name: &[u8]) -> Result<Arc<dyn Inode>, Errno> {
+        let tid: i32 = std::str::from_utf8(name)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .ok_or(Errno::ENOENT)?;
+        if !self.tids()?.contains(&tid) {
+            return Err(Errno::ENOENT);
+        }
+        Ok(Arc::new(ProcPid {
+            k: self.k.clone(),
+            pid: self.pid,
+            dev: self.dev,
+        }))
+    }
+    fn open(&self, flags: u32) -> Result<Arc<dyn FileOps>, Errno> {
+        open_dir(self.stat()?, flags)
+    }
+    fn readdir(&self) -> Result<Vec<DirEntry>, Errno> {
+        Ok(self
+            .tids()?
+            .into_iter()
+            .map(|t| DirEntry {
+                ino: 1000 + t as u64,
+                kind: libc::DT_DIR,
+                name: t.to_string().into_bytes(),
+            })
+            .collect())
+    }
+    fn statfs(&self) -> Result<StatFs, Errno> {
+        Ok(proc_statfs())
+    }
+    fn cacheable(&self) -> bool {
+        false
+    }
+}
+
 struct ProcFds {
     k: Weak<Kernel>,
     pid: i32,
     dev: u64,
     ino: u64,
+    /// fdinfo/ (files describing each descriptor) rather than fd/ (links).
+    info: bool,
 }
 
 impl ProcFds {
@@ -648,6 +965,33 @@ impl Inode for ProcFds {
         let (_, fds) = self.table()?;
         fds.get(fd).map_err(|_| Errno::ENOENT)?;
         let (k, pid) = (self.k.clone(), self.pid);
+        if self.info {
+            let gen: Generator = Box::new(move || {
+                let k = k.upgrade().ok_or(Errno::ENOENT)?;
+                let tg = k.tasks().groups.get(&pid).cloned().ok_or(Errno::ENOENT)?;
+                let fds = tg.lock().view.fds.upgrade().ok_or(Errno::ENOENT)?;
+                let e = fds.entry(fd).map_err(|_| Errno::ENOENT)?;
+                let f = e.file;
+                let mut flags = f.flags();
+                if e.cloexec {
+                    flags |= libc::O_CLOEXEC as u32;
+                }
+                let pos = if f.ops.seekable() { *f.offset() } else { 0 };
+                let mnt = f
+                    .dentry
+                    .as_ref()
+                    .and_then(crate::vfs::mount::mount_of)
+                    .map(|m| m.id)
+                    .unwrap_or(0);
+                let ino = f.ops.stat().map(|s| s.ino).unwrap_or(0);
+                Ok(
+                    format!("pos:\t{pos}\nflags:\t0{flags:o}\nmnt_id:\t{mnt}\nino:\t{ino}\n")
+                        .into_bytes(),
+                )
+            });
+            let stat = attr(self.dev, super::new_ino(), libc::S_IFREG | 0o400, 0);
+            return Ok(Arc::new(GenFile { stat, gen }));
+        }
         Ok(Arc::new(DynLink {
             stat: attr(self.dev, super::new_ino(), libc::S_IFLNK | 0o700, 0),
             target: Box::new(move || {
@@ -681,7 +1025,11 @@ impl Inode for ProcFds {
             .into_iter()
             .map(|fd| DirEntry {
                 ino: 100 + fd as u64,
-                kind: libc::DT_LNK,
+                kind: if self.info {
+                    libc::DT_REG
+                } else {
+                    libc::DT_LNK
+                },
                 name: fd.to_string().into_bytes(),
             })
             .collect())
@@ -753,7 +1101,14 @@ impl Inode for ProcPid {
                     magic: true,
                 }))
             }
-            b"fd" => Ok(Arc::new(ProcFds {
+            b"fd" | b"fdinfo" => Ok(Arc::new(ProcFds {
+                k: self.k.clone(),
+                pid: self.pid,
+                dev: self.dev,
+                ino: super::new_ino(),
+                info: name == b"fdinfo",
+            })),
+            b"task" => Ok(Arc::new(ProcTasks {
                 k: self.k.clone(),
                 pid: self.pid,
                 dev: self.dev,
@@ -788,6 +1143,7 @@ impl Inode for ProcPid {
             ("environ", libc::S_IFREG),
             ("exe", libc::S_IFLNK),
             ("fd", libc::S_IFDIR),
+            ("fdinfo", libc::S_IFDIR),
             ("limits", libc::S_IFREG),
             ("maps", libc::S_IFREG),
             ("mountinfo", libc::S_IFREG),
@@ -796,6 +1152,7 @@ impl Inode for ProcPid {
             ("stat", libc::S_IFREG),
             ("statm", libc::S_IFREG),
             ("status", libc::S_IFREG),
+            ("task", libc::S_IFDIR),
         ];
         Ok(files
             .iter()
