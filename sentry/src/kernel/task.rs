@@ -262,6 +262,7 @@ impl Task {
     pub fn run(mut self) {
         self.h.set_interrupter(self.ctx.interrupter());
         crate::fs::proc::set_current(self.tgid, self.tid);
+        crate::vfs::set_groups(&self.groups);
         loop {
             self.deliver_signals();
             if self.exit.is_some() {

@@ -220,6 +220,7 @@ pub fn setgroups(t: &mut Task, a: [u64; 6]) -> SysResult {
         .chunks(4)
         .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
         .collect();
+    crate::vfs::set_groups(&t.groups);
     Ok(0)
 }
 

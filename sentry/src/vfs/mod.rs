@@ -597,33 +597,65 @@ impl Creds {
     }
 }
 
-/// May `creds` access a file with `stat` for `mask` (R_OK=4, W_OK=2, X_OK=1)?
+thread_local! {
+    /// The supplementary groups of the task this host thread runs (each task has its own
+    /// thread): permission checks deep in path walks read them here.
+    static GROUPS: std::cell::RefCell<Vec<u32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Record the calling task's supplementary groups (at its start and on setgroups).
+pub fn set_groups(groups: &[u32]) {
+    GROUPS.with(|g| {
+        let mut g = g.borrow_mut();
+        g.clear();
+        g.extend_from_slice(groups);
+    });
+}
+
+fn in_groups(gid: u32) -> bool {
+    GROUPS.with(|g| g.borrow().contains(&gid))
+}
+
+const CAP_DAC_OVERRIDE: u32 = 1;
+const CAP_DAC_READ_SEARCH: u32 = 2;
+
+/// May `creds` access a file with `stat` for `mask` (R_OK=4, W_OK=2, X_OK=1)? File access
+/// uses the fs ids and capabilities; `use_real` (access(2) without AT_EACCESS) the real
+/// ids, with root's powers when the real uid is 0.
 pub fn may_access(st: &Stat, creds: &Creds, mask: u32, use_real: bool) -> Result<(), Errno> {
     let (uid, gid) = if use_real {
         (creds.uid, creds.gid)
     } else {
-        (creds.euid, creds.egid)
+        (creds.fsuid, creds.fsgid)
     };
-    if uid == 0 {
-        // CAP_DAC_OVERRIDE: everything but executing a file no one may execute.
-        let is_dir = st.file_type() == libc::S_IFDIR;
-        if mask & 1 != 0 && !is_dir && st.mode & 0o111 == 0 {
-            return Err(Errno::EACCES);
-        }
-        return Ok(());
-    }
     let bits = if st.uid == uid {
         (st.mode >> 6) & 7
-    } else if st.gid == gid {
+    } else if st.gid == gid || in_groups(st.gid) {
         (st.mode >> 3) & 7
     } else {
         st.mode & 7
     };
     if bits & mask == mask {
-        Ok(())
-    } else {
-        Err(Errno::EACCES)
+        return Ok(());
     }
+    let is_dir = st.file_type() == libc::S_IFDIR;
+    let (override_, read_search) = if use_real {
+        (uid == 0, uid == 0)
+    } else {
+        (
+            creds.has_cap(CAP_DAC_OVERRIDE),
+            creds.has_cap(CAP_DAC_READ_SEARCH),
+        )
+    };
+    // CAP_DAC_OVERRIDE: everything but executing a file no one may execute.
+    if override_ && (mask & 1 == 0 || is_dir || st.mode & 0o111 != 0) {
+        return Ok(());
+    }
+    // CAP_DAC_READ_SEARCH: reading files, reading and searching directories.
+    if read_search && mask & 2 == 0 && (is_dir || mask & 1 == 0) {
+        return Ok(());
+    }
+    Err(Errno::EACCES)
 }
 
 /// Per-process file system context: root, working directory, umask.
