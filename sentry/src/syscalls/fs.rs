@@ -235,8 +235,7 @@ fn do_open_how(
             }
             Ok(d) => d,
             Err(Errno::ENOENT) => {
-                let (parent, name) =
-                    vfs::resolve_parent_with(&t.fs(), &t.creds, &start, &path, how)?;
+                let (parent, name) = creat_target(t, &start, &path, flags, how)?;
                 if path.ends_with(b"/") {
                     return Err(Errno::EISDIR);
                 }
@@ -302,6 +301,41 @@ fn do_open_how(
     let file = OpenFile::new(Some(d), ops, flags);
     let fd = t.fds.install(file, cloexec, 0, t.nofile())?;
     Ok(fd as u64)
+}
+
+/// Where O_CREAT makes a file that does not exist: the parent and last name of `path`, or,
+/// when the last component is a dangling symlink, of its target (followed like Linux does,
+/// unless O_EXCL or O_NOFOLLOW).
+fn creat_target(
+    t: &Task,
+    start: &Arc<Dentry>,
+    path: &[u8],
+    flags: u32,
+    how: vfs::Resolve,
+) -> Result<(Arc<Dentry>, Vec<u8>), Errno> {
+    let mut path = path.to_vec();
+    let mut start = start.clone();
+    for _ in 0..40 {
+        let (parent, name) = vfs::resolve_parent_with(&t.fs(), &t.creds, &start, &path, how)?;
+        let link = match parent.lookup(&name) {
+            Ok(d) if d.file_type() == libc::S_IFLNK => d,
+            Ok(_) => return Err(Errno::EEXIST),
+            Err(Errno::ENOENT) => return Ok((parent, name)),
+            Err(e) => return Err(e),
+        };
+        if flags & libc::O_EXCL as u32 != 0 {
+            return Err(Errno::EEXIST);
+        }
+        if flags & libc::O_NOFOLLOW as u32 != 0 || how.no_symlinks {
+            return Err(Errno::ELOOP);
+        }
+        path = link.inode.readlink()?;
+        if path.first() == Some(&b'/') && how.beneath {
+            return Err(Errno::EXDEV);
+        }
+        start = parent;
+    }
+    Err(Errno::ELOOP)
 }
 
 /// O_TMPFILE: an unnamed regular file in directory `dir`'s file system (linkat with

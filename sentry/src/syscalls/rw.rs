@@ -196,16 +196,41 @@ pub fn write(t: &mut Task, a: [u64; 6]) -> SysResult {
         let r = write_stream(t, &f, a[1], a[2] as usize);
         return epipe(t, r);
     }
-    let append = f.flags() & libc::O_APPEND as u32 != 0;
-    let r = at_offset(&f, |off| {
-        let off = if append {
-            f.ops.stat().map(|s| s.size).unwrap_or(off)
-        } else {
-            off
-        };
-        write_from(t, &f, a[1], a[2] as usize, off)
-    });
+    let r = at_write_offset(&f, |off| write_from(t, &f, a[1], a[2] as usize, off));
     epipe(t, r)
+}
+
+fn appending(f: &OpenFile) -> bool {
+    f.flags() & libc::O_APPEND as u32 != 0
+}
+
+/// write/writev at the file's offset, or at its end with O_APPEND; the offset then stands
+/// after what was written.
+fn at_write_offset(
+    f: &OpenFile,
+    io: impl FnOnce(u64) -> Result<usize, Errno>,
+) -> Result<usize, Errno> {
+    if !f.ops.seekable() {
+        return io(0);
+    }
+    let mut off = f.offset();
+    let pos = if appending(f) {
+        f.ops.stat().map(|s| s.size).unwrap_or(*off)
+    } else {
+        *off
+    };
+    let n = io(pos)?;
+    *off = pos + n as u64;
+    Ok(n)
+}
+
+/// pwrite's position: Linux appends on O_APPEND files whatever offset is given.
+fn pwrite_pos(f: &OpenFile, off: u64) -> u64 {
+    if appending(f) {
+        f.ops.stat().map(|s| s.size).unwrap_or(off)
+    } else {
+        off
+    }
 }
 
 /// EPIPE also raises SIGPIPE.
@@ -234,7 +259,7 @@ pub fn pread64(t: &mut Task, a: [u64; 6]) -> SysResult {
 
 pub fn pwrite64(t: &mut Task, a: [u64; 6]) -> SysResult {
     let f = writable(t, fd_arg(a[0]))?;
-    let off = positional(&f, a[3])?;
+    let off = pwrite_pos(&f, positional(&f, a[3])?);
     let r = write_from(t, &f, a[1], a[2] as usize, off);
     epipe(t, r)
 }
@@ -323,7 +348,7 @@ pub fn writev(t: &mut Task, a: [u64; 6]) -> SysResult {
         }
         return Ok(total as u64);
     }
-    let r = at_offset(&f, |off| writev_at(t, &f, &iov, off));
+    let r = at_write_offset(&f, |off| writev_at(t, &f, &iov, off));
     epipe(t, r)
 }
 
@@ -336,7 +361,7 @@ pub fn preadv(t: &mut Task, a: [u64; 6]) -> SysResult {
 
 pub fn pwritev(t: &mut Task, a: [u64; 6]) -> SysResult {
     let f = writable(t, fd_arg(a[0]))?;
-    let off = positional(&f, a[3])?;
+    let off = pwrite_pos(&f, positional(&f, a[3])?);
     let iov = iovecs(t, a[1], a[2])?;
     let r = writev_at(t, &f, &iov, off);
     epipe(t, r)
