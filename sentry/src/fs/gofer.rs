@@ -123,10 +123,7 @@ impl GoferInode {
     }
 
     fn same_fs(&self, other: &Arc<dyn Inode>) -> Result<Arc<GoferInode>, Errno> {
-        let o = other
-            .as_any()
-            .and_then(|a| a.downcast_ref::<GoferInode>())
-            .ok_or(Errno::EXDEV)?;
+        let o = crate::vfs::same_kind::<GoferInode>(other)?;
         if !Arc::ptr_eq(&o.fs, &self.fs) {
             return Err(Errno::EXDEV);
         }

@@ -544,10 +544,7 @@ impl Inode for OverlayInode {
     }
 
     fn link(&self, name: &[u8], target: &Arc<dyn Inode>) -> Result<(), Errno> {
-        let t = target
-            .as_any()
-            .and_then(|a| a.downcast_ref::<OverlayInode>())
-            .ok_or(Errno::EXDEV)?;
+        let t = crate::vfs::same_kind::<OverlayInode>(target)?;
         if !Arc::ptr_eq(&t.fs, &self.fs) {
             return Err(Errno::EXDEV);
         }
@@ -605,10 +602,7 @@ impl Inode for OverlayInode {
         new_name: &[u8],
         flags: u32,
     ) -> Result<(), Errno> {
-        let dst = to
-            .as_any()
-            .and_then(|a| a.downcast_ref::<OverlayInode>())
-            .ok_or(Errno::EXDEV)?;
+        let dst = crate::vfs::same_kind::<OverlayInode>(to)?;
         if !Arc::ptr_eq(&dst.fs, &self.fs) {
             return Err(Errno::EXDEV);
         }

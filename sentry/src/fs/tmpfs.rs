@@ -220,78 +220,14 @@ impl TmpInode {
         Ok(())
     }
 
-    fn read_at(&self, buf: &mut [u8], off: u64) -> Result<usize, Errno> {
-        let st = self.lock();
-        let Kind::File { pages } = &st.kind else {
-            return Err(Errno::EISDIR);
-        };
-        if off >= st.stat.size {
-            return Ok(0);
-        }
-        let n = (buf.len() as u64).min(st.stat.size - off) as usize;
-        let mut done = 0;
-        while done < n {
-            let pos = off + done as u64;
-            let (page, in_page) = (pos / PAGE_SIZE, pos % PAGE_SIZE);
-            let chunk = ((PAGE_SIZE - in_page) as usize).min(n - done);
-            match pages.get(&page) {
-                Some(&f) => self
-                    .fs
-                    .mf
-                    .read(f + in_page, &mut buf[done..done + chunk])
-                    .map_err(|_| Errno::EIO)?,
-                None => buf[done..done + chunk].fill(0),
-            }
-            done += chunk;
-        }
-        Ok(n)
-    }
-
-    fn write_at(&self, buf: &[u8], off: u64) -> Result<usize, Errno> {
-        let end = off.checked_add(buf.len() as u64).ok_or(Errno::EFBIG)?;
-        let mut st = self.lock();
-        let mf = self.fs.mf.clone();
-        let Kind::File { pages } = &mut st.kind else {
-            return Err(Errno::EISDIR);
-        };
-        let mut done = 0;
-        while done < buf.len() {
-            let pos = off + done as u64;
-            let (page, in_page) = (pos / PAGE_SIZE, pos % PAGE_SIZE);
-            let chunk = ((PAGE_SIZE - in_page) as usize).min(buf.len() - done);
-            let f = match pages.get(&page) {
-                Some(&f) => f,
-                None => match self.fs.alloc_page() {
-                    Ok(f) => {
-                        pages.insert(page, f);
-                        f
-                    }
-                    // Out of space part way: the bytes written so far count.
-                    Err(_) if done > 0 => break,
-                    Err(e) => return Err(e),
-                },
-            };
-            mf.write(f + in_page, &buf[done..done + chunk])
-                .map_err(|_| Errno::EIO)?;
-            done += chunk;
-        }
-        let npages = pages.len() as u64;
-        let end = end.min(off + done as u64);
-        if end > st.stat.size {
-            st.stat.size = end;
-        }
-        st.stat.blocks = npages * (PAGE_SIZE / 512);
-        let t = now();
-        st.stat.mtime = t;
-        st.stat.ctime = t;
-        Ok(done)
-    }
-}
-
-impl TmpInode {
-    /// Copy file bytes at `off` (zeros for holes) to memory-file offset `dst`, at most `n`
-    /// and not past the end of the file, all within one file page at most twice over.
-    fn read_to_frame(&self, off: u64, dst: u64, n: usize) -> Result<usize, Errno> {
+    /// Read up to `n` bytes at `off` (not past the end), handing each piece to
+    /// `put(file frame or None for a hole, bytes done, piece length)`.
+    fn read_with(
+        &self,
+        off: u64,
+        n: usize,
+        mut put: impl FnMut(Option<u64>, usize, usize) -> Result<(), Errno>,
+    ) -> Result<usize, Errno> {
         let st = self.lock();
         let Kind::File { pages } = &st.kind else {
             return Err(Errno::EISDIR);
@@ -305,20 +241,20 @@ impl TmpInode {
             let pos = off + done as u64;
             let (page, in_page) = (pos / PAGE_SIZE, pos % PAGE_SIZE);
             let k = ((PAGE_SIZE - in_page) as usize).min(n - done);
-            let to = dst + done as u64;
-            match pages.get(&page) {
-                Some(&f) => self.fs.mf.copy(f + in_page, to, k as u64),
-                None => self.fs.mf.zero(to, k as u64),
-            }
-            .map_err(|_| Errno::EIO)?;
+            put(pages.get(&page).map(|&f| f + in_page), done, k)?;
             done += k;
         }
         Ok(n)
     }
 
-    /// Copy `n` bytes at memory-file offset `src` into the file at `off`; fewer when the file
-    /// system is full part way (ENOSPC when nothing fits).
-    fn write_from_frame(&self, off: u64, src: u64, n: usize) -> Result<usize, Errno> {
+    /// Write `n` bytes at `off`, allocating pages, with `fill(file frame, bytes done, piece
+    /// length)`; fewer when the file system fills up part way (ENOSPC when nothing fits).
+    fn write_with(
+        &self,
+        off: u64,
+        n: usize,
+        mut fill: impl FnMut(u64, usize, usize) -> Result<(), Errno>,
+    ) -> Result<usize, Errno> {
         let end = off.checked_add(n as u64).ok_or(Errno::EFBIG)?;
         let mut st = self.lock();
         let Kind::File { pages } = &mut st.kind else {
@@ -336,14 +272,12 @@ impl TmpInode {
                         pages.insert(page, f);
                         f
                     }
+                    // Out of space part way: the bytes written so far count.
                     Err(_) if done > 0 => break,
                     Err(e) => return Err(e),
                 },
             };
-            self.fs
-                .mf
-                .copy(src + done as u64, f + in_page, k as u64)
-                .map_err(|_| Errno::EIO)?;
+            fill(f + in_page, done, k)?;
             done += k;
         }
         let npages = pages.len() as u64;
@@ -356,6 +290,49 @@ impl TmpInode {
         st.stat.mtime = t;
         st.stat.ctime = t;
         Ok(done)
+    }
+
+    fn read_at(&self, buf: &mut [u8], off: u64) -> Result<usize, Errno> {
+        let mf = self.fs.mf.clone();
+        self.read_with(off, buf.len(), |frame, at, k| {
+            let piece = &mut buf[at..at + k];
+            match frame {
+                Some(f) => mf.read(f, piece).map_err(|_| Errno::EIO),
+                None => {
+                    piece.fill(0);
+                    Ok(())
+                }
+            }
+        })
+    }
+
+    fn write_at(&self, buf: &[u8], off: u64) -> Result<usize, Errno> {
+        let mf = self.fs.mf.clone();
+        self.write_with(off, buf.len(), |frame, at, k| {
+            mf.write(frame, &buf[at..at + k]).map_err(|_| Errno::EIO)
+        })
+    }
+
+    /// Copy file bytes at `off` (zeros for holes) to memory-file offset `dst`.
+    fn read_to_frame(&self, off: u64, dst: u64, n: usize) -> Result<usize, Errno> {
+        let mf = self.fs.mf.clone();
+        self.read_with(off, n, |frame, at, k| {
+            let to = dst + at as u64;
+            match frame {
+                Some(f) => mf.copy(f, to, k as u64),
+                None => mf.zero(to, k as u64),
+            }
+            .map_err(|_| Errno::EIO)
+        })
+    }
+
+    /// Copy `n` bytes at memory-file offset `src` into the file at `off`.
+    fn write_from_frame(&self, off: u64, src: u64, n: usize) -> Result<usize, Errno> {
+        let mf = self.fs.mf.clone();
+        self.write_with(off, n, |frame, at, k| {
+            mf.copy(src + at as u64, frame, k as u64)
+                .map_err(|_| Errno::EIO)
+        })
     }
 }
 
@@ -540,10 +517,7 @@ impl Inode for TmpInode {
 
     fn link(&self, name: &[u8], target: &Arc<dyn Inode>) -> Result<(), Errno> {
         name_ok(name)?;
-        let t = target
-            .as_any()
-            .and_then(|a| a.downcast_ref::<TmpInode>())
-            .ok_or(Errno::EXDEV)?;
+        let t = crate::vfs::same_kind::<TmpInode>(target)?;
         if !Arc::ptr_eq(&t.fs, &self.fs) {
             return Err(Errno::EXDEV);
         }
@@ -589,10 +563,7 @@ impl Inode for TmpInode {
         new_name: &[u8],
         flags: u32,
     ) -> Result<(), Errno> {
-        let dst = to
-            .as_any()
-            .and_then(|a| a.downcast_ref::<TmpInode>())
-            .ok_or(Errno::EXDEV)?;
+        let dst = crate::vfs::same_kind::<TmpInode>(to)?;
         if !Arc::ptr_eq(&dst.fs, &self.fs) {
             return Err(Errno::EXDEV);
         }

@@ -118,6 +118,15 @@ pub trait Inode: Send + Sync {
     }
 }
 
+/// `inode` as the concrete type `T` of a file system that links or renames only within
+/// itself: EXDEV when it is another type (the caller checks it is the same instance).
+pub fn same_kind<T: 'static>(inode: &Arc<dyn Inode>) -> Result<&T, Errno> {
+    inode
+        .as_any()
+        .and_then(|a| a.downcast_ref::<T>())
+        .ok_or(Errno::EXDEV)
+}
+
 /// What setattr changes.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct SetAttr {
