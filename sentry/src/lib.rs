@@ -180,6 +180,17 @@ pub fn boot(cfg: BootConfig) -> Result<ExitStatus, BootError> {
         d.mount(fs::proc::new(Arc::downgrade(&k)), spec)
             .map_err(BootError::Root)?;
     }
+    if let Ok(pts) = root.lookup(b"dev").and_then(|d| d.lookup(b"pts")) {
+        let flags = vfs::mount::Flags {
+            nosuid: true,
+            noexec: true,
+            ..Default::default()
+        };
+        let opts = "gid=5,mode=620,ptmxmode=666";
+        let spec = vfs::mount::Spec::new("devpts", "devpts", flags, opts);
+        let devpts = fs::pty::DevPtsRoot(fs::pty::DevPts::new(Arc::downgrade(&k)));
+        pts.mount(Arc::new(devpts), spec).map_err(BootError::Root)?;
+    }
     let fds = Arc::new(FdTable::default());
     for (i, fd) in cfg.stdio.into_iter().enumerate() {
         let host = fs::host::HostFile::new(fd);

@@ -91,6 +91,9 @@ pub fn new() -> Arc<SynthDir> {
         );
         root.add(name, Arc::new(Device { stat, kind }));
     }
+    // devpts is mounted on /dev/pts; /dev/ptmx is its ptmx, as in containers.
+    root.add("pts", SynthDir::new(dev, 0o755, DEVFS_MAGIC));
+    root.add("ptmx", SynthLink::new(dev, "pts/ptmx"));
     root.add("fd", SynthLink::new(dev, "/proc/self/fd"));
     root.add("stdin", SynthLink::new(dev, "/proc/self/fd/0"));
     root.add("stdout", SynthLink::new(dev, "/proc/self/fd/1"));

@@ -9,6 +9,7 @@ pub mod overlay;
 pub mod pidfd;
 pub mod pipe;
 pub mod proc;
+pub mod pty;
 pub mod signalfd;
 pub mod synth;
 pub mod timerfd;
