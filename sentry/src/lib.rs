@@ -83,17 +83,6 @@ fn mount_sentry_fs(root: &Arc<Dentry>, mf: &Arc<MemoryFile>) -> Result<(), Errno
     }
     // /tmp is part of the overlay root (not a fresh tmpfs), so that `do` works from a
     // directory under the host's /tmp.
-    // /sys is an empty sentry directory until sysfs exists: the host's never shows through.
-    if let Ok(d) = root.lookup(b"sys") {
-        let flags = Flags {
-            read_only: true,
-            nodev: true,
-            noexec: true,
-            ..nosuid
-        };
-        let sys = fs::synth::SynthDir::new(fs::new_dev(), 0o555, 0x6265_6572);
-        d.mount(sys, Spec::new("sysfs", "sysfs", flags, ""))?;
-    }
     Ok(())
 }
 
@@ -178,6 +167,18 @@ pub fn boot(cfg: BootConfig) -> Result<ExitStatus, BootError> {
         };
         let spec = vfs::mount::Spec::new("proc", "proc", flags, "");
         d.mount(fs::proc::new(Arc::downgrade(&k)), spec)
+            .map_err(BootError::Root)?;
+    }
+    // /sys is the sentry's own: the host's never shows through.
+    if let Ok(d) = root.lookup(b"sys") {
+        let flags = vfs::mount::Flags {
+            read_only: true,
+            nodev: true,
+            noexec: true,
+            nosuid: true,
+        };
+        let spec = vfs::mount::Spec::new("sysfs", "sysfs", flags, "");
+        d.mount(fs::sys::new(k.cpus()), spec)
             .map_err(BootError::Root)?;
     }
     if let Ok(pts) = root.lookup(b"dev").and_then(|d| d.lookup(b"pts")) {

@@ -87,13 +87,19 @@ int main(void)
 	pid_t pid = fork();
 	if (pid == 0) {
 		setsid();
+		if (open("/dev/tty", O_RDWR) != -1 || errno != ENXIO)
+			_exit(4); /* a new session has no controlling terminal */
 		if (ioctl(s, TIOCSCTTY, 0) != 0)
 			_exit(2);
+		int tty = open("/dev/tty", O_RDWR);
+		if (tty < 0 || write(tty, "T", 1) != 1)
+			_exit(3);
 		write(ready[1], "r", 1);
 		for (;;)
 			pause();
 	}
 	CHECK(read(ready[0], buf, 1) == 1);
+	CHECK(read_until(m, buf, sizeof buf, "T")); /* written through /dev/tty */
 	pid_t pg = 0;
 	CHECK_OK(ioctl(m, TIOCGPGRP, &pg));
 	CHECK(pg == pid);

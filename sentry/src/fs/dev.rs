@@ -15,6 +15,8 @@ enum Kind {
     Zero,
     Full,
     Random,
+    /// /dev/tty: the caller's controlling terminal.
+    Tty,
 }
 
 struct Device {
@@ -31,6 +33,9 @@ impl Inode for Device {
         Ok(self.stat)
     }
     fn open(&self, _: u32) -> Result<Arc<dyn FileOps>, Errno> {
+        if self.kind == Kind::Tty {
+            return super::pty::open_controlling();
+        }
         Ok(Arc::new(DeviceFile {
             stat: self.stat,
             kind: self.kind,
@@ -58,6 +63,7 @@ impl FileOps for DeviceFile {
                 platform::host::getrandom(buf);
                 Ok(buf.len())
             }
+            Kind::Tty => Err(Errno::EIO),
         }
     }
     fn write(&self, buf: &[u8], _: u64) -> Result<usize, Errno> {
@@ -94,6 +100,14 @@ pub fn new() -> Arc<SynthDir> {
     // devpts is mounted on /dev/pts; /dev/ptmx is its ptmx, as in containers.
     root.add("pts", SynthDir::new(dev, 0o755, DEVFS_MAGIC));
     root.add("ptmx", SynthLink::new(dev, "pts/ptmx"));
+    let stat = attr(dev, super::new_ino(), libc::S_IFCHR | 0o666, makedev(5, 0));
+    root.add(
+        "tty",
+        Arc::new(Device {
+            stat,
+            kind: Kind::Tty,
+        }),
+    );
     root.add("fd", SynthLink::new(dev, "/proc/self/fd"));
     root.add("stdin", SynthLink::new(dev, "/proc/self/fd/0"));
     root.add("stdout", SynthLink::new(dev, "/proc/self/fd/1"));

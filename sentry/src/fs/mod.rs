@@ -12,6 +12,7 @@ pub mod proc;
 pub mod pty;
 pub mod signalfd;
 pub mod synth;
+pub mod sys;
 pub mod timerfd;
 pub mod tmpfs;
 

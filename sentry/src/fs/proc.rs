@@ -87,7 +87,7 @@ impl Inode for DynLink {
 
 /// A read-only file generated when it is opened (Linux generates these at read time), then
 /// read from that snapshot.
-type Generator = Box<dyn Fn() -> Result<Vec<u8>, Errno> + Send + Sync>;
+pub(super) type Generator = Box<dyn Fn() -> Result<Vec<u8>, Errno> + Send + Sync>;
 
 struct GenFile {
     stat: Stat,
@@ -417,7 +417,7 @@ impl Inode for SysKernel {
     }
 }
 
-fn gen_file(dev: u64, gen: Generator) -> Arc<dyn Inode> {
+pub(super) fn gen_file(dev: u64, gen: Generator) -> Arc<dyn Inode> {
     Arc::new(GenFile {
         stat: attr(dev, super::new_ino(), libc::S_IFREG | 0o444, 0),
         gen,

@@ -676,14 +676,46 @@ pub struct DevPts {
     me: Weak<DevPts>,
 }
 
+/// The sandbox's devpts, for /dev/tty.
+static DEVPTS: std::sync::OnceLock<Weak<DevPts>> = std::sync::OnceLock::new();
+
+/// open("/dev/tty"): the calling process's controlling terminal (ENXIO without one).
+pub fn open_controlling() -> Result<Arc<dyn FileOps>, Errno> {
+    let fs = DEVPTS.get().and_then(Weak::upgrade).ok_or(Errno::ENXIO)?;
+    let k = fs.k.upgrade().ok_or(Errno::ENXIO)?;
+    let (tgid, _) = super::proc::current_task();
+    let sid = k
+        .tasks()
+        .groups
+        .get(&tgid)
+        .map(|g| g.sid())
+        .ok_or(Errno::ENXIO)?;
+    let terms: Vec<Arc<Terminal>> = lock(&fs.terminals)
+        .values()
+        .filter_map(Weak::upgrade)
+        .collect();
+    let t = terms
+        .into_iter()
+        .find(|t| t.lock().session == Some(sid))
+        .ok_or(Errno::ENXIO)?;
+    {
+        let mut st = t.lock();
+        st.slaves += 1;
+        st.slave_ever_opened = true;
+    }
+    Ok(Arc::new(Slave(t)))
+}
+
 impl DevPts {
     pub fn new(k: Weak<Kernel>) -> Arc<DevPts> {
-        Arc::new_cyclic(|me| DevPts {
+        let fs = Arc::new_cyclic(|me| DevPts {
             k,
             dev: super::new_dev(),
             terminals: Mutex::new(BTreeMap::new()),
             me: me.clone(),
-        })
+        });
+        let _ = DEVPTS.set(Arc::downgrade(&fs));
+        fs
     }
 
     /// A new pair: the master's file ops (the slave is opened through its node).
