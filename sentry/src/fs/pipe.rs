@@ -295,6 +295,29 @@ impl Pipe {
         })
     }
 
+    /// Copy up to `buf.len()` buffered bytes without consuming them (tee(2)).
+    pub fn peek(&self, buf: &mut [u8]) -> usize {
+        let st = self.lock();
+        let mut n = 0;
+        let mut skip = st.head_off;
+        for slot in &st.slots {
+            let data = &slot.data[skip.min(slot.data.len())..];
+            skip = 0;
+            let k = data.len().min(buf.len() - n);
+            buf[n..n + k].copy_from_slice(&data[..k]);
+            n += k;
+            if n == buf.len() {
+                break;
+            }
+        }
+        n
+    }
+
+    /// Bytes buffered now.
+    pub fn buffered(&self) -> usize {
+        self.lock().len()
+    }
+
     /// Opens of the (reader, writer) ends so far.
     pub fn opens(&self) -> (u64, u64) {
         let st = self.lock();

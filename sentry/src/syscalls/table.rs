@@ -140,6 +140,9 @@ fn entries() -> Vec<Entry> {
         SYS_futimesat => fs::futimesat, Full, [Fd, Path, Hex];
         SYS_chroot => fs::chroot, Full, [Path];
         SYS_openat2 => fs::openat2, Full, [Fd, Path, Hex, Int];
+        SYS_splice => transfer::splice, Partial("copies through the sentry (no page moves); SPLICE_F_MOVE and SPLICE_F_GIFT are hints Linux may ignore too"), [Fd, Hex, Fd, Hex, Int, Hex];
+        SYS_tee => transfer::tee, Full, [Fd, Fd, Int, Hex];
+        SYS_vmsplice => transfer::vmsplice, Partial("copies (SPLICE_F_GIFT is not honoured)"), [Fd, Hex, Int, Hex];
         SYS_sendfile => transfer::sendfile, Full, [Fd, Fd, Hex, Int];
         SYS_copy_file_range => transfer::copy_file_range, Full, [Fd, Hex, Fd, Hex, Int, Hex];
         SYS_fallocate => transfer::fallocate, Partial("on files in sandbox memory (tmpfs, the overlay); EOPNOTSUPP on files written through to the host"), [Fd, Hex, Int, Int];
@@ -362,10 +365,7 @@ fn entries() -> Vec<Entry> {
         SYS_inotify_rm_watch,
         SYS_migrate_pages,
         SYS_unshare,
-        SYS_splice,
-        SYS_tee,
         SYS_sync_file_range,
-        SYS_vmsplice,
         SYS_move_pages,
         SYS_inotify_init1,
         SYS_perf_event_open,

@@ -167,6 +167,160 @@ pub fn copy_file_range(t: &mut Task, a: [u64; 6]) -> SysResult {
     Ok(n as u64)
 }
 
+/// The pipe behind an open file, if it is one (an anonymous pipe's end or a FIFO's).
+fn pipe_of(f: &OpenFile) -> Option<Arc<crate::fs::pipe::Pipe>> {
+    f.ops
+        .as_any()
+        .and_then(|a| a.downcast_ref::<crate::fs::pipe::PipeEnd>())
+        .map(|e| e.pipe.clone())
+}
+
+const SPLICE_F_NONBLOCK: u64 = 2;
+const SPLICE_FLAGS: u64 = 0xf;
+
+/// Wait until pipe `p` (read through `f`) has data or no writers; EAGAIN when `nonblock`.
+fn wait_readable(
+    t: &mut Task,
+    f: &Arc<OpenFile>,
+    p: &crate::fs::pipe::Pipe,
+    nonblock: bool,
+) -> Result<(), Errno> {
+    if p.buffered() > 0 {
+        return Ok(());
+    }
+    if nonblock {
+        // No writers left: the caller reads the EOF.
+        return if f.ops.readiness() & libc::POLLHUP as u32 != 0 {
+            Ok(())
+        } else {
+            Err(Errno::EAGAIN)
+        };
+    }
+    let q = f.ops.wait_queue().ok_or(Errno::EINVAL)?;
+    t.block_io(&[q], None, |_| {
+        let r = f.ops.readiness();
+        Ok((r & (libc::POLLIN | libc::POLLHUP) as u32 != 0).then_some(()))
+    })
+}
+
+/// splice(2): between a pipe and a file, socket or another pipe.
+pub fn splice(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let (off_in, off_out, flags) = (a[1], a[3], a[5]);
+    if flags & !SPLICE_FLAGS != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let inp = readable(t, fd_arg(a[0]))?;
+    let out = writable(t, fd_arg(a[2]))?;
+    let (pin, pout) = (pipe_of(&inp), pipe_of(&out));
+    if pin.is_none() && pout.is_none() {
+        return Err(Errno::EINVAL);
+    }
+    if (pin.is_some() && off_in != 0) || (pout.is_some() && off_out != 0) {
+        return Err(Errno::ESPIPE);
+    }
+    if let (Some(x), Some(y)) = (&pin, &pout) {
+        if Arc::ptr_eq(x, y) {
+            return Err(Errno::EINVAL);
+        }
+    }
+    if out.flags() & libc::O_APPEND as u32 != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let len = (a[4] as usize).min(MAX_RW);
+    if len == 0 {
+        return Ok(0);
+    }
+    let nonblock = flags & SPLICE_F_NONBLOCK != 0;
+    let in_given = if pin.is_none() {
+        offset_arg(t, off_in)?
+    } else {
+        None
+    };
+    let out_given = if pout.is_none() {
+        offset_arg(t, off_out)?
+    } else {
+        None
+    };
+    // From a pipe: what is buffered (waiting for some), at most `len`.
+    let count = match &pin {
+        Some(p) => {
+            wait_readable(
+                t,
+                &inp,
+                p,
+                nonblock || inp.flags() & libc::O_NONBLOCK as u32 != 0,
+            )?;
+            p.buffered().min(len)
+        }
+        None => len.min(STEP * 16),
+    };
+    if count == 0 {
+        return Ok(0); // the input pipe has no writers left
+    }
+    let in_off = in_given.unwrap_or_else(|| if pin.is_none() { *inp.offset() } else { 0 });
+    let r = copy(t, &inp, in_off, &out, out_given, count);
+    let (n, in_end, out_end) = match r {
+        Ok(v) => v,
+        Err(e) => return epipe(t, Err(e)),
+    };
+    if pin.is_none() {
+        match in_given {
+            Some(_) => t.mm.copy_out(off_in, &(in_end as i64))?,
+            None => *inp.offset() = in_end,
+        }
+    }
+    if out_given.is_some() {
+        t.mm.copy_out(off_out, &(out_end as i64))?;
+    }
+    Ok(n as u64)
+}
+
+/// tee(2): copy what one pipe holds into another without consuming it.
+pub fn tee(t: &mut Task, a: [u64; 6]) -> SysResult {
+    if a[3] & !SPLICE_FLAGS != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let inp = readable(t, fd_arg(a[0]))?;
+    let out = writable(t, fd_arg(a[1]))?;
+    let (Some(pin), Some(pout)) = (pipe_of(&inp), pipe_of(&out)) else {
+        return Err(Errno::EINVAL);
+    };
+    if Arc::ptr_eq(&pin, &pout) {
+        return Err(Errno::EINVAL);
+    }
+    let nonblock = a[3] & SPLICE_F_NONBLOCK != 0;
+    wait_readable(
+        t,
+        &inp,
+        &pin,
+        nonblock || inp.flags() & libc::O_NONBLOCK as u32 != 0,
+    )?;
+    let mut buf = vec![0u8; (a[2] as usize).min(pin.buffered()).min(MAX_RW)];
+    let n = pin.peek(&mut buf);
+    if n == 0 {
+        return Ok(0);
+    }
+    let r = put(t, &out, &buf[..n], 0);
+    epipe(t, r)
+}
+
+/// vmsplice(2): application memory into a pipe (its write end) or out of it (its read end).
+pub fn vmsplice(t: &mut Task, a: [u64; 6]) -> SysResult {
+    if a[3] & !SPLICE_FLAGS != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let f = t.fds.get(fd_arg(a[0]))?;
+    if pipe_of(&f).is_none() {
+        return Err(Errno::EBADF);
+    }
+    let args = [a[0], a[1], a[2], 0, 0, 0];
+    if f.writable() {
+        super::rw::writev(t, args)
+    } else {
+        super::rw::readv(t, args)
+    }
+}
+
 /// fallocate(2) on files that keep their data in sandbox memory (tmpfs, the overlay's upper
 /// layer): allocate, punch holes, zero ranges.
 pub fn fallocate(t: &mut Task, a: [u64; 6]) -> SysResult {
