@@ -923,6 +923,7 @@ fn chmod_inode(t: &Task, d: &Dentry, mode: u64) -> SysResult {
         mode: Some(m),
         ..Default::default()
     })?;
+    crate::fs::inotify::file_event(d, crate::fs::inotify::IN_ATTRIB);
     Ok(0)
 }
 
@@ -956,6 +957,7 @@ fn chown_inode(t: &Task, d: &Dentry, uid: u64, gid: u64) -> SysResult {
         a.mode = Some(st.mode & 0o7777 & !(libc::S_ISUID | libc::S_ISGID));
     }
     inode.setattr(&a)?;
+    crate::fs::inotify::file_event(d, crate::fs::inotify::IN_ATTRIB);
     Ok(0)
 }
 
@@ -1021,6 +1023,7 @@ pub fn truncate(t: &mut Task, a: [u64; 6]) -> SysResult {
         size: Some(a[1]),
         ..Default::default()
     })?;
+    crate::fs::inotify::file_event(&d, crate::fs::inotify::IN_MODIFY);
     Ok(0)
 }
 
@@ -1033,6 +1036,9 @@ pub fn ftruncate(t: &mut Task, a: [u64; 6]) -> SysResult {
         return Err(Errno::EROFS);
     }
     f.ops.truncate(a[1])?;
+    if let Some(d) = &f.dentry {
+        crate::fs::inotify::file_event(d, crate::fs::inotify::IN_MODIFY);
+    }
     Ok(0)
 }
 
@@ -1059,6 +1065,7 @@ fn set_times(
         mtime: mt,
         ..Default::default()
     })?;
+    crate::fs::inotify::file_event(d, crate::fs::inotify::IN_ATTRIB);
     Ok(0)
 }
 

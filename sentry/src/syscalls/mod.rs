@@ -9,6 +9,7 @@ mod futex;
 mod info;
 mod ipc;
 mod mm;
+mod notify;
 mod poll;
 mod process;
 mod rw;

@@ -31,6 +31,20 @@ pub(super) fn writable(t: &Task, fd: i32) -> Result<Arc<OpenFile>, Errno> {
 
 /// Read up to `len` bytes at `off` into application memory at `addr`.
 fn read_into(t: &Task, f: &OpenFile, addr: u64, len: usize, off: u64) -> Result<usize, Errno> {
+    let n = read_bytes_into(t, f, addr, len, off)?;
+    if let (Some(d), true) = (&f.dentry, n > 0) {
+        crate::fs::inotify::file_event(d, crate::fs::inotify::IN_ACCESS);
+    }
+    Ok(n)
+}
+
+fn read_bytes_into(
+    t: &Task,
+    f: &OpenFile,
+    addr: u64,
+    len: usize,
+    off: u64,
+) -> Result<usize, Errno> {
     let len = len.min(MAX_RW);
     if len == 0 {
         return Ok(0);
@@ -86,6 +100,22 @@ fn fsize_limit(t: &Task, f: &OpenFile, len: usize, off: u64) -> Result<usize, Er
 }
 
 fn write_from(t: &Task, f: &OpenFile, addr: u64, len: usize, off: u64) -> Result<usize, Errno> {
+    let n = write_bytes_from(t, f, addr, len, off)?;
+    if n > 0 {
+        if let Some(d) = &f.dentry {
+            crate::fs::inotify::file_event(d, crate::fs::inotify::IN_MODIFY);
+        }
+    }
+    Ok(n)
+}
+
+fn write_bytes_from(
+    t: &Task,
+    f: &OpenFile,
+    addr: u64,
+    len: usize,
+    off: u64,
+) -> Result<usize, Errno> {
     let len = fsize_limit(t, f, len.min(MAX_RW), off)?;
     if len > 0 {
         if let Some(r) = f.ops.write_direct(&t.mm, addr, len, off) {

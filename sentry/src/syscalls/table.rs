@@ -3,8 +3,8 @@
 use std::sync::LazyLock;
 
 use super::{
-    creds, epoll, fd, fs, futex, info, ipc, mm, poll, process, rw, sched, signal, socket, time,
-    transfer, xattr, Handler,
+    creds, epoll, fd, fs, futex, info, ipc, mm, notify, poll, process, rw, sched, signal, socket,
+    time, transfer, xattr, Handler,
 };
 
 /// How completely a syscall is implemented.
@@ -140,6 +140,10 @@ fn entries() -> Vec<Entry> {
         SYS_futimesat => fs::futimesat, Full, [Fd, Path, Hex];
         SYS_chroot => fs::chroot, Full, [Path];
         SYS_openat2 => fs::openat2, Full, [Fd, Path, Hex, Int];
+        SYS_inotify_init => notify::inotify_init, Full, [];
+        SYS_inotify_init1 => notify::inotify_init1, Full, [Hex];
+        SYS_inotify_add_watch => notify::inotify_add_watch, Partial("events for changes made in the sandbox (the root is its own); IN_EXCL_UNLINK is accepted and not applied"), [Fd, Path, Hex];
+        SYS_inotify_rm_watch => notify::inotify_rm_watch, Full, [Fd, Int];
         SYS_splice => transfer::splice, Partial("copies through the sentry (no page moves); SPLICE_F_MOVE and SPLICE_F_GIFT are hints Linux may ignore too"), [Fd, Hex, Fd, Hex, Int, Hex];
         SYS_tee => transfer::tee, Full, [Fd, Fd, Int, Hex];
         SYS_vmsplice => transfer::vmsplice, Partial("copies (SPLICE_F_GIFT is not honoured)"), [Fd, Hex, Int, Hex];
@@ -360,14 +364,10 @@ fn entries() -> Vec<Entry> {
         SYS_keyctl,
         SYS_ioprio_set,
         SYS_ioprio_get,
-        SYS_inotify_init,
-        SYS_inotify_add_watch,
-        SYS_inotify_rm_watch,
         SYS_migrate_pages,
         SYS_unshare,
         SYS_sync_file_range,
         SYS_move_pages,
-        SYS_inotify_init1,
         SYS_perf_event_open,
         SYS_fanotify_init,
         SYS_fanotify_mark,

@@ -120,6 +120,14 @@ pub const SETFL_MASK: u32 =
 
 impl Drop for OpenFile {
     fn drop(&mut self) {
+        if let (Some(d), false) = (&self.dentry, self.is_path()) {
+            let mask = if self.writable() {
+                crate::fs::inotify::IN_CLOSE_WRITE
+            } else {
+                crate::fs::inotify::IN_CLOSE_NOWRITE
+            };
+            crate::fs::inotify::file_event(d, mask);
+        }
         if !super::lock::in_use() {
             return;
         }
@@ -140,6 +148,9 @@ impl OpenFile {
         let keep =
             !((libc::O_CREAT | libc::O_EXCL | libc::O_NOCTTY | libc::O_TRUNC | libc::O_CLOEXEC)
                 as u32);
+        if let (Some(d), true) = (&dentry, flags & libc::O_PATH as u32 == 0) {
+            crate::fs::inotify::file_event(d, crate::fs::inotify::IN_OPEN);
+        }
         Arc::new(OpenFile {
             dentry,
             ops,

@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use crate::errno::Errno;
+use crate::fs::inotify;
 pub use fdtable::FdTable;
 pub use file::{DirEntry, FileOps, OpenFile};
 
@@ -398,6 +399,7 @@ impl Dentry {
         creds: &Creds,
     ) -> Result<Arc<Dentry>, Errno> {
         let inode = self.change(name, || self.inode.create(name, mode, creds))?;
+        inotify::dir_event(self, inotify::IN_CREATE, name, false, 0);
         let d = Self::make(name, Some(self.clone()), inode, None)?;
         if self.inode.cacheable() {
             let mut c = lock(&self.children);
@@ -412,24 +414,42 @@ impl Dentry {
     }
 
     pub fn mkdir(&self, name: &[u8], mode: u32, creds: &Creds) -> Result<(), Errno> {
-        self.change(name, || self.inode.mkdir(name, mode, creds))
+        self.change(name, || self.inode.mkdir(name, mode, creds))?;
+        inotify::dir_event(self, inotify::IN_CREATE, name, true, 0);
+        Ok(())
     }
 
     pub fn symlink(&self, name: &[u8], target: &[u8], creds: &Creds) -> Result<(), Errno> {
-        self.change(name, || self.inode.symlink(name, target, creds))
+        self.change(name, || self.inode.symlink(name, target, creds))?;
+        inotify::dir_event(self, inotify::IN_CREATE, name, false, 0);
+        Ok(())
     }
 
     pub fn link(&self, name: &[u8], target: &Arc<dyn Inode>) -> Result<(), Errno> {
-        self.change(name, || self.inode.link(name, target))
+        self.change(name, || self.inode.link(name, target))?;
+        inotify::dir_event(self, inotify::IN_CREATE, name, false, 0);
+        Ok(())
     }
 
     /// Remove the non-directory `name`. The dentry dies with the inode's last link.
-    pub fn unlink(&self, name: &[u8]) -> Result<(), Errno> {
-        self.change_to(name, true, || self.inode.unlink(name))
+    pub fn unlink(self: &Arc<Self>, name: &[u8]) -> Result<(), Errno> {
+        let child = inotify::active().then(|| self.lookup(name).ok()).flatten();
+        self.change_to(name, true, || self.inode.unlink(name))?;
+        if let Some(c) = child {
+            inotify::dir_event(self, inotify::IN_DELETE, name, false, 0);
+            inotify::unlinked(&c);
+        }
+        Ok(())
     }
 
-    pub fn rmdir(&self, name: &[u8]) -> Result<(), Errno> {
-        self.change_to(name, true, || self.inode.rmdir(name))
+    pub fn rmdir(self: &Arc<Self>, name: &[u8]) -> Result<(), Errno> {
+        let child = inotify::active().then(|| self.lookup(name).ok()).flatten();
+        self.change_to(name, true, || self.inode.rmdir(name))?;
+        if let Some(c) = child {
+            inotify::dir_event(self, inotify::IN_DELETE, name, true, 0);
+            inotify::unlinked(&c);
+        }
+        Ok(())
     }
 
     /// rename(2) of `old_dir`/`old` to `new_dir`/`new`; cached dentries move with their files.
@@ -440,6 +460,9 @@ impl Dentry {
         new: &[u8],
         flags: u32,
     ) -> Result<(), Errno> {
+        // For inotify: the file moving and the one it replaces.
+        let watched =
+            inotify::active().then(|| (old_dir.lookup(old).ok(), new_dir.lookup(new).ok()));
         let _g = lock(&RENAME_LOCK);
         let same = Arc::ptr_eq(old_dir, new_dir);
         // Lock the two children maps in address order.
@@ -495,6 +518,18 @@ impl Dentry {
             }
         } else if old_dir.inode.cacheable() && !(same && old == new) {
             oc.insert(old.to_vec(), None);
+        }
+        drop(oc);
+        drop(nc);
+        if let Some((Some(src), dst)) = watched {
+            let cookie = inotify::cookie();
+            let dir = src.is_dir();
+            inotify::dir_event(old_dir, inotify::IN_MOVED_FROM, old, dir, cookie);
+            inotify::dir_event(new_dir, inotify::IN_MOVED_TO, new, dir, cookie);
+            inotify::moved(&src);
+            if let (Some(d), false) = (dst, exchange) {
+                inotify::unlinked(&d);
+            }
         }
         Ok(())
     }
