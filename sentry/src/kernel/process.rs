@@ -365,6 +365,54 @@ impl Kernel {
     /// A thread has finished. The last thread of a group makes it a zombie (or reaps it at once
     /// if the parent does not want to wait), hands its children to init, and signals the
     /// parent. When init's group ends, the sandbox ends.
+    /// Whether process group `pgid` is orphaned: no live member has a live parent in another
+    /// group of the same session (POSIX; Linux's will_become_orphaned_pgrp), not counting
+    /// the process `ignoring` (one that is exiting).
+    pub fn pgrp_orphaned(&self, pgid: i32, ignoring: Option<i32>) -> bool {
+        let groups: Vec<Arc<ThreadGroup>> = self.tasks().groups.values().cloned().collect();
+        for g in groups {
+            let (parent, gpgid, gsid, dead) = {
+                let st = g.lock();
+                (st.parent.clone(), st.pgid, st.sid, st.zombie.is_some())
+            };
+            if gpgid != pgid || dead || Some(g.tgid) == ignoring {
+                continue;
+            }
+            let Some(p) = parent else { continue };
+            if Some(p.tgid) == ignoring {
+                continue;
+            }
+            let st = p.lock();
+            if st.zombie.is_none() && st.pgid != pgid && st.sid == gsid {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// A process group newly orphaned with stopped members gets SIGHUP then SIGCONT, so
+    /// that nothing stays stopped with no one left to continue it (POSIX).
+    fn kill_orphaned_pgrp(&self, pgid: i32, exiting: i32) {
+        if !self.pgrp_orphaned(pgid, Some(exiting)) {
+            return;
+        }
+        let members: Vec<Arc<ThreadGroup>> = self
+            .tasks()
+            .groups
+            .values()
+            .filter(|g| g.pgid() == pgid && g.tgid != exiting && g.lock().zombie.is_none())
+            .cloned()
+            .collect();
+        if !members.iter().any(|g| g.is_stopped()) {
+            return;
+        }
+        for sig in [libc::SIGHUP, libc::SIGCONT] {
+            for g in &members {
+                self.signal_group(g, SigInfo::new(sig, 0x80));
+            }
+        }
+    }
+
     pub fn thread_exited(&self, h: &Arc<TaskHandle>, status: ExitStatus) {
         let tg = h.tg.clone();
         let last = {
@@ -386,6 +434,26 @@ impl Kernel {
             return;
         }
         let status = tg.group_exit_status().unwrap_or(status);
+        // Process groups this exit orphans: our own (if our parent kept it attached to the
+        // session) and our children's.
+        let (pgid, sid, parent) = {
+            let st = tg.lock();
+            (st.pgid, st.sid, st.parent.clone())
+        };
+        let mut groups = Vec::new();
+        if parent.is_some_and(|p| p.pgid() != pgid && p.sid() == sid) {
+            groups.push(pgid);
+        }
+        let kids: Vec<Arc<ThreadGroup>> = tg.lock().children.clone();
+        for c in &kids {
+            let (cp, cs) = (c.pgid(), c.sid());
+            if cp != pgid && cs == sid && !groups.contains(&cp) {
+                groups.push(cp);
+            }
+        }
+        for g in groups {
+            self.kill_orphaned_pgrp(g, tg.tgid);
+        }
         // Orphans go to the nearest subreaper ancestor, else init.
         let children: Vec<Arc<ThreadGroup>> = std::mem::take(&mut tg.lock().children);
         let reaper = self.reaper_for(&tg);

@@ -490,6 +490,11 @@ impl Task {
                 match signal::default_action(sig) {
                     DefaultAction::Ignore | DefaultAction::Continue => continue,
                     DefaultAction::Stop => {
+                        // Terminal stop signals do not stop an orphaned process group: no one
+                        // would be left to continue it (SIGSTOP always stops).
+                        if sig != libc::SIGSTOP && self.k.pgrp_orphaned(self.h.tg.pgid(), None) {
+                            continue;
+                        }
                         self.k.group_stop(&self.h.tg, sig);
                         continue;
                     }

@@ -796,10 +796,13 @@ fn do_link(t: &Task, olddir: i32, old: u64, newdir: i32, new: u64, flags: u64) -
         flags & libc::AT_SYMLINK_FOLLOW as u64 != 0,
         flags & libc::AT_EMPTY_PATH as u64 != 0,
     )?;
-    if target.is_dir() {
-        return Err(Errno::EPERM);
-    }
-    create_entry(t, newdir, new, |p, name| p.link(name, &target.inode))
+    // A name that exists is EEXIST before a directory target is EPERM, as Linux checks.
+    create_entry(t, newdir, new, |p, name| {
+        if target.is_dir() {
+            return Err(Errno::EPERM);
+        }
+        p.link(name, &target.inode)
+    })
 }
 pub fn link(t: &mut Task, a: [u64; 6]) -> SysResult {
     do_link(t, AT_FDCWD, a[0], AT_FDCWD, a[1], 0)
