@@ -272,11 +272,10 @@ impl Server {
     /// A readable descriptor of a regular file or directory, for its extended attributes;
     /// None for other types (the host's symlinks, devices, fifos and sockets are not opened).
     fn xattr_file(&mut self, fid: u64) -> Result<Option<std::fs::File>, Errno> {
-        match self.node(fid)?.attr.file_type() {
-            libc::S_IFREG | libc::S_IFDIR => {
-                Ok(Some(self.open(fid, libc::O_RDONLY as u32)?.into()))
-            }
-            _ => Ok(None),
+        match self.reopen(fid, false) {
+            Ok(fd) => Ok(Some(fd.into())),
+            Err(Errno::EOPNOTSUPP) => Ok(None),
+            Err(e) => Err(e),
         }
     }
 
@@ -289,7 +288,7 @@ impl Server {
             Ok(Some(v)) if v.len() <= XATTR_SIZE_MAX => Ok(v),
             Ok(Some(_)) => Err(Errno::E2BIG),
             Ok(None) => Err(Errno::ENODATA),
-            Err(e) => Err(Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))),
+            Err(e) => Err(io_errno(e)),
         }
     }
 
@@ -297,8 +296,7 @@ impl Server {
         let Some(f) = self.xattr_file(fid)? else {
             return Ok(Vec::new());
         };
-        let names = xattr::FileExt::list_xattr(&f)
-            .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))?;
+        let names = xattr::FileExt::list_xattr(&f).map_err(io_errno)?;
         let mut out = Vec::new();
         for n in names {
             out.extend_from_slice(n.as_bytes());

@@ -59,3 +59,18 @@ static inline const char *fixture(const char *name)
 	snprintf(buf, sizeof buf, "%s/%s", dir ? dir : "fixtures", name);
 	return buf;
 }
+
+/* Read a whole (small) file into buf, NUL-terminated: its length, or -1. */
+static inline int read_text(const char *path, char *buf, size_t n)
+{
+	int fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	size_t got = 0;
+	ssize_t r;
+	while (got < n - 1 && (r = read(fd, buf + got, n - 1 - got)) > 0)
+		got += r;
+	close(fd);
+	buf[got] = 0;
+	return (int)got;
+}

@@ -3,20 +3,6 @@
 #include "check.h"
 #include <pthread.h>
 
-static int slurp(const char *path, char *buf, size_t n)
-{
-	int fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return -1;
-	size_t got = 0;
-	ssize_t r;
-	while (got < n - 1 && (r = read(fd, buf + got, n - 1 - got)) > 0)
-		got += r;
-	buf[got] = 0;
-	close(fd);
-	return got;
-}
-
 static volatile int stop;
 static pid_t thread_tid;
 static void *worker(void *arg)
@@ -31,18 +17,18 @@ static void *worker(void *arg)
 int main(void)
 {
 	static char buf[65536];
-	CHECK(slurp("/proc/cpuinfo", buf, sizeof buf) > 0);
+	CHECK(read_text("/proc/cpuinfo", buf, sizeof buf) > 0);
 	CHECK(strstr(buf, "processor\t: 0\n") != NULL && strstr(buf, "vendor_id") != NULL);
 	CHECK(strstr(buf, "\nflags\t\t: ") != NULL && strstr(buf, " sse2") != NULL);
-	CHECK(slurp("/proc/filesystems", buf, sizeof buf) > 0);
+	CHECK(read_text("/proc/filesystems", buf, sizeof buf) > 0);
 	CHECK(strstr(buf, "\ttmpfs\n") != NULL && strstr(buf, "nodev\tproc\n") != NULL);
 
 	char a[64], b[64], c[64], d[64];
-	CHECK(slurp("/proc/sys/kernel/random/uuid", a, sizeof a) == 37);
-	CHECK(slurp("/proc/sys/kernel/random/uuid", b, sizeof b) == 37);
+	CHECK(read_text("/proc/sys/kernel/random/uuid", a, sizeof a) == 37);
+	CHECK(read_text("/proc/sys/kernel/random/uuid", b, sizeof b) == 37);
 	CHECK(strcmp(a, b) != 0 && a[8] == '-' && a[14] == '4');
-	CHECK(slurp("/proc/sys/kernel/random/boot_id", c, sizeof c) == 37);
-	CHECK(slurp("/proc/sys/kernel/random/boot_id", d, sizeof d) == 37);
+	CHECK(read_text("/proc/sys/kernel/random/boot_id", c, sizeof c) == 37);
+	CHECK(read_text("/proc/sys/kernel/random/boot_id", d, sizeof d) == 37);
 	CHECK(strcmp(c, d) == 0);
 
 	/* fdinfo: position and flags of a descriptor. */
@@ -51,7 +37,7 @@ int main(void)
 	CHECK(lseek(fd, 5, SEEK_SET) == 5);
 	char path[64];
 	snprintf(path, sizeof path, "/proc/self/fdinfo/%d", fd);
-	CHECK(slurp(path, buf, sizeof buf) > 0);
+	CHECK(read_text(path, buf, sizeof buf) > 0);
 	CHECK(strncmp(buf, "pos:\t5\n", 7) == 0);
 	char *fl = strstr(buf, "flags:\t");
 	CHECK(fl != NULL && (strtol(fl + 7, NULL, 8) & O_CLOEXEC) != 0);
@@ -70,14 +56,14 @@ int main(void)
 	CHECK_OK(stat(path, &st));
 	CHECK(S_ISDIR(st.st_mode));
 	snprintf(path, sizeof path, "/proc/self/task/%d/comm", thread_tid);
-	CHECK(slurp(path, buf, sizeof buf) > 0);
+	CHECK(read_text(path, buf, sizeof buf) > 0);
 	snprintf(path, sizeof path, "/proc/self/task/%d", 99999);
 	CHECK_ERR(stat(path, &st), ENOENT);
 	stop = 1;
 	pthread_join(th, NULL);
 
 	/* mountinfo has the root and /proc. */
-	CHECK(slurp("/proc/self/mountinfo", buf, sizeof buf) > 0);
+	CHECK(read_text("/proc/self/mountinfo", buf, sizeof buf) > 0);
 	CHECK(strstr(buf, " / / ") != NULL && strstr(buf, " /proc ") != NULL);
 	CHECK(strstr(buf, " - proc ") != NULL);
 	return failures != 0;

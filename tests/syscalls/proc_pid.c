@@ -11,26 +11,12 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 
-static int slurp(const char *path, char *buf, size_t n)
-{
-	int fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return -1;
-	size_t got = 0;
-	ssize_t r;
-	while (got < n - 1 && (r = read(fd, buf + got, n - 1 - got)) > 0)
-		got += r;
-	close(fd);
-	buf[got] = 0;
-	return (int)got;
-}
-
 /* Field `n` (1-based, as proc(5)) of /proc/<pid>/stat, after the comm. */
 static long stat_field(pid_t pid, int n, char *state)
 {
 	char path[64], buf[1024];
 	snprintf(path, sizeof path, "/proc/%d/stat", pid);
-	if (slurp(path, buf, sizeof buf) <= 0)
+	if (read_text(path, buf, sizeof buf) <= 0)
 		return -1;
 	char *p = strrchr(buf, ')');
 	if (!p)
@@ -51,7 +37,7 @@ static long status_field(pid_t pid, const char *key)
 {
 	char path[64], buf[4096];
 	snprintf(path, sizeof path, "/proc/%d/status", pid);
-	if (slurp(path, buf, sizeof buf) <= 0)
+	if (read_text(path, buf, sizeof buf) <= 0)
 		return -1;
 	char *p = strstr(buf, key);
 	return p ? atol(p + strlen(key)) : -1;
@@ -67,7 +53,7 @@ static void *sleeper(void *a)
 static int in_mapping(void *addr, const char *perms)
 {
 	char buf[65536];
-	if (slurp("/proc/self/maps", buf, sizeof buf) <= 0)
+	if (read_text("/proc/self/maps", buf, sizeof buf) <= 0)
 		return 0;
 	for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
 		unsigned long lo, hi;
@@ -106,24 +92,24 @@ int main(int argc, char **argv, char **envp)
 		memcpy(want + n, argv[i], l);
 		n += l;
 	}
-	CHECK(slurp("/proc/self/cmdline", buf, sizeof buf) == (int)n && memcmp(buf, want, n) == 0);
+	CHECK(read_text("/proc/self/cmdline", buf, sizeof buf) == (int)n && memcmp(buf, want, n) == 0);
 	n = 0;
 	for (char **e = envp; *e && n < sizeof want - 4096; e++) {
 		size_t l = strlen(*e) + 1;
 		memcpy(want + n, *e, l);
 		n += l;
 	}
-	CHECK(slurp("/proc/self/environ", buf, sizeof buf) == (int)n && memcmp(buf, want, n) == 0);
+	CHECK(read_text("/proc/self/environ", buf, sizeof buf) == (int)n && memcmp(buf, want, n) == 0);
 
 	/* comm follows PR_SET_NAME. */
 	CHECK_OK(prctl(PR_SET_NAME, "renamed-proc"));
-	CHECK(slurp("/proc/self/comm", buf, sizeof buf) > 0 && strcmp(buf, "renamed-proc\n") == 0);
-	CHECK(slurp("/proc/self/stat", buf, sizeof buf) > 0 && strstr(buf, "(renamed-proc)") != NULL);
+	CHECK(read_text("/proc/self/comm", buf, sizeof buf) > 0 && strcmp(buf, "renamed-proc\n") == 0);
+	CHECK(read_text("/proc/self/stat", buf, sizeof buf) > 0 && strstr(buf, "(renamed-proc)") != NULL);
 
 	/* limits: the soft and hard limits of getrlimit, in proc(5)'s layout. */
 	struct rlimit rl = {77, 99};
 	CHECK_OK(setrlimit(RLIMIT_NOFILE, &rl));
-	CHECK(slurp("/proc/self/limits", buf, sizeof buf) > 0);
+	CHECK(read_text("/proc/self/limits", buf, sizeof buf) > 0);
 	CHECK(strncmp(buf, "Limit                     Soft Limit           Hard Limit           Units",
 		      72) == 0);
 	char *nofile = strstr(buf, "Max open files");
@@ -134,7 +120,7 @@ int main(int argc, char **argv, char **envp)
 
 	/* statm: size >= resident > 0. */
 	long size, rss;
-	CHECK(slurp("/proc/self/statm", buf, sizeof buf) > 0);
+	CHECK(read_text("/proc/self/statm", buf, sizeof buf) > 0);
 	CHECK(sscanf(buf, "%ld %ld", &size, &rss) == 2 && size >= rss && rss > 0);
 
 	/* fd/ links. */
@@ -171,7 +157,7 @@ int main(int argc, char **argv, char **envp)
 	char exe[256], maps[65536];
 	l = readlink("/proc/self/exe", exe, sizeof exe - 1);
 	exe[l > 0 ? l : 0] = 0;
-	CHECK(slurp("/proc/self/maps", maps, sizeof maps) > 0);
+	CHECK(read_text("/proc/self/maps", maps, sizeof maps) > 0);
 	char needle[300];
 	snprintf(needle, sizeof needle, " %s\n", exe);
 	CHECK(strstr(maps, needle) != NULL);

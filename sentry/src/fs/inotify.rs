@@ -255,7 +255,7 @@ impl FileOps for Inotify {
         }
     }
 
-    fn as_any(&self) -> Option<&dyn std::any::Any> {
+    fn into_any_arc(self: Arc<Self>) -> Option<Arc<dyn std::any::Any + Send + Sync>> {
         Some(self)
     }
 }

@@ -11,19 +11,14 @@ const AT_FDCWD: i32 = libc::AT_FDCWD;
 
 /// The directory a relative path starts from: the cwd or `dirfd`.
 fn start_dir(t: &Task, dirfd: i32, path: &[u8]) -> Result<Arc<Dentry>, Errno> {
-    if path.first() == Some(&b'/') || dirfd == AT_FDCWD {
+    if path.first() == Some(&b'/') {
         return Ok(t.fs().cwd);
     }
-    let f = t.fds.get(dirfd)?;
-    let d = f.dentry.clone().ok_or(Errno::ENOTDIR)?;
-    if !d.is_dir() {
-        return Err(Errno::ENOTDIR);
-    }
-    Ok(d)
+    dir_start(t, dirfd)
 }
 
 /// Resolve `path` relative to `dirfd`. With `empty_ok`, an empty path names `dirfd` itself.
-fn lookup_at(
+pub(super) fn lookup_at(
     t: &Task,
     dirfd: i32,
     path: &[u8],

@@ -27,52 +27,35 @@ pub fn inotify_init(t: &mut Task, _a: [u64; 6]) -> SysResult {
     inotify_init1(t, [0; 6])
 }
 
-fn instance(t: &Task, fd: i32) -> Result<Arc<OpenFile>, Errno> {
-    let f = t.fds.get(fd)?;
-    if f.ops
-        .as_any()
-        .and_then(|a| a.downcast_ref::<Inotify>())
-        .is_none()
-    {
-        return Err(Errno::EINVAL);
-    }
-    Ok(f)
+/// The inotify instance behind `fd` (EINVAL for any other file).
+fn instance(t: &Task, fd: i32) -> Result<Arc<Inotify>, Errno> {
+    t.fds
+        .get(fd)?
+        .ops
+        .clone()
+        .into_any_arc()
+        .and_then(|a| a.downcast::<Inotify>().ok())
+        .ok_or(Errno::EINVAL)
 }
 
 pub fn inotify_add_watch(t: &mut Task, a: [u64; 6]) -> SysResult {
-    let f = instance(t, fd_arg(a[0]))?;
+    let ino = instance(t, fd_arg(a[0]))?;
     let mask = a[2] as u32;
     if mask & 0xfff == 0 {
         return Err(Errno::EINVAL);
     }
     let path = t.path_arg(a[1])?;
-    let start = if path.first() == Some(&b'/') {
-        t.fs().root
-    } else {
-        t.fs().cwd
-    };
     let follow = mask & inotify::IN_DONT_FOLLOW == 0;
-    let d = vfs::resolve(&t.fs(), &t.creds, &start, &path, follow)?;
+    let d = super::fs::lookup_at(t, libc::AT_FDCWD, &path, follow, false)?;
     if mask & inotify::IN_ONLYDIR != 0 && !d.is_dir() {
         return Err(Errno::ENOTDIR);
     }
     vfs::may_access(&d.inode.stat()?, &t.creds, 4, false)?;
     let st = d.inode.stat()?;
-    let ino = f
-        .ops
-        .as_any()
-        .and_then(|a| a.downcast_ref::<Inotify>())
-        .ok_or(Errno::EINVAL)?;
     Ok(ino.add_watch((st.dev, st.ino), mask)? as u64)
 }
 
 pub fn inotify_rm_watch(t: &mut Task, a: [u64; 6]) -> SysResult {
-    let f = instance(t, fd_arg(a[0]))?;
-    let ino = f
-        .ops
-        .as_any()
-        .and_then(|a| a.downcast_ref::<Inotify>())
-        .ok_or(Errno::EINVAL)?;
-    ino.rm_watch(a[1] as i32)?;
+    instance(t, fd_arg(a[0]))?.rm_watch(a[1] as i32)?;
     Ok(0)
 }

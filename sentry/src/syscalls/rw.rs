@@ -8,7 +8,7 @@ use crate::kernel::Task;
 use crate::vfs::OpenFile;
 
 /// Largest single transfer (Linux's MAX_RW_COUNT).
-const MAX_RW: usize = 0x7fff_f000;
+pub(super) const MAX_RW: usize = 0x7fff_f000;
 /// Bounce buffer size for one step of a transfer.
 const CHUNK: usize = 1 << 20;
 const IOV_MAX: u64 = 1024;

@@ -3,13 +3,11 @@
 use std::sync::{Arc, OnceLock};
 
 use super::fd_arg;
-use super::rw::{epipe, readable, writable};
+use super::rw::{epipe, readable, writable, MAX_RW};
 use crate::errno::{Errno, SysResult};
 use crate::kernel::Task;
 use crate::vfs::{Dentry, OpenFile};
 
-/// Largest single transfer (Linux's MAX_RW_COUNT).
-const MAX_RW: usize = 0x7fff_f000;
 /// Bytes moved per step.
 const STEP: usize = 1 << 16;
 

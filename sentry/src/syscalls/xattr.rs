@@ -37,12 +37,7 @@ fn target(t: &Task, how: Target, arg: u64) -> Result<(Arc<dyn Inode>, bool), Err
     match how {
         Target::Path { follow } => {
             let path = t.path_arg(arg)?;
-            let start = if path.first() == Some(&b'/') {
-                t.fs().root
-            } else {
-                t.fs().cwd
-            };
-            let d = vfs::resolve(&t.fs(), &t.creds, &start, &path, follow)?;
+            let d = super::fs::lookup_at(t, libc::AT_FDCWD, &path, follow, false)?;
             let ro = d.read_only();
             Ok((d.inode.clone(), ro))
         }
