@@ -11,7 +11,7 @@ pub mod client;
 pub mod confine;
 pub mod proto;
 pub mod server;
-mod sock;
+pub mod sock;
 
 pub use client::Client;
 pub use proto::{Attr, Dirent, Request, Response};

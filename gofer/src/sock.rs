@@ -9,14 +9,16 @@ use nix::sys::socket::{recvmsg, sendmsg, ControlMessage, ControlMessageOwned, Ms
 use crate::proto::MAX_MESSAGE;
 
 pub fn send(sock: RawFd, msg: &[u8], fd: Option<RawFd>) -> nix::Result<()> {
+    send_fds(sock, msg, fd.as_slice())
+}
+
+/// Send one datagram with any number of donated fds.
+pub fn send_fds(sock: RawFd, msg: &[u8], fds: &[RawFd]) -> nix::Result<()> {
     let iov = [IoSlice::new(msg)];
-    let fds;
-    let cmsgs: Vec<ControlMessage<'_>> = match fd {
-        Some(f) => {
-            fds = [f];
-            vec![ControlMessage::ScmRights(&fds)]
-        }
-        None => vec![],
+    let cmsgs: Vec<ControlMessage<'_>> = if fds.is_empty() {
+        vec![]
+    } else {
+        vec![ControlMessage::ScmRights(fds)]
     };
     loop {
         match sendmsg::<()>(sock, &iov, &cmsgs, MsgFlags::MSG_NOSIGNAL, None) {
@@ -29,6 +31,11 @@ pub fn send(sock: RawFd, msg: &[u8], fd: Option<RawFd>) -> nix::Result<()> {
 /// Receive one datagram. `Ok(None)` means the peer closed the connection. A datagram that was
 /// truncated (larger than we accept) is an error.
 pub fn recv(sock: RawFd, buf: &mut Vec<u8>) -> nix::Result<Option<Option<OwnedFd>>> {
+    Ok(recv_fds(sock, buf)?.map(|fds| fds.into_iter().next()))
+}
+
+/// Receive one datagram and every fd it carries (at most 4). `Ok(None)`: the peer closed.
+pub fn recv_fds(sock: RawFd, buf: &mut Vec<u8>) -> nix::Result<Option<Vec<OwnedFd>>> {
     buf.resize(MAX_MESSAGE, 0);
     let mut space = cmsg_space!([RawFd; 4]);
     let (n, fd, truncated) = loop {
@@ -37,15 +44,10 @@ pub fn recv(sock: RawFd, buf: &mut Vec<u8>) -> nix::Result<Option<Option<OwnedFd
             Err(nix::errno::Errno::EINTR) => continue,
             Err(e) => return Err(e),
             Ok(msg) => {
-                let mut fd = None;
+                let mut fd = Vec::new();
                 for c in msg.cmsgs()? {
                     if let ControlMessageOwned::ScmRights(fds) = c {
-                        for f in fds {
-                            let owned = own(f);
-                            if fd.is_none() {
-                                fd = Some(owned);
-                            }
-                        }
+                        fd.extend(fds.into_iter().map(own));
                     }
                 }
                 let truncated = msg
@@ -58,18 +60,26 @@ pub fn recv(sock: RawFd, buf: &mut Vec<u8>) -> nix::Result<Option<Option<OwnedFd
     if truncated {
         return Err(nix::errno::Errno::EMSGSIZE);
     }
-    if n == 0 && fd.is_none() {
+    if n == 0 && fd.is_empty() {
         return Ok(None);
     }
     buf.truncate(n);
     Ok(Some(fd))
 }
 
-/// Take ownership of a descriptor the kernel installed for us through SCM_RIGHTS. This is the
+/// Accept a connection on a listening socket (close-on-exec).
+pub fn accept(listener: RawFd) -> nix::Result<OwnedFd> {
+    let fd = nix::sys::socket::accept4(listener, nix::sys::socket::SockFlag::SOCK_CLOEXEC)?;
+    Ok(own(fd))
+}
+
+/// Take ownership of a descriptor the kernel installed for us (through SCM_RIGHTS, or
+/// accept). This is the
 /// gofer crate's one `unsafe` block (the crate otherwise denies unsafe code).
 #[allow(unsafe_code)]
 pub(crate) fn own(fd: RawFd) -> OwnedFd {
-    // SAFETY: `fd` was just created in this process by the kernel for the SCM_RIGHTS message we
-    // received; no other object refers to it, so this OwnedFd is its only owner.
+    // SAFETY: `fd` was just created in this process by the kernel, for the SCM_RIGHTS message
+    // we received or the connection we accepted; no other object refers to it, so this
+    // OwnedFd is its only owner.
     unsafe { OwnedFd::from_raw_fd(fd) }
 }

@@ -89,6 +89,25 @@ pub struct Kernel {
     init_cv: Condvar,
     /// Syscalls already reported as unimplemented (logged once each).
     enosys_logged: Mutex<HashSet<u64>>,
+    /// Init is a pid namespace's init (see `BootConfig::init_unkillable`).
+    pub init_unkillable: bool,
+    /// Who hears of the exit of processes started from outside (`Sandbox::exec`).
+    exit_watchers: Mutex<HashMap<i32, ExitWatcher>>,
+    /// The sandbox is paused: no task returns to application code.
+    frozen: std::sync::atomic::AtomicBool,
+}
+
+/// Told the exit status of a process started from outside the sandbox.
+pub type ExitWatcher = Box<dyn FnOnce(ExitStatus) + Send>;
+
+/// A process as the outside sees it (`palisade ps`).
+#[derive(Clone, Debug)]
+pub struct ProcessInfo {
+    pub pid: i32,
+    pub ppid: i32,
+    pub uid: u32,
+    pub threads: usize,
+    pub comm: String,
 }
 
 impl Kernel {
@@ -98,6 +117,7 @@ impl Kernel {
         root: Arc<Dentry>,
         hostname: Vec<u8>,
         strace: bool,
+        init_unkillable: bool,
     ) -> Arc<Kernel> {
         let mf = platform.memory_file().clone();
         let cpus = nix::sched::sched_getaffinity(nix::unistd::Pid::from_raw(0))
@@ -124,6 +144,9 @@ impl Kernel {
             init_status: Mutex::new(None),
             init_cv: Condvar::new(),
             enosys_logged: Mutex::new(HashSet::new()),
+            init_unkillable,
+            exit_watchers: Mutex::new(HashMap::new()),
+            frozen: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -170,4 +193,95 @@ impl Kernel {
             g = self.init_cv.wait(g).unwrap_or_else(|e| e.into_inner());
         }
     }
+
+    /// Have `w` told of the exit of process `pid` (which has no parent in the sandbox).
+    pub fn watch_exit(&self, pid: i32, w: ExitWatcher) {
+        lock(&self.exit_watchers).insert(pid, w);
+    }
+
+    pub fn unwatch_exit(&self, pid: i32) {
+        lock(&self.exit_watchers).remove(&pid);
+    }
+
+    /// A parentless process other than init has exited: it is reaped at once, and whoever
+    /// started it hears the status.
+    fn orphan_exited(&self, tg: &Arc<ThreadGroup>, status: ExitStatus) {
+        self.tasks().groups.remove(&tg.tgid);
+        let w = lock(&self.exit_watchers).remove(&tg.tgid);
+        if let Some(w) = w {
+            w(status);
+        }
+    }
+
+    /// Send signal `sig` from outside the sandbox (`palisade kill`) to process `pid`, or
+    /// to every process. SIGKILL and SIGSTOP reach even a protected init. ESRCH if there
+    /// is no such live process.
+    pub fn signal_from_host(&self, pid: Option<i32>, sig: i32) -> Result<(), Errno> {
+        if !(1..=64).contains(&sig) {
+            return Err(Errno::EINVAL);
+        }
+        let targets: Vec<Arc<ThreadGroup>> = {
+            let tasks = self.tasks();
+            tasks
+                .groups
+                .values()
+                .filter(|g| pid.is_none_or(|p| g.tgid == p) && g.lock().zombie.is_none())
+                .cloned()
+                .collect()
+        };
+        if targets.is_empty() {
+            return Err(Errno::ESRCH);
+        }
+        for g in targets {
+            let info = signal::SigInfo::from_process(sig, signal::SI_USER, 0, 0);
+            self.send_group(&g, info, true);
+        }
+        Ok(())
+    }
+
+    /// Every live process.
+    pub fn processes(&self) -> Vec<ProcessInfo> {
+        let groups: Vec<Arc<ThreadGroup>> = self.tasks().groups.values().cloned().collect();
+        let mut v: Vec<ProcessInfo> = groups
+            .iter()
+            .filter_map(|g| {
+                let st = g.lock();
+                if st.zombie.is_some() {
+                    return None;
+                }
+                Some(ProcessInfo {
+                    pid: g.tgid,
+                    ppid: st.parent.as_ref().map_or(0, |p| p.tgid),
+                    uid: st.uid,
+                    threads: st.threads.len(),
+                    comm: String::from_utf8_lossy(&st.view.comm).into_owned(),
+                })
+            })
+            .collect();
+        v.sort_by_key(|p| p.pid);
+        v
+    }
+
+    /// Pause (true) or resume (false) every task: a paused task does not return to
+    /// application code (tasks blocked in the sentry stay blocked) until resumed or killed.
+    pub fn set_frozen(&self, frozen: bool) {
+        self.frozen
+            .store(frozen, std::sync::atomic::Ordering::SeqCst);
+        let threads: Vec<Arc<TaskHandle>> = self.tasks().threads.values().cloned().collect();
+        for t in threads {
+            if frozen {
+                t.kick();
+            } else {
+                t.waiter.notify();
+            }
+        }
+    }
+
+    pub fn frozen(&self) -> bool {
+        self.frozen.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }

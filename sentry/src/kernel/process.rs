@@ -235,7 +235,7 @@ impl Kernel {
     /// Send a signal to one thread.
     pub fn signal_thread(&self, h: &Arc<TaskHandle>, info: SigInfo) {
         let sig = info.signo();
-        if self.prepare_signal(&h.tg, sig) {
+        if self.prepare_signal(&h.tg, sig, false) {
             return;
         }
         if sig == libc::SIGKILL {
@@ -249,8 +249,14 @@ impl Kernel {
     /// Send a signal to a process: queued on the group, one thread that does not block it is
     /// woken to take it.
     pub fn signal_group(&self, tg: &Arc<ThreadGroup>, info: SigInfo) {
+        self.send_group(tg, info, false)
+    }
+
+    /// `signal_group`; `from_host`: sent from outside the sandbox, so that SIGKILL and
+    /// SIGSTOP reach even a protected init (Linux's signals from an ancestor pid namespace).
+    pub(super) fn send_group(&self, tg: &Arc<ThreadGroup>, info: SigInfo, from_host: bool) {
         let sig = info.signo();
-        if self.prepare_signal(tg, sig) {
+        if self.prepare_signal(tg, sig, from_host) {
             return;
         }
         if sig == libc::SIGKILL {
@@ -273,11 +279,24 @@ impl Kernel {
 
     /// What happens at send time: SIGCONT resumes a stopped group and discards pending stop
     /// signals; stop signals discard a pending SIGCONT; signals that would be ignored are
-    /// dropped (unless blocked). True if the signal needs no delivery.
-    fn prepare_signal(&self, tg: &Arc<ThreadGroup>, sig: i32) -> bool {
+    /// dropped (unless blocked), and so are those a protected init has no handler for
+    /// (Linux's SIGNAL_UNKILLABLE). True if the signal needs no delivery.
+    fn prepare_signal(&self, tg: &Arc<ThreadGroup>, sig: i32, from_host: bool) -> bool {
         let stops =
             bit(libc::SIGSTOP) | bit(libc::SIGTSTP) | bit(libc::SIGTTIN) | bit(libc::SIGTTOU);
         if tg.lock().zombie.is_some() {
+            return true;
+        }
+        if self.init_unkillable
+            && tg.tgid == 1
+            && tg.action(sig).handler == signal::SIG_DFL
+            && !(from_host && (sig == libc::SIGKILL || sig == libc::SIGSTOP))
+            // Blocked signals are queued (a handler may be installed before they are
+            // unblocked, or sigwait takes them).
+            && (sig == libc::SIGKILL
+                || sig == libc::SIGSTOP
+                || tg.threads().iter().any(|t| t.lock().mask & bit(sig) == 0))
+        {
             return true;
         }
         if sig == libc::SIGCONT {
@@ -501,6 +520,7 @@ impl Kernel {
                 }
                 p.child_events.notify_all();
             }
+            None if tg.tgid != 1 => self.orphan_exited(&tg, status),
             None => {
                 // The sandbox's init is gone: everything else dies with it.
                 tg.lock().zombie = Some(status);

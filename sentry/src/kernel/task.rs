@@ -438,12 +438,14 @@ impl Task {
         })
     }
 
-    /// Stay stopped while the thread group is stopped (SIGSTOP & co) and not killed.
+    /// Stay stopped while the thread group is stopped (SIGSTOP & co) or the sandbox paused,
+    /// and not killed.
     fn stop_if_group_stopped(&mut self) {
         let w = self.h.waiter.clone();
         loop {
             let gen = w.generation();
-            if !self.h.tg.is_stopped() || self.h.lock().exit_requested {
+            let held = self.h.tg.is_stopped() || self.k.frozen();
+            if !held || self.h.lock().exit_requested {
                 break;
             }
             w.wait(gen, None);
@@ -487,6 +489,15 @@ impl Task {
                 continue;
             }
             if act.handler == signal::SIG_DFL {
+                // A protected init takes no default action but for the faults it causes
+                // itself (Linux's force_sig_info clears SIGNAL_UNKILLABLE for those).
+                let fault = matches!(
+                    sig,
+                    libc::SIGSEGV | libc::SIGBUS | libc::SIGILL | libc::SIGFPE | libc::SIGTRAP
+                ) && info.code() > 0;
+                if self.k.init_unkillable && self.tgid == 1 && !fault {
+                    continue;
+                }
                 match signal::default_action(sig) {
                     DefaultAction::Ignore | DefaultAction::Continue => continue,
                     DefaultAction::Stop => {

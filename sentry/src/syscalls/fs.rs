@@ -1192,41 +1192,6 @@ pub fn sync(_t: &mut Task, _a: [u64; 6]) -> SysResult {
 
 const CAP_SYS_ADMIN: u32 = 21;
 
-/// tmpfs options: mode=, uid=, gid=, size= (with k, m, g or % of memory).
-fn tmpfs_options(data: &str) -> Result<(u32, u32, u32, Option<u64>), Errno> {
-    let (mut mode, mut uid, mut gid, mut size) = (0o1777, 0, 0, None);
-    for opt in data.split(',').filter(|o| !o.is_empty()) {
-        let (k, v) = opt.split_once('=').unwrap_or((opt, ""));
-        let num = |v: &str| v.parse::<u64>().map_err(|_| Errno::EINVAL);
-        match k {
-            "mode" => mode = u32::from_str_radix(v, 8).map_err(|_| Errno::EINVAL)? & 0o7777,
-            "uid" => uid = num(v)? as u32,
-            "gid" => gid = num(v)? as u32,
-            "size" => {
-                let (digits, mult) = match v.chars().last() {
-                    Some('k' | 'K') => (&v[..v.len() - 1], 1 << 10),
-                    Some('m' | 'M') => (&v[..v.len() - 1], 1 << 20),
-                    Some('g' | 'G') => (&v[..v.len() - 1], 1 << 30),
-                    Some('%') => {
-                        let total = nix::sys::sysinfo::sysinfo()
-                            .map(|i| i.ram_total())
-                            .unwrap_or(0);
-                        let pct = num(&v[..v.len() - 1])?;
-                        size = Some(total / 100 * pct);
-                        continue;
-                    }
-                    _ => (v, 1),
-                };
-                size = Some(num(digits)?.checked_mul(mult).ok_or(Errno::EINVAL)?);
-            }
-            // Accepted and meaningless here, as for Linux's tmpfs.
-            "nr_inodes" | "nr_blocks" | "huge" | "mpol" | "inode64" | "inode32" => {}
-            _ => return Err(Errno::EINVAL),
-        }
-    }
-    Ok((mode, uid, gid, size))
-}
-
 /// mount(2): new tmpfs and proc instances, remounts (flags), propagation changes (there is
 /// one mount namespace, so they have nothing to propagate). Bind mounts are not supported.
 pub fn mount(t: &mut Task, a: [u64; 6]) -> SysResult {
@@ -1276,30 +1241,7 @@ pub fn mount(t: &mut Task, a: [u64; 6]) -> SysResult {
         })?)
         .into_owned()
     };
-    let mut shown = String::new();
-    let inode: Arc<dyn vfs::Inode> = match fstype.as_str() {
-        "tmpfs" => {
-            let (mode, uid, gid, size) = tmpfs_options(&data)?;
-            // Options as Linux's shmem_show_options writes them.
-            let mut opts = Vec::new();
-            if let Some(s) = size {
-                opts.push(format!("size={}k", s.div_ceil(4096) * 4));
-            }
-            if mode != 0o1777 {
-                opts.push(format!("mode={mode:03o}"));
-            }
-            if uid != 0 {
-                opts.push(format!("uid={uid}"));
-            }
-            if gid != 0 {
-                opts.push(format!("gid={gid}"));
-            }
-            shown = opts.join(",");
-            crate::fs::tmpfs::Tmpfs::with_options(t.k.mf.clone(), mode, uid, gid, size)
-        }
-        "proc" => crate::fs::proc::new(Arc::downgrade(&t.k)),
-        _ => return Err(Errno::ENODEV),
-    };
+    let (inode, shown) = crate::fs::new_instance(&t.k, &fstype, &data)?;
     target.mount(
         inode,
         Spec::new(&fstype, &source, Flags::from_ms(flags), &shown),

@@ -1,0 +1,115 @@
+//! `palisade boot`: the sandbox process of a container, started by `create`. It starts the
+//! gofer, boots the sentry with the container's first process loaded, serves the control
+//! socket, tells `create` it is ready, and exits with the first process's exit status (128+N
+//! after signal N), so that the pid `create` wrote to --pid-file stands for the container.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::{bail, Context};
+
+use crate::{control, oci, Global};
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[arg(long)]
+    bundle: PathBuf,
+    /// The container's state directory (the control socket goes there).
+    #[arg(long)]
+    state_dir: PathBuf,
+    /// Inherited pipe on which to report readiness (or the failure) to `create`.
+    #[arg(long)]
+    sync_fd: i32,
+}
+
+/// What `create` hears from the sandbox process.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct Ready {
+    pub error: Option<String>,
+    pub gofer_pid: i32,
+    /// Host cgroup directories made for the container.
+    pub cgroups: Vec<PathBuf>,
+}
+
+pub fn run(g: &Global, args: Args) -> anyhow::Result<i32> {
+    // Out of the caller's session: signals for its terminal or process group are not ours.
+    let _ = nix::unistd::setsid();
+    // The inherited pipe, reopened as an owned file (then the inherited number closed, so
+    // the gofer and the stubs do not inherit it).
+    let mut sync = std::fs::OpenOptions::new()
+        .write(true)
+        .open(format!("/proc/self/fd/{}", args.sync_fd))
+        .context("opening the sync pipe")?;
+    let _ = nix::unistd::close(args.sync_fd);
+    match boot(g, &args) {
+        Ok((server, gofer_pid, mut gofer, cgroups)) => {
+            let ready = Ready {
+                error: None,
+                gofer_pid,
+                cgroups,
+            };
+            let _ = sync.write_all(&serde_json::to_vec(&ready)?);
+            drop(sync);
+            let status = server.kernel().wait_init();
+            let _ = std::fs::remove_file(args.state_dir.join("control.sock"));
+            let _ = gofer.kill();
+            let _ = gofer.wait();
+            Ok(status.shell_code())
+        }
+        Err(e) => {
+            let ready = Ready {
+                error: Some(format!("{e:#}")),
+                gofer_pid: 0,
+                cgroups: Vec::new(),
+            };
+            let _ = sync.write_all(&serde_json::to_vec(&ready)?);
+            Ok(1)
+        }
+    }
+}
+
+/// The booted sandbox: its control server, the gofer, the cgroups made.
+type Booted = (
+    std::sync::Arc<control::Server>,
+    i32,
+    std::process::Child,
+    Vec<PathBuf>,
+);
+
+fn boot(g: &Global, args: &Args) -> anyhow::Result<Booted> {
+    if g.platform == "kvm" {
+        bail!("the kvm platform is not available yet; use --platform ptrace");
+    }
+    let plan = oci::load(&args.bundle)?;
+    // Into the container's cgroups first: the gofer and the stubs follow us there.
+    let cgroups = match &plan.cgroups_path {
+        Some(p) => crate::cgroup::join(p, plan.resources.as_ref())
+            .with_context(|| format!("linux.cgroupsPath {}", p.display()))?,
+        None => Vec::new(),
+    };
+    if plan.init.terminal {
+        bail!("process.terminal: terminals are not supported yet");
+    }
+    let overlay = g.overlay == "root:memory";
+    let (gofer, sentry_end) = crate::cmd_gofer::spawn(&plan.root, !overlay, true)?;
+    let gofer_pid = gofer.id() as i32;
+    let hostname = if plan.hostname.is_empty() {
+        "palisade".to_string()
+    } else {
+        plan.hostname.clone()
+    };
+    let cfg = sentry::BootConfig {
+        init: plan.init.to_spec(crate::cmd_do::own_stdio()?),
+        hostname: hostname.into_bytes(),
+        strace: g.strace,
+        overlay,
+        root_readonly: plan.root_readonly,
+        gofer: sentry_end,
+        mounts: plan.mounts.clone(),
+        init_unkillable: true,
+    };
+    let sandbox = sentry::Sandbox::new(cfg).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let server = control::Server::new(sandbox);
+    server.listen(&args.state_dir)?;
+    Ok((server, gofer_pid, gofer, cgroups))
+}

@@ -1,0 +1,863 @@
+//! The OCI lifecycle commands, with runc's command lines: create, start, state, kill, delete,
+//! exec, ps, pause, resume, run, list, events, update, spec, features.
+
+use std::io::Read;
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use nix::fcntl::{fcntl, FcntlArg, FdFlag};
+use nix::sys::signal::{SigSet, Signal};
+
+use crate::control::{self, Request};
+use crate::state::{self, Container, Status};
+use crate::{hooks, oci, Global};
+
+#[derive(clap::Args)]
+pub struct IdArg {
+    id: String,
+}
+
+#[derive(clap::Args)]
+pub struct CreateArgs {
+    /// The bundle directory (holding config.json).
+    #[arg(long, short, default_value = ".")]
+    bundle: PathBuf,
+    /// Write the pid of the process standing for the container here.
+    #[arg(long)]
+    pid_file: Option<PathBuf>,
+    /// Unix socket to send the terminal's master end to.
+    #[arg(long)]
+    console_socket: Option<PathBuf>,
+    /// Accepted for runc compatibility.
+    #[arg(long)]
+    no_pivot: bool,
+    /// Accepted for runc compatibility.
+    #[arg(long)]
+    no_new_keyring: bool,
+    /// Extra fds to pass (not supported beyond 0).
+    #[arg(long, default_value_t = 0)]
+    preserve_fds: u32,
+    id: String,
+}
+
+#[derive(clap::Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    create: CreateArgs,
+    /// Return once the container has started.
+    #[arg(long, short)]
+    detach: bool,
+    /// Keep the container's state after it exits.
+    #[arg(long)]
+    keep: bool,
+}
+
+#[derive(clap::Args)]
+pub struct KillArgs {
+    /// Signal every process of the container.
+    #[arg(long, short)]
+    all: bool,
+    id: String,
+    /// Signal name or number (default SIGTERM).
+    #[arg(default_value = "SIGTERM")]
+    signal: String,
+}
+
+#[derive(clap::Args)]
+pub struct DeleteArgs {
+    /// Kill the container first if it is still running.
+    #[arg(long, short)]
+    force: bool,
+    id: String,
+}
+
+#[derive(clap::Args)]
+pub struct ExecArgs {
+    /// JSON file with the OCI `process` to run.
+    #[arg(long, short)]
+    process: Option<PathBuf>,
+    #[arg(long)]
+    console_socket: Option<PathBuf>,
+    /// Allocate a terminal.
+    #[arg(long, short)]
+    tty: bool,
+    /// Return once the process has started.
+    #[arg(long, short)]
+    detach: bool,
+    #[arg(long)]
+    pid_file: Option<PathBuf>,
+    /// Working directory (without --process).
+    #[arg(long)]
+    cwd: Option<String>,
+    /// Extra environment variables NAME=VALUE (without --process).
+    #[arg(long, short)]
+    env: Vec<String>,
+    /// UID[:GID] to run as (without --process).
+    #[arg(long, short)]
+    user: Option<String>,
+    /// Additional gids (without --process).
+    #[arg(long, short = 'g')]
+    additional_gids: Vec<u32>,
+    /// Accepted for runc compatibility.
+    #[arg(long)]
+    no_new_privs: bool,
+    /// Accepted for runc compatibility.
+    #[arg(long, short)]
+    cap: Vec<String>,
+    /// Accepted for runc compatibility.
+    #[arg(long, default_value_t = 0)]
+    preserve_fds: u32,
+    /// Accepted for runc compatibility.
+    #[arg(long)]
+    apparmor: Option<String>,
+    /// Accepted for runc compatibility.
+    #[arg(long)]
+    process_label: Option<String>,
+    /// Accepted for runc compatibility.
+    #[arg(long)]
+    cgroup: Vec<String>,
+    id: String,
+    /// The command to run (without --process).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    command: Vec<String>,
+}
+
+#[derive(clap::Args)]
+pub struct ProxyArgs {
+    #[arg(long)]
+    state_dir: PathBuf,
+    #[arg(long)]
+    sync_fd: i32,
+    /// The process, as the control socket takes it (JSON).
+    #[arg(long)]
+    process: String,
+}
+
+#[derive(clap::Args)]
+pub struct PsArgs {
+    #[arg(long, short, default_value = "table", value_parser = ["table", "json"])]
+    format: String,
+    id: String,
+    /// ps(1) options (accepted, not used).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    ps_args: Vec<String>,
+}
+
+#[derive(clap::Args)]
+pub struct ListArgs {
+    #[arg(long, short, default_value = "table", value_parser = ["table", "json"])]
+    format: String,
+    /// Print only the ids.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(clap::Args)]
+pub struct EventsArgs {
+    /// Print resource usage once and exit.
+    #[arg(long)]
+    stats: bool,
+    /// Interval between stats events.
+    #[arg(long, default_value = "5s")]
+    interval: String,
+    id: String,
+}
+
+#[derive(clap::Args)]
+pub struct UpdateArgs {
+    /// LinuxResources JSON file, or `-` for standard input.
+    #[arg(long, short)]
+    resources: Option<String>,
+    /// Other runc update flags are accepted through --resources only.
+    id: String,
+}
+
+#[derive(clap::Args)]
+pub struct SpecArgs {
+    #[arg(long, short, default_value = ".")]
+    bundle: PathBuf,
+}
+
+#[derive(clap::Args)]
+pub struct Unsupported {
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    rest: Vec<String>,
+}
+
+/// The container's status: asked of the sandbox while its process runs.
+fn status(c: &Container, dir: &Path) -> Status {
+    if !c.sandbox_alive() {
+        return Status::Stopped;
+    }
+    match control::call(dir, &Request::State) {
+        Ok(r) => Status::parse(r.status.as_deref().unwrap_or("")),
+        // Booting, or winding down after its first process exited.
+        Err(_) => Status::Running,
+    }
+}
+
+/// The OCI state of a container (runtime spec, "State").
+fn state_json(c: &Container, st: Status) -> serde_json::Value {
+    serde_json::json!({
+        "ociVersion": "1.0.2",
+        "id": c.id,
+        "pid": if st == Status::Stopped { 0 } else { c.pid },
+        "status": st.as_str(),
+        "bundle": c.bundle,
+        "rootfs": c.rootfs,
+        "created": c.created,
+        "owner": c.owner,
+        "annotations": c.annotations,
+    })
+}
+
+/// Write `pid` to `path` atomically.
+fn write_pid_file(path: &Path, pid: i32) -> anyhow::Result<()> {
+    let tmp = path.with_extension("palisade-tmp");
+    std::fs::write(&tmp, pid.to_string()).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
+}
+
+/// A pipe whose write end a child inherits (by number); the read end stays ours.
+fn sync_pipe() -> anyhow::Result<(std::fs::File, std::os::fd::OwnedFd)> {
+    let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
+    fcntl(w.as_raw_fd(), FcntlArg::F_SETFD(FdFlag::empty()))?;
+    Ok((std::fs::File::from(r), w))
+}
+
+/// Removes a half-made container's directory unless defused.
+struct Cleanup(Option<PathBuf>);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        if let Some(d) = self.0.take() {
+            let _ = std::fs::remove_dir_all(d);
+        }
+    }
+}
+
+/// Create the container; the sandbox process (our child).
+fn do_create(g: &Global, a: &CreateArgs) -> anyhow::Result<(Container, Child)> {
+    state::check_id(&a.id)?;
+    let root = state::root_dir(&g.root)?;
+    let bundle = std::fs::canonicalize(&a.bundle)
+        .with_context(|| format!("bundle {}", a.bundle.display()))?;
+    let plan = oci::load(&bundle)?;
+    if plan.init.terminal && a.console_socket.is_none() {
+        bail!("process.terminal is true but no --console-socket was given");
+    }
+    let dir = state::dir(&root, &a.id);
+    match std::fs::create_dir(&dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            bail!("container with id {} already exists", a.id)
+        }
+        Err(e) => return Err(e).with_context(|| format!("creating {}", dir.display())),
+    }
+    let mut cleanup = Cleanup(Some(dir.clone()));
+    let _lock = state::lock(&root, &a.id)?;
+    let (mut sync_r, sync_w) = sync_pipe()?;
+    let exe = std::env::current_exe().context("finding the palisade binary")?;
+    let mut cmd = Command::new(exe);
+    cmd.arg("--root")
+        .arg(&g.root)
+        .arg("--platform")
+        .arg(&g.platform)
+        .arg("--overlay")
+        .arg(&g.overlay)
+        .arg("--network")
+        .arg(&g.network)
+        .arg("--log-format")
+        .arg(&g.log_format)
+        .arg("--log-level")
+        .arg(if g.debug { "debug" } else { &g.log_level });
+    if let Some(l) = &g.log {
+        cmd.arg("--log").arg(l);
+    }
+    if g.strace {
+        cmd.arg("--strace");
+    }
+    cmd.arg("boot")
+        .arg("--bundle")
+        .arg(&bundle)
+        .arg("--state-dir")
+        .arg(&dir)
+        .arg("--sync-fd")
+        .arg(sync_w.as_raw_fd().to_string());
+    let mut child = cmd.spawn().context("starting the sandbox")?;
+    drop(sync_w);
+    let mut buf = Vec::new();
+    let _ = sync_r.read_to_end(&mut buf);
+    let ready: Option<crate::cmd_boot::Ready> = serde_json::from_slice(&buf).ok();
+    let (gofer_pid, cgroups) = match ready {
+        Some(r) if r.error.is_none() => (r.gofer_pid, r.cgroups),
+        other => {
+            let _ = child.kill();
+            let _ = child.wait();
+            match other.and_then(|r| r.error) {
+                Some(e) => bail!("{e}"),
+                None => bail!("the sandbox process failed to start"),
+            }
+        }
+    };
+    let pid = child.id() as i32;
+    let c = Container {
+        id: a.id.clone(),
+        bundle: bundle.clone(),
+        rootfs: plan.root.clone(),
+        pid,
+        start_time: state::proc_start(pid).map_or(0, |(t, _)| t),
+        gofer_pid,
+        created: state::rfc3339_now(),
+        owner: String::new(),
+        annotations: plan.annotations.clone(),
+        cgroups,
+    };
+    let fail = |child: &mut Child, e: anyhow::Error| {
+        let _ = child.kill();
+        let _ = child.wait();
+        Err(e)
+    };
+    if let Err(e) = state::save(&root, &c) {
+        return fail(&mut child, e);
+    }
+    let st = state_json(&c, Status::Created);
+    let h = plan.spec.hooks().as_ref();
+    #[allow(deprecated)]
+    let prestart = h.and_then(|h| h.prestart().as_ref());
+    for (stage, list) in [
+        ("prestart", prestart),
+        ("createRuntime", h.and_then(|h| h.create_runtime().as_ref())),
+        (
+            "createContainer",
+            h.and_then(|h| h.create_container().as_ref()),
+        ),
+    ] {
+        if let Err(e) = hooks::run(stage, list, &st) {
+            return fail(&mut child, e);
+        }
+    }
+    if let Some(p) = &a.pid_file {
+        if let Err(e) = write_pid_file(p, pid) {
+            return fail(&mut child, e);
+        }
+    }
+    cleanup.0 = None;
+    Ok((c, child))
+}
+
+pub fn create(g: &Global, a: CreateArgs) -> anyhow::Result<i32> {
+    // The sandbox process outlives us (containerd's shim, a subreaper, adopts and reaps it).
+    let _ = do_create(g, &a)?;
+    Ok(0)
+}
+
+fn do_start(g: &Global, id: &str) -> anyhow::Result<Container> {
+    let c = state::load(&g.root, id)?;
+    let dir = state::dir(&g.root, id);
+    match status(&c, &dir) {
+        Status::Created => {}
+        s => bail!("cannot start a container that is {}", s.as_str()),
+    }
+    control::call(&dir, &Request::Start)?;
+    let spec = oci::load(&c.bundle).ok();
+    let st = state_json(&c, Status::Running);
+    if let Some(h) = spec.as_ref().and_then(|p| p.spec.hooks().as_ref()) {
+        if let Err(e) = hooks::run("poststart", h.poststart().as_ref(), &st) {
+            tracing::warn!("{e:#}");
+        }
+    }
+    Ok(c)
+}
+
+pub fn start(g: &Global, a: IdArg) -> anyhow::Result<i32> {
+    do_start(g, &a.id)?;
+    Ok(0)
+}
+
+pub fn state(g: &Global, a: IdArg) -> anyhow::Result<i32> {
+    let c = state::load(&g.root, &a.id)?;
+    let st = status(&c, &state::dir(&g.root, &a.id));
+    println!("{}", serde_json::to_string_pretty(&state_json(&c, st))?);
+    Ok(0)
+}
+
+/// A signal by name (KILL, SIGKILL) or number.
+pub fn parse_signal(s: &str) -> anyhow::Result<i32> {
+    if let Ok(n) = s.parse::<i32>() {
+        if (1..=64).contains(&n) {
+            return Ok(n);
+        }
+        bail!("invalid signal {s}");
+    }
+    let up = s.to_ascii_uppercase();
+    let name = if up.starts_with("SIG") {
+        up
+    } else {
+        format!("SIG{up}")
+    };
+    name.parse::<Signal>()
+        .map(|s| s as i32)
+        .map_err(|_| anyhow::anyhow!("invalid signal {s}"))
+}
+
+pub fn kill(g: &Global, a: KillArgs) -> anyhow::Result<i32> {
+    let sig = parse_signal(&a.signal)?;
+    let c = state::load(&g.root, &a.id)?;
+    let dir = state::dir(&g.root, &a.id);
+    if status(&c, &dir) == Status::Stopped {
+        // containerd's shim kills every process of a stopped container on delete.
+        if a.all {
+            return Ok(0);
+        }
+        bail!("container {} is not running", a.id);
+    }
+    let req = Request::Kill {
+        sig,
+        all: a.all,
+        pid: None,
+    };
+    match control::call(&dir, &req) {
+        Ok(_) => Ok(0),
+        // It stopped meanwhile.
+        Err(_) if a.all && !c.sandbox_alive() => Ok(0),
+        Err(e) => Err(e),
+    }
+}
+
+/// Wait (a little) for host process `pid` to be gone or a zombie.
+fn wait_gone(pid: i32, start_time: u64, limit: Duration) -> bool {
+    let end = Instant::now() + limit;
+    loop {
+        match state::proc_start(pid) {
+            Some((t, true)) if t == start_time || start_time == 0 => {}
+            _ => return true,
+        }
+        if Instant::now() >= end {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// Kill the sandbox and its gofer, remove the container's state.
+fn destroy(g: &Global, c: &Container) -> anyhow::Result<()> {
+    if c.sandbox_alive() {
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(c.pid), Signal::SIGKILL);
+        if !wait_gone(c.pid, c.start_time, Duration::from_secs(5)) {
+            bail!("the sandbox process {} did not die", c.pid);
+        }
+    }
+    // The gofer dies with the sandbox (PR_SET_PDEATHSIG); make sure of it.
+    if c.gofer_pid > 0 {
+        let gofer_ours = std::fs::read(format!("/proc/{}/cmdline", c.gofer_pid))
+            .map(|cmd| {
+                cmd.split(|&b| b == 0)
+                    .any(|a| a == format!("{}", c.pid).as_bytes())
+            })
+            .unwrap_or(false);
+        if gofer_ours {
+            let pid = nix::unistd::Pid::from_raw(c.gofer_pid);
+            let _ = nix::sys::signal::kill(pid, Signal::SIGKILL);
+            wait_gone(c.gofer_pid, 0, Duration::from_secs(2));
+        }
+    }
+    if let Ok(plan) = oci::load(&c.bundle) {
+        let st = state_json(c, Status::Stopped);
+        if let Some(h) = plan.spec.hooks().as_ref() {
+            if let Err(e) = hooks::run("poststop", h.poststop().as_ref(), &st) {
+                tracing::warn!("{e:#}");
+            }
+        }
+    }
+    crate::cgroup::remove(&c.cgroups);
+    let dir = state::dir(&g.root, &c.id);
+    std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))
+}
+
+pub fn delete(g: &Global, a: DeleteArgs) -> anyhow::Result<i32> {
+    let c = state::load(&g.root, &a.id)?;
+    let _lock = state::lock(&g.root, &a.id)?;
+    let st = status(&c, &state::dir(&g.root, &a.id));
+    if st != Status::Stopped && !a.force {
+        bail!(
+            "cannot delete container {} that is not stopped: {}",
+            a.id,
+            st.as_str()
+        );
+    }
+    destroy(g, &c)?;
+    Ok(0)
+}
+
+/// The process `exec` runs: from --process, or the container's own process with the
+/// command line's changes (as runc does).
+fn exec_process(c: &Container, a: &ExecArgs) -> anyhow::Result<oci::ProcessPlan> {
+    if let Some(p) = &a.process {
+        let text = std::fs::read(p).with_context(|| format!("reading {}", p.display()))?;
+        let proc: oci_spec::runtime::Process =
+            oci::parse_json(&text).with_context(|| format!("{}", p.display()))?;
+        return oci::process_plan(&proc, "process");
+    }
+    if a.command.is_empty() {
+        bail!("exec needs a command (or --process)");
+    }
+    let plan = oci::load(&c.bundle)?;
+    let mut p = plan.init;
+    p.args = a.command.clone();
+    p.env.extend(a.env.iter().cloned());
+    if let Some(cwd) = &a.cwd {
+        p.cwd = cwd.clone();
+    }
+    if let Some(u) = &a.user {
+        let (uid, gid) = u.split_once(':').unwrap_or((u, "0"));
+        p.uid = uid.parse().with_context(|| format!("--user {u}"))?;
+        p.gid = gid.parse().with_context(|| format!("--user {u}"))?;
+    }
+    p.groups.extend(a.additional_gids.iter().copied());
+    p.terminal = a.tty;
+    Ok(p)
+}
+
+/// Start the proxy that stands for an exec'd process; its pid.
+fn spawn_proxy(g: &Global, dir: &Path, p: &oci::ProcessPlan) -> anyhow::Result<Child> {
+    let (mut sync_r, sync_w) = sync_pipe()?;
+    let exe = std::env::current_exe().context("finding the palisade binary")?;
+    let mut cmd = Command::new(exe);
+    cmd.arg("--root").arg(&g.root);
+    if let Some(l) = &g.log {
+        cmd.arg("--log")
+            .arg(l)
+            .arg("--log-format")
+            .arg(&g.log_format);
+    }
+    let mut child = cmd
+        .arg("proxy")
+        .arg("--state-dir")
+        .arg(dir)
+        .arg("--sync-fd")
+        .arg(sync_w.as_raw_fd().to_string())
+        .arg("--process")
+        .arg(serde_json::to_string(p)?)
+        .spawn()
+        .context("starting the exec proxy")?;
+    drop(sync_w);
+    let mut buf = String::new();
+    let _ = sync_r.read_to_string(&mut buf);
+    if buf.trim() != "ok" {
+        let _ = child.wait();
+        if buf.is_empty() {
+            bail!("the exec proxy failed");
+        }
+        bail!("{}", buf.trim());
+    }
+    Ok(child)
+}
+
+pub fn exec(g: &Global, a: ExecArgs) -> anyhow::Result<i32> {
+    let c = state::load(&g.root, &a.id)?;
+    let dir = state::dir(&g.root, &a.id);
+    match status(&c, &dir) {
+        Status::Running => {}
+        s => bail!("cannot exec in a container that is {}", s.as_str()),
+    }
+    let p = exec_process(&c, &a)?;
+    if p.terminal {
+        bail!("process.terminal: terminals are not supported yet");
+    }
+    let mut child = spawn_proxy(g, &dir, &p)?;
+    if let Some(f) = &a.pid_file {
+        write_pid_file(f, child.id() as i32)?;
+    }
+    if a.detach {
+        return Ok(0);
+    }
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    wait_forwarding(&mut child, |sig| {
+        let _ = nix::sys::signal::kill(pid, Signal::try_from(sig).ok());
+    })
+}
+
+/// Wait for `child`, passing on the signals we get; its exit status as a shell gives it.
+fn wait_forwarding(child: &mut Child, forward: impl Fn(i32)) -> anyhow::Result<i32> {
+    let set = forwarded_signals();
+    set.thread_block()?;
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    loop {
+        // SIGCHLD is in the set: it wakes us when the child exits.
+        let sig = set.wait()?;
+        if sig != Signal::SIGCHLD {
+            forward(sig as i32);
+        }
+        use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+        match waitpid(pid, Some(WaitPidFlag::WNOHANG))? {
+            WaitStatus::Exited(_, code) => return Ok(code),
+            WaitStatus::Signaled(_, s, _) => return Ok(128 + s as i32),
+            _ => {}
+        }
+    }
+}
+
+/// Signals a standing-in process passes on (everything it can catch).
+fn forwarded_signals() -> SigSet {
+    let mut set = SigSet::all();
+    set.remove(Signal::SIGKILL);
+    set.remove(Signal::SIGSTOP);
+    set
+}
+
+/// `palisade proxy`: start the process in the sandbox with our stdio, tell `exec` it runs,
+/// pass on the signals we get, and exit with its status.
+pub fn proxy(_g: &Global, a: ProxyArgs) -> anyhow::Result<i32> {
+    use std::io::Write;
+    let _ = nix::unistd::setsid();
+    let mut sync = std::fs::OpenOptions::new()
+        .write(true)
+        .open(format!("/proc/self/fd/{}", a.sync_fd))
+        .context("opening the sync pipe")?;
+    let _ = nix::unistd::close(a.sync_fd);
+    let set = forwarded_signals();
+    set.thread_block()?;
+    let process: oci::ProcessPlan = serde_json::from_str(&a.process)?;
+    let req = Request::Exec { process };
+    let (conn, reply) = match control::call_with(&a.state_dir, &req, &[0, 1, 2]) {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = write!(sync, "{e:#}");
+            return Ok(1);
+        }
+    };
+    let Some(pid) = reply.pid.filter(|_| reply.ok) else {
+        let _ = write!(
+            sync,
+            "{}",
+            reply.error.unwrap_or_else(|| "exec failed".into())
+        );
+        return Ok(1);
+    };
+    let _ = write!(sync, "ok");
+    drop(sync);
+    let dir = a.state_dir.clone();
+    std::thread::spawn(move || loop {
+        let Ok(sig) = set.wait() else { return };
+        if sig == Signal::SIGCHLD {
+            continue;
+        }
+        let req = Request::Kill {
+            sig: sig as i32,
+            all: false,
+            pid: Some(pid),
+        };
+        let _ = control::call(&dir, &req);
+    });
+    use std::os::fd::AsFd;
+    loop {
+        match control::read_reply(conn.as_fd()) {
+            Ok(Some(r)) => {
+                if let Some(code) = r.exit {
+                    return Ok(code);
+                }
+            }
+            // The sandbox is gone, and the process with it.
+            _ => return Ok(128 + libc::SIGKILL),
+        }
+    }
+}
+
+pub fn ps(g: &Global, a: PsArgs) -> anyhow::Result<i32> {
+    let c = state::load(&g.root, &a.id)?;
+    let dir = state::dir(&g.root, &a.id);
+    let procs = if status(&c, &dir) == Status::Stopped {
+        Vec::new()
+    } else {
+        control::call(&dir, &Request::Ps)?
+            .processes
+            .unwrap_or_default()
+    };
+    if a.format == "json" {
+        let pids: Vec<i32> = procs.iter().map(|p| p.pid).collect();
+        println!("{}", serde_json::to_string(&pids)?);
+    } else {
+        println!("{:>8} {:>8} {:>8} {:>4} CMD", "UID", "PID", "PPID", "NLWP");
+        for p in procs {
+            println!(
+                "{:>8} {:>8} {:>8} {:>4} {}",
+                p.uid, p.pid, p.ppid, p.threads, p.comm
+            );
+        }
+    }
+    Ok(0)
+}
+
+pub fn pause(g: &Global, a: IdArg, pause: bool) -> anyhow::Result<i32> {
+    let c = state::load(&g.root, &a.id)?;
+    let dir = state::dir(&g.root, &a.id);
+    let st = status(&c, &dir);
+    let (want, req) = if pause {
+        (Status::Running, Request::Pause)
+    } else {
+        (Status::Paused, Request::Resume)
+    };
+    if st != want {
+        bail!(
+            "container {} is {}, not {}",
+            a.id,
+            st.as_str(),
+            want.as_str()
+        );
+    }
+    control::call(&dir, &req)?;
+    Ok(0)
+}
+
+pub fn run(g: &Global, a: RunArgs) -> anyhow::Result<i32> {
+    let (c, mut child) = do_create(g, &a.create)?;
+    if let Err(e) = do_start(g, &c.id) {
+        let _ = destroy(g, &c);
+        return Err(e);
+    }
+    if a.detach {
+        return Ok(0);
+    }
+    let dir = state::dir(&g.root, &c.id);
+    let code = wait_forwarding(&mut child, |sig| {
+        let req = Request::Kill {
+            sig,
+            all: false,
+            pid: None,
+        };
+        let _ = control::call(&dir, &req);
+    })?;
+    if !a.keep {
+        destroy(g, &c)?;
+    }
+    Ok(code)
+}
+
+pub fn list(g: &Global, a: ListArgs) -> anyhow::Result<i32> {
+    let mut rows = Vec::new();
+    for id in state::list(&g.root) {
+        if let Ok(c) = state::load(&g.root, &id) {
+            let st = status(&c, &state::dir(&g.root, &id));
+            rows.push((c, st));
+        }
+    }
+    if a.quiet {
+        for (c, _) in &rows {
+            println!("{}", c.id);
+        }
+    } else if a.format == "json" {
+        let v: Vec<serde_json::Value> = rows.iter().map(|(c, s)| state_json(c, *s)).collect();
+        println!("{}", serde_json::to_string(&v)?);
+    } else {
+        println!("ID\tPID\tSTATUS\tBUNDLE\tCREATED\tOWNER");
+        for (c, s) in &rows {
+            let pid = if *s == Status::Stopped { 0 } else { c.pid };
+            println!(
+                "{}\t{}\t{}\t{}\t{}\t{}",
+                c.id,
+                pid,
+                s.as_str(),
+                c.bundle.display(),
+                c.created,
+                c.owner
+            );
+        }
+    }
+    Ok(0)
+}
+
+/// One stats event, as `runc events --stats` prints it (the fields the sandbox knows).
+fn stats_event(g: &Global, id: &str) -> anyhow::Result<Option<serde_json::Value>> {
+    let c = state::load(&g.root, id)?;
+    let dir = state::dir(&g.root, id);
+    if status(&c, &dir) == Status::Stopped {
+        return Ok(None);
+    }
+    let procs = control::call(&dir, &Request::Ps)?
+        .processes
+        .unwrap_or_default();
+    Ok(Some(serde_json::json!({
+        "type": "stats",
+        "id": id,
+        "data": { "pids": { "current": procs.len() } },
+    })))
+}
+
+pub fn events(g: &Global, a: EventsArgs) -> anyhow::Result<i32> {
+    let secs: f64 = a
+        .interval
+        .trim_end_matches('s')
+        .parse()
+        .with_context(|| format!("--interval {}", a.interval))?;
+    loop {
+        match stats_event(g, &a.id)? {
+            Some(ev) => println!("{ev}"),
+            None if a.stats => bail!("container {} is not running", a.id),
+            None => return Ok(0),
+        }
+        if a.stats {
+            return Ok(0);
+        }
+        std::thread::sleep(Duration::from_secs_f64(secs.max(0.1)));
+    }
+}
+
+pub fn update(g: &Global, a: UpdateArgs) -> anyhow::Result<i32> {
+    let c = state::load(&g.root, &a.id)?;
+    let text = match a.resources.as_deref() {
+        None => bail!("update: give the new limits with --resources FILE (or - for stdin)"),
+        Some("-") => {
+            let mut v = Vec::new();
+            std::io::stdin().read_to_end(&mut v)?;
+            v
+        }
+        Some(p) => std::fs::read(p).with_context(|| format!("reading {p}"))?,
+    };
+    let _res: oci_spec::runtime::LinuxResources = oci::parse_json(&text).context("--resources")?;
+    if status(&c, &state::dir(&g.root, &a.id)) == Status::Stopped {
+        bail!("container {} is not running", a.id);
+    }
+    bail!("update: resource limits are not applied yet")
+}
+
+pub fn spec(a: SpecArgs) -> anyhow::Result<i32> {
+    let path = a.bundle.join("config.json");
+    if path.exists() {
+        bail!("File {} exists. Remove it first", path.display());
+    }
+    let mut spec = oci_spec::runtime::Spec::default();
+    spec.set_hostname(Some("palisade".into()));
+    if let Some(p) = spec.process_mut() {
+        p.set_terminal(Some(true));
+    }
+    let text = serde_json::to_string_pretty(&spec)?;
+    std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+    Ok(0)
+}
+
+pub fn features() -> anyhow::Result<i32> {
+    let v = serde_json::json!({
+        "ociVersionMin": "1.0.0",
+        "ociVersionMax": "1.1.0",
+        "hooks": ["prestart", "createRuntime", "createContainer", "poststart", "poststop"],
+        "mountOptions": ["ro", "rw", "nosuid", "suid", "nodev", "dev", "noexec", "exec",
+                         "size", "mode", "uid", "gid", "nr_inodes"],
+        "linux": {
+            "namespaces": ["pid", "ipc", "uts", "mount", "network"],
+            "capabilities": caps::all().iter().map(|c| c.to_string()).collect::<Vec<_>>(),
+            "cgroup": { "v1": true, "v2": true, "systemd": false },
+            "seccomp": { "enabled": false },
+            "apparmor": { "enabled": false },
+            "selinux": { "enabled": false },
+        },
+        "annotations": {
+            "io.github.palisade.platform": "ptrace",
+        },
+    });
+    println!("{}", serde_json::to_string_pretty(&v)?);
+    Ok(0)
+}

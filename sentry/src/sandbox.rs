@@ -1,0 +1,462 @@
+//! A sandbox: its kernel, its file systems and its processes, as the CLI creates it (`do`, or
+//! an OCI container's `create`), starts it, execs into it, signals, pauses and lists it.
+
+use std::os::fd::OwnedFd;
+use std::sync::Arc;
+
+use platform::ptrace::PtracePlatform;
+use platform::{MemoryFile, Platform};
+
+use crate::errno::Errno;
+use crate::kernel::signal::SigAction;
+use crate::kernel::{ExitStatus, Kernel, Task, TaskHandle, ThreadGroup};
+use crate::vfs::mount::{Flags, Spec};
+use crate::vfs::{self, Creds, Dentry, FdTable, FsContext, OpenFile};
+
+/// A process to start in the sandbox: the container's init or a process exec'd into it.
+pub struct ProcessSpec {
+    pub argv: Vec<Vec<u8>>,
+    pub envp: Vec<Vec<u8>>,
+    pub cwd: Vec<u8>,
+    pub uid: u32,
+    pub gid: u32,
+    /// Supplementary groups.
+    pub groups: Vec<u32>,
+    pub umask: u32,
+    /// Capability sets (bit N = capability N): effective, permitted, inheritable. None: all
+    /// of them for root, none for others (as a plain exec by that user).
+    pub caps: Option<[u64; 3]>,
+    pub no_new_privs: bool,
+    /// Resource limits to set: (RLIMIT_*, soft, hard).
+    pub rlimits: Vec<(u32, u64, u64)>,
+    /// Standard input, output and error.
+    pub stdio: [OwnedFd; 3],
+}
+
+/// A file system to mount over the root, in order.
+#[derive(Clone, Debug)]
+pub struct MountSpec {
+    /// Absolute path inside the sandbox; created (with parents) if missing.
+    pub dest: Vec<u8>,
+    /// `tmpfs`, `proc`, `sysfs`, `devpts`, or `devfs` (the sentry's /dev: null, zero, full,
+    /// random, urandom, tty, ptmx..., what an OCI `tmpfs` mount on /dev becomes).
+    pub fstype: String,
+    pub source: String,
+    pub flags: Flags,
+    /// File system options (size=, mode=...).
+    pub data: String,
+    /// Mount only if the mount point exists (else it is created, with its parents).
+    pub optional: bool,
+}
+
+impl MountSpec {
+    pub fn new(dest: &str, fstype: &str, source: &str, flags: Flags, data: &str) -> MountSpec {
+        MountSpec {
+            dest: dest.as_bytes().to_vec(),
+            fstype: fstype.to_string(),
+            source: source.to_string(),
+            flags,
+            data: data.to_string(),
+            optional: false,
+        }
+    }
+
+    /// The mounts of a sandbox started with `do` (and of a container whose configuration
+    /// asks for the usual ones): /dev, /dev/shm, /dev/pts, /proc, /sys, each where the root
+    /// has a directory for it.
+    pub fn defaults() -> Vec<MountSpec> {
+        let nosuid = Flags {
+            nosuid: true,
+            ..Default::default()
+        };
+        let nodev = Flags {
+            nodev: true,
+            ..nosuid
+        };
+        let noexec = Flags {
+            noexec: true,
+            ..nodev
+        };
+        vec![
+            MountSpec::new("/dev", "devfs", "tmpfs", nosuid, "mode=755"),
+            MountSpec::new("/dev/shm", "tmpfs", "shm", nodev, "mode=1777"),
+            MountSpec::new(
+                "/dev/pts",
+                "devpts",
+                "devpts",
+                Flags {
+                    noexec: true,
+                    ..nosuid
+                },
+                "",
+            ),
+            MountSpec::new("/proc", "proc", "proc", noexec, ""),
+            MountSpec::new(
+                "/sys",
+                "sysfs",
+                "sysfs",
+                Flags {
+                    read_only: true,
+                    ..noexec
+                },
+                "",
+            ),
+        ]
+        .into_iter()
+        .map(|m| MountSpec {
+            optional: true,
+            ..m
+        })
+        .collect()
+    }
+}
+
+/// Everything the sentry needs to start a sandbox.
+pub struct BootConfig {
+    /// The first process (pid 1).
+    pub init: ProcessSpec,
+    pub hostname: Vec<u8>,
+    pub strace: bool,
+    /// The root is an overlay with its changes in sandbox memory (else the gofer's tree,
+    /// written through).
+    pub overlay: bool,
+    /// The root is mounted read-only.
+    pub root_readonly: bool,
+    /// Connection to the gofer serving the root file system.
+    pub gofer: OwnedFd,
+    pub mounts: Vec<MountSpec>,
+    /// Init is the init of a pid namespace, as in a container: signals it has no handler
+    /// for are not delivered to it, except SIGKILL and SIGSTOP sent from outside the
+    /// sandbox. (`do` runs its command as an ordinary process instead.)
+    pub init_unkillable: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BootError {
+    #[error("platform: {0}")]
+    Platform(#[from] platform::PlatformError),
+    #[error("mounting the root file system: {0}")]
+    Root(Errno),
+    #[error("mounting {0} on {1}: {2}")]
+    Mount(String, String, Errno),
+    #[error("{0}: {1}")]
+    Exec(String, Errno),
+}
+
+impl BootError {
+    /// Exit status a shell would give for this failure.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            BootError::Exec(_, e) if *e == Errno::ENOENT => 127,
+            BootError::Exec(..) => 126,
+            _ => 125,
+        }
+    }
+}
+
+/// Find `cmd` in the PATH of `envp`, as execvp does.
+fn search_path(fs: &FsContext, creds: &Creds, cmd: &[u8], envp: &[Vec<u8>]) -> Vec<u8> {
+    if cmd.contains(&b'/') {
+        return cmd.to_vec();
+    }
+    let path = envp
+        .iter()
+        .find_map(|e| e.strip_prefix(b"PATH="))
+        .unwrap_or(b"/usr/local/bin:/usr/bin:/bin");
+    for dir in path.split(|&b| b == b':') {
+        let mut p = if dir.is_empty() {
+            b".".to_vec()
+        } else {
+            dir.to_vec()
+        };
+        p.push(b'/');
+        p.extend_from_slice(cmd);
+        if let Ok(d) = vfs::resolve(fs, creds, &fs.cwd, &p, true) {
+            if d.file_type() == libc::S_IFREG
+                && vfs::may_access(&d.inode.stat().unwrap_or_default(), creds, 1, false).is_ok()
+            {
+                return p;
+            }
+        }
+    }
+    cmd.to_vec()
+}
+
+/// The directory `path` (absolute, inside the sandbox), made with its parents if missing
+/// and `create`.
+fn mkdir_all(root: &Arc<Dentry>, path: &[u8], create: bool) -> Result<Arc<Dentry>, Errno> {
+    let creds = Creds::new(0, 0);
+    let fs = FsContext {
+        root: root.clone(),
+        cwd: root.clone(),
+        umask: 0o022,
+    };
+    let mut d = root.clone();
+    for name in path.split(|&b| b == b'/').filter(|n| !n.is_empty()) {
+        let mut p = b"./".to_vec();
+        p.extend_from_slice(name);
+        d = match vfs::resolve(&fs, &creds, &d, &p, true) {
+            Ok(d) => d,
+            Err(Errno::ENOENT) if create => {
+                d.mkdir(name, 0o755, &creds)?;
+                vfs::resolve(&fs, &creds, &d, &p, true)?
+            }
+            Err(e) => return Err(e),
+        };
+    }
+    if !d.is_dir() {
+        return Err(Errno::ENOTDIR);
+    }
+    Ok(d)
+}
+
+/// Mount the sentry's file systems listed in `mounts` over the root.
+fn mount_all(k: &Arc<Kernel>, root: &Arc<Dentry>, mounts: &[MountSpec]) -> Result<(), BootError> {
+    for m in mounts {
+        let err = |e| {
+            BootError::Mount(
+                m.fstype.clone(),
+                String::from_utf8_lossy(&m.dest).into_owned(),
+                e,
+            )
+        };
+        let point = match mkdir_all(root, &m.dest, !m.optional) {
+            Ok(p) => p,
+            Err(_) if m.optional => continue,
+            Err(e) => return Err(err(e)),
+        };
+        let (inode, shown): (Arc<dyn vfs::Inode>, String) = if m.fstype == "devfs" {
+            let dev = crate::fs::dev::new();
+            dev.add(
+                "shm",
+                crate::fs::synth::SynthDir::new(crate::fs::new_dev(), 0o1777, 0),
+            );
+            (dev, m.data.clone())
+        } else {
+            crate::fs::new_instance(k, &m.fstype, &m.data).map_err(err)?
+        };
+        let fstype = if m.fstype == "devfs" {
+            "tmpfs"
+        } else {
+            &m.fstype
+        };
+        point
+            .mount(inode, Spec::new(fstype, &m.source, m.flags, &shown))
+            .map_err(err)?;
+    }
+    Ok(())
+}
+
+/// A booted sandbox.
+pub struct Sandbox {
+    k: Arc<Kernel>,
+    /// The first process, built and waiting for `start`.
+    init: Option<Task>,
+}
+
+impl Sandbox {
+    /// Boot a sandbox on the ptrace platform: the kernel, the root file system and its
+    /// mounts, and the first process loaded but not yet running.
+    pub fn new(cfg: BootConfig) -> Result<Sandbox, BootError> {
+        crate::kernel::time::init();
+        let mf = Arc::new(MemoryFile::new()?);
+        let platform: Arc<dyn Platform> = Arc::new(PtracePlatform::new(mf.clone())?);
+        let vdso = crate::loader::vdso::Vdso::new(&mf).map_err(BootError::Root)?;
+        crate::kernel::time::start_timekeeper(mf.clone(), vdso.vvar_offset());
+
+        let client = Arc::new(gofer::Client::new(cfg.gofer));
+        let gofer_root =
+            crate::fs::gofer::GoferFs::mount(client, &mf, !cfg.overlay).map_err(BootError::Root)?;
+        let (root_inode, spec): (Arc<dyn vfs::Inode>, _) = if cfg.overlay {
+            // The gofer's tree read-only below, changes in sandbox memory.
+            let upper = crate::fs::tmpfs::Tmpfs::root(mf.clone(), 0o755);
+            let root =
+                crate::fs::overlay::OverlayFs::root(gofer_root, upper).map_err(BootError::Root)?;
+            (root, ("overlay", "overlay", "lowerdir=/,upperdir=memory"))
+        } else {
+            (gofer_root, ("9p", "/", "trans=fd"))
+        };
+        let root = Dentry::new_root(root_inode, None).map_err(BootError::Root)?;
+        vfs::mount::register(&root, Spec::new(spec.0, spec.1, Flags::default(), spec.2));
+        let k = Kernel::new(
+            platform,
+            vdso,
+            root.clone(),
+            cfg.hostname,
+            cfg.strace,
+            cfg.init_unkillable,
+        );
+        mount_all(&k, &root, &cfg.mounts)?;
+        if cfg.root_readonly {
+            vfs::mount::remount(
+                &root,
+                Flags {
+                    read_only: true,
+                    ..Default::default()
+                },
+            )
+            .map_err(BootError::Root)?;
+        }
+        let init = new_process(&k, cfg.init, Some(1))?;
+        Ok(Sandbox {
+            k,
+            init: Some(init),
+        })
+    }
+
+    pub fn kernel(&self) -> &Arc<Kernel> {
+        &self.k
+    }
+
+    /// Let the first process run.
+    pub fn start(&mut self) -> Result<(), Errno> {
+        let init = self.init.take().ok_or(Errno::EINVAL)?;
+        self.k.spawn(init)
+    }
+
+    /// Block until the first process has exited (the sandbox ends with it); its status.
+    pub fn wait(&self) -> ExitStatus {
+        self.k.wait_init()
+    }
+
+    /// Start another process in the running sandbox (as `runc exec`): it has no parent
+    /// inside, leads a session of its own, and `on_exit` hears its exit status.
+    pub fn exec(
+        &self,
+        spec: ProcessSpec,
+        on_exit: Box<dyn FnOnce(ExitStatus) + Send>,
+    ) -> Result<i32, BootError> {
+        let task = new_process(&self.k, spec, None)?;
+        let pid = task.tgid;
+        self.k.watch_exit(pid, on_exit);
+        if let Err(e) = self.k.spawn(task) {
+            self.k.unwatch_exit(pid);
+            return Err(BootError::Exec("starting the process".into(), e));
+        }
+        Ok(pid)
+    }
+}
+
+/// Build a process with no parent in the sandbox: pid `pid` (or the next free one), leader
+/// of its own session and process group, its program loaded.
+fn new_process(k: &Arc<Kernel>, spec: ProcessSpec, pid: Option<i32>) -> Result<Task, BootError> {
+    let mf = k.mf.clone();
+    let platform = k.platform.clone();
+    let mut creds = Creds::new(spec.uid, spec.gid);
+    if let Some([eff, perm, inh]) = spec.caps {
+        creds.cap_effective = eff;
+        creds.cap_permitted = perm;
+        creds.cap_inheritable = inh;
+    }
+    creds.no_new_privs = spec.no_new_privs;
+    let root = k.root.clone();
+    let mut fsctx = FsContext {
+        root: root.clone(),
+        cwd: root.clone(),
+        umask: spec.umask & 0o777,
+    };
+    let cmd = spec.argv.first().cloned().unwrap_or_default();
+    let cwd = vfs::resolve(&fsctx, &creds, &root, &spec.cwd, true)
+        .map_err(|e| BootError::Exec(String::from_utf8_lossy(&spec.cwd).into_owned(), e))?;
+    if !cwd.is_dir() {
+        let cwd = String::from_utf8_lossy(&spec.cwd).into_owned();
+        return Err(BootError::Exec(cwd, Errno::ENOTDIR));
+    }
+    fsctx.cwd = cwd;
+    let fds = Arc::new(FdTable::default());
+    for (i, fd) in spec.stdio.into_iter().enumerate() {
+        let host = crate::fs::host::HostFile::new(fd);
+        let flags = if i == 0 {
+            libc::O_RDONLY
+        } else {
+            libc::O_WRONLY
+        } as u32;
+        fds.install_at(i as i32, OpenFile::new(None, host, flags), false);
+    }
+    crate::vfs::set_groups(&spec.groups);
+    let path = search_path(&fsctx, &creds, &cmd, &spec.envp);
+    let sighand = Arc::new(std::sync::Mutex::new([SigAction::default(); 64]));
+    let tid = {
+        let mut tasks = k.tasks();
+        let id = match pid {
+            Some(p) if !tasks.groups.contains_key(&p) => p,
+            _ => tasks.alloc().ok_or(BootError::Root(Errno::EAGAIN))?,
+        };
+        let tg = ThreadGroup::new(id, (None, 0), sighand, id, id, creds.uid, libc::SIGCHLD);
+        tasks.groups.insert(id, tg);
+        id
+    };
+    let tg = k.tasks().groups.get(&tid).cloned();
+    let Some(tg) = tg else {
+        return Err(BootError::Root(Errno::ESRCH));
+    };
+    let h = TaskHandle::new(tid, tg.clone());
+    k.tasks().threads.insert(tid, h.clone());
+    tg.lock().threads.push(h.clone());
+    {
+        let mut st = tg.lock();
+        for &(res, cur, max) in &spec.rlimits {
+            if let Some(r) = st.rlimits.get_mut(res as usize) {
+                *r = libc::rlimit {
+                    rlim_cur: cur,
+                    rlim_max: max,
+                };
+            }
+        }
+    }
+    h.lock().creds = Some(creds);
+    let space = platform.new_address_space()?;
+    let mm = Arc::new(crate::mm::MemoryManager::new(
+        mf,
+        space,
+        platform.min_user_address(),
+        platform.max_user_address(),
+    ));
+    let mut task = Task {
+        k: k.clone(),
+        h,
+        tid,
+        tgid: tid,
+        mm,
+        fds,
+        fs: Arc::new(std::sync::Mutex::new(fsctx)),
+        creds,
+        groups: spec.groups,
+        regs: platform.initial_regs(),
+        ctx: platform.new_context(),
+        altstack: crate::kernel::task::ALTSTACK_NONE,
+        clear_child_tid: 0,
+        robust_list: (0, 0),
+        sem_undo: crate::kernel::ipc::sem::UndoList::new(tid),
+        comm: Vec::new(),
+        exe: None,
+        exit: None,
+        regs_replaced: false,
+        restart: None,
+        restart_block: None,
+        saved_mask: None,
+        initial_fp: None,
+        vfork_done: None,
+        slept_ns: 0,
+    };
+    if let Err(e) = task.exec(path, spec.argv, spec.envp) {
+        // Forget the process that never ran.
+        let mut tasks = k.tasks();
+        tasks.threads.remove(&tid);
+        tasks.groups.remove(&tid);
+        return Err(BootError::Exec(
+            String::from_utf8_lossy(&cmd).into_owned(),
+            e,
+        ));
+    }
+    // The address space was created on this thread; the task runs on its own.
+    task.publish_view();
+    Ok(task)
+}
+
+/// Boot a sandbox, run its first process to completion: `palisade do`.
+pub fn boot(cfg: BootConfig) -> Result<ExitStatus, BootError> {
+    let mut sandbox = Sandbox::new(cfg)?;
+    sandbox.start().map_err(BootError::Root)?;
+    Ok(sandbox.wait())
+}
