@@ -20,6 +20,9 @@ pub struct Args {
     /// Inherited pipe on which to report readiness (or the failure) to `create`.
     #[arg(long)]
     sync_fd: i32,
+    /// Where to send the terminal's master (process.terminal).
+    #[arg(long)]
+    console_socket: Option<PathBuf>,
 }
 
 /// What `create` hears from the sandbox process.
@@ -87,9 +90,12 @@ fn boot(g: &Global, args: &Args) -> anyhow::Result<Booted> {
             .with_context(|| format!("linux.cgroupsPath {}", p.display()))?,
         None => Vec::new(),
     };
-    if plan.init.terminal {
-        bail!("process.terminal: terminals are not supported yet");
-    }
+    // The terminal blocks the signals its watcher takes: before the sentry's threads.
+    let console = match (&args.console_socket, plan.init.terminal) {
+        (Some(s), true) => Some(crate::console::open(s, plan.init.console_size)?),
+        (None, true) => bail!("process.terminal is true but no --console-socket was given"),
+        _ => None,
+    };
     let overlay = g.overlay == "root:memory";
     let (gofer, sentry_end) = crate::cmd_gofer::spawn(&plan.root, !overlay, true)?;
     let gofer_pid = gofer.id() as i32;
@@ -98,8 +104,15 @@ fn boot(g: &Global, args: &Args) -> anyhow::Result<Booted> {
     } else {
         plan.hostname.clone()
     };
+    let (stdio, slave) = match console {
+        Some((slave, (rows, cols))) => {
+            let host = slave.try_clone()?;
+            (sentry::Stdio::Console { host, rows, cols }, Some(slave))
+        }
+        None => (sentry::Stdio::Host(crate::cmd_do::own_stdio()?), None),
+    };
     let cfg = sentry::BootConfig {
-        init: plan.init.to_spec(crate::cmd_do::own_stdio()?),
+        init: plan.init.to_spec(stdio),
         hostname: hostname.into_bytes(),
         strace: g.strace,
         overlay,
@@ -111,5 +124,11 @@ fn boot(g: &Global, args: &Args) -> anyhow::Result<Booted> {
     let sandbox = sentry::Sandbox::new(cfg).map_err(|e| anyhow::anyhow!("{e}"))?;
     let server = control::Server::new(sandbox);
     server.listen(&args.state_dir)?;
+    if let Some(slave) = slave {
+        let s = server.clone();
+        crate::console::watch_resize(slave, move |rows, cols| {
+            let _ = s.resize(1, rows, cols);
+        });
+    }
     Ok((server, gofer_pid, gofer, cgroups))
 }

@@ -68,7 +68,7 @@ pub fn run(g: &Global, args: Args) -> anyhow::Result<i32> {
             caps: None,
             no_new_privs: false,
             rlimits: Vec::new(),
-            stdio: own_stdio()?,
+            stdio: sentry::Stdio::Host(own_stdio()?),
         },
         hostname: nix::unistd::gethostname()
             .map(|h| h.as_bytes().to_vec())

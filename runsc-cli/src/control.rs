@@ -35,6 +35,12 @@ pub enum Request {
     Exec {
         process: ProcessPlan,
     },
+    /// The host terminal of process `pid` changed size.
+    Resize {
+        pid: i32,
+        rows: u16,
+        cols: u16,
+    },
 }
 
 #[derive(Serialize, Deserialize, Debug, Default)]
@@ -250,6 +256,10 @@ impl Server {
                     Reply::ok()
                 }
             }
+            Request::Resize { pid, rows, cols } => match self.resize(pid, rows, cols) {
+                Ok(()) => Reply::ok(),
+                Err(e) => Reply::err(e),
+            },
             Request::Exec { process } => return self.exec(conn, process, fds),
         };
         Self::reply(&conn, &r);
@@ -264,9 +274,30 @@ impl Server {
             .map_err(|e| anyhow::anyhow!("starting the container: {e:?}"))
     }
 
+    /// The terminal of process `pid` has a new size.
+    pub fn resize(&self, pid: i32, rows: u16, cols: u16) -> anyhow::Result<()> {
+        let sb = self.sandbox.lock().unwrap_or_else(|e| e.into_inner());
+        sb.resize(pid, rows, cols)
+            .map_err(|e| anyhow::anyhow!("resizing the terminal of {pid}: {e:?}"))
+    }
+
     fn exec(&self, conn: OwnedFd, process: ProcessPlan, fds: Vec<OwnedFd>) {
-        let Ok(stdio) = <[OwnedFd; 3]>::try_from(fds) else {
-            return Self::reply(&conn, &Reply::err("exec needs three stdio descriptors"));
+        // Three stdio descriptors, or the one host terminal.
+        let stdio = if process.terminal {
+            let (rows, cols) = process.console_size.unwrap_or((0, 0));
+            match <[OwnedFd; 1]>::try_from(fds) {
+                Ok([host]) => sentry::Stdio::Console { host, rows, cols },
+                Err(_) => {
+                    return Self::reply(&conn, &Reply::err("exec with a terminal needs its fd"))
+                }
+            }
+        } else {
+            match <[OwnedFd; 3]>::try_from(fds) {
+                Ok(s) => sentry::Stdio::Host(s),
+                Err(_) => {
+                    return Self::reply(&conn, &Reply::err("exec needs three stdio descriptors"))
+                }
+            }
         };
         if !self.started.load(Ordering::SeqCst) {
             return Self::reply(&conn, &Reply::err("the container is not running"));

@@ -134,6 +134,9 @@ pub struct ProxyArgs {
     /// The process, as the control socket takes it (JSON).
     #[arg(long)]
     process: String,
+    /// Where to send the terminal's master (a process with a terminal).
+    #[arg(long)]
+    console_socket: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -287,6 +290,9 @@ fn do_create(g: &Global, a: &CreateArgs) -> anyhow::Result<(Container, Child)> {
         .arg(&dir)
         .arg("--sync-fd")
         .arg(sync_w.as_raw_fd().to_string());
+    if let Some(s) = &a.console_socket {
+        cmd.arg("--console-socket").arg(s);
+    }
     let mut child = cmd.spawn().context("starting the sandbox")?;
     drop(sync_w);
     let mut buf = Vec::new();
@@ -523,7 +529,12 @@ fn exec_process(c: &Container, a: &ExecArgs) -> anyhow::Result<oci::ProcessPlan>
 }
 
 /// Start the proxy that stands for an exec'd process; its pid.
-fn spawn_proxy(g: &Global, dir: &Path, p: &oci::ProcessPlan) -> anyhow::Result<Child> {
+fn spawn_proxy(
+    g: &Global,
+    dir: &Path,
+    p: &oci::ProcessPlan,
+    console_socket: Option<&Path>,
+) -> anyhow::Result<Child> {
     let (mut sync_r, sync_w) = sync_pipe()?;
     let exe = std::env::current_exe().context("finding the palisade binary")?;
     let mut cmd = Command::new(exe);
@@ -534,8 +545,11 @@ fn spawn_proxy(g: &Global, dir: &Path, p: &oci::ProcessPlan) -> anyhow::Result<C
             .arg("--log-format")
             .arg(&g.log_format);
     }
+    cmd.arg("proxy");
+    if let Some(s) = console_socket {
+        cmd.arg("--console-socket").arg(s);
+    }
     let mut child = cmd
-        .arg("proxy")
         .arg("--state-dir")
         .arg(dir)
         .arg("--sync-fd")
@@ -565,10 +579,10 @@ pub fn exec(g: &Global, a: ExecArgs) -> anyhow::Result<i32> {
         s => bail!("cannot exec in a container that is {}", s.as_str()),
     }
     let p = exec_process(&c, &a)?;
-    if p.terminal {
-        bail!("process.terminal: terminals are not supported yet");
+    if p.terminal && a.console_socket.is_none() {
+        bail!("process.terminal is true but no --console-socket was given");
     }
-    let mut child = spawn_proxy(g, &dir, &p)?;
+    let mut child = spawn_proxy(g, &dir, &p, a.console_socket.as_deref())?;
     if let Some(f) = &a.pid_file {
         write_pid_file(f, child.id() as i32)?;
     }
@@ -621,29 +635,27 @@ pub fn proxy(_g: &Global, a: ProxyArgs) -> anyhow::Result<i32> {
     let _ = nix::unistd::close(a.sync_fd);
     let set = forwarded_signals();
     set.thread_block()?;
-    let process: oci::ProcessPlan = serde_json::from_str(&a.process)?;
-    let req = Request::Exec { process };
-    let (conn, reply) = match control::call_with(&a.state_dir, &req, &[0, 1, 2]) {
-        Ok(r) => r,
+    let (conn, pid, console) = match proxy_start(&a) {
+        Ok(x) => x,
         Err(e) => {
             let _ = write!(sync, "{e:#}");
             return Ok(1);
         }
     };
-    let Some(pid) = reply.pid.filter(|_| reply.ok) else {
-        let _ = write!(
-            sync,
-            "{}",
-            reply.error.unwrap_or_else(|| "exec failed".into())
-        );
-        return Ok(1);
-    };
+    let terminal = console.is_some();
     let _ = write!(sync, "ok");
     drop(sync);
     let dir = a.state_dir.clone();
     std::thread::spawn(move || loop {
         let Ok(sig) = set.wait() else { return };
-        if sig == Signal::SIGCHLD {
+        if sig == Signal::SIGCHLD || (terminal && sig == Signal::SIGHUP) {
+            continue;
+        }
+        if let (Some(slave), Signal::SIGWINCH) = (&console, sig) {
+            if let Ok(w) = platform::host::winsize(slave.as_raw_fd()) {
+                let (rows, cols) = (w.ws_row, w.ws_col);
+                let _ = control::call(&dir, &Request::Resize { pid, rows, cols });
+            }
             continue;
         }
         let req = Request::Kill {
@@ -664,6 +676,32 @@ pub fn proxy(_g: &Global, a: ProxyArgs) -> anyhow::Result<i32> {
             // The sandbox is gone, and the process with it.
             _ => return Ok(128 + libc::SIGKILL),
         }
+    }
+}
+
+/// Start the proxy's process: the connection that will bring its exit status, its pid, and
+/// its host terminal if it has one.
+fn proxy_start(
+    a: &ProxyArgs,
+) -> anyhow::Result<(std::os::fd::OwnedFd, i32, Option<std::os::fd::OwnedFd>)> {
+    let mut process: oci::ProcessPlan = serde_json::from_str(&a.process)?;
+    let console = match &a.console_socket {
+        Some(s) if process.terminal => {
+            let (slave, size) = crate::console::open(s, process.console_size)?;
+            process.console_size = Some(size);
+            Some(slave)
+        }
+        _ => None,
+    };
+    let fds: Vec<i32> = match &console {
+        Some(slave) => vec![slave.as_raw_fd()],
+        None => vec![0, 1, 2],
+    };
+    let req = Request::Exec { process };
+    let (conn, reply) = control::call_with(&a.state_dir, &req, &fds)?;
+    match reply.pid.filter(|_| reply.ok) {
+        Some(pid) => Ok((conn, pid, console)),
+        None => bail!("{}", reply.error.unwrap_or_else(|| "exec failed".into())),
     }
 }
 

@@ -9,6 +9,7 @@ mod cmd_boot;
 mod cmd_do;
 mod cmd_gofer;
 mod cmd_syscalls;
+mod console;
 mod control;
 mod hooks;
 mod lifecycle;

@@ -26,11 +26,14 @@ pub struct ProcessPlan {
     /// (RLIMIT_*, soft, hard).
     pub rlimits: Vec<(u32, u64, u64)>,
     pub terminal: bool,
+    /// The terminal's initial size (rows, columns).
+    #[serde(default)]
+    pub console_size: Option<(u16, u16)>,
 }
 
 impl ProcessPlan {
     /// The sentry's form, with the standard I/O the process gets.
-    pub fn to_spec(&self, stdio: [std::os::fd::OwnedFd; 3]) -> sentry::ProcessSpec {
+    pub fn to_spec(&self, stdio: sentry::Stdio) -> sentry::ProcessSpec {
         let bytes = |v: &[String]| v.iter().map(|s| s.as_bytes().to_vec()).collect();
         sentry::ProcessSpec {
             argv: bytes(&self.args),
@@ -199,6 +202,9 @@ pub fn process_plan(p: &Process, field: &str) -> anyhow::Result<ProcessPlan> {
         no_new_privs: p.no_new_privileges().unwrap_or(false),
         rlimits,
         terminal: p.terminal().unwrap_or(false),
+        console_size: p
+            .console_size()
+            .map(|b| (b.height().min(65535) as u16, b.width().min(65535) as u16)),
     })
 }
 

@@ -12,4 +12,4 @@ pub mod strace;
 pub mod syscalls;
 pub mod vfs;
 
-pub use sandbox::{boot, BootConfig, BootError, MountSpec, ProcessSpec, Sandbox};
+pub use sandbox::{boot, BootConfig, BootError, MountSpec, ProcessSpec, Sandbox, Stdio};

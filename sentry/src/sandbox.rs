@@ -29,8 +29,16 @@ pub struct ProcessSpec {
     pub no_new_privs: bool,
     /// Resource limits to set: (RLIMIT_*, soft, hard).
     pub rlimits: Vec<(u32, u64, u64)>,
-    /// Standard input, output and error.
-    pub stdio: [OwnedFd; 3],
+    pub stdio: Stdio,
+}
+
+/// A process's standard input, output and error.
+pub enum Stdio {
+    /// Host descriptors (pipes, files, a host terminal) for fds 0, 1 and 2.
+    Host([OwnedFd; 3]),
+    /// A terminal of the sandbox, relayed to the host terminal `host` (which the caller keeps
+    /// raw): the process leads its session with the terminal as controlling terminal.
+    Console { host: OwnedFd, rows: u16, cols: u16 },
 }
 
 /// A file system to mount over the root, in order.
@@ -252,6 +260,8 @@ pub struct Sandbox {
     k: Arc<Kernel>,
     /// The first process, built and waiting for `start`.
     init: Option<Task>,
+    /// Terminals of processes started with one, by pid.
+    consoles: std::sync::Mutex<std::collections::HashMap<i32, Arc<crate::fs::pty::Console>>>,
 }
 
 impl Sandbox {
@@ -297,10 +307,12 @@ impl Sandbox {
             )
             .map_err(BootError::Root)?;
         }
-        let init = new_process(&k, cfg.init, Some(1))?;
+        let (init, console) = new_process(&k, cfg.init, Some(1))?;
+        let consoles = console.map(|c| (1, c)).into_iter().collect();
         Ok(Sandbox {
             k,
             init: Some(init),
+            consoles: std::sync::Mutex::new(consoles),
         })
     }
 
@@ -326,8 +338,11 @@ impl Sandbox {
         spec: ProcessSpec,
         on_exit: Box<dyn FnOnce(ExitStatus) + Send>,
     ) -> Result<i32, BootError> {
-        let task = new_process(&self.k, spec, None)?;
+        let (task, console) = new_process(&self.k, spec, None)?;
         let pid = task.tgid;
+        if let Some(c) = console {
+            self.lock_consoles().insert(pid, c);
+        }
         self.k.watch_exit(pid, on_exit);
         if let Err(e) = self.k.spawn(task) {
             self.k.unwatch_exit(pid);
@@ -337,9 +352,45 @@ impl Sandbox {
     }
 }
 
+impl Sandbox {
+    fn lock_consoles(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<i32, Arc<crate::fs::pty::Console>>>
+    {
+        self.consoles.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The host terminal of process `pid` changed size.
+    pub fn resize(&self, pid: i32, rows: u16, cols: u16) -> Result<(), Errno> {
+        let c = self
+            .lock_consoles()
+            .get(&pid)
+            .cloned()
+            .ok_or(Errno::ENOTTY)?;
+        c.resize(winsize(rows, cols));
+        Ok(())
+    }
+}
+
+fn winsize(rows: u16, cols: u16) -> libc::winsize {
+    libc::winsize {
+        ws_row: rows,
+        ws_col: cols,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    }
+}
+
+/// A process's new task and, if it has one, its terminal.
+type NewProcess = (Task, Option<Arc<crate::fs::pty::Console>>);
+
 /// Build a process with no parent in the sandbox: pid `pid` (or the next free one), leader
 /// of its own session and process group, its program loaded.
-fn new_process(k: &Arc<Kernel>, spec: ProcessSpec, pid: Option<i32>) -> Result<Task, BootError> {
+fn new_process(
+    k: &Arc<Kernel>,
+    spec: ProcessSpec,
+    pid: Option<i32>,
+) -> Result<NewProcess, BootError> {
     let mf = k.mf.clone();
     let platform = k.platform.clone();
     let mut creds = Creds::new(spec.uid, spec.gid);
@@ -363,16 +414,6 @@ fn new_process(k: &Arc<Kernel>, spec: ProcessSpec, pid: Option<i32>) -> Result<T
         return Err(BootError::Exec(cwd, Errno::ENOTDIR));
     }
     fsctx.cwd = cwd;
-    let fds = Arc::new(FdTable::default());
-    for (i, fd) in spec.stdio.into_iter().enumerate() {
-        let host = crate::fs::host::HostFile::new(fd);
-        let flags = if i == 0 {
-            libc::O_RDONLY
-        } else {
-            libc::O_WRONLY
-        } as u32;
-        fds.install_at(i as i32, OpenFile::new(None, host, flags), false);
-    }
     crate::vfs::set_groups(&spec.groups);
     let path = search_path(&fsctx, &creds, &cmd, &spec.envp);
     let sighand = Arc::new(std::sync::Mutex::new([SigAction::default(); 64]));
@@ -390,6 +431,42 @@ fn new_process(k: &Arc<Kernel>, spec: ProcessSpec, pid: Option<i32>) -> Result<T
     let Some(tg) = tg else {
         return Err(BootError::Root(Errno::ESRCH));
     };
+    let forget = || {
+        let mut tasks = k.tasks();
+        tasks.threads.remove(&tid);
+        tasks.groups.remove(&tid);
+    };
+    let fds = Arc::new(FdTable::default());
+    let mut console = None;
+    match spec.stdio {
+        Stdio::Host(stdio) => {
+            for (i, fd) in stdio.into_iter().enumerate() {
+                let host = crate::fs::host::HostFile::new(fd);
+                let flags = if i == 0 {
+                    libc::O_RDONLY
+                } else {
+                    libc::O_WRONLY
+                } as u32;
+                fds.install_at(i as i32, OpenFile::new(None, host, flags), false);
+            }
+        }
+        Stdio::Console { host, rows, cols } => {
+            let made = crate::fs::pty::Console::new(tid, winsize(rows, cols))
+                .and_then(|(c, slave)| c.relay(host).map(|()| (c, slave)));
+            let (c, slave) = match made {
+                Ok(x) => x,
+                Err(e) => {
+                    forget();
+                    return Err(BootError::Exec("making the terminal".into(), e));
+                }
+            };
+            let f = OpenFile::new(None, slave, libc::O_RDWR as u32);
+            for i in 0..3 {
+                fds.install_at(i, f.clone(), false);
+            }
+            console = Some(c);
+        }
+    }
     let h = TaskHandle::new(tid, tg.clone());
     k.tasks().threads.insert(tid, h.clone());
     tg.lock().threads.push(h.clone());
@@ -441,9 +518,7 @@ fn new_process(k: &Arc<Kernel>, spec: ProcessSpec, pid: Option<i32>) -> Result<T
     };
     if let Err(e) = task.exec(path, spec.argv, spec.envp) {
         // Forget the process that never ran.
-        let mut tasks = k.tasks();
-        tasks.threads.remove(&tid);
-        tasks.groups.remove(&tid);
+        forget();
         return Err(BootError::Exec(
             String::from_utf8_lossy(&cmd).into_owned(),
             e,
@@ -451,7 +526,7 @@ fn new_process(k: &Arc<Kernel>, spec: ProcessSpec, pid: Option<i32>) -> Result<T
     }
     // The address space was created on this thread; the task runs on its own.
     task.publish_view();
-    Ok(task)
+    Ok((task, console))
 }
 
 /// Boot a sandbox, run its first process to completion: `palisade do`.

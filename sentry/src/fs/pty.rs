@@ -720,6 +720,10 @@ impl DevPts {
 
     /// A new pair: the master's file ops (the slave is opened through its node).
     fn open_master(&self) -> Result<Arc<dyn FileOps>, Errno> {
+        Ok(Arc::new(Master(self.new_terminal()?)))
+    }
+
+    fn new_terminal(&self) -> Result<Arc<Terminal>, Errno> {
         let fs = self.me.upgrade().ok_or(Errno::EIO)?;
         let mut terms = lock(&self.terminals);
         let index = (0..u32::MAX)
@@ -749,7 +753,7 @@ impl DevPts {
             fs,
         });
         terms.insert(index, Arc::downgrade(&term));
-        Ok(Arc::new(Master(term)))
+        Ok(term)
     }
 
     fn terminal(&self, index: u32) -> Option<Arc<Terminal>> {
@@ -854,5 +858,120 @@ impl Inode for DevPtsRoot {
     }
     fn cacheable(&self) -> bool {
         false
+    }
+}
+
+/// The terminal of a process started from outside with a terminal (a container's
+/// `terminal: true`): a pty of the sandbox's devpts whose master is relayed to a host
+/// terminal (kept raw, so that the line discipline is the sandbox's), and whose slave is the
+/// controlling terminal of the process's session.
+pub struct Console {
+    master: Master,
+}
+
+impl Console {
+    /// A new pty for session `sid` (also its foreground group), unlocked, with the window
+    /// size `ws`; the console and the slave's file.
+    pub fn new(sid: i32, ws: libc::winsize) -> Result<(Arc<Console>, Arc<dyn FileOps>), Errno> {
+        let fs = DEVPTS.get().and_then(Weak::upgrade).ok_or(Errno::ENXIO)?;
+        let term = fs.new_terminal()?;
+        {
+            let mut st = term.lock();
+            st.locked = false;
+            st.winsize = ws;
+            st.session = Some(sid);
+            st.pgrp = sid;
+            st.slaves += 1;
+            st.slave_ever_opened = true;
+        }
+        let slave: Arc<dyn FileOps> = Arc::new(Slave(term.clone()));
+        Ok((
+            Arc::new(Console {
+                master: Master(term),
+            }),
+            slave,
+        ))
+    }
+
+    /// A new window size (the host terminal's): SIGWINCH to the foreground group if it
+    /// changed.
+    pub fn resize(&self, w: libc::winsize) {
+        let t = &self.master.0;
+        let changed = {
+            let mut st = t.lock();
+            let old = st.winsize;
+            st.winsize = w;
+            (old.ws_row, old.ws_col) != (w.ws_row, w.ws_col)
+        };
+        if changed {
+            t.signal_foreground(libc::SIGWINCH);
+        }
+    }
+
+    /// Copy between the host terminal `host` and the master, both ways, on two threads,
+    /// until either side hangs up.
+    pub fn relay(self: &Arc<Self>, host: std::os::fd::OwnedFd) -> Result<(), Errno> {
+        let host = Arc::new(std::fs::File::from(host));
+        let (me, h) = (self.clone(), host.clone());
+        let spawn = |name: &str, f: Box<dyn FnOnce() + Send>| {
+            std::thread::Builder::new()
+                .name(name.into())
+                .spawn(f)
+                .map(|_| ())
+                .map_err(|_| Errno::EAGAIN)
+        };
+        spawn(
+            "console-in",
+            Box::new(move || {
+                let mut buf = [0u8; 4096];
+                loop {
+                    let n = match std::io::Read::read(&mut &*h, &mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => n,
+                    };
+                    let mut done = 0;
+                    while done < n {
+                        match me.wait_for(|m| m.write(&buf[done..n], 0)) {
+                            Ok(k) => done += k,
+                            Err(_) => return,
+                        }
+                    }
+                }
+            }),
+        )?;
+        let me = self.clone();
+        spawn(
+            "console-out",
+            Box::new(move || {
+                let mut buf = [0u8; 4096];
+                loop {
+                    let n = match me.wait_for(|m| m.read(&mut buf, 0)) {
+                        Ok(n) => n,
+                        Err(_) => return,
+                    };
+                    if std::io::Write::write_all(&mut &*host, &buf[..n]).is_err() {
+                        return;
+                    }
+                }
+            }),
+        )
+    }
+
+    /// Retry `op` on the master until it does not answer EAGAIN.
+    fn wait_for<T>(&self, mut op: impl FnMut(&Master) -> Result<T, Errno>) -> Result<T, Errno> {
+        let w = crate::kernel::wait::Waiter::new();
+        let q = &self.master.0.queue;
+        q.add(&w);
+        let r = loop {
+            let gen = w.generation();
+            match op(&self.master) {
+                Err(Errno::EAGAIN) => {
+                    w.wait(gen, None);
+                }
+                r => break r,
+            }
+        };
+        q.remove(&w);
+        r
     }
 }
