@@ -100,6 +100,51 @@ def idle_memory(prefix):
     return total
 
 
+def oci_bundle(tmp, args):
+    """A bundle (busybox-static root, `palisade spec` config) running `args`."""
+    import json
+    b = os.path.join(tmp, "bundle-" + args[0])
+    os.makedirs(os.path.join(b, "rootfs", "bin"), exist_ok=True)
+    for d in ["proc", "sys", "dev", "tmp", "etc"]:
+        os.makedirs(os.path.join(b, "rootfs", d), exist_ok=True)
+    shutil.copy("/bin/busybox", os.path.join(b, "rootfs", "bin", "busybox"))
+    for a in ["sh", "true", "sleep"]:
+        link = os.path.join(b, "rootfs", "bin", a)
+        if not os.path.lexists(link):
+            os.symlink("busybox", link)
+    cfg = os.path.join(b, "config.json")
+    if os.path.exists(cfg):
+        os.remove(cfg)
+    subprocess.run([PALISADE, "spec"], cwd=b, check=True)
+    c = json.load(open(cfg))
+    c["process"]["terminal"] = False
+    c["process"]["args"] = args
+    json.dump(c, open(cfg, "w"))
+    return b
+
+
+def oci_runners(tmp):
+    """OCI runtimes: `X --root R run --bundle B ID` for runc, palisade and runsc."""
+    r = []
+    if shutil.which("runc"):
+        r.append(("runc", ["runc", "--root", os.path.join(tmp, "runc")]))
+    r.append(("palisade-ptrace", [PALISADE, "--root", os.path.join(tmp, "palisade")]))
+    if shutil.which("runsc"):
+        r.append(("runsc-ptrace", ["runsc", "--root", os.path.join(tmp, "runsc"), "--platform=ptrace", "--network=none"]))
+    return r
+
+
+def oci_idle_memory(prefix, bundle, cid):
+    """Total PSS (KiB) of a container's processes (sandbox, gofer, stubs) running `sleep`:
+    the descendants of `run`, not `run` itself (under containerd it is gone)."""
+    p = subprocess.Popen(prefix + ["run", "--bundle", bundle, cid], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    time.sleep(2.0)
+    total = sum(pss_kib(q) for q in descendants(p.pid) if q != p.pid)
+    p.wait(timeout=30)
+    return total
+
+
 def fmt_ratio(v, base):
     return f"{v / base:6.2f}x" if base else "   -  "
 
@@ -120,6 +165,8 @@ def main():
     subprocess.run(["cc", "-O2", "-pthread", "-o", micro, os.path.join(ROOT, "bench", "micro.c")], check=True)
     rs = runners()
     names = [n for n, _ in rs]
+    if (not only or "oci" in only) and shutil.which("runc"):
+        names.insert(1, "runc")
     print(f"# palisade benchmarks: medians of {args.runs} runs; ratios are sandbox/runsc-ptrace")
     print(f"{'benchmark':<24}" + "".join(f"{n:>18}" for n in names) + f"{'palisade/runsc':>16}")
     results = {}
@@ -169,6 +216,36 @@ def main():
             except Exception as e:
                 print(f"# idle memory on {rn}: {e}", file=sys.stderr)
         row("idle sandbox PSS", "MiB", vals)
+    if not only or "oci" in only:
+        # Issue 5: whole container lifecycles through the OCI command line.
+        true_b = oci_bundle(tmp, ["true"])
+        sleep_b = oci_bundle(tmp, ["sleep", "4"])
+        ors = oci_runners(tmp)
+        counter = [0]
+
+        def cid():
+            counter[0] += 1
+            return f"bench{counter[0]}"
+
+        vals = {}
+        for rn, prefix in ors:
+            n = 5 if args.quick else 20
+            try:
+                wall(prefix, ["run", "--bundle", true_b, cid()])
+                vals[rn] = statistics.median(wall(prefix, ["run", "--bundle", true_b, cid()]) for _ in range(n))
+            except Exception as e:
+                print(f"# run true on {rn}: {e}", file=sys.stderr)
+        row("run busybox true", "ms", vals)
+        vals = {}
+        for rn, prefix in ors:
+            if rn == "runc":
+                continue
+            try:
+                vals[rn] = statistics.median(
+                    oci_idle_memory(prefix, sleep_b, cid()) / 1024 for _ in range(1 if args.quick else 3))
+            except Exception as e:
+                print(f"# idle container memory on {rn}: {e}", file=sys.stderr)
+        row("idle container PSS", "MiB", vals)
     shutil.rmtree(tmp, ignore_errors=True)
 
 

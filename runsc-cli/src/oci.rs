@@ -78,7 +78,7 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(text: &[u8]) -> anyhow::Result
     let de = &mut serde_json::Deserializer::from_slice(text);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let field = e.path().to_string();
-        if field == "." {
+        if field == "." || e.inner().is_syntax() || e.inner().is_eof() {
             anyhow::anyhow!("invalid JSON: {}", e.inner())
         } else {
             anyhow::anyhow!("field {field}: {}", e.inner())

@@ -1,0 +1,574 @@
+//! The OCI runtime CLI (issue 5): bundles run by hand as with runc, bad configurations
+//! refused clearly, lifecycles that leave nothing behind, and containerd driving `palisade`
+//! through its runc shim.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use support::{palisade, run, Output};
+
+const T: Duration = Duration::from_secs(60);
+
+/// The tests share the host's process table and cgroups: one at a time.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn tmp(name: &str) -> PathBuf {
+    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("oci")
+        .join(name);
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("tmp dir");
+    d
+}
+
+/// A busybox-static root file system.
+fn rootfs(dir: &Path) -> PathBuf {
+    let root = dir.join("rootfs");
+    for d in ["bin", "proc", "sys", "dev", "tmp", "etc"] {
+        std::fs::create_dir_all(root.join(d)).expect("mkdir");
+    }
+    std::fs::copy("/bin/busybox", root.join("bin/busybox")).expect("busybox-static");
+    for a in [
+        "sh", "echo", "cat", "sleep", "ls", "id", "hostname", "ps", "true",
+    ] {
+        std::os::unix::fs::symlink("busybox", root.join("bin").join(a)).expect("symlink");
+    }
+    root
+}
+
+/// A bundle made by `palisade spec`, with `args` and no terminal.
+fn bundle(name: &str, args: &[&str]) -> PathBuf {
+    let dir = tmp(name);
+    rootfs(&dir);
+    let o = run(Command::new(palisade()).arg("spec").current_dir(&dir), T);
+    assert_eq!(o.code, Some(0), "spec: {}", o.stderr_str());
+    edit(&dir, |c| {
+        c["process"]["terminal"] = false.into();
+        c["process"]["args"] = serde_json::json!(args);
+    });
+    dir
+}
+
+fn edit(dir: &Path, f: impl FnOnce(&mut serde_json::Value)) {
+    let p = dir.join("config.json");
+    let mut c: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&p).expect("config.json")).expect("json");
+    f(&mut c);
+    std::fs::write(&p, serde_json::to_vec_pretty(&c).expect("json")).expect("write");
+}
+
+fn cli(root: &Path, args: &[&str]) -> Command {
+    let mut c = Command::new(palisade());
+    c.arg("--root").arg(root).args(args);
+    c
+}
+
+/// Run a command whose stdio a sandbox may keep (create): output through files.
+fn detached(mut cmd: Command, dir: &Path) -> Output {
+    let (o, e) = (dir.join("out"), dir.join("err"));
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&o).expect("out"))
+        .stderr(std::fs::File::create(&e).expect("err"))
+        .spawn()
+        .expect("spawn");
+    let code = child.wait().expect("wait").code();
+    Output {
+        code,
+        stdout: std::fs::read(o).unwrap_or_default(),
+        stderr: std::fs::read(e).unwrap_or_default(),
+    }
+}
+
+fn pids_of(pattern: &str) -> Vec<i32> {
+    let mut v = Vec::new();
+    for e in std::fs::read_dir("/proc").expect("/proc").flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let cmd = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
+        let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
+        let zombie = std::fs::read_to_string(e.path().join("stat"))
+            .map(|s| {
+                s.rsplit(')')
+                    .next()
+                    .unwrap_or("")
+                    .trim_start()
+                    .starts_with('Z')
+            })
+            .unwrap_or(true);
+        if cmd.contains(pattern) && !zombie {
+            v.push(pid);
+        }
+    }
+    v
+}
+
+#[test]
+fn bundle_run_by_hand_like_runc() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = bundle(
+        "by_hand",
+        &["sh", "-c", "echo out $(hostname); echo err >&2; exit 3"],
+    );
+    let root = dir.join("state");
+    let o = run(cli(&root, &["run", "c1"]).current_dir(&dir), T);
+    assert_eq!(o.code, Some(3), "{}", o.stderr_str());
+    assert_eq!(o.stdout_str(), "out palisade\n");
+    assert_eq!(o.stderr_str(), "err\n");
+    // runc, on the same bundle, agrees.
+    let r = run(
+        Command::new("runc")
+            .arg("--root")
+            .arg(dir.join("runc"))
+            .args(["run", "c1"])
+            .current_dir(&dir),
+        T,
+    );
+    assert_eq!(r.code, o.code, "runc: {}", r.stderr_str());
+    assert_eq!(r.stdout, o.stdout);
+    // `run` removes the container when it exits.
+    let o = run(&mut cli(&root, &["state", "c1"]), T);
+    assert_eq!(o.code, Some(1));
+    assert!(
+        o.stderr_str().contains("does not exist"),
+        "{}",
+        o.stderr_str()
+    );
+
+    // create, state, start, state, kill, state, delete.
+    edit(&dir, |c| {
+        c["process"]["args"] = serde_json::json!(["sleep", "100"])
+    });
+    let o = detached(
+        {
+            let mut c = cli(&root, &["create", "--bundle"]);
+            c.arg(&dir).arg("--pid-file").arg(dir.join("pid")).arg("c2");
+            c
+        },
+        &dir,
+    );
+    assert_eq!(o.code, Some(0), "create: {}", o.stderr_str());
+    let pid: i32 = std::fs::read_to_string(dir.join("pid"))
+        .expect("pid file")
+        .parse()
+        .expect("pid");
+    let state = |want: &str| {
+        let o = run(&mut cli(&root, &["state", "c2"]), T);
+        assert_eq!(o.code, Some(0), "{}", o.stderr_str());
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("state JSON");
+        for k in ["ociVersion", "id", "status", "pid", "bundle"] {
+            assert!(v.get(k).is_some(), "state lacks {k}: {v}");
+        }
+        assert_eq!(v["status"], want, "{v}");
+        assert_eq!(v["id"], "c2");
+        assert_eq!(v["bundle"], dir.to_string_lossy().as_ref());
+        v
+    };
+    assert_eq!(state("created")["pid"], pid);
+    assert_eq!(run(&mut cli(&root, &["start", "c2"]), T).code, Some(0));
+    state("running");
+    let o = run(&mut cli(&root, &["delete", "c2"]), T);
+    assert_eq!(o.code, Some(1), "delete of a running container must fail");
+    assert_eq!(
+        run(&mut cli(&root, &["kill", "c2", "KILL"]), T).code,
+        Some(0)
+    );
+    // The pid-file process exits with 128+9 (it is our grandchild: watch it go).
+    for _ in 0..500 {
+        if pids_of(&format!("--state-dir {}", root.join("c2").display())).is_empty() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    state("stopped");
+    // kill --all of a stopped container succeeds (containerd's shim relies on it).
+    assert_eq!(
+        run(&mut cli(&root, &["kill", "--all", "c2", "9"]), T).code,
+        Some(0)
+    );
+    assert_eq!(run(&mut cli(&root, &["delete", "c2"]), T).code, Some(0));
+    assert!(!root.join("c2").exists());
+}
+
+#[test]
+fn bad_configurations_are_refused_clearly() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = bundle("bad", &["true"]);
+    let root = dir.join("state");
+    let good = std::fs::read(dir.join("config.json")).expect("config");
+    type Break = Box<dyn Fn(&Path)>;
+    let cases: Vec<(&str, Break, &str)> = vec![
+        (
+            "bad JSON",
+            Box::new(|d| std::fs::write(d.join("config.json"), b"{\"ociVersion\": ").unwrap()),
+            "invalid JSON",
+        ),
+        (
+            "no process.args",
+            Box::new(|d| edit(d, |c| c["process"]["args"] = serde_json::json!([]))),
+            "process.args",
+        ),
+        (
+            "unknown mount type",
+            Box::new(|d| {
+                edit(d, |c| {
+                    c["mounts"]
+                        .as_array_mut()
+                        .unwrap()
+                        .push(serde_json::json!({"destination": "/x", "type": "zfs"}))
+                })
+            }),
+            "unsupported mount type \"zfs\"",
+        ),
+        (
+            "no root path",
+            Box::new(|d| edit(d, |c| c["root"]["path"] = "nowhere".into())),
+            "root.path",
+        ),
+        (
+            "wrong field type",
+            Box::new(|d| edit(d, |c| c["process"]["user"]["uid"] = "root".into())),
+            "process.user.uid",
+        ),
+    ];
+    for (what, break_it, message) in cases {
+        std::fs::write(dir.join("config.json"), &good).expect("restore");
+        break_it(&dir);
+        let mut c = cli(&root, &["create", "--bundle"]);
+        c.arg(&dir).arg("bad1");
+        let o = detached(c, &dir);
+        assert_eq!(o.code, Some(1), "{what}: {}", o.stderr_str());
+        assert!(
+            o.stderr_str().contains(message),
+            "{what}: the error should name {message:?}: {}",
+            o.stderr_str()
+        );
+        assert!(!root.join("bad1").exists(), "{what}: state left behind");
+    }
+    // A duplicate id.
+    std::fs::write(dir.join("config.json"), &good).expect("restore");
+    edit(&dir, |c| {
+        c["process"]["args"] = serde_json::json!(["sleep", "100"])
+    });
+    let create = |id: &str| {
+        let mut c = cli(&root, &["create", "--bundle"]);
+        c.arg(&dir).arg(id);
+        detached(c, &dir)
+    };
+    assert_eq!(create("dup").code, Some(0));
+    let o = create("dup");
+    assert_eq!(o.code, Some(1));
+    assert!(
+        o.stderr_str().contains("already exists"),
+        "{}",
+        o.stderr_str()
+    );
+    assert_eq!(
+        run(&mut cli(&root, &["delete", "--force", "dup"]), T).code,
+        Some(0)
+    );
+    // Errors also go to --log as runc's JSON lines, the last one for the caller to show.
+    let log = dir.join("log.json");
+    let mut c = cli(&root, &["--log"]);
+    c.arg(&log)
+        .args(["--log-format", "json", "start", "nosuch"]);
+    assert_eq!(run(&mut c, T).code, Some(1));
+    let text = std::fs::read_to_string(&log).expect("log");
+    let last: serde_json::Value =
+        serde_json::from_str(text.lines().last().expect("a line")).expect("JSON line");
+    assert_eq!(last["level"], "error");
+    assert!(last["msg"]
+        .as_str()
+        .unwrap_or("")
+        .contains("does not exist"));
+}
+
+/// Host mounts, as a count of mountinfo lines.
+fn mounts() -> usize {
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .map(|s| s.lines().count())
+        .unwrap_or(0)
+}
+
+#[test]
+fn hundred_lifecycles_leave_nothing_behind() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = bundle("cycles", &["sleep", "1000"]);
+    edit(&dir, |c| {
+        c["linux"]["cgroupsPath"] = "/palisade-test/cycle".into();
+    });
+    let root = dir.join("state");
+    let before = mounts();
+    for i in 0..100 {
+        let id = format!("cycle{i}");
+        let mut c = cli(&root, &["create", "--bundle"]);
+        c.arg(&dir).arg(&id);
+        let o = detached(c, &dir);
+        assert_eq!(o.code, Some(0), "create {id}: {}", o.stderr_str());
+        let o = run(&mut cli(&root, &["start", &id]), T);
+        assert_eq!(o.code, Some(0), "start {id}: {}", o.stderr_str());
+        let o = run(&mut cli(&root, &["kill", &id, "9"]), T);
+        assert_eq!(o.code, Some(0), "kill {id}: {}", o.stderr_str());
+        let o = run(&mut cli(&root, &["delete", "--force", &id]), T);
+        assert_eq!(o.code, Some(0), "delete {id}: {}", o.stderr_str());
+    }
+    let state = root.to_string_lossy().into_owned();
+    assert_eq!(pids_of(&state), Vec::<i32>::new(), "sandbox processes left");
+    let gofers: Vec<i32> = pids_of("gofer --fd")
+        .into_iter()
+        .filter(|p| {
+            std::fs::read(format!("/proc/{p}/cmdline"))
+                .map(|c| String::from_utf8_lossy(&c).contains(&*dir.to_string_lossy()))
+                .unwrap_or(false)
+        })
+        .collect();
+    assert_eq!(gofers, Vec::<i32>::new(), "gofers left");
+    let left: Vec<_> = std::fs::read_dir(&root)
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "state left: {left:?}");
+    assert_eq!(mounts(), before, "host mounts changed");
+    for ctrl in ["memory", "pids", "cpu", ""] {
+        let cg = Path::new("/sys/fs/cgroup")
+            .join(ctrl)
+            .join("palisade-test/cycle");
+        assert!(!cg.exists(), "{} left", cg.display());
+    }
+    let _ = std::fs::remove_dir_all(Path::new("/sys/fs/cgroup/palisade-test"));
+    for ctrl in ["memory", "pids", "cpu", "cpuacct", "blkio", "devices"] {
+        let _ = std::fs::remove_dir(Path::new("/sys/fs/cgroup").join(ctrl).join("palisade-test"));
+    }
+}
+
+/// A containerd of our own: root, state and socket in a temporary directory, no CRI.
+struct Containerd {
+    dir: PathBuf,
+    child: std::process::Child,
+}
+
+impl Containerd {
+    fn start(dir: &Path) -> Containerd {
+        let cfg = dir.join("config.toml");
+        std::fs::write(
+            &cfg,
+            format!(
+                "version = 2\nroot = \"{0}/root\"\nstate = \"{0}/state\"\n\
+                 disabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n\
+                 [grpc]\n  address = \"{0}/containerd.sock\"\n",
+                dir.display()
+            ),
+        )
+        .expect("config");
+        let child = Command::new("containerd")
+            .arg("--config")
+            .arg(&cfg)
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(dir.join("containerd.log")).expect("log"))
+            .stderr(std::fs::File::create(dir.join("containerd.err")).expect("log"))
+            .spawn()
+            .expect("containerd (apt-get install containerd)");
+        let c = Containerd {
+            dir: dir.to_path_buf(),
+            child,
+        };
+        for _ in 0..500 {
+            if c.ctr(&["version"]).code == Some(0) {
+                return c;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("containerd did not come up");
+    }
+
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new("ctr");
+        c.arg("-a").arg(self.dir.join("containerd.sock")).args(args);
+        c
+    }
+
+    fn ctr(&self, args: &[&str]) -> Output {
+        run(&mut self.cmd(args), T)
+    }
+
+    /// `ctr` on a terminal (script(1) gives it one), typing `input`.
+    fn ctr_tty(&self, args: &[&str], input: &str) -> Output {
+        let line = format!(
+            "stty rows 30 cols 100; exec ctr -a {} {}",
+            self.dir.join("containerd.sock").display(),
+            args.join(" ")
+        );
+        let mut c = Command::new("script");
+        c.args(["-qec", &line, "/dev/null"]);
+        let mut child = c
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("script");
+        let mut stdin = child.stdin.take().expect("stdin");
+        let input = input.to_string();
+        std::thread::spawn(move || {
+            use std::io::Write;
+            // The shell prints its prompt first; type line by line.
+            for line in input.split_inclusive('\n') {
+                std::thread::sleep(Duration::from_millis(700));
+                let _ = stdin.write_all(line.as_bytes());
+            }
+            std::thread::sleep(Duration::from_secs(10));
+        });
+        let o = child.wait_with_output().expect("script output");
+        Output {
+            code: o.status.code(),
+            stdout: o.stdout,
+            stderr: o.stderr,
+        }
+    }
+}
+
+impl Drop for Containerd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn containerd_runs_containers_on_palisade() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tmp("containerd");
+    let image = dir.join("image.tar");
+    let o = run(
+        Command::new("python3")
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../tests/oci/make_image.py"
+            ))
+            .arg(&image)
+            .arg("docker.io/library/bbtest:1"),
+        T,
+    );
+    assert_eq!(o.code, Some(0), "image: {}", o.stderr_str());
+    let ctd = Containerd::start(&dir);
+    let o = ctd.ctr(&["image", "import", &image.to_string_lossy()]);
+    assert_eq!(o.code, Some(0), "import: {}", o.stderr_str());
+    let bin = palisade().to_string_lossy().into_owned();
+    let img = "docker.io/library/bbtest:1";
+    let run_args = |extra: &[&str], id: &str, cmd: &[&str]| {
+        let mut v: Vec<String> = vec!["run".into(), "--runc-binary".into(), bin.clone()];
+        v.extend(extra.iter().map(|s| s.to_string()));
+        v.push(img.into());
+        v.push(id.into());
+        v.extend(cmd.iter().map(|s| s.to_string()));
+        v
+    };
+    let ctr = |v: &[String]| ctd.ctr(&v.iter().map(String::as_str).collect::<Vec<_>>());
+
+    // Output and exit statuses.
+    let o = ctr(&run_args(
+        &["--rm"],
+        "r0",
+        &["sh", "-c", "echo hello; uname -r"],
+    ));
+    assert_eq!(o.code, Some(0), "{}", o.stderr_str());
+    assert_eq!(o.stdout_str(), "hello\n4.4.0-palisade\n");
+    let o = ctr(&run_args(&["--rm"], "r3", &["sh", "-c", "exit 3"]));
+    assert_eq!(o.code, Some(3), "{}", o.stderr_str());
+
+    // A long-running task: exec, ps, pause/resume, kill -9, delete.
+    let o = ctr(&run_args(&["-d"], "long", &["sleep", "1000"]));
+    assert_eq!(o.code, Some(0), "{}", o.stderr_str());
+    let o = ctd.ctr(&[
+        "task",
+        "exec",
+        "--exec-id",
+        "e1",
+        "long",
+        "sh",
+        "-c",
+        "echo in; exit 4",
+    ]);
+    assert_eq!(
+        (o.code, o.stdout_str().as_str()),
+        (Some(4), "in\n"),
+        "{}",
+        o.stderr_str()
+    );
+    let o = ctd.ctr(&["task", "ps", "long"]);
+    assert_eq!(o.code, Some(0), "{}", o.stderr_str());
+    assert!(o.stdout_str().lines().count() >= 2, "{}", o.stdout_str());
+    assert_eq!(ctd.ctr(&["task", "pause", "long"]).code, Some(0));
+    assert!(ctd.ctr(&["task", "ls"]).stdout_str().contains("PAUSED"));
+    assert_eq!(ctd.ctr(&["task", "resume", "long"]).code, Some(0));
+    assert!(ctd.ctr(&["task", "ls"]).stdout_str().contains("RUNNING"));
+    // An exec on a terminal, sized like the caller's.
+    let o = ctd.ctr_tty(
+        &["task", "exec", "-t", "--exec-id", "e2", "long", "sh"],
+        "tty; stty size; echo $((6*7))\nexit 6\n",
+    );
+    let out = o.stdout_str();
+    assert_eq!(o.code, Some(6), "{out}");
+    assert!(out.contains("/dev/pts/"), "{out}");
+    assert!(out.contains("30 100"), "{out}");
+    assert!(out.contains("42"), "{out}");
+    assert_eq!(
+        ctd.ctr(&["task", "kill", "-s", "SIGKILL", "long"]).code,
+        Some(0)
+    );
+    let mut status = String::new();
+    for _ in 0..200 {
+        status = ctd.ctr(&["task", "ls"]).stdout_str();
+        if status.contains("STOPPED") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(status.contains("STOPPED"), "{status}");
+    let o = ctd.ctr(&["task", "delete", "long"]);
+    assert_eq!(o.code, Some(0), "{}", o.stderr_str());
+    assert_eq!(ctd.ctr(&["container", "rm", "long"]).code, Some(0));
+
+    // kill -9 of a container that `ctr run` waits for: it exits 137.
+    let v = run_args(&["--rm"], "k9", &["sleep", "1000"]);
+    let mut waiting = ctd
+        .cmd(&v.iter().map(String::as_str).collect::<Vec<_>>())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("ctr run");
+    for _ in 0..500 {
+        if ctd.ctr(&["task", "ls"]).stdout_str().contains("RUNNING") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(ctd.ctr(&["task", "kill", "-s", "9", "k9"]).code, Some(0));
+    assert_eq!(waiting.wait().expect("ctr run").code(), Some(137));
+
+    // `ctr run -t`: a shell on a terminal.
+    let mut v = run_args(&["-t", "--rm"], "tty", &["sh"]);
+    v.remove(0);
+    let mut args = vec!["run"];
+    args.extend(v.iter().map(String::as_str));
+    let o = ctd.ctr_tty(&args, "tty; echo $((6*7))\nexit 5\n");
+    let out = o.stdout_str();
+    assert_eq!(o.code, Some(5), "{out}");
+    assert!(out.contains("/dev/pts/0"), "{out}");
+    assert!(out.contains("42"), "{out}");
+
+    // Nothing is left of the sandboxes.
+    let root = "/run/containerd/runc/default";
+    for id in ["r0", "r3", "long", "k9", "tty"] {
+        assert!(!Path::new(root).join(id).exists(), "{id}: state left");
+    }
+    assert!(
+        pids_of(&format!("--state-dir {root}/")).is_empty(),
+        "sandboxes left"
+    );
+}
