@@ -8,6 +8,7 @@ mod cgroup;
 mod cmd_boot;
 mod cmd_do;
 mod cmd_gofer;
+mod cmd_install;
 mod cmd_syscalls;
 mod console;
 mod control;
@@ -113,6 +114,8 @@ enum Command {
     Spec(lifecycle::SpecArgs),
     /// Print what this runtime supports (JSON).
     Features,
+    /// Register palisade with containerd and Docker.
+    Install(cmd_install::Args),
     /// Not supported yet.
     Checkpoint(lifecycle::Unsupported),
     /// Not supported yet.
@@ -199,6 +202,7 @@ fn main() {
         Command::Update(a) => lifecycle::update(g, a),
         Command::Spec(a) => lifecycle::spec(a),
         Command::Features => lifecycle::features(),
+        Command::Install(a) => cmd_install::run(a),
         Command::Checkpoint(_) | Command::Restore(_) => Err(anyhow::anyhow!(
             "checkpoint and restore are not supported yet"
         )),

@@ -572,3 +572,50 @@ fn containerd_runs_containers_on_palisade() {
         "sandboxes left"
     );
 }
+
+#[test]
+fn install_registers_the_runtime() {
+    let dir = tmp("install");
+    let (ctd, docker) = (dir.join("config.toml"), dir.join("daemon.json"));
+    std::fs::write(&ctd, "version = 2\n[grpc]\n  address = \"/x.sock\"\n").expect("write");
+    std::fs::write(&docker, "{\"debug\": true}").expect("write");
+    for _ in 0..2 {
+        let o = run(
+            Command::new(palisade())
+                .arg("install")
+                .arg("--containerd-config")
+                .arg(&ctd)
+                .arg("--docker-config")
+                .arg(&docker),
+            T,
+        );
+        assert_eq!(o.code, Some(0), "{}", o.stderr_str());
+    }
+    let text = std::fs::read_to_string(&ctd).expect("config");
+    assert_eq!(text.matches("BinaryName").count(), 1, "{text}");
+    // The result is TOML containerd reads: the handler, the shim, the binary.
+    let o = run(
+        Command::new("python3")
+            .arg("-c")
+            .arg(
+                "import sys,tomllib;c=tomllib.load(open(sys.argv[1],'rb'));\
+             r=c['plugins']['io.containerd.grpc.v1.cri']['containerd']['runtimes']['palisade'];\
+             print(r['runtime_type'], r['options']['BinaryName'], c['grpc']['address'])",
+            )
+            .arg(&ctd),
+        T,
+    );
+    assert_eq!(
+        o.stdout_str().trim(),
+        format!("io.containerd.runc.v2 {} /x.sock", palisade().display()),
+        "{}",
+        o.stderr_str()
+    );
+    let d: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&docker).expect("daemon.json")).expect("json");
+    assert_eq!(d["debug"], true);
+    assert_eq!(
+        d["runtimes"]["palisade"]["path"],
+        palisade().to_string_lossy().as_ref()
+    );
+}
