@@ -35,15 +35,7 @@ pub struct Ready {
 }
 
 pub fn run(g: &Global, args: Args) -> anyhow::Result<i32> {
-    // Out of the caller's session: signals for its terminal or process group are not ours.
-    let _ = nix::unistd::setsid();
-    // The inherited pipe, reopened as an owned file (then the inherited number closed, so
-    // the gofer and the stubs do not inherit it).
-    let mut sync = std::fs::OpenOptions::new()
-        .write(true)
-        .open(format!("/proc/self/fd/{}", args.sync_fd))
-        .context("opening the sync pipe")?;
-    let _ = nix::unistd::close(args.sync_fd);
+    let mut sync = crate::lifecycle::detach_with_sync(args.sync_fd)?;
     match boot(g, &args) {
         Ok((server, gofer_pid, mut gofer, cgroups)) => {
             let ready = Ready {

@@ -96,16 +96,20 @@ fn address(dir: &Path) -> anyhow::Result<(std::fs::File, UnixAddr)> {
     Ok((d, UnixAddr::new(&path)?))
 }
 
-/// Send `req` (with `fds` donated) to the sandbox whose state directory is `dir`, and return
-/// the connection and its first reply.
-pub fn call_with(dir: &Path, req: &Request, fds: &[RawFd]) -> anyhow::Result<(OwnedFd, Reply)> {
-    let (_d, addr) = address(dir)?;
-    let sock = socket::socket(
+fn seqpacket() -> nix::Result<OwnedFd> {
+    socket::socket(
         AddressFamily::Unix,
         SockType::SeqPacket,
         SockFlag::SOCK_CLOEXEC,
         None,
-    )?;
+    )
+}
+
+/// Send `req` (with `fds` donated) to the sandbox whose state directory is `dir`, and return
+/// the connection and its first reply.
+pub fn call_with(dir: &Path, req: &Request, fds: &[RawFd]) -> anyhow::Result<(OwnedFd, Reply)> {
+    let (_d, addr) = address(dir)?;
+    let sock = seqpacket()?;
     socket::connect(sock.as_raw_fd(), &addr).context("the sandbox is not running")?;
     let msg = serde_json::to_vec(req)?;
     gofer::sock::send_fds(sock.as_raw_fd(), &msg, fds).context("talking to the sandbox")?;
@@ -156,12 +160,7 @@ impl Server {
     pub fn listen(self: &Arc<Self>, dir: &Path) -> anyhow::Result<()> {
         let (_d, addr) = address(dir)?;
         let _ = std::fs::remove_file(dir.join(SOCKET));
-        let sock = socket::socket(
-            AddressFamily::Unix,
-            SockType::SeqPacket,
-            SockFlag::SOCK_CLOEXEC,
-            None,
-        )?;
+        let sock = seqpacket()?;
         socket::bind(sock.as_raw_fd(), &addr).context("binding the control socket")?;
         socket::listen(&sock, socket::Backlog::new(64)?)?;
         let me = self.clone();

@@ -224,6 +224,19 @@ fn write_pid_file(path: &Path, pid: i32) -> anyhow::Result<()> {
     std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
 }
 
+/// In a process `sync_pipe` made: leave the caller's session (signals for its terminal or
+/// process group are not ours) and take the inherited pipe, reopened as an owned file (the
+/// inherited number closed, so that our own children do not inherit it).
+pub fn detach_with_sync(fd: i32) -> anyhow::Result<std::fs::File> {
+    let _ = nix::unistd::setsid();
+    let sync = std::fs::OpenOptions::new()
+        .write(true)
+        .open(format!("/proc/self/fd/{fd}"))
+        .context("opening the sync pipe")?;
+    let _ = nix::unistd::close(fd);
+    Ok(sync)
+}
+
 /// A pipe whose write end a child inherits (by number); the read end stays ours.
 fn sync_pipe() -> anyhow::Result<(std::fs::File, std::os::fd::OwnedFd)> {
     let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
@@ -627,12 +640,7 @@ fn forwarded_signals() -> SigSet {
 /// pass on the signals we get, and exit with its status.
 pub fn proxy(_g: &Global, a: ProxyArgs) -> anyhow::Result<i32> {
     use std::io::Write;
-    let _ = nix::unistd::setsid();
-    let mut sync = std::fs::OpenOptions::new()
-        .write(true)
-        .open(format!("/proc/self/fd/{}", a.sync_fd))
-        .context("opening the sync pipe")?;
-    let _ = nix::unistd::close(a.sync_fd);
+    let mut sync = detach_with_sync(a.sync_fd)?;
     let set = forwarded_signals();
     set.thread_block()?;
     let (conn, pid, console) = match proxy_start(&a) {
