@@ -266,12 +266,16 @@ pub fn fifo(id: (u64, u64)) -> Arc<Pipe> {
 
 impl Pipe {
     /// Open FIFO ends: `read` and/or `write`. Counts them at once (the ends exist from now).
+    /// Also says, as of this moment, whether the other end is open and how many times it
+    /// has been opened: an opener that must wait for its partner waits for that count to
+    /// change (Linux's wait_for_partner), so that a partner that opened, used and closed
+    /// its end meanwhile is not missed.
     pub fn open_ends(
         self: &Arc<Self>,
         read: bool,
         write: bool,
         node: Arc<dyn crate::vfs::Inode>,
-    ) -> Arc<dyn FileOps> {
+    ) -> (Arc<dyn FileOps>, bool, u64) {
         let mut st = self.lock();
         if read {
             st.readers += 1;
@@ -281,6 +285,11 @@ impl Pipe {
             st.writers += 1;
             st.writer_opens += 1;
         }
+        let (present, opens) = if read {
+            (st.writers > 0, st.writer_opens)
+        } else {
+            (st.readers > 0, st.reader_opens)
+        };
         drop(st);
         self.queue.notify_all();
         let end = |write: bool| PipeEnd {
@@ -289,10 +298,11 @@ impl Pipe {
             packet: false,
             node: Some(node.clone()),
         };
-        Arc::new(FifoEnd {
+        let ops = Arc::new(FifoEnd {
             main: end(!read),
             also_write: (read && write).then(|| end(true)),
-        })
+        });
+        (ops, present, opens)
     }
 
     /// Copy up to `buf.len()` buffered bytes without consuming them (tee(2)).

@@ -377,19 +377,14 @@ fn open_fifo(t: &mut Task, d: &Arc<Dentry>, flags: u32) -> Result<Arc<dyn FileOp
     if write && !read && nonblock && pipe.ends().0 == 0 {
         return Err(Errno::ENXIO);
     }
-    let (r0, w0) = pipe.opens();
-    let ops = pipe.open_ends(read, write, d.inode.clone());
-    if read != write && !nonblock {
-        // Wait until the other end has been opened (since we began waiting, or is open now).
+    let (ops, partner, opens) = pipe.open_ends(read, write, d.inode.clone());
+    if read != write && !nonblock && !partner {
+        // Wait until the other end is opened (even if it is closed again at once).
         let q = ops.wait_queue().ok_or(Errno::EIO)?;
         t.block_on(&[q], None, |_| {
             let (r, w) = pipe.opens();
-            let (readers, writers) = pipe.ends();
-            Ok(if read {
-                (w > w0 || writers > 0).then_some(())
-            } else {
-                (r > r0 || readers > 0).then_some(())
-            })
+            let now = if read { w } else { r };
+            Ok((now != opens).then_some(()))
         })?;
     }
     Ok(ops)
