@@ -237,6 +237,23 @@ pub fn detach_with_sync(fd: i32) -> anyhow::Result<std::fs::File> {
     Ok(sync)
 }
 
+/// This binary, to run one of our helper processes (boot, proxy), with our state root and
+/// logging.
+fn helper_command(g: &Global) -> anyhow::Result<Command> {
+    let exe = std::env::current_exe().context("finding the palisade binary")?;
+    let mut cmd = Command::new(exe);
+    cmd.arg("--root")
+        .arg(&g.root)
+        .arg("--log-format")
+        .arg(&g.log_format)
+        .arg("--log-level")
+        .arg(if g.debug { "debug" } else { &g.log_level });
+    if let Some(l) = &g.log {
+        cmd.arg("--log").arg(l);
+    }
+    Ok(cmd)
+}
+
 /// A pipe whose write end a child inherits (by number); the read end stays ours.
 fn sync_pipe() -> anyhow::Result<(std::fs::File, std::os::fd::OwnedFd)> {
     let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
@@ -276,23 +293,13 @@ fn do_create(g: &Global, a: &CreateArgs) -> anyhow::Result<(Container, Child)> {
     let mut cleanup = Cleanup(Some(dir.clone()));
     let _lock = state::lock(&root, &a.id)?;
     let (mut sync_r, sync_w) = sync_pipe()?;
-    let exe = std::env::current_exe().context("finding the palisade binary")?;
-    let mut cmd = Command::new(exe);
-    cmd.arg("--root")
-        .arg(&g.root)
-        .arg("--platform")
+    let mut cmd = helper_command(g)?;
+    cmd.arg("--platform")
         .arg(&g.platform)
         .arg("--overlay")
         .arg(&g.overlay)
         .arg("--network")
-        .arg(&g.network)
-        .arg("--log-format")
-        .arg(&g.log_format)
-        .arg("--log-level")
-        .arg(if g.debug { "debug" } else { &g.log_level });
-    if let Some(l) = &g.log {
-        cmd.arg("--log").arg(l);
-    }
+        .arg(&g.network);
     if g.strace {
         cmd.arg("--strace");
     }
@@ -549,15 +556,7 @@ fn spawn_proxy(
     console_socket: Option<&Path>,
 ) -> anyhow::Result<Child> {
     let (mut sync_r, sync_w) = sync_pipe()?;
-    let exe = std::env::current_exe().context("finding the palisade binary")?;
-    let mut cmd = Command::new(exe);
-    cmd.arg("--root").arg(&g.root);
-    if let Some(l) = &g.log {
-        cmd.arg("--log")
-            .arg(l)
-            .arg("--log-format")
-            .arg(&g.log_format);
-    }
+    let mut cmd = helper_command(g)?;
     cmd.arg("proxy");
     if let Some(s) = console_socket {
         cmd.arg("--console-socket").arg(s);

@@ -233,20 +233,17 @@ fn mount_all(k: &Arc<Kernel>, root: &Arc<Dentry>, mounts: &[MountSpec]) -> Resul
             Err(_) if m.optional => continue,
             Err(e) => return Err(err(e)),
         };
-        let (inode, shown): (Arc<dyn vfs::Inode>, String) = if m.fstype == "devfs" {
+        // The sentry's /dev shows as the tmpfs it stands for.
+        let (inode, shown, fstype): (Arc<dyn vfs::Inode>, String, &str) = if m.fstype == "devfs" {
             let dev = crate::fs::dev::new();
             dev.add(
                 "shm",
                 crate::fs::synth::SynthDir::new(crate::fs::new_dev(), 0o1777, 0),
             );
-            (dev, m.data.clone())
+            (dev, m.data.clone(), "tmpfs")
         } else {
-            crate::fs::new_instance(k, &m.fstype, &m.data).map_err(err)?
-        };
-        let fstype = if m.fstype == "devfs" {
-            "tmpfs"
-        } else {
-            &m.fstype
+            let (inode, shown) = crate::fs::new_instance(k, &m.fstype, &m.data).map_err(err)?;
+            (inode, shown, &m.fstype)
         };
         point
             .mount(inode, Spec::new(fstype, &m.source, m.flags, &shown))
@@ -417,19 +414,15 @@ fn new_process(
     crate::vfs::set_groups(&spec.groups);
     let path = search_path(&fsctx, &creds, &cmd, &spec.envp);
     let sighand = Arc::new(std::sync::Mutex::new([SigAction::default(); 64]));
-    let tid = {
+    let (tid, tg) = {
         let mut tasks = k.tasks();
         let id = match pid {
             Some(p) if !tasks.groups.contains_key(&p) => p,
             _ => tasks.alloc().ok_or(BootError::Root(Errno::EAGAIN))?,
         };
         let tg = ThreadGroup::new(id, (None, 0), sighand, id, id, creds.uid, libc::SIGCHLD);
-        tasks.groups.insert(id, tg);
-        id
-    };
-    let tg = k.tasks().groups.get(&tid).cloned();
-    let Some(tg) = tg else {
-        return Err(BootError::Root(Errno::ESRCH));
+        tasks.groups.insert(id, tg.clone());
+        (id, tg)
     };
     let forget = || {
         let mut tasks = k.tasks();
