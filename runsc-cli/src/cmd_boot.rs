@@ -46,7 +46,6 @@ pub fn run(g: &Global, args: Args) -> anyhow::Result<i32> {
             let _ = sync.write_all(&serde_json::to_vec(&ready)?);
             drop(sync);
             let status = server.kernel().wait_init();
-            let _ = std::fs::remove_file(args.state_dir.join("control.sock"));
             let _ = gofer.kill();
             let _ = gofer.wait();
             Ok(status.shell_code())
@@ -89,8 +88,11 @@ fn boot(g: &Global, args: &Args) -> anyhow::Result<Booted> {
         _ => None,
     };
     let overlay = g.overlay == "root:memory";
+    // The gofer first: it leaves the host's mount namespace on its own.
     let (gofer, sentry_end) = crate::cmd_gofer::spawn(&plan.root, !overlay, true)?;
     let gofer_pid = gofer.id() as i32;
+    let namespaced = crate::confine::namespaces()?;
+    let listener = control::bind(&args.state_dir)?;
     let hostname = if plan.hostname.is_empty() {
         "palisade".to_string()
     } else {
@@ -113,9 +115,12 @@ fn boot(g: &Global, args: &Args) -> anyhow::Result<Booted> {
         mounts: plan.mounts.clone(),
         init_unkillable: true,
     };
+    // No host path from here on (the empty root goes over the state directory, in our
+    // mount namespace only).
+    crate::confine::seal(namespaced, &args.state_dir)?;
     let sandbox = sentry::Sandbox::new(cfg).map_err(|e| anyhow::anyhow!("{e}"))?;
     let server = control::Server::new(sandbox);
-    server.listen(&args.state_dir)?;
+    server.listen(listener)?;
     if let Some(slave) = slave {
         let s = server.clone();
         crate::console::watch_resize(slave, move |rows, cols| {

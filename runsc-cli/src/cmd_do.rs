@@ -42,6 +42,7 @@ pub fn run(g: &Global, args: Args) -> anyhow::Result<i32> {
     let overlay = args.overlay2 == "root:memory";
     let root = args.rootfs.as_deref().unwrap_or(std::path::Path::new("/"));
     let (mut gofer, sentry_end) = crate::cmd_gofer::spawn(root, !overlay, false)?;
+    let namespaced = crate::confine::namespaces()?;
     let cwd = match &args.rootfs {
         Some(_) => b"/".to_vec(),
         None => std::env::current_dir()
@@ -80,6 +81,7 @@ pub fn run(g: &Global, args: Args) -> anyhow::Result<i32> {
         mounts: sentry::MountSpec::defaults(),
         init_unkillable: false,
     };
+    crate::confine::seal(namespaced, &std::env::temp_dir())?;
     let result = sentry::boot(cfg);
     let _ = gofer.kill();
     let _ = gofer.wait();

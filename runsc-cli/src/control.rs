@@ -142,6 +142,17 @@ pub struct Server {
     started: AtomicBool,
 }
 
+/// The listening control socket of the container whose state directory is `dir`, bound
+/// before the sandbox gives up host paths.
+pub fn bind(dir: &Path) -> anyhow::Result<OwnedFd> {
+    let (_d, addr) = address(dir)?;
+    let _ = std::fs::remove_file(dir.join(SOCKET));
+    let sock = seqpacket()?;
+    socket::bind(sock.as_raw_fd(), &addr).context("binding the control socket")?;
+    socket::listen(&sock, socket::Backlog::new(64)?)?;
+    Ok(sock)
+}
+
 impl Server {
     pub fn new(sandbox: sentry::Sandbox) -> Arc<Server> {
         let k = sandbox.kernel().clone();
@@ -157,17 +168,13 @@ impl Server {
     }
 
     /// Bind the socket in `dir` and serve it on a thread of its own.
-    pub fn listen(self: &Arc<Self>, dir: &Path) -> anyhow::Result<()> {
-        let (_d, addr) = address(dir)?;
-        let _ = std::fs::remove_file(dir.join(SOCKET));
-        let sock = seqpacket()?;
-        socket::bind(sock.as_raw_fd(), &addr).context("binding the control socket")?;
-        socket::listen(&sock, socket::Backlog::new(64)?)?;
+    /// Serve requests arriving on `listener` (from [`bind`]).
+    pub fn listen(self: &Arc<Self>, listener: OwnedFd) -> anyhow::Result<()> {
         let me = self.clone();
         std::thread::Builder::new()
             .name("control".into())
             .spawn(move || loop {
-                match gofer::sock::accept(sock.as_raw_fd()) {
+                match gofer::sock::accept(listener.as_raw_fd()) {
                     Ok(conn) => {
                         let me = me.clone();
                         let _ = std::thread::Builder::new()

@@ -254,6 +254,23 @@ fn helper_command(g: &Global) -> anyhow::Result<Command> {
     Ok(cmd)
 }
 
+/// Start `cmd` as the first process of a new pid namespace (when we may; plainly when we are
+/// not privileged): the sandbox process then sees no host process, and when it dies the
+/// kernel kills everything left in the namespace (gofer, stubs).
+fn spawn_in_new_pid_namespace(cmd: &mut Command) -> std::io::Result<Child> {
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            // Only the children this thread creates from now on enter the namespace.
+            if let Err(e) = nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWPID) {
+                tracing::debug!("no pid namespace for the sandbox: {e}");
+            }
+            cmd.spawn()
+        })
+        .join()
+        .unwrap_or_else(|_| Err(std::io::Error::other("spawning thread panicked")))
+    })
+}
+
 /// A pipe whose write end a child inherits (by number); the read end stays ours.
 fn sync_pipe() -> anyhow::Result<(std::fs::File, std::os::fd::OwnedFd)> {
     let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
@@ -313,7 +330,7 @@ fn do_create(g: &Global, a: &CreateArgs) -> anyhow::Result<(Container, Child)> {
     if let Some(s) = &a.console_socket {
         cmd.arg("--console-socket").arg(s);
     }
-    let mut child = cmd.spawn().context("starting the sandbox")?;
+    let mut child = spawn_in_new_pid_namespace(&mut cmd).context("starting the sandbox")?;
     drop(sync_w);
     let mut buf = Vec::new();
     let _ = sync_r.read_to_end(&mut buf);

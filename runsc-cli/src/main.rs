@@ -10,6 +10,7 @@ mod cmd_do;
 mod cmd_gofer;
 mod cmd_install;
 mod cmd_syscalls;
+mod confine;
 mod console;
 mod control;
 mod hooks;

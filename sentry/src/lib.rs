@@ -1,6 +1,7 @@
 //! The sentry: Palisade's userspace kernel.
 #![deny(unsafe_code)]
 
+pub mod confine;
 pub mod errno;
 pub mod fs;
 pub mod kernel;

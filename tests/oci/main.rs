@@ -619,3 +619,88 @@ fn install_registers_the_runtime() {
         palisade().to_string_lossy().as_ref()
     );
 }
+
+#[test]
+fn the_sandbox_process_is_confined() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    // A host system call outside the sentry's allow-list, made once the sandbox is sealed,
+    // kills the process with SIGSYS (128 + 31): `do` and a container's sandbox alike.
+    let o = run(
+        Command::new(palisade())
+            .args(["do", "/bin/true"])
+            .env("PALISADE_TEST_FORBIDDEN_SYSCALL", "1"),
+        T,
+    );
+    assert_eq!(o.code, Some(128 + 31), "{}", o.stderr_str());
+    assert_eq!(
+        run(Command::new(palisade()).args(["do", "/bin/true"]), T).code,
+        Some(0)
+    );
+
+    let dir = bundle("confined", &["sleep", "100"]);
+    let root = dir.join("state");
+    let create = |id: &str| {
+        let mut c = cli(&root, &["create", "--bundle"]);
+        c.arg(&dir).arg("--pid-file").arg(dir.join("pid")).arg(id);
+        c
+    };
+    let mut c = create("forbidden");
+    c.env("PALISADE_TEST_FORBIDDEN_SYSCALL", "1");
+    let o = detached(c, &dir);
+    assert_eq!(o.code, Some(1), "create must fail: {}", o.stderr_str());
+    assert!(!root.join("forbidden").exists());
+
+    let o = detached(create("c1"), &dir);
+    assert_eq!(o.code, Some(0), "create: {}", o.stderr_str());
+    let pid: i32 = std::fs::read_to_string(dir.join("pid"))
+        .expect("pid file")
+        .parse()
+        .expect("pid");
+    let proc = PathBuf::from(format!("/proc/{pid}"));
+    let status = std::fs::read_to_string(proc.join("status")).expect("status");
+    let field = |name: &str| -> String {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}:")))
+            .unwrap_or_else(|| panic!("no {name} in {status}"))
+            .trim()
+            .to_string()
+    };
+    assert_eq!(field("Seccomp"), "2", "seccomp filter mode");
+    assert!(field("Seccomp_filters").parse::<u32>().expect("count") >= 1);
+    assert_eq!(field("NoNewPrivs"), "1");
+    for set in ["CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"] {
+        assert_eq!(field(set), "0000000000000000", "{set}");
+    }
+    for ns in ["mnt", "pid", "ipc", "uts", "net"] {
+        let theirs = std::fs::read_link(proc.join("ns").join(ns)).expect("ns");
+        let ours = std::fs::read_link(format!("/proc/self/ns/{ns}")).expect("ns");
+        assert_ne!(theirs, ours, "the sandbox shares the host's {ns} namespace");
+    }
+    // Its root is an empty directory.
+    let entries: Vec<_> = std::fs::read_dir(proc.join("root"))
+        .expect("root")
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert!(entries.is_empty(), "sandbox root not empty: {entries:?}");
+    // And the container still works: start it, exec into it, stop it.
+    assert_eq!(run(&mut cli(&root, &["start", "c1"]), T).code, Some(0));
+    let o = run(
+        &mut cli(
+            &root,
+            &["exec", "c1", "sh", "-c", "echo hi; ls /bin | wc -l"],
+        ),
+        T,
+    );
+    assert_eq!(o.code, Some(0), "exec: {}", o.stderr_str());
+    assert!(o.stdout_str().starts_with("hi\n"), "{}", o.stdout_str());
+    assert_eq!(run(&mut cli(&root, &["kill", "c1", "9"]), T).code, Some(0));
+    for _ in 0..500 {
+        if !proc.exists() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(run(&mut cli(&root, &["delete", "c1"]), T).code, Some(0));
+}
