@@ -86,7 +86,8 @@ pub fn confine(root: &Path) -> Result<bool, ConfineError> {
     let prog: BpfProgram = filter
         .try_into()
         .map_err(|e: seccompiler::BackendError| ConfineError::Seccomp(e.to_string()))?;
-    seccompiler::apply_filter(&prog).map_err(|e| ConfineError::Seccomp(e.to_string()))?;
+    seccompiler::apply_filter_all_threads(&prog)
+        .map_err(|e| ConfineError::Seccomp(e.to_string()))?;
     Ok(chrooted)
 }
 

@@ -75,26 +75,43 @@ const PATH_FLAGS: OFlag = OFlag::O_PATH
     .union(OFlag::O_CLOEXEC);
 
 impl Server {
-    /// Serve the tree under `root`; `writable`: allow changes (else they are EROFS).
+    /// Serve the tree under `root` (a directory, or a single file, as a file bind mount
+    /// is); `writable`: allow changes (else they are EROFS).
     pub fn new(root: &Path, writable: bool) -> Result<Server, ServeError> {
         if writable {
             // Modes arrive with the sandbox's umask applied already.
             nix::sys::stat::umask(Mode::empty());
         }
-        let fd = openat(
-            None,
-            root,
-            PATH_FLAGS.union(OFlag::O_DIRECTORY),
-            Mode::empty(),
-        )
-        .map_err(|e| ServeError::Root(root.display().to_string(), e))?;
-        let fd = own(fd);
-        let attr = to_attr(
-            &fstat(fd.as_raw_fd()).map_err(|e| ServeError::Root(root.display().to_string(), e))?,
-        );
+        let failed = |e| ServeError::Root(root.display().to_string(), e);
+        let fd = own(openat(None, root, PATH_FLAGS, Mode::empty()).map_err(failed)?);
+        let attr = to_attr(&fstat(fd.as_raw_fd()).map_err(failed)?);
+        // A file is opened through its directory, by name: keep both.
+        let loc = match attr.file_type() {
+            libc::S_IFDIR => Default::default(),
+            libc::S_IFREG => {
+                let parent = root.parent().unwrap_or(Path::new("/"));
+                let name = root
+                    .file_name()
+                    .ok_or(ServeError::Root(root.display().to_string(), Errno::EINVAL))?;
+                let dir = own(
+                    openat(None, parent, PATH_FLAGS | OFlag::O_DIRECTORY, Mode::empty())
+                        .map_err(failed)?,
+                );
+                let dir_attr = to_attr(&fstat(dir.as_raw_fd()).map_err(failed)?);
+                let dir = Rc::new(Node {
+                    fd: dir,
+                    loc: Default::default(),
+                    attr: dir_attr,
+                    listing: Default::default(),
+                });
+                (Some(dir), name.as_bytes().to_vec())
+            }
+            // Devices, fifos and sockets are never served.
+            _ => return Err(failed(Errno::EACCES)),
+        };
         let root = Rc::new(Node {
             fd,
-            loc: Default::default(),
+            loc: std::cell::RefCell::new(loc),
             attr,
             listing: Default::default(),
         });

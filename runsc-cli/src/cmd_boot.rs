@@ -74,7 +74,7 @@ fn boot(g: &Global, args: &Args) -> anyhow::Result<Booted> {
     if g.platform == "kvm" {
         bail!("the kvm platform is not available yet; use --platform ptrace");
     }
-    let plan = oci::load(&args.bundle)?;
+    let mut plan = oci::load(&args.bundle)?;
     // Into the container's cgroups first: the gofer and the stubs follow us there.
     let cgroups = match &plan.cgroups_path {
         Some(p) => crate::cgroup::join(p, plan.resources.as_ref())
@@ -89,7 +89,21 @@ fn boot(g: &Global, args: &Args) -> anyhow::Result<Booted> {
     };
     let overlay = g.overlay == "root:memory";
     // The gofer first: it leaves the host's mount namespace on its own.
-    let (gofer, sentry_end) = crate::cmd_gofer::spawn(&plan.root, !overlay, true)?;
+    let mut mounts = std::mem::take(&mut plan.mounts);
+    let binds: Vec<crate::cmd_gofer::Bind> = mounts
+        .iter()
+        .filter(|m| m.fstype == "bind")
+        .map(|m| (PathBuf::from(&m.source), !m.flags.read_only))
+        .collect();
+    let (gofer, sentry_end, bind_ends) =
+        crate::cmd_gofer::spawn(&plan.root, !overlay, true, &binds)?;
+    for (m, conn) in mounts
+        .iter_mut()
+        .filter(|m| m.fstype == "bind")
+        .zip(bind_ends)
+    {
+        m.gofer = Some(conn);
+    }
     let gofer_pid = gofer.id() as i32;
     let namespaced = crate::confine::namespaces()?;
     let listener = control::bind(&args.state_dir)?;
@@ -112,7 +126,7 @@ fn boot(g: &Global, args: &Args) -> anyhow::Result<Booted> {
         overlay,
         root_readonly: plan.root_readonly,
         gofer: sentry_end,
-        mounts: plan.mounts.clone(),
+        mounts,
         init_unkillable: true,
     };
     // No host path from here on (the empty root goes over the state directory, in our

@@ -41,7 +41,7 @@ pub fn run(g: &Global, args: Args) -> anyhow::Result<i32> {
     }
     let overlay = args.overlay2 == "root:memory";
     let root = args.rootfs.as_deref().unwrap_or(std::path::Path::new("/"));
-    let (mut gofer, sentry_end) = crate::cmd_gofer::spawn(root, !overlay, false)?;
+    let (mut gofer, sentry_end, _) = crate::cmd_gofer::spawn(root, !overlay, false, &[])?;
     let namespaced = crate::confine::namespaces()?;
     let cwd = match &args.rootfs {
         Some(_) => b"/".to_vec(),

@@ -106,7 +106,7 @@ fn plan(bundle: &Path, spec: Spec) -> anyhow::Result<Plan> {
     let init = process_plan(process, "process")?;
     let mut mounts = Vec::new();
     for (i, m) in spec.mounts().iter().flatten().enumerate() {
-        if let Some(ms) = mount_plan(m)
+        if let Some(ms) = mount_plan(m, bundle)
             .with_context(|| format!("mounts[{i}] (destination {})", m.destination().display()))?
         {
             mounts.push(ms);
@@ -234,16 +234,14 @@ fn rlimit_resource(t: PosixRlimitType) -> u32 {
 /// What the sandbox mounts for an OCI mount; None for mounts it leaves out (with a
 /// warning): `mqueue` (POSIX message queues are not implemented) and `cgroup` (no cgroup
 /// file system inside yet).
-fn mount_plan(m: &oci_spec::runtime::Mount) -> anyhow::Result<Option<MountSpec>> {
+fn mount_plan(m: &oci_spec::runtime::Mount, bundle: &Path) -> anyhow::Result<Option<MountSpec>> {
     let dest = m.destination().to_string_lossy().into_owned();
     if !dest.starts_with('/') {
         bail!("not an absolute path");
     }
     let opts = m.options().clone().unwrap_or_default();
     let typ = m.typ().clone().unwrap_or_default();
-    if typ == "bind" || opts.iter().any(|o| o == "bind" || o == "rbind") {
-        bail!("bind mounts are not supported yet");
-    }
+    let bind = typ == "bind" || opts.iter().any(|o| o == "bind" || o == "rbind");
     let mut flags = Flags::default();
     let mut data = Vec::new();
     for o in &opts {
@@ -274,6 +272,17 @@ fn mount_plan(m: &oci_spec::runtime::Mount) -> anyhow::Result<Option<MountSpec>>
         .as_ref()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| typ.clone());
+    if bind {
+        // A host directory or file, served by the gofer (the source as the host resolves
+        // it, symbolic links included; relative to the bundle).
+        let Some(src) = m.source().as_ref() else {
+            bail!("bind mount without a source");
+        };
+        let src = std::fs::canonicalize(bundle.join(src))
+            .with_context(|| format!("source {}", src.display()))?;
+        let source = src.to_string_lossy().into_owned();
+        return Ok(Some(MountSpec::new(&dest, "bind", &source, flags, "")));
+    }
     let fstype = match typ.as_str() {
         "tmpfs" if dest == "/dev" => "devfs",
         "tmpfs" | "proc" | "sysfs" | "devpts" => typ.as_str(),

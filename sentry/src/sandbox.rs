@@ -42,7 +42,7 @@ pub enum Stdio {
 }
 
 /// A file system to mount over the root, in order.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct MountSpec {
     /// Absolute path inside the sandbox; created (with parents) if missing.
     pub dest: Vec<u8>,
@@ -55,6 +55,9 @@ pub struct MountSpec {
     pub data: String,
     /// Mount only if the mount point exists (else it is created, with its parents).
     pub optional: bool,
+    /// For `bind`: the connection to the gofer serving the host directory or file (written
+    /// through unless the mount is read-only).
+    pub gofer: Option<OwnedFd>,
 }
 
 impl MountSpec {
@@ -66,6 +69,7 @@ impl MountSpec {
             flags,
             data: data.to_string(),
             optional: false,
+            gofer: None,
         }
     }
 
@@ -218,9 +222,39 @@ fn mkdir_all(root: &Arc<Dentry>, path: &[u8], create: bool) -> Result<Arc<Dentry
     Ok(d)
 }
 
+/// The file `path` (absolute, inside the sandbox) to mount a file over, made empty (with
+/// its parent directories) if missing, as runc does for a file bind mount.
+fn mkfile_all(root: &Arc<Dentry>, path: &[u8]) -> Result<Arc<Dentry>, Errno> {
+    let (parent, name) = match path.iter().rposition(|&b| b == b'/') {
+        Some(i) => (&path[..i], &path[i + 1..]),
+        None => (&b""[..], path),
+    };
+    if name.is_empty() {
+        return Err(Errno::EISDIR);
+    }
+    let dir = mkdir_all(root, parent, true)?;
+    let creds = Creds::new(0, 0);
+    let fs = FsContext {
+        root: root.clone(),
+        cwd: dir.clone(),
+        umask: 0o022,
+    };
+    let mut p = b"./".to_vec();
+    p.extend_from_slice(name);
+    let d = match vfs::resolve(&fs, &creds, &dir, &p, true) {
+        Ok(d) => d,
+        Err(Errno::ENOENT) => dir.create(name, libc::S_IFREG | 0o644, &creds)?,
+        Err(e) => return Err(e),
+    };
+    if d.is_dir() {
+        return Err(Errno::EISDIR);
+    }
+    Ok(d)
+}
+
 /// Mount the sentry's file systems listed in `mounts` over the root.
-fn mount_all(k: &Arc<Kernel>, root: &Arc<Dentry>, mounts: &[MountSpec]) -> Result<(), BootError> {
-    for m in mounts {
+fn mount_all(k: &Arc<Kernel>, root: &Arc<Dentry>, mounts: Vec<MountSpec>) -> Result<(), BootError> {
+    for mut m in mounts {
         let err = |e| {
             BootError::Mount(
                 m.fstype.clone(),
@@ -228,22 +262,40 @@ fn mount_all(k: &Arc<Kernel>, root: &Arc<Dentry>, mounts: &[MountSpec]) -> Resul
                 e,
             )
         };
-        let point = match mkdir_all(root, &m.dest, !m.optional) {
+        // The sentry's /dev shows as the tmpfs it stands for; a bind mount as the host's
+        // tree it serves.
+        let (inode, shown, fstype): (Arc<dyn vfs::Inode>, String, &str) = match m.fstype.as_str() {
+            "devfs" => {
+                let dev = crate::fs::dev::new();
+                dev.add(
+                    "shm",
+                    crate::fs::synth::SynthDir::new(crate::fs::new_dev(), 0o1777, 0),
+                );
+                (dev, m.data.clone(), "tmpfs")
+            }
+            "bind" => {
+                let conn = m.gofer.take().ok_or_else(|| err(Errno::EINVAL))?;
+                let client = Arc::new(gofer::Client::new(conn));
+                let inode = crate::fs::gofer::GoferFs::mount(client, &k.mf, !m.flags.read_only)
+                    .map_err(err)?;
+                (inode, String::new(), "9p")
+            }
+            _ => {
+                let (inode, shown) = crate::fs::new_instance(k, &m.fstype, &m.data).map_err(err)?;
+                (inode, shown, m.fstype.as_str())
+            }
+        };
+        let is_dir = inode
+            .stat()
+            .map(|st| st.mode & libc::S_IFMT == libc::S_IFDIR);
+        let point = match is_dir {
+            Ok(false) => mkfile_all(root, &m.dest),
+            _ => mkdir_all(root, &m.dest, !m.optional),
+        };
+        let point = match point {
             Ok(p) => p,
             Err(_) if m.optional => continue,
             Err(e) => return Err(err(e)),
-        };
-        // The sentry's /dev shows as the tmpfs it stands for.
-        let (inode, shown, fstype): (Arc<dyn vfs::Inode>, String, &str) = if m.fstype == "devfs" {
-            let dev = crate::fs::dev::new();
-            dev.add(
-                "shm",
-                crate::fs::synth::SynthDir::new(crate::fs::new_dev(), 0o1777, 0),
-            );
-            (dev, m.data.clone(), "tmpfs")
-        } else {
-            let (inode, shown) = crate::fs::new_instance(k, &m.fstype, &m.data).map_err(err)?;
-            (inode, shown, &m.fstype)
         };
         point
             .mount(inode, Spec::new(fstype, &m.source, m.flags, &shown))
@@ -293,7 +345,7 @@ impl Sandbox {
             cfg.strace,
             cfg.init_unkillable,
         );
-        mount_all(&k, &root, &cfg.mounts)?;
+        mount_all(&k, &root, cfg.mounts)?;
         if cfg.root_readonly {
             vfs::mount::remount(
                 &root,

@@ -704,3 +704,67 @@ fn the_sandbox_process_is_confined() {
     }
     assert_eq!(run(&mut cli(&root, &["delete", "c1"]), T).code, Some(0));
 }
+
+#[test]
+fn bind_mounts_serve_host_files() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = bundle(
+        "binds",
+        &[
+            "sh",
+            "-c",
+            "cat /data/in; echo out > /data/out; cat /etc/hosts; \
+             echo x > /etc/hosts || echo hosts-ro; ls /ro; echo y > /ro/z || echo ro-ro; \
+             grep -c ' 9p ' /proc/mounts",
+        ],
+    );
+    let host = dir.join("host");
+    std::fs::create_dir_all(&host).expect("mkdir");
+    std::fs::write(host.join("in"), "from the host\n").expect("write");
+    std::fs::write(dir.join("hosts"), "198.18.0.1 gateway\n").expect("write");
+    edit(&dir, |c| {
+        let mounts = c["mounts"].as_array_mut().expect("mounts");
+        mounts.push(serde_json::json!({"destination": "/data", "type": "bind",
+            "source": "host", "options": ["rbind", "rw"]}));
+        mounts.push(
+            serde_json::json!({"destination": "/etc/hosts", "type": "bind",
+            "source": dir.join("hosts"), "options": ["rbind", "ro"]}),
+        );
+        mounts.push(serde_json::json!({"destination": "/ro", "type": "none",
+            "source": host, "options": ["bind", "ro"]}));
+    });
+    let root = dir.join("state");
+    let o = run(cli(&root, &["run", "b1"]).current_dir(&dir), T);
+    assert_eq!(o.code, Some(0), "{}", o.stderr_str());
+    assert_eq!(
+        o.stdout_str(),
+        "from the host\n198.18.0.1 gateway\nhosts-ro\nin\nout\nro-ro\n3\n"
+    );
+    // A writable bind mount writes through to the host; read-only ones change nothing.
+    assert_eq!(
+        std::fs::read_to_string(host.join("out")).expect("out"),
+        "out\n"
+    );
+    assert!(!host.join("z").exists());
+    assert_eq!(
+        std::fs::read_to_string(dir.join("hosts")).expect("hosts"),
+        "198.18.0.1 gateway\n"
+    );
+    // A missing source is refused, naming the mount.
+    edit(&dir, |c| {
+        c["mounts"]
+            .as_array_mut()
+            .expect("mounts")
+            .push(serde_json::json!({"destination": "/gone", "type": "bind",
+                "source": "/nonexistent/palisade", "options": ["rbind"]}));
+    });
+    let o = run(cli(&root, &["run", "b2"]).current_dir(&dir), T);
+    assert_eq!(o.code, Some(1));
+    assert!(
+        o.stderr_str().contains("destination /gone")
+            && o.stderr_str().contains("/nonexistent/palisade"),
+        "{}",
+        o.stderr_str()
+    );
+    assert!(!root.join("b2").exists());
+}
