@@ -156,3 +156,63 @@ pub fn remove(dirs: &[PathBuf]) {
         }
     }
 }
+
+/// What the sandbox reports as its machine's size under these limits: the memory limit, and
+/// the CPUs of the quota (rounded up) or of the cpuset, whichever is fewer.
+pub fn sandbox_limits(r: Option<&LinuxResources>) -> sentry::Limits {
+    let Some(r) = r else {
+        return sentry::Limits::default();
+    };
+    let memory = r
+        .memory()
+        .as_ref()
+        .and_then(|m| m.limit())
+        .filter(|&l| l > 0)
+        .map(|l| l as u64);
+    let cpu = r.cpu().as_ref();
+    let quota = cpu.and_then(|c| {
+        let q = c.quota().filter(|&q| q > 0)? as u64;
+        let period = c.period().filter(|&p| p > 0).unwrap_or(100_000);
+        Some(q.div_ceil(period) as usize)
+    });
+    let cpuset = cpu
+        .and_then(|c| c.cpus().as_ref())
+        .and_then(|s| cpuset_size(s));
+    let cpus = match (quota, cpuset) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    sentry::Limits { memory, cpus }
+}
+
+/// How many CPUs a cpuset list ("0-3,6") names; None if it does not parse.
+fn cpuset_size(list: &str) -> Option<usize> {
+    let mut n = 0;
+    for part in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        n += match part.split_once('-') {
+            Some((a, b)) => {
+                let (a, b): (usize, usize) = (a.parse().ok()?, b.parse().ok()?);
+                b.checked_sub(a)? + 1
+            }
+            None => {
+                part.parse::<usize>().ok()?;
+                1
+            }
+        };
+    }
+    (n > 0).then_some(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cpuset_size;
+
+    #[test]
+    fn cpuset_lists() {
+        assert_eq!(cpuset_size("0"), Some(1));
+        assert_eq!(cpuset_size("0-3,6"), Some(5));
+        assert_eq!(cpuset_size("3-1"), None);
+        assert_eq!(cpuset_size("x"), None);
+        assert_eq!(cpuset_size(""), None);
+    }
+}

@@ -127,7 +127,10 @@ fn boot(g: &Global, args: &Args) -> anyhow::Result<Booted> {
         root_readonly: plan.root_readonly,
         gofer: sentry_end,
         mounts,
+        masked_paths: std::mem::take(&mut plan.masked_paths),
+        readonly_paths: std::mem::take(&mut plan.readonly_paths),
         init_unkillable: true,
+        limits: crate::cgroup::sandbox_limits(plan.resources.as_ref()),
     };
     // No host path from here on (the empty root goes over the state directory, in our
     // mount namespace only).

@@ -79,7 +79,10 @@ pub fn run(g: &Global, args: Args) -> anyhow::Result<i32> {
         root_readonly: false,
         gofer: sentry_end,
         mounts: sentry::MountSpec::defaults(),
+        masked_paths: Vec::new(),
+        readonly_paths: Vec::new(),
         init_unkillable: false,
+        limits: sentry::Limits::default(),
     };
     crate::confine::seal(namespaced, &std::env::temp_dir())?;
     let result = sentry::boot(cfg);

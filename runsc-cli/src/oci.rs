@@ -60,6 +60,8 @@ pub struct Plan {
     pub init: ProcessPlan,
     pub hostname: String,
     pub mounts: Vec<MountSpec>,
+    pub masked_paths: Vec<Vec<u8>>,
+    pub readonly_paths: Vec<Vec<u8>>,
     pub annotations: HashMap<String, String>,
     pub cgroups_path: Option<PathBuf>,
     pub resources: Option<LinuxResources>,
@@ -114,7 +116,20 @@ fn plan(bundle: &Path, spec: Spec) -> anyhow::Result<Plan> {
     }
     let mut cgroups_path = None;
     let mut resources = None;
+    let (mut masked_paths, mut readonly_paths) = (Vec::new(), Vec::new());
     if let Some(linux) = spec.linux() {
+        let paths = |v: &Option<Vec<String>>, field: &str| -> anyhow::Result<Vec<Vec<u8>>> {
+            let mut out = Vec::new();
+            for (i, p) in v.iter().flatten().enumerate() {
+                if !p.starts_with('/') {
+                    bail!("linux.{field}[{i}]: {p:?} is not an absolute path");
+                }
+                out.push(p.as_bytes().to_vec());
+            }
+            Ok(out)
+        };
+        masked_paths = paths(linux.masked_paths(), "maskedPaths")?;
+        readonly_paths = paths(linux.readonly_paths(), "readonlyPaths")?;
         if let Some(sysctl) = linux.sysctl().as_ref().filter(|s| !s.is_empty()) {
             let mut names: Vec<&String> = sysctl.keys().collect();
             names.sort();
@@ -135,6 +150,8 @@ fn plan(bundle: &Path, spec: Spec) -> anyhow::Result<Plan> {
         init,
         hostname: spec.hostname().clone().unwrap_or_default(),
         mounts,
+        masked_paths,
+        readonly_paths,
         annotations: spec.annotations().clone().unwrap_or_default(),
         cgroups_path,
         resources,

@@ -13,4 +13,5 @@ pub mod strace;
 pub mod syscalls;
 pub mod vfs;
 
+pub use kernel::Limits;
 pub use sandbox::{boot, BootConfig, BootError, MountSpec, ProcessSpec, Sandbox, Stdio};

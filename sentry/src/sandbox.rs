@@ -137,6 +137,12 @@ pub struct BootConfig {
     /// Connection to the gofer serving the root file system.
     pub gofer: OwnedFd,
     pub mounts: Vec<MountSpec>,
+    /// Paths hidden from the container (OCI linux.maskedPaths), where they exist.
+    pub masked_paths: Vec<Vec<u8>>,
+    /// Paths made read-only (OCI linux.readonlyPaths), where they exist.
+    pub readonly_paths: Vec<Vec<u8>>,
+    /// The container's memory and CPU limits, reported as the machine's size.
+    pub limits: crate::kernel::Limits,
     /// Init is the init of a pid namespace, as in a container: signals it has no handler
     /// for are not delivered to it, except SIGKILL and SIGSTOP sent from outside the
     /// sandbox. (`do` runs its command as an ordinary process instead.)
@@ -304,6 +310,66 @@ fn mount_all(k: &Arc<Kernel>, root: &Arc<Dentry>, mounts: Vec<MountSpec>) -> Res
     Ok(())
 }
 
+/// Hide each of `masked` (an empty read-only tmpfs over a directory, a null device over
+/// anything else) and make each of `readonly` read-only (mounted over itself, read-only), as
+/// runc does for maskedPaths and readonlyPaths. Paths that do not exist are left alone.
+fn mask_and_protect(
+    k: &Arc<Kernel>,
+    root: &Arc<Dentry>,
+    masked: &[Vec<u8>],
+    readonly: &[Vec<u8>],
+) -> Result<(), BootError> {
+    let creds = Creds::new(0, 0);
+    let fs = FsContext {
+        root: root.clone(),
+        cwd: root.clone(),
+        umask: 0o022,
+    };
+    let find = |path: &[u8]| match vfs::resolve(&fs, &creds, root, path, true) {
+        Ok(d) => Ok(Some(d)),
+        Err(Errno::ENOENT) | Err(Errno::ENOTDIR) => Ok(None),
+        Err(e) => Err(BootError::Mount(
+            "mask".into(),
+            String::from_utf8_lossy(path).into_owned(),
+            e,
+        )),
+    };
+    let ro = Flags {
+        read_only: true,
+        nosuid: true,
+        nodev: true,
+        noexec: true,
+    };
+    for path in masked {
+        let Some(d) = find(path)? else { continue };
+        let (inode, spec): (Arc<dyn vfs::Inode>, Spec) = if d.is_dir() {
+            let empty = crate::fs::tmpfs::Tmpfs::with_options(k.mf.clone(), 0o755, 0, 0, None);
+            (empty, Spec::new("tmpfs", "tmpfs", ro, ""))
+        } else {
+            let null = crate::fs::dev::null();
+            (null, Spec::new("devtmpfs", "udev", Flags::default(), ""))
+        };
+        d.mount(inode, spec).map_err(|e| {
+            BootError::Mount("mask".into(), String::from_utf8_lossy(path).into_owned(), e)
+        })?;
+    }
+    for path in readonly {
+        let Some(d) = find(path)? else { continue };
+        let mut spec = vfs::mount::mount_of(&d)
+            .map(|m| m.spec.lock().unwrap_or_else(|e| e.into_inner()).clone())
+            .unwrap_or_else(|| Spec::new("none", "none", Flags::default(), ""));
+        spec.flags.read_only = true;
+        d.mount(d.inode.clone(), spec).map_err(|e| {
+            BootError::Mount(
+                "readonly".into(),
+                String::from_utf8_lossy(path).into_owned(),
+                e,
+            )
+        })?;
+    }
+    Ok(())
+}
+
 /// A booted sandbox.
 pub struct Sandbox {
     k: Arc<Kernel>,
@@ -344,8 +410,10 @@ impl Sandbox {
             cfg.hostname,
             cfg.strace,
             cfg.init_unkillable,
+            cfg.limits,
         );
         mount_all(&k, &root, cfg.mounts)?;
+        mask_and_protect(&k, &root, &cfg.masked_paths, &cfg.readonly_paths)?;
         if cfg.root_readonly {
             vfs::mount::remount(
                 &root,

@@ -768,3 +768,84 @@ fn bind_mounts_serve_host_files() {
     );
     assert!(!root.join("b2").exists());
 }
+
+#[test]
+fn masked_and_readonly_paths_as_runc() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    // `palisade spec` lists runc's default maskedPaths (/sys/firmware...) and readonlyPaths
+    // (/proc/sys...); a file is masked too.
+    let dir = bundle(
+        "masked",
+        &[
+            "sh",
+            "-c",
+            "ls -A /sys/firmware | wc -l; touch /sys/firmware/x || echo fw-ro; \
+             ls /proc/sys | wc -l; cat /proc/version | wc -c; \
+             grep -E ' /sys/firmware | /proc/sys | /proc/version ' /proc/mounts | cut -d' ' -f2,3,4",
+        ],
+    );
+    edit(&dir, |c| {
+        let masked = c["linux"]["maskedPaths"]
+            .as_array_mut()
+            .expect("maskedPaths");
+        assert!(masked.iter().any(|p| p == "/sys/firmware"));
+        masked.push("/proc/version".into());
+        let ro = c["linux"]["readonlyPaths"]
+            .as_array()
+            .expect("readonlyPaths");
+        assert!(ro.iter().any(|p| p == "/proc/sys"));
+    });
+    let root = dir.join("state");
+    let o = run(cli(&root, &["run", "m1"]).current_dir(&dir), T);
+    assert_eq!(o.code, Some(0), "{}", o.stderr_str());
+    let out = o.stdout_str();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "0", "{out}");
+    assert_eq!(lines[1], "fw-ro", "{out}");
+    assert_ne!(lines[2], "0", "/proc/sys stays visible: {out}");
+    assert_eq!(lines[3], "0", "/proc/version is masked: {out}");
+    assert!(
+        lines.contains(&"/sys/firmware tmpfs ro,nosuid,nodev,noexec,relatime"),
+        "{out}"
+    );
+    assert!(
+        lines.iter().any(|l| l.starts_with("/proc/sys proc ro")),
+        "{out}"
+    );
+    assert!(
+        lines.iter().any(|l| l.starts_with("/proc/version ")),
+        "{out}"
+    );
+}
+
+#[test]
+fn resource_limits_are_the_sandboxs_size() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = bundle(
+        "limits",
+        &[
+            "sh",
+            "-c",
+            "busybox nproc; grep MemTotal /proc/meminfo; busybox free -k | grep Mem:",
+        ],
+    );
+    let cg = format!("/palisade-test-limits-{}", std::process::id());
+    edit(&dir, |c| {
+        c["linux"]["cgroupsPath"] = cg.clone().into();
+        c["linux"]["resources"] = serde_json::json!({
+            "memory": {"limit": 256u64 << 20},
+            "cpu": {"quota": 50000, "period": 100000}
+        });
+    });
+    let root = dir.join("state");
+    let o = run(cli(&root, &["run", "l1"]).current_dir(&dir), T);
+    assert_eq!(o.code, Some(0), "{}", o.stderr_str());
+    let out = o.stdout_str();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "1", "half a CPU of quota is one CPU: {out}");
+    assert_eq!(lines[1], "MemTotal:         262144 kB", "{out}");
+    assert!(
+        lines[2].split_whitespace().nth(1) == Some("262144"),
+        "sysinfo: {out}"
+    );
+}

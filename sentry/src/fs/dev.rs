@@ -77,6 +77,20 @@ impl FileOps for DeviceFile {
     }
 }
 
+/// A null device (reads end at once, writes vanish), to mount over a file to hide it.
+pub fn null() -> Arc<dyn Inode> {
+    let stat = attr(
+        super::new_dev(),
+        super::new_ino(),
+        libc::S_IFCHR | 0o666,
+        makedev(1, 3),
+    );
+    Arc::new(Device {
+        stat,
+        kind: Kind::Null,
+    })
+}
+
 /// Build /dev.
 pub fn new() -> Arc<SynthDir> {
     let dev = super::new_dev();

@@ -56,7 +56,7 @@ pub fn new_instance(
 ) -> Result<(Arc<dyn Inode>, String), Errno> {
     Ok(match fstype {
         "tmpfs" => {
-            let (mode, uid, gid, size) = tmpfs_options(data)?;
+            let (mode, uid, gid, size) = tmpfs_options(data, k.mem_total())?;
             // Options as Linux's shmem_show_options writes them.
             let mut opts = Vec::new();
             if let Some(s) = size {
@@ -85,7 +85,7 @@ pub fn new_instance(
 }
 
 /// tmpfs options: mode=, uid=, gid=, size= (with k, m, g or % of memory).
-fn tmpfs_options(data: &str) -> Result<(u32, u32, u32, Option<u64>), Errno> {
+fn tmpfs_options(data: &str, mem_total: u64) -> Result<(u32, u32, u32, Option<u64>), Errno> {
     let (mut mode, mut uid, mut gid, mut size) = (0o1777, 0, 0, None);
     for opt in data.split(',').filter(|o| !o.is_empty()) {
         let (k, v) = opt.split_once('=').unwrap_or((opt, ""));
@@ -100,9 +100,7 @@ fn tmpfs_options(data: &str) -> Result<(u32, u32, u32, Option<u64>), Errno> {
                     Some('m' | 'M') => (&v[..v.len() - 1], 1 << 20),
                     Some('g' | 'G') => (&v[..v.len() - 1], 1 << 30),
                     Some('%') => {
-                        let total = nix::sys::sysinfo::sysinfo()
-                            .map(|i| i.ram_total())
-                            .unwrap_or(0);
+                        let total = mem_total;
                         let pct = num(&v[..v.len() - 1])?;
                         size = Some(total / 100 * pct);
                         continue;

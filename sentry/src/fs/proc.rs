@@ -472,10 +472,7 @@ impl ProcRoot {
             }),
             b"meminfo" => Box::new(move || {
                 let k = k.upgrade().ok_or(Errno::ENOENT)?;
-                let total = nix::sys::sysinfo::sysinfo()
-                    .map(|i| i.ram_total())
-                    .unwrap_or(0)
-                    / 1024;
+                let total = k.mem_total() / 1024;
                 let used = k.mf.used() / 1024;
                 let free = total.saturating_sub(used);
                 // The sandbox has no swap; its memory is the memory file's pages in use.

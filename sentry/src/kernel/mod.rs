@@ -78,6 +78,8 @@ pub struct Kernel {
     pub hostname: Mutex<Vec<u8>>,
     pub strace: bool,
     cpus: usize,
+    /// Memory the sandbox reports (bytes): the host's, or the container's limit if lower.
+    mem_total: u64,
     tasks: Mutex<Tasks>,
     pub futexes: futex::Futexes,
     pub timers: timer::Timers,
@@ -110,6 +112,15 @@ pub struct ProcessInfo {
     pub comm: String,
 }
 
+/// Resource limits a container was given, which the sandbox reports as its machine's size.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Limits {
+    /// Bytes of memory (the cgroup's memory limit).
+    pub memory: Option<u64>,
+    /// CPUs (the CPU quota rounded up, or the cpuset's size).
+    pub cpus: Option<usize>,
+}
+
 impl Kernel {
     pub fn new(
         platform: Arc<dyn Platform>,
@@ -118,18 +129,24 @@ impl Kernel {
         hostname: Vec<u8>,
         strace: bool,
         init_unkillable: bool,
+        limits: Limits,
     ) -> Arc<Kernel> {
         let mf = platform.memory_file().clone();
-        let cpus = nix::sched::sched_getaffinity(nix::unistd::Pid::from_raw(0))
+        let host_cpus = nix::sched::sched_getaffinity(nix::unistd::Pid::from_raw(0))
             .map(|set| {
                 (0..nix::sched::CpuSet::count())
                     .filter(|&c| set.is_set(c).unwrap_or(false))
                     .count()
             })
-            .unwrap_or(1)
-            .max(1);
+            .unwrap_or(1);
+        let cpus = limits.cpus.map_or(host_cpus, |c| c.min(host_cpus)).max(1);
+        let host_mem = nix::sys::sysinfo::sysinfo()
+            .map(|i| i.ram_total())
+            .unwrap_or(0);
+        let mem_total = limits.memory.map_or(host_mem, |m| m.min(host_mem));
         Arc::new(Kernel {
             cpus,
+            mem_total,
             platform,
             mf,
             vdso,
@@ -166,6 +183,12 @@ impl Kernel {
     /// taken at boot with a syscall, never by reading host files.
     pub fn cpus(&self) -> usize {
         self.cpus
+    }
+
+    /// Memory the sandbox reports (/proc/meminfo, sysinfo), in bytes: the host's, or the
+    /// container's memory limit if lower; taken once at boot.
+    pub fn mem_total(&self) -> u64 {
+        self.mem_total
     }
 
     /// Run a task on a host thread of its own.

@@ -25,12 +25,11 @@ pub fn uname(t: &mut Task, a: [u64; 6]) -> SysResult {
 }
 
 pub fn sysinfo(t: &mut Task, a: [u64; 6]) -> SysResult {
-    let host = nix::sys::sysinfo::sysinfo().map_err(Errno::from)?;
     let mut s: libc::sysinfo = crate::mm::Pod::zeroed();
     s.uptime = time::uptime_ns() / 1_000_000_000;
-    s.totalram = host.ram_total();
+    s.totalram = t.k.mem_total();
     let used = t.k.mf.used();
-    s.freeram = host.ram_total().saturating_sub(used);
+    s.freeram = t.k.mem_total().saturating_sub(used);
     s.procs = t.k.tasks().threads.len().min(u16::MAX as usize) as u16;
     s.mem_unit = 1;
     t.mm.copy_out(a[0], &s)?;

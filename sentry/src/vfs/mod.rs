@@ -287,6 +287,13 @@ impl Dentry {
         let root = Dentry::new_root(inode, Some(top.clone()))?;
         mount::register(&root, spec);
         *lock(&top.mounted) = Some(root);
+        // A directory that makes its dentries afresh on each lookup (procfs) keeps its
+        // mount points, as Linux pins a mount point's dentry.
+        if let Some(parent) = top.parent() {
+            if !parent.inode.cacheable() {
+                lock(&parent.children).insert(top.name(), Some(top.clone()));
+            }
+        }
         Ok(())
     }
 
@@ -351,7 +358,11 @@ impl Dentry {
                 }
             }
         } else {
-            self.lookup_fs(name)?
+            let pinned = lock(&self.children).get(name).cloned().flatten();
+            match pinned {
+                Some(d) if d.is_mountpoint() => Some(d),
+                _ => self.lookup_fs(name)?,
+            }
         };
         entry.map(|d| d.follow_mounts()).ok_or(Errno::ENOENT)
     }
