@@ -32,7 +32,7 @@ pub enum ConfineError {
     #[error("{0}: {1}")]
     Host(&'static str, nix::errno::Errno),
     #[error("dropping capabilities: {0}")]
-    Capabilities(std::io::Error),
+    Capabilities(String),
     #[error("seccomp filter: {0}")]
     Seccomp(String),
 }
@@ -93,9 +93,35 @@ pub fn pivot_to_empty(dir: &Path) -> Result<(), ConfineError> {
 }
 
 /// Drop every capability and set no_new_privs, for the calling thread and the threads it
-/// creates afterwards: call before the sentry starts its threads.
+/// creates afterwards (capabilities are per thread): call before the sentry starts its
+/// threads. The bounding set goes first (that needs CAP_SETPCAP), then ambient, inheritable,
+/// effective and permitted.
 pub fn drop_privileges() -> Result<(), ConfineError> {
-    platform::host::drop_capabilities().map_err(ConfineError::Capabilities)
+    use caps::CapSet;
+    let privileged = caps::has_cap(None, CapSet::Effective, caps::Capability::CAP_SETPCAP)
+        .map_err(|e| ConfineError::Capabilities(e.to_string()))?;
+    // Without CAP_SETPCAP (an unprivileged caller) the bounding set cannot shrink, but then
+    // there is no capability to gain from it either (no_new_privs stops file capabilities).
+    let sets: &[CapSet] = if privileged {
+        &[
+            CapSet::Bounding,
+            CapSet::Ambient,
+            CapSet::Inheritable,
+            CapSet::Effective,
+            CapSet::Permitted,
+        ]
+    } else {
+        &[
+            CapSet::Ambient,
+            CapSet::Inheritable,
+            CapSet::Effective,
+            CapSet::Permitted,
+        ]
+    };
+    for &set in sets {
+        caps::clear(None, set).map_err(|e| ConfineError::Capabilities(e.to_string()))?;
+    }
+    nix::sys::prctl::set_no_new_privs().map_err(|e| ConfineError::Host("no_new_privs", e))
 }
 
 /// What a host system call outside the allow-list does.
