@@ -134,19 +134,21 @@ pub enum Violation {
     Log,
 }
 
-fn eq(arg: u8, value: u64) -> SeccompCondition {
-    // Only fails for an argument index above 5.
-    SeccompCondition::new(arg, SeccompCmpArgLen::Qword, SeccompCmpOp::Eq, value)
-        .expect("valid seccomp condition")
-}
-
-fn rule(conds: Vec<SeccompCondition>) -> SeccompRule {
-    SeccompRule::new(conds).expect("non-empty seccomp rule")
+/// A rule allowing the call when argument `arg` of each pair equals its value.
+fn rule(conds: &[(u8, u64)]) -> Result<SeccompRule, ConfineError> {
+    let conds = conds
+        .iter()
+        .map(|&(arg, value)| {
+            SeccompCondition::new(arg, SeccompCmpArgLen::Qword, SeccompCmpOp::Eq, value)
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| ConfineError::Seccomp(e.to_string()))?;
+    SeccompRule::new(conds).map_err(|e| ConfineError::Seccomp(e.to_string()))
 }
 
 /// One rule per allowed value of argument `arg`.
-fn any_of(arg: u8, values: &[u64]) -> Vec<SeccompRule> {
-    values.iter().map(|&v| rule(vec![eq(arg, v)])).collect()
+fn any_of(arg: u8, values: &[u64]) -> Result<Vec<SeccompRule>, ConfineError> {
+    values.iter().map(|&v| rule(&[(arg, v)])).collect()
 }
 
 /// Allow each of `nrs` with any arguments.
@@ -158,7 +160,7 @@ fn any(m: &mut BTreeMap<i64, Vec<SeccompRule>>, nrs: &[i64]) {
 
 /// The host system calls the sentry (and, inherited, its stubs) may make, each with why.
 /// An empty rule list allows the call with any arguments.
-fn allowed() -> BTreeMap<i64, Vec<SeccompRule>> {
+fn allowed() -> Result<BTreeMap<i64, Vec<SeccompRule>>, ConfineError> {
     use libc::*;
     let mut m: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
     // I/O on descriptors the sentry holds: the memory file, host stdio and terminals, the
@@ -202,12 +204,9 @@ fn allowed() -> BTreeMap<i64, Vec<SeccompRule>> {
     );
     // glibc's fstat is newfstatat(fd, "", st, AT_EMPTY_PATH): allowed only in that form,
     // never on a path.
-    m.insert(
-        SYS_newfstatat,
-        vec![rule(vec![eq(3, AT_EMPTY_PATH as u64)])],
-    );
+    m.insert(SYS_newfstatat, vec![rule(&[(3, AT_EMPTY_PATH as u64)])?]);
     // Host terminals the sentry relays: window size, termios, bytes waiting.
-    m.insert(SYS_ioctl, any_of(1, &[TIOCGWINSZ, TCGETS, FIONREAD]));
+    m.insert(SYS_ioctl, any_of(1, &[TIOCGWINSZ, TCGETS, FIONREAD])?);
     // Memory: the sentry's own heap and its mappings of the memory file; the stubs' address
     // spaces are built by syscalls injected into them (mmap of the memory file, mprotect,
     // munmap), which this filter sees too.
@@ -250,7 +249,7 @@ fn allowed() -> BTreeMap<i64, Vec<SeccompRule>> {
         any_of(
             0,
             &[pthread, SIGCHLD, CLONE_PARENT | SIGCHLD, stub_thread].map(|f| f as u64),
-        ),
+        )?,
     );
     // Thread bookkeeping of the Rust and C runtimes.
     any(
@@ -309,7 +308,7 @@ fn allowed() -> BTreeMap<i64, Vec<SeccompRule>> {
     // The stub's filter (mode FILTER, no flags).
     m.insert(
         SYS_seccomp,
-        vec![rule(vec![eq(0, SECCOMP_SET_MODE_FILTER as u64), eq(1, 0)])],
+        vec![rule(&[(0, SECCOMP_SET_MODE_FILTER as u64), (1, 0)])?],
     );
     // Thread names, the stub's death signal and no_new_privs.
     m.insert(
@@ -317,9 +316,9 @@ fn allowed() -> BTreeMap<i64, Vec<SeccompRule>> {
         any_of(
             0,
             &[PR_SET_NAME, PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS].map(|o| o as u64),
-        ),
+        )?,
     );
-    m
+    Ok(m)
 }
 
 fn compile(
@@ -351,7 +350,7 @@ pub fn install_seccomp(violation: Violation) -> Result<(), ConfineError> {
         Violation::Kill => SeccompAction::KillProcess,
         Violation::Log => SeccompAction::Log,
     };
-    let allow = compile(allowed(), mismatch, SeccompAction::Allow)?;
+    let allow = compile(allowed()?, mismatch, SeccompAction::Allow)?;
     // clone3 passes its flags in memory, where a filter cannot look: it fails with ENOSYS,
     // and glibc falls back to clone, whose flags the allow-list checks.
     let no_clone3 = refuse(libc::SYS_clone3, libc::ENOSYS)?;

@@ -200,15 +200,20 @@ fn search_path(fs: &FsContext, creds: &Creds, cmd: &[u8], envp: &[Vec<u8>]) -> V
     cmd.to_vec()
 }
 
+/// Root's view of the sandbox's tree, from `cwd`, for the paths boot resolves.
+fn as_root(root: &Arc<Dentry>, cwd: &Arc<Dentry>) -> (FsContext, Creds) {
+    let fs = FsContext {
+        root: root.clone(),
+        cwd: cwd.clone(),
+        umask: 0o022,
+    };
+    (fs, Creds::new(0, 0))
+}
+
 /// The directory `path` (absolute, inside the sandbox), made with its parents if missing
 /// and `create`.
 fn mkdir_all(root: &Arc<Dentry>, path: &[u8], create: bool) -> Result<Arc<Dentry>, Errno> {
-    let creds = Creds::new(0, 0);
-    let fs = FsContext {
-        root: root.clone(),
-        cwd: root.clone(),
-        umask: 0o022,
-    };
+    let (fs, creds) = as_root(root, root);
     let mut d = root.clone();
     for name in path.split(|&b| b == b'/').filter(|n| !n.is_empty()) {
         let mut p = b"./".to_vec();
@@ -239,12 +244,7 @@ fn mkfile_all(root: &Arc<Dentry>, path: &[u8]) -> Result<Arc<Dentry>, Errno> {
         return Err(Errno::EISDIR);
     }
     let dir = mkdir_all(root, parent, true)?;
-    let creds = Creds::new(0, 0);
-    let fs = FsContext {
-        root: root.clone(),
-        cwd: dir.clone(),
-        umask: 0o022,
-    };
+    let (fs, creds) = as_root(root, &dir);
     let mut p = b"./".to_vec();
     p.extend_from_slice(name);
     let d = match vfs::resolve(&fs, &creds, &dir, &p, true) {
@@ -319,20 +319,14 @@ fn mask_and_protect(
     masked: &[Vec<u8>],
     readonly: &[Vec<u8>],
 ) -> Result<(), BootError> {
-    let creds = Creds::new(0, 0);
-    let fs = FsContext {
-        root: root.clone(),
-        cwd: root.clone(),
-        umask: 0o022,
+    let (fs, creds) = as_root(root, root);
+    let fail = |what: &str, path: &[u8], e| {
+        BootError::Mount(what.into(), String::from_utf8_lossy(path).into_owned(), e)
     };
     let find = |path: &[u8]| match vfs::resolve(&fs, &creds, root, path, true) {
         Ok(d) => Ok(Some(d)),
         Err(Errno::ENOENT) | Err(Errno::ENOTDIR) => Ok(None),
-        Err(e) => Err(BootError::Mount(
-            "mask".into(),
-            String::from_utf8_lossy(path).into_owned(),
-            e,
-        )),
+        Err(e) => Err(fail("mask", path, e)),
     };
     let ro = Flags {
         read_only: true,
@@ -349,9 +343,7 @@ fn mask_and_protect(
             let null = crate::fs::dev::null();
             (null, Spec::new("devtmpfs", "udev", Flags::default(), ""))
         };
-        d.mount(inode, spec).map_err(|e| {
-            BootError::Mount("mask".into(), String::from_utf8_lossy(path).into_owned(), e)
-        })?;
+        d.mount(inode, spec).map_err(|e| fail("mask", path, e))?;
     }
     for path in readonly {
         let Some(d) = find(path)? else { continue };
@@ -359,13 +351,8 @@ fn mask_and_protect(
             .map(|m| m.spec.lock().unwrap_or_else(|e| e.into_inner()).clone())
             .unwrap_or_else(|| Spec::new("none", "none", Flags::default(), ""));
         spec.flags.read_only = true;
-        d.mount(d.inode.clone(), spec).map_err(|e| {
-            BootError::Mount(
-                "readonly".into(),
-                String::from_utf8_lossy(path).into_owned(),
-                e,
-            )
-        })?;
+        d.mount(d.inode.clone(), spec)
+            .map_err(|e| fail("readonly", path, e))?;
     }
     Ok(())
 }
