@@ -3,7 +3,7 @@
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::Mutex;
 
-use crate::proto::{Attr, Dirent, FsStat, Request, Response, MAX_MESSAGE};
+use crate::proto::{Attr, Dirent, FsStat, Request, Response};
 use crate::sock;
 
 #[derive(Debug, thiserror::Error)]
@@ -31,7 +31,7 @@ pub type Result<T> = std::result::Result<T, ClientError>;
 #[derive(Debug)]
 pub struct Client {
     sock: OwnedFd,
-    lock: Mutex<Vec<u8>>,
+    lock: Mutex<sock::RecvBuf>,
     /// Fids released and not yet told to the gofer.
     closed: Mutex<Vec<u64>>,
 }
@@ -43,7 +43,7 @@ impl Client {
     pub fn new(sock: OwnedFd) -> Client {
         Client {
             sock,
-            lock: Mutex::new(Vec::with_capacity(MAX_MESSAGE)),
+            lock: Mutex::new(sock::RecvBuf::new()),
             closed: Mutex::new(Vec::new()),
         }
     }
@@ -55,7 +55,8 @@ impl Client {
         let fd = sock::recv(self.sock.as_raw_fd(), &mut buf)
             .map_err(proto)?
             .ok_or_else(|| ClientError::Protocol("gofer closed the connection".into()))?;
-        let resp = Response::decode(&buf).map_err(|e| ClientError::Protocol(e.to_string()))?;
+        let resp =
+            Response::decode(buf.message()).map_err(|e| ClientError::Protocol(e.to_string()))?;
         if let Response::Error { errno } = resp {
             return Err(ClientError::Errno(errno));
         }

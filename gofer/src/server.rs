@@ -124,13 +124,13 @@ impl Server {
 
     /// Serve requests until the peer closes the socket or sends a malformed message.
     pub fn serve(&mut self, sock: RawFd) -> Result<(), ServeError> {
-        let mut buf = Vec::with_capacity(MAX_MESSAGE);
+        let mut buf = sock::RecvBuf::new();
         loop {
             match sock::recv(sock, &mut buf).map_err(ServeError::Socket)? {
                 None => return Ok(()),
                 Some(_unexpected_fd) => {}
             }
-            let req = Request::decode(&buf)?;
+            let req = Request::decode(buf.message())?;
             let (resp, fd) = match self.handle(req) {
                 Ok(r) => r,
                 Err(e) => (Response::Error { errno: e as i32 }, None),

@@ -28,18 +28,53 @@ pub fn send_fds(sock: RawFd, msg: &[u8], fds: &[RawFd]) -> nix::Result<()> {
     }
 }
 
+/// A buffer for the largest datagram we accept, and the length of the last one received.
+/// Its pages are allocated zeroed and untouched (calloc's fresh mapping), so a connection
+/// costs memory only for the largest message it has actually carried, and receiving never
+/// clears the whole buffer again.
+pub struct RecvBuf {
+    buf: Box<[u8]>,
+    len: usize,
+}
+
+impl RecvBuf {
+    pub fn new() -> RecvBuf {
+        RecvBuf {
+            buf: vec![0; MAX_MESSAGE].into_boxed_slice(),
+            len: 0,
+        }
+    }
+
+    /// The last datagram received.
+    pub fn message(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
+impl std::fmt::Debug for RecvBuf {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecvBuf").field("len", &self.len).finish()
+    }
+}
+
+impl Default for RecvBuf {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// Receive one datagram. `Ok(None)` means the peer closed the connection. A datagram that was
 /// truncated (larger than we accept) is an error.
-pub fn recv(sock: RawFd, buf: &mut Vec<u8>) -> nix::Result<Option<Option<OwnedFd>>> {
+pub fn recv(sock: RawFd, buf: &mut RecvBuf) -> nix::Result<Option<Option<OwnedFd>>> {
     Ok(recv_fds(sock, buf)?.map(|fds| fds.into_iter().next()))
 }
 
 /// Receive one datagram and every fd it carries (at most 4). `Ok(None)`: the peer closed.
-pub fn recv_fds(sock: RawFd, buf: &mut Vec<u8>) -> nix::Result<Option<Vec<OwnedFd>>> {
-    buf.resize(MAX_MESSAGE, 0);
+pub fn recv_fds(sock: RawFd, buf: &mut RecvBuf) -> nix::Result<Option<Vec<OwnedFd>>> {
+    buf.len = 0;
     let mut space = cmsg_space!([RawFd; 4]);
     let (n, fd, truncated) = loop {
-        let mut iov = [IoSliceMut::new(&mut buf[..])];
+        let mut iov = [IoSliceMut::new(&mut buf.buf[..])];
         match recvmsg::<()>(sock, &mut iov, Some(&mut space), MsgFlags::MSG_CMSG_CLOEXEC) {
             Err(nix::errno::Errno::EINTR) => continue,
             Err(e) => return Err(e),
@@ -63,7 +98,7 @@ pub fn recv_fds(sock: RawFd, buf: &mut Vec<u8>) -> nix::Result<Option<Vec<OwnedF
     if n == 0 && fd.is_empty() {
         return Ok(None);
     }
-    buf.truncate(n);
+    buf.len = n;
     Ok(Some(fd))
 }
 

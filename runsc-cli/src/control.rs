@@ -128,10 +128,12 @@ pub fn call(dir: &Path, req: &Request) -> anyhow::Result<Reply> {
 
 /// The next reply on a connection; None when it is closed.
 pub fn read_reply(sock: std::os::fd::BorrowedFd<'_>) -> anyhow::Result<Option<Reply>> {
-    let mut buf = Vec::new();
+    let mut buf = gofer::sock::RecvBuf::new();
     match gofer::sock::recv_fds(sock.as_raw_fd(), &mut buf)? {
         None => Ok(None),
-        Some(_) => Ok(Some(serde_json::from_slice(&buf).context("bad reply")?)),
+        Some(_) => Ok(Some(
+            serde_json::from_slice(buf.message()).context("bad reply")?,
+        )),
     }
 }
 
@@ -199,11 +201,11 @@ impl Server {
 
     /// One connection: one request (a malformed one just closes it).
     fn serve(&self, conn: OwnedFd) {
-        let mut buf = Vec::new();
+        let mut buf = gofer::sock::RecvBuf::new();
         let Ok(Some(fds)) = gofer::sock::recv_fds(conn.as_raw_fd(), &mut buf) else {
             return;
         };
-        let req: Request = match serde_json::from_slice(&buf) {
+        let req: Request = match serde_json::from_slice(buf.message()) {
             Ok(r) => r,
             Err(e) => return Self::reply(&conn, &Reply::err(format!("bad request: {e}"))),
         };
@@ -331,7 +333,7 @@ impl Server {
             },
         );
         // The caller going away (its proxy killed) takes the process with it.
-        let mut buf = Vec::new();
+        let mut buf = gofer::sock::RecvBuf::new();
         while let Ok(Some(_)) = gofer::sock::recv_fds(conn.as_raw_fd(), &mut buf) {}
         let _ = self.k.signal_from_host(Some(pid), libc::SIGKILL);
     }
