@@ -65,3 +65,14 @@ pub fn cpuid(leaf: u32, sub: u32) -> (u32, u32, u32, u32) {
     let r = core::arch::x86_64::__cpuid_count(leaf, sub);
     (r.eax, r.ebx, r.ecx, r.edx)
 }
+
+/// Give the heap's free memory back to the host (glibc's `malloc_trim`): the top of the heap
+/// is shrunk and free pages inside it are discarded. Called once a sandbox has booted, when
+/// the configuration, the loader's buffers and the like have been freed.
+pub fn trim_heap() {
+    // SAFETY: malloc_trim only changes the allocator's own free lists and pages; it is
+    // thread-safe (it takes each arena's lock).
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}

@@ -45,6 +45,9 @@ pub fn run(g: &Global, args: Args) -> anyhow::Result<i32> {
             };
             let _ = sync.write_all(&serde_json::to_vec(&ready)?);
             drop(sync);
+            // What booting allocated and freed (the parsed configuration, the loader's
+            // buffers) is not kept for the sandbox's lifetime.
+            platform::host::trim_heap();
             let status = server.kernel().wait_init();
             let _ = gofer.kill();
             let _ = gofer.wait();

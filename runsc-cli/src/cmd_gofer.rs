@@ -1,32 +1,25 @@
-//! `palisade gofer`: the file server process of a sandbox.
+//! Starting a sandbox's gofer: the `palisade-gofer` binary installed next to `palisade`
+//! (`src/gofer_main.rs`), a small program of its own so that the file server does not map
+//! and relocate the whole runtime.
 
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Barrier};
 
 use anyhow::Context;
 use nix::fcntl::{fcntl, FcntlArg, FdFlag};
 
-#[derive(clap::Args)]
-pub struct Args {
-    /// Inherited socket to serve on.
-    #[arg(long)]
-    fd: i32,
-    /// Directory to serve.
-    #[arg(long)]
-    root: PathBuf,
-    /// Allow changes to the tree (a root written through); read-only otherwise.
-    #[arg(long)]
-    writable: bool,
-    /// Die with this process (the sandbox that started us).
-    #[arg(long)]
-    parent: Option<i32>,
-    /// Also serve a bind mount's source: `FD:rw:PATH` or `FD:ro:PATH` (an inherited socket,
-    /// whether changes are allowed, the host directory or file).
-    #[arg(long = "mount")]
-    mounts: Vec<String>,
+/// The gofer binary: `palisade-gofer` in the directory `palisade` runs from.
+pub fn binary() -> anyhow::Result<PathBuf> {
+    let exe = std::env::current_exe().context("finding the palisade binary")?;
+    let gofer = exe.with_file_name("palisade-gofer");
+    anyhow::ensure!(
+        gofer.is_file(),
+        "{} is missing: palisade-gofer is installed next to palisade",
+        gofer.display()
+    );
+    Ok(gofer)
 }
 
 /// A bind mount's source the gofer serves besides the root: (host path, writable).
@@ -63,9 +56,7 @@ pub fn spawn(
         gofer_ends.push(g);
         sentry_ends.push(s);
     }
-    let exe = std::env::current_exe().context("finding the palisade binary")?;
-    let child = Command::new(exe)
-        .arg("gofer")
+    let child = Command::new(binary()?)
         .arg("--fd")
         .arg(gofer_end.as_raw_fd().to_string())
         .arg("--root")
@@ -85,80 +76,4 @@ pub fn spawn(
         .context("starting the gofer")?;
     drop(gofer_ends);
     Ok((child, sentry_end, sentry_ends))
-}
-
-/// A `--mount` argument: (fd, writable, path).
-fn parse_mount(arg: &str) -> anyhow::Result<(i32, bool, PathBuf)> {
-    let mut parts = arg.splitn(3, ':');
-    let (Some(fd), Some(mode), Some(path)) = (parts.next(), parts.next(), parts.next()) else {
-        anyhow::bail!("--mount {arg}: expected FD:rw|ro:PATH");
-    };
-    let fd = fd.parse().with_context(|| format!("--mount {arg}: fd"))?;
-    let writable = match mode {
-        "rw" => true,
-        "ro" => false,
-        _ => anyhow::bail!("--mount {arg}: expected rw or ro"),
-    };
-    Ok((fd, writable, PathBuf::from(path)))
-}
-
-pub fn run(args: Args) -> anyhow::Result<i32> {
-    if let Some(parent) = args.parent {
-        // Die with the sandbox, even if it is SIGKILLed (and if it already is gone).
-        nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)
-            .context("PR_SET_PDEATHSIG")?;
-        if nix::unistd::getppid().as_raw() != parent {
-            return Ok(1);
-        }
-    }
-    // The gofer holds a descriptor per file the sentry has cached: allow as many as the hard
-    // limit does.
-    use nix::sys::resource::{getrlimit, setrlimit, Resource};
-    if let Ok((_, hard)) = getrlimit(Resource::RLIMIT_NOFILE) {
-        let _ = setrlimit(Resource::RLIMIT_NOFILE, hard, hard);
-    }
-    let mut server = gofer::server::Server::new(&args.root, args.writable).context("gofer")?;
-    // Each bind mount's source is served by a thread of its own, which opens its tree now
-    // and starts serving once the process is confined.
-    let mounts = args
-        .mounts
-        .iter()
-        .map(|m| parse_mount(m))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let count = mounts.len();
-    let confined = Arc::new(Barrier::new(count + 1));
-    let (opened_tx, opened) = std::sync::mpsc::channel();
-    for (fd, writable, path) in mounts {
-        let (confined, opened_tx) = (confined.clone(), opened_tx.clone());
-        std::thread::Builder::new()
-            .name("gofer-mount".into())
-            .spawn(move || {
-                let server = gofer::server::Server::new(&path, writable)
-                    .with_context(|| format!("bind mount source {}", path.display()));
-                let failed = server.as_ref().err().map(|e| format!("{e:#}"));
-                let _ = opened_tx.send(failed);
-                confined.wait();
-                if let Ok(mut server) = server {
-                    if let Err(e) = server.serve(fd) {
-                        tracing::error!("gofer: {}: {e}", path.display());
-                    }
-                }
-            })
-            .context("starting a gofer thread")?;
-    }
-    drop(opened_tx);
-    if let Some(e) = opened.iter().take(count).flatten().next() {
-        anyhow::bail!("{e}");
-    }
-    // From here on the gofer works only through the descriptors it holds.
-    gofer::confine::confine(&args.root).context("confining the gofer")?;
-    confined.wait();
-    match server.serve(args.fd) {
-        Ok(()) => Ok(0),
-        Err(e) => {
-            // A malformed request closes the connection; the sentry sees EIO from then on.
-            tracing::error!("gofer: {e}");
-            Ok(1)
-        }
-    }
 }

@@ -23,6 +23,9 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<i32> {
     let exe = std::env::current_exe().context("finding the palisade binary")?;
+    // Every sandbox starts the gofer from next to this binary: refuse to register a runtime
+    // that could not start one.
+    crate::cmd_gofer::binary()?;
     let exe = exe.to_string_lossy();
     let marker = format!("# added by palisade install ({})", args.name);
     let entry = format!(

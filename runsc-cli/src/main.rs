@@ -1,7 +1,8 @@
 //! `palisade`: the command line, compatible with runc's. `create`/`start`/`state`/`kill`/
 //! `delete`/`exec`/`ps`/`pause`/`resume`/`run`/`list`/`spec`/`features` run OCI bundles
 //! (containerd's runc shim drives them); `do` runs a command sandboxed over the host's root;
-//! `syscalls` prints the syscall coverage; `boot`, `gofer` and `proxy` are internal.
+//! `syscalls` prints the syscall coverage; `boot` and `proxy` are internal (the gofer is the
+//! `palisade-gofer` binary).
 #![deny(unsafe_code)]
 
 mod cgroup;
@@ -128,9 +129,6 @@ enum Command {
     /// Internal: the sandbox process of a container.
     #[command(hide = true)]
     Boot(cmd_boot::Args),
-    /// Internal: serve a directory tree to a sentry over an inherited socket.
-    #[command(hide = true)]
-    Gofer(cmd_gofer::Args),
     /// Internal: the host process standing for an exec'd process.
     #[command(hide = true)]
     Proxy(lifecycle::ProxyArgs),
@@ -210,7 +208,6 @@ fn main() {
         Command::Do(a) => cmd_do::run(g, a),
         Command::Syscalls(a) => cmd_syscalls::run(a),
         Command::Boot(a) => cmd_boot::run(g, a),
-        Command::Gofer(a) => cmd_gofer::run(a),
         Command::Proxy(a) => lifecycle::proxy(g, a),
     };
     match code {

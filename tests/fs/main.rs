@@ -349,7 +349,7 @@ fn gofer_is_confined() {
                     .parse()
                     .ok()?;
                 let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
-                (ppid == me && cmd.windows(5).any(|w| w == b"gofer")).then_some(pid)
+                (ppid == me && cmd.windows(14).any(|w| w == b"palisade-gofer")).then_some(pid)
             })
         });
         if found.is_some() {
