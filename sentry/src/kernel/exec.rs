@@ -43,6 +43,16 @@ impl Task {
         if let Some(d) = dir {
             fs.cwd = d;
         }
+        // The new comm is the last component of the path as given (a symlink's own name, a
+        // script's name), as Linux's bprm->filename.
+        let base: Vec<u8> = path
+            .rsplit(|&b| b == b'/')
+            .next()
+            .unwrap_or_default()
+            .iter()
+            .copied()
+            .take(15)
+            .collect();
         let args = crate::loader::ExecArgs {
             fs: &fs,
             creds: self.creds,
@@ -92,7 +102,12 @@ impl Task {
         self.altstack = ALTSTACK_NONE;
         self.robust_list = (0, 0);
         self.clear_child_tid = 0;
-        self.comm = image.exe.name().iter().copied().take(15).collect();
+        self.comm = if base.is_empty() {
+            // execveat(AT_EMPTY_PATH): the file's own name.
+            image.exe.name().iter().copied().take(15).collect()
+        } else {
+            base
+        };
         self.exe = Some(image.exe);
         self.publish_view();
         if let Some(v) = self.vfork_done.take() {
