@@ -8,6 +8,10 @@ use nix::sys::socket::{recvmsg, sendmsg, ControlMessage, ControlMessageOwned, Ms
 
 use crate::proto::MAX_MESSAGE;
 
+/// The most descriptors one datagram may carry (a pod's container joining its sandbox sends
+/// its stdio, its root's gofer connection and one per bind mount).
+pub const MAX_FDS: usize = 64;
+
 pub fn send(sock: RawFd, msg: &[u8], fd: Option<RawFd>) -> nix::Result<()> {
     send_fds(sock, msg, fd.as_slice())
 }
@@ -69,10 +73,10 @@ pub fn recv(sock: RawFd, buf: &mut RecvBuf) -> nix::Result<Option<Option<OwnedFd
     Ok(recv_fds(sock, buf)?.map(|fds| fds.into_iter().next()))
 }
 
-/// Receive one datagram and every fd it carries (at most 4). `Ok(None)`: the peer closed.
+/// Receive one datagram and every fd it carries (at most MAX_FDS). `Ok(None)`: the peer closed.
 pub fn recv_fds(sock: RawFd, buf: &mut RecvBuf) -> nix::Result<Option<Vec<OwnedFd>>> {
     buf.len = 0;
-    let mut space = cmsg_space!([RawFd; 4]);
+    let mut space = cmsg_space!([RawFd; MAX_FDS]);
     let (n, fd, truncated) = loop {
         let mut iov = [IoSliceMut::new(&mut buf.buf[..])];
         match recvmsg::<()>(sock, &mut iov, Some(&mut space), MsgFlags::MSG_CMSG_CLOEXEC) {

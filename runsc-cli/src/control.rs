@@ -21,19 +21,42 @@ const SOCKET: &str = "control.sock";
 #[derive(Serialize, Deserialize, Debug)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Request {
-    State,
-    Start,
+    /// `container`: a container that joined the sandbox (a pod's); None for the sandbox's
+    /// own first container, in this and the other requests.
+    State {
+        #[serde(default)]
+        container: Option<String>,
+    },
+    Start {
+        #[serde(default)]
+        container: Option<String>,
+    },
     /// Signal init (`pid` None, `all` false), every process (`all`), or one process.
     Kill {
         sig: i32,
         all: bool,
         pid: Option<i32>,
+        #[serde(default)]
+        container: Option<String>,
     },
-    Ps,
+    Ps {
+        #[serde(default)]
+        container: Option<String>,
+    },
     Pause,
     Resume,
     Exec {
         process: ProcessPlan,
+        #[serde(default)]
+        container: Option<String>,
+    },
+    /// Container `id` of the same pod joins the sandbox. The descriptors: its stdio (three,
+    /// or its one host terminal), then its root's gofer connection, then one gofer connection
+    /// per bind mount, in order. The connection stays open: the container's first process's
+    /// exit status is its last message, and closing it takes the container out.
+    Join {
+        id: String,
+        plan: JoinPlan,
     },
     /// The host terminal of process `pid` changed size.
     Resize {
@@ -41,6 +64,63 @@ pub enum Request {
         rows: u16,
         cols: u16,
     },
+}
+
+/// What a joining container brings, besides its descriptors.
+#[derive(Serialize, Deserialize, Debug)]
+pub struct JoinPlan {
+    pub process: ProcessPlan,
+    pub overlay: bool,
+    pub root_readonly: bool,
+    pub mounts: Vec<MountPlan>,
+    pub masked_paths: Vec<Vec<u8>>,
+    pub readonly_paths: Vec<Vec<u8>>,
+}
+
+/// A mount of a joining container, as it crosses the socket (a bind mount's gofer
+/// connection travels as a descriptor).
+#[derive(Serialize, Deserialize, Debug)]
+pub struct MountPlan {
+    pub dest: Vec<u8>,
+    pub fstype: String,
+    pub source: String,
+    /// read_only, nosuid, nodev, noexec.
+    pub flags: [bool; 4],
+    pub data: String,
+    pub optional: bool,
+}
+
+impl MountPlan {
+    pub fn from_spec(m: &sentry::MountSpec) -> MountPlan {
+        let f = &m.flags;
+        MountPlan {
+            dest: m.dest.clone(),
+            fstype: m.fstype.clone(),
+            source: m.source.clone(),
+            flags: [f.read_only, f.nosuid, f.nodev, f.noexec],
+            data: m.data.clone(),
+            optional: m.optional,
+        }
+    }
+
+    fn to_spec(&self, gofer: Option<OwnedFd>) -> sentry::MountSpec {
+        let [read_only, nosuid, nodev, noexec] = self.flags;
+        let flags = sentry::vfs::mount::Flags {
+            read_only,
+            nosuid,
+            nodev,
+            noexec,
+        };
+        sentry::MountSpec {
+            dest: self.dest.clone(),
+            fstype: self.fstype.clone(),
+            source: self.source.clone(),
+            flags,
+            data: self.data.clone(),
+            optional: self.optional,
+            gofer,
+        }
+    }
 }
 
 #[derive(Serialize, Deserialize, Debug, Default)]
@@ -142,6 +222,9 @@ pub struct Server {
     sandbox: Mutex<sentry::Sandbox>,
     k: Arc<sentry::kernel::Kernel>,
     started: AtomicBool,
+    /// The connections of the containers that joined, by id (each hears its container's
+    /// exit status).
+    joined: Mutex<std::collections::HashMap<String, OwnedFd>>,
 }
 
 /// The listening control socket of the container whose state directory is `dir`, bound
@@ -162,6 +245,7 @@ impl Server {
             sandbox: Mutex::new(sandbox),
             k,
             started: AtomicBool::new(false),
+            joined: Mutex::new(Default::default()),
         })
     }
 
@@ -210,52 +294,44 @@ impl Server {
             Err(e) => return Self::reply(&conn, &Reply::err(format!("bad request: {e}"))),
         };
         let r = match req {
-            Request::State => {
-                let status = if !self.started.load(Ordering::SeqCst) {
-                    "created"
-                } else if self.k.frozen() {
-                    "paused"
-                } else {
-                    "running"
-                };
-                Reply {
+            Request::State { container } => match self.status(container.as_deref()) {
+                Ok(status) => Reply {
                     status: Some(status.into()),
                     ..Reply::ok()
-                }
-            }
-            Request::Start => match self.start() {
+                },
+                Err(e) => Reply::err(e),
+            },
+            Request::Start { container } => match self.start(container.as_deref()) {
                 Ok(()) => Reply::ok(),
                 Err(e) => Reply::err(e),
             },
-            Request::Kill { sig, all, pid } => {
-                let target = if all { None } else { Some(pid.unwrap_or(1)) };
-                match self.k.signal_from_host(target, sig) {
-                    Ok(()) => {
-                        // A container killed before it started dies without running.
-                        if sig == libc::SIGKILL && target.is_none_or(|p| p == 1) {
-                            let _ = self.start();
-                        }
-                        Reply::ok()
-                    }
-                    Err(e) => Reply::err(format!("signalling the container: {e:?}")),
+            Request::Kill {
+                sig,
+                all,
+                pid,
+                container,
+            } => match self.kill(container.as_deref(), sig, all, pid) {
+                Ok(()) => Reply::ok(),
+                Err(e) => Reply::err(e),
+            },
+            Request::Ps { container } => {
+                let sb = self.lock();
+                Reply {
+                    processes: Some(
+                        sb.processes(container.as_deref())
+                            .into_iter()
+                            .map(|p| ProcInfo {
+                                pid: p.pid,
+                                ppid: p.ppid,
+                                uid: p.uid,
+                                threads: p.threads,
+                                comm: p.comm,
+                            })
+                            .collect(),
+                    ),
+                    ..Reply::ok()
                 }
             }
-            Request::Ps => Reply {
-                processes: Some(
-                    self.k
-                        .processes()
-                        .into_iter()
-                        .map(|p| ProcInfo {
-                            pid: p.pid,
-                            ppid: p.ppid,
-                            uid: p.uid,
-                            threads: p.threads,
-                            comm: p.comm,
-                        })
-                        .collect(),
-                ),
-                ..Reply::ok()
-            },
             Request::Pause | Request::Resume => {
                 if !self.started.load(Ordering::SeqCst) {
                     Reply::err("the container is not running")
@@ -268,18 +344,170 @@ impl Server {
                 Ok(()) => Reply::ok(),
                 Err(e) => Reply::err(e),
             },
-            Request::Exec { process } => return self.exec(conn, process, fds),
+            Request::Exec { process, container } => {
+                return self.exec(conn, container, process, fds)
+            }
+            Request::Join { id, plan } => return self.join(conn, id, plan, fds),
         };
         Self::reply(&conn, &r);
     }
 
-    pub fn start(&self) -> anyhow::Result<()> {
-        if self.started.swap(true, Ordering::SeqCst) {
-            bail!("the container has already been started");
+    fn lock(&self) -> std::sync::MutexGuard<'_, sentry::Sandbox> {
+        self.sandbox.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The status of the first container, or of a container that joined.
+    fn status(&self, member: Option<&str>) -> anyhow::Result<&'static str> {
+        use sentry::ContainerState as S;
+        let st = match member {
+            None if !self.started.load(Ordering::SeqCst) => S::Created,
+            None => S::Running,
+            Some(id) => self
+                .lock()
+                .container_state(id)
+                .with_context(|| format!("no container {id} in the sandbox"))?,
+        };
+        Ok(match st {
+            S::Created => "created",
+            S::Running if self.k.frozen() => "paused",
+            S::Running => "running",
+            S::Stopped => "stopped",
+        })
+    }
+
+    /// Signal the first process of the container (`pid` None, `all` false), every process
+    /// of it (`all`), or one process.
+    fn kill(
+        &self,
+        member: Option<&str>,
+        sig: i32,
+        all: bool,
+        pid: Option<i32>,
+    ) -> anyhow::Result<()> {
+        let sb = self.lock();
+        let init = sb
+            .init_pid(member)
+            .context("no such container in the sandbox")?;
+        let target = pid.unwrap_or(init);
+        let sent = if all {
+            sb.signal_all(member, sig)
+        } else {
+            self.k.signal_from_host(Some(target), sig)
+        };
+        drop(sb);
+        sent.map_err(|e| anyhow::anyhow!("signalling the container: {e:?}"))?;
+        // A container killed before it started dies without running.
+        let created = self.status(member).is_ok_and(|s| s == "created");
+        if sig == libc::SIGKILL && (all || target == init) && created {
+            let _ = self.start(member);
         }
-        let mut sb = self.sandbox.lock().unwrap_or_else(|e| e.into_inner());
-        sb.start()
-            .map_err(|e| anyhow::anyhow!("starting the container: {e:?}"))
+        Ok(())
+    }
+
+    /// Let the first process of the sandbox's first container, or of a container that
+    /// joined, run.
+    pub fn start(&self, member: Option<&str>) -> anyhow::Result<()> {
+        let Some(id) = member else {
+            if self.started.swap(true, Ordering::SeqCst) {
+                bail!("the container has already been started");
+            }
+            return self
+                .lock()
+                .start()
+                .map_err(|e| anyhow::anyhow!("starting the container: {e:?}"));
+        };
+        // The joining container's connection hears its exit status.
+        let conn = lock(&self.joined)
+            .get(id)
+            .and_then(|c| c.try_clone().ok())
+            .with_context(|| format!("no container {id} in the sandbox"))?;
+        let on_exit = Self::exit_reporter(conn);
+        self.lock()
+            .start_container(id, on_exit)
+            .map_err(|e| anyhow::anyhow!("starting container {id}: {e:?}"))?;
+        Ok(())
+    }
+
+    /// Tells `conn` a process's exit status, then ends the connection.
+    fn exit_reporter(conn: OwnedFd) -> Box<dyn FnOnce(sentry::kernel::ExitStatus) + Send> {
+        Box::new(move |st: sentry::kernel::ExitStatus| {
+            let r = Reply {
+                exit: Some(st.shell_code()),
+                ..Reply::ok()
+            };
+            Self::reply(&conn, &r);
+            let _ = socket::shutdown(conn.as_raw_fd(), socket::Shutdown::Both);
+        })
+    }
+
+    /// A container of the same pod joins: build its root and first process, tell the
+    /// caller its pid, and take it out again when the caller goes away.
+    fn join(&self, conn: OwnedFd, id: String, plan: JoinPlan, fds: Vec<OwnedFd>) {
+        let stdio_count = if plan.process.terminal { 1 } else { 3 };
+        let binds = plan.mounts.iter().filter(|m| m.fstype == "bind").count();
+        if fds.len() != stdio_count + 1 + binds {
+            return Self::reply(&conn, &Reply::err("join: wrong number of descriptors"));
+        }
+        let mut fds = fds.into_iter();
+        let stdio = match Self::stdio(&plan.process, fds.by_ref().take(stdio_count).collect()) {
+            Ok(s) => s,
+            Err(e) => return Self::reply(&conn, &Reply::err(e)),
+        };
+        let Some(gofer) = fds.next() else { return };
+        let mounts = plan
+            .mounts
+            .iter()
+            .map(|m| m.to_spec(if m.fstype == "bind" { fds.next() } else { None }))
+            .collect();
+        let cfg = sentry::ContainerConfig {
+            init: plan.process.to_spec(stdio),
+            overlay: plan.overlay,
+            root_readonly: plan.root_readonly,
+            gofer,
+            mounts,
+            masked_paths: plan.masked_paths,
+            readonly_paths: plan.readonly_paths,
+        };
+        let Ok(waiter) = conn.try_clone() else { return };
+        let mut joined = lock(&self.joined);
+        if joined.contains_key(&id) {
+            return Self::reply(&conn, &Reply::err(format!("container {id} already joined")));
+        }
+        let pid = match self.lock().add_container(&id, cfg) {
+            Ok(pid) => pid,
+            Err(e) => return Self::reply(&conn, &Reply::err(e)),
+        };
+        joined.insert(id.clone(), waiter);
+        drop(joined);
+        Self::reply(
+            &conn,
+            &Reply {
+                pid: Some(pid),
+                ..Reply::ok()
+            },
+        );
+        // The caller going away (`delete`, or it was killed) takes the container out.
+        let mut buf = gofer::sock::RecvBuf::new();
+        while let Ok(Some(_)) = gofer::sock::recv_fds(conn.as_raw_fd(), &mut buf) {}
+        lock(&self.joined).remove(&id);
+        let _ = self.lock().remove_container(&id);
+    }
+
+    /// A process's standard I/O from the descriptors that came with it: three, or the one
+    /// host terminal.
+    fn stdio(process: &ProcessPlan, fds: Vec<OwnedFd>) -> anyhow::Result<sentry::Stdio> {
+        if process.terminal {
+            let (rows, cols) = process.console_size.unwrap_or((0, 0));
+            match <[OwnedFd; 1]>::try_from(fds) {
+                Ok([host]) => Ok(sentry::Stdio::Console { host, rows, cols }),
+                Err(_) => bail!("a process with a terminal needs its fd"),
+            }
+        } else {
+            match <[OwnedFd; 3]>::try_from(fds) {
+                Ok(s) => Ok(sentry::Stdio::Host(s)),
+                Err(_) => bail!("a process needs three stdio descriptors"),
+            }
+        }
     }
 
     /// The terminal of process `pid` has a new size.
@@ -289,38 +517,18 @@ impl Server {
             .map_err(|e| anyhow::anyhow!("resizing the terminal of {pid}: {e:?}"))
     }
 
-    fn exec(&self, conn: OwnedFd, process: ProcessPlan, fds: Vec<OwnedFd>) {
-        // Three stdio descriptors, or the one host terminal.
-        let stdio = if process.terminal {
-            let (rows, cols) = process.console_size.unwrap_or((0, 0));
-            match <[OwnedFd; 1]>::try_from(fds) {
-                Ok([host]) => sentry::Stdio::Console { host, rows, cols },
-                Err(_) => {
-                    return Self::reply(&conn, &Reply::err("exec with a terminal needs its fd"))
-                }
-            }
-        } else {
-            match <[OwnedFd; 3]>::try_from(fds) {
-                Ok(s) => sentry::Stdio::Host(s),
-                Err(_) => {
-                    return Self::reply(&conn, &Reply::err("exec needs three stdio descriptors"))
-                }
-            }
+    fn exec(&self, conn: OwnedFd, member: Option<String>, process: ProcessPlan, fds: Vec<OwnedFd>) {
+        let stdio = match Self::stdio(&process, fds) {
+            Ok(s) => s,
+            Err(e) => return Self::reply(&conn, &Reply::err(format!("exec: {e}"))),
         };
-        if !self.started.load(Ordering::SeqCst) {
+        if self.status(member.as_deref()).ok() != Some("running") {
             return Self::reply(&conn, &Reply::err("the container is not running"));
         }
         let Ok(out) = conn.try_clone() else { return };
-        let on_exit = Box::new(move |st: sentry::kernel::ExitStatus| {
-            let r = Reply {
-                exit: Some(st.shell_code()),
-                ..Reply::ok()
-            };
-            Self::reply(&out, &r);
-            let _ = socket::shutdown(out.as_raw_fd(), socket::Shutdown::Both);
-        });
-        let sb = self.sandbox.lock().unwrap_or_else(|e| e.into_inner());
-        let pid = match sb.exec(process.to_spec(stdio), on_exit) {
+        let on_exit = Self::exit_reporter(out);
+        let sb = self.lock();
+        let pid = match sb.exec(member.as_deref(), process.to_spec(stdio), on_exit) {
             Ok(pid) => pid,
             Err(e) => return Self::reply(&conn, &Reply::err(e)),
         };
@@ -337,4 +545,8 @@ impl Server {
         while let Ok(Some(_)) = gofer::sock::recv_fds(conn.as_raw_fd(), &mut buf) {}
         let _ = self.k.signal_from_host(Some(pid), libc::SIGKILL);
     }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }

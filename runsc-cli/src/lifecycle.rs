@@ -2,7 +2,7 @@
 //! exec, ps, pause, resume, run, list, events, update, spec, features.
 
 use std::io::Read;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
@@ -137,6 +137,24 @@ pub struct ProxyArgs {
     /// Where to send the terminal's master (a process with a terminal).
     #[arg(long)]
     console_socket: Option<PathBuf>,
+    /// The container of a pod to exec in (one that joined the sandbox).
+    #[arg(long)]
+    container: Option<String>,
+}
+
+#[derive(clap::Args)]
+pub struct JoinArgs {
+    /// The state directory of the pod's sandbox container (its control socket).
+    #[arg(long)]
+    state_dir: PathBuf,
+    #[arg(long)]
+    sync_fd: i32,
+    #[arg(long)]
+    bundle: PathBuf,
+    /// Where to send the terminal's master (process.terminal).
+    #[arg(long)]
+    console_socket: Option<PathBuf>,
+    id: String,
 }
 
 #[derive(clap::Args)]
@@ -190,12 +208,22 @@ pub struct Unsupported {
     rest: Vec<String>,
 }
 
+/// Where a container's requests go: the control socket's directory (its own, or that of
+/// the pod's sandbox it joined) and, for a container that joined, its id there.
+fn target(g: &Global, c: &Container) -> (PathBuf, Option<String>) {
+    match &c.sandbox {
+        Some(s) => (state::dir(&g.root, s), Some(c.id.clone())),
+        None => (state::dir(&g.root, &c.id), None),
+    }
+}
+
 /// The container's status: asked of the sandbox while its process runs.
-fn status(c: &Container, dir: &Path) -> Status {
+fn status(g: &Global, c: &Container) -> Status {
     if !c.sandbox_alive() {
         return Status::Stopped;
     }
-    match control::call(dir, &Request::State) {
+    let (dir, container) = target(g, c);
+    match control::call(&dir, &Request::State { container }) {
         Ok(r) => Status::parse(r.status.as_deref().unwrap_or("")),
         // Booting, or winding down after its first process exited.
         Err(_) => Status::Running,
@@ -289,6 +317,90 @@ impl Drop for Cleanup {
     }
 }
 
+/// Start the sandbox process of a new container (`palisade boot`, the first process of a
+/// new pid namespace) and wait until it is ready: it, its gofer's pid, the cgroups made.
+fn spawn_sandbox(
+    g: &Global,
+    a: &CreateArgs,
+    bundle: &Path,
+    dir: &Path,
+) -> anyhow::Result<(Child, i32, Vec<PathBuf>)> {
+    let (mut sync_r, sync_w) = sync_pipe()?;
+    let mut cmd = helper_command(g)?;
+    cmd.arg("--platform")
+        .arg(&g.platform)
+        .arg("--overlay")
+        .arg(&g.overlay)
+        .arg("--network")
+        .arg(&g.network);
+    if g.strace {
+        cmd.arg("--strace");
+    }
+    cmd.arg("boot")
+        .arg("--bundle")
+        .arg(bundle)
+        .arg("--state-dir")
+        .arg(dir)
+        .arg("--sync-fd")
+        .arg(sync_w.as_raw_fd().to_string());
+    if let Some(s) = &a.console_socket {
+        cmd.arg("--console-socket").arg(s);
+    }
+    let mut child = spawn_in_new_pid_namespace(&mut cmd).context("starting the sandbox")?;
+    drop(sync_w);
+    let mut buf = Vec::new();
+    let _ = sync_r.read_to_end(&mut buf);
+    let ready: Option<crate::cmd_boot::Ready> = serde_json::from_slice(&buf).ok();
+    match ready {
+        Some(r) if r.error.is_none() => Ok((child, r.gofer_pid, r.cgroups)),
+        other => {
+            let _ = child.kill();
+            let _ = child.wait();
+            match other.and_then(|r| r.error) {
+                Some(e) => bail!("{e}"),
+                None => bail!("the sandbox process failed to start"),
+            }
+        }
+    }
+}
+
+/// Add a pod's container to the running sandbox of the pod's sandbox container `sandbox`:
+/// start `palisade join`, which stands for the container's first process; it and the pid of
+/// the container's gofer.
+fn spawn_join(
+    g: &Global,
+    a: &CreateArgs,
+    bundle: &Path,
+    sandbox: &str,
+) -> anyhow::Result<(Child, i32)> {
+    let s = state::load(&g.root, sandbox)
+        .with_context(|| format!("the pod's sandbox container {sandbox}"))?;
+    if let Some(other) = &s.sandbox {
+        bail!("container {sandbox} is not a pod's sandbox (it joined {other})");
+    }
+    match status(g, &s) {
+        Status::Created | Status::Running => {}
+        st => bail!("the pod's sandbox container {sandbox} is {}", st.as_str()),
+    }
+    let (sync_r, sync_w) = sync_pipe()?;
+    let mut cmd = helper_command(g)?;
+    cmd.arg("--overlay").arg(&g.overlay).arg("join");
+    if let Some(s) = &a.console_socket {
+        cmd.arg("--console-socket").arg(s);
+    }
+    cmd.arg("--state-dir")
+        .arg(state::dir(&g.root, sandbox))
+        .arg("--sync-fd")
+        .arg(sync_w.as_raw_fd().to_string())
+        .arg("--bundle")
+        .arg(bundle)
+        .arg(&a.id);
+    let child = cmd.spawn().context("starting the container's process")?;
+    drop(sync_w);
+    let (child, gofer) = wait_ready(child, sync_r, "joining the pod's sandbox")?;
+    Ok((child, gofer.unwrap_or(0)))
+}
+
 /// Create the container; the sandbox process (our child).
 fn do_create(g: &Global, a: &CreateArgs) -> anyhow::Result<(Container, Child)> {
     state::check_id(&a.id)?;
@@ -309,42 +421,13 @@ fn do_create(g: &Global, a: &CreateArgs) -> anyhow::Result<(Container, Child)> {
     }
     let mut cleanup = Cleanup(Some(dir.clone()));
     let _lock = state::lock(&root, &a.id)?;
-    let (mut sync_r, sync_w) = sync_pipe()?;
-    let mut cmd = helper_command(g)?;
-    cmd.arg("--platform")
-        .arg(&g.platform)
-        .arg("--overlay")
-        .arg(&g.overlay)
-        .arg("--network")
-        .arg(&g.network);
-    if g.strace {
-        cmd.arg("--strace");
-    }
-    cmd.arg("boot")
-        .arg("--bundle")
-        .arg(&bundle)
-        .arg("--state-dir")
-        .arg(&dir)
-        .arg("--sync-fd")
-        .arg(sync_w.as_raw_fd().to_string());
-    if let Some(s) = &a.console_socket {
-        cmd.arg("--console-socket").arg(s);
-    }
-    let mut child = spawn_in_new_pid_namespace(&mut cmd).context("starting the sandbox")?;
-    drop(sync_w);
-    let mut buf = Vec::new();
-    let _ = sync_r.read_to_end(&mut buf);
-    let ready: Option<crate::cmd_boot::Ready> = serde_json::from_slice(&buf).ok();
-    let (gofer_pid, cgroups) = match ready {
-        Some(r) if r.error.is_none() => (r.gofer_pid, r.cgroups),
-        other => {
-            let _ = child.kill();
-            let _ = child.wait();
-            match other.and_then(|r| r.error) {
-                Some(e) => bail!("{e}"),
-                None => bail!("the sandbox process failed to start"),
-            }
+    let pod_sandbox = plan.pod_sandbox(&a.id);
+    let (mut child, gofer_pid, cgroups) = match &pod_sandbox {
+        Some(sandbox) => {
+            let (child, gofer) = spawn_join(g, a, &bundle, sandbox)?;
+            (child, gofer, Vec::new())
         }
+        None => spawn_sandbox(g, a, &bundle, &dir)?,
     };
     let pid = child.id() as i32;
     let c = Container {
@@ -358,6 +441,7 @@ fn do_create(g: &Global, a: &CreateArgs) -> anyhow::Result<(Container, Child)> {
         owner: String::new(),
         annotations: plan.annotations.clone(),
         cgroups,
+        sandbox: pod_sandbox,
     };
     let fail = |child: &mut Child, e: anyhow::Error| {
         let _ = child.kill();
@@ -400,12 +484,12 @@ pub fn create(g: &Global, a: CreateArgs) -> anyhow::Result<i32> {
 
 fn do_start(g: &Global, id: &str) -> anyhow::Result<Container> {
     let c = state::load(&g.root, id)?;
-    let dir = state::dir(&g.root, id);
-    match status(&c, &dir) {
+    match status(g, &c) {
         Status::Created => {}
         s => bail!("cannot start a container that is {}", s.as_str()),
     }
-    control::call(&dir, &Request::Start)?;
+    let (dir, container) = target(g, &c);
+    control::call(&dir, &Request::Start { container })?;
     let spec = oci::load(&c.bundle).ok();
     let st = state_json(&c, Status::Running);
     if let Some(h) = spec.as_ref().and_then(|p| p.spec.hooks().as_ref()) {
@@ -423,7 +507,7 @@ pub fn start(g: &Global, a: IdArg) -> anyhow::Result<i32> {
 
 pub fn state(g: &Global, a: IdArg) -> anyhow::Result<i32> {
     let c = state::load(&g.root, &a.id)?;
-    let st = status(&c, &state::dir(&g.root, &a.id));
+    let st = status(g, &c);
     println!("{}", serde_json::to_string_pretty(&state_json(&c, st))?);
     Ok(0)
 }
@@ -450,18 +534,19 @@ pub fn parse_signal(s: &str) -> anyhow::Result<i32> {
 pub fn kill(g: &Global, a: KillArgs) -> anyhow::Result<i32> {
     let sig = parse_signal(&a.signal)?;
     let c = state::load(&g.root, &a.id)?;
-    let dir = state::dir(&g.root, &a.id);
-    if status(&c, &dir) == Status::Stopped {
+    if status(g, &c) == Status::Stopped {
         // containerd's shim kills every process of a stopped container on delete.
         if a.all {
             return Ok(0);
         }
         bail!("container {} is not running", a.id);
     }
+    let (dir, container) = target(g, &c);
     let req = Request::Kill {
         sig,
         all: a.all,
         pid: None,
+        container,
     };
     match control::call(&dir, &req) {
         Ok(_) => Ok(0),
@@ -524,7 +609,7 @@ fn destroy(g: &Global, c: &Container) -> anyhow::Result<()> {
 pub fn delete(g: &Global, a: DeleteArgs) -> anyhow::Result<i32> {
     let c = state::load(&g.root, &a.id)?;
     let _lock = state::lock(&g.root, &a.id)?;
-    let st = status(&c, &state::dir(&g.root, &a.id));
+    let st = status(g, &c);
     if st != Status::Stopped && !a.force {
         bail!(
             "cannot delete container {} that is not stopped: {}",
@@ -565,53 +650,76 @@ fn exec_process(c: &Container, a: &ExecArgs) -> anyhow::Result<oci::ProcessPlan>
     Ok(p)
 }
 
-/// Start the proxy that stands for an exec'd process; its pid.
+/// Start the proxy that stands for an exec'd process.
 fn spawn_proxy(
     g: &Global,
     dir: &Path,
+    container: Option<&str>,
     p: &oci::ProcessPlan,
     console_socket: Option<&Path>,
 ) -> anyhow::Result<Child> {
-    let (mut sync_r, sync_w) = sync_pipe()?;
+    let (sync_r, sync_w) = sync_pipe()?;
     let mut cmd = helper_command(g)?;
     cmd.arg("proxy");
     if let Some(s) = console_socket {
         cmd.arg("--console-socket").arg(s);
     }
-    let mut child = cmd
-        .arg("--state-dir")
+    if let Some(c) = container {
+        cmd.arg("--container").arg(c);
+    }
+    cmd.arg("--state-dir")
         .arg(dir)
         .arg("--sync-fd")
         .arg(sync_w.as_raw_fd().to_string())
         .arg("--process")
-        .arg(serde_json::to_string(p)?)
-        .spawn()
-        .context("starting the exec proxy")?;
+        .arg(serde_json::to_string(p)?);
+    let child = cmd.spawn().context("starting the exec proxy")?;
     drop(sync_w);
+    wait_ready(child, sync_r, "the exec proxy").map(|(c, _)| c)
+}
+
+/// Wait for a standing-in process (proxy, join) to report on `sync_r`: the child and the
+/// gofer pid it reports, or its error.
+fn wait_ready(
+    mut child: Child,
+    mut sync_r: std::fs::File,
+    what: &str,
+) -> anyhow::Result<(Child, Option<i32>)> {
     let mut buf = String::new();
     let _ = sync_r.read_to_string(&mut buf);
-    if buf.trim() != "ok" {
-        let _ = child.wait();
-        if buf.is_empty() {
-            bail!("the exec proxy failed");
-        }
-        bail!("{}", buf.trim());
+    let msg = buf.trim();
+    if msg == "ok" {
+        return Ok((child, None));
     }
-    Ok(child)
+    if let Some(gofer) = msg.strip_prefix("ok ").and_then(|p| p.parse().ok()) {
+        return Ok((child, Some(gofer)));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    if msg.is_empty() {
+        bail!("{what} failed");
+    }
+    bail!("{msg}")
 }
 
 pub fn exec(g: &Global, a: ExecArgs) -> anyhow::Result<i32> {
     let c = state::load(&g.root, &a.id)?;
-    let dir = state::dir(&g.root, &a.id);
-    match status(&c, &dir) {
+    match status(g, &c) {
         Status::Running => {}
         s => bail!("cannot exec in a container that is {}", s.as_str()),
     }
+    let (dir, container) = target(g, &c);
     let p = exec_process(&c, &a)?;
     if p.terminal && a.console_socket.is_none() {
         bail!("process.terminal is true but no --console-socket was given");
     }
-    let mut child = spawn_proxy(g, &dir, &p, a.console_socket.as_deref())?;
+    let mut child = spawn_proxy(
+        g,
+        &dir,
+        container.as_deref(),
+        &p,
+        a.console_socket.as_deref(),
+    )?;
     if let Some(f) = &a.pid_file {
         write_pid_file(f, child.id() as i32)?;
     }
@@ -655,11 +763,27 @@ fn forwarded_signals() -> SigSet {
 /// `palisade proxy`: start the process in the sandbox with our stdio, tell `exec` it runs,
 /// pass on the signals we get, and exit with its status.
 pub fn proxy(_g: &Global, a: ProxyArgs) -> anyhow::Result<i32> {
+    let sync = detach_with_sync(a.sync_fd)?;
+    forwarded_signals().thread_block()?;
+    let started = proxy_start(&a).map(|(conn, pid, console)| (conn, pid, console, None));
+    stand_for(sync, started, &a.state_dir, a.container.clone())
+}
+
+/// A process started in the sandbox: the connection that will bring its exit status, its
+/// pid, its host terminal if it has one, and the pid of the gofer started for it.
+type Started = (OwnedFd, i32, Option<OwnedFd>, Option<u32>);
+
+/// Having started a process in the sandbox whose control socket is in `dir` (or failed
+/// to), tell our creator over `sync` ("ok [GOFER_PID]" or the error), then stand for the
+/// process: pass on the signals we get and exit with its status.
+fn stand_for(
+    mut sync: std::fs::File,
+    started: anyhow::Result<Started>,
+    dir: &Path,
+    container: Option<String>,
+) -> anyhow::Result<i32> {
     use std::io::Write;
-    let mut sync = detach_with_sync(a.sync_fd)?;
-    let set = forwarded_signals();
-    set.thread_block()?;
-    let (conn, pid, console) = match proxy_start(&a) {
+    let (conn, pid, console, gofer) = match started {
         Ok(x) => x,
         Err(e) => {
             let _ = write!(sync, "{e:#}");
@@ -667,9 +791,13 @@ pub fn proxy(_g: &Global, a: ProxyArgs) -> anyhow::Result<i32> {
         }
     };
     let terminal = console.is_some();
-    let _ = write!(sync, "ok");
+    let _ = match gofer {
+        Some(g) => write!(sync, "ok {g}"),
+        None => write!(sync, "ok"),
+    };
     drop(sync);
-    let dir = a.state_dir.clone();
+    let dir = dir.to_path_buf();
+    let set = forwarded_signals();
     std::thread::spawn(move || loop {
         let Ok(sig) = set.wait() else { return };
         if sig == Signal::SIGCHLD || (terminal && sig == Signal::SIGHUP) {
@@ -686,6 +814,7 @@ pub fn proxy(_g: &Global, a: ProxyArgs) -> anyhow::Result<i32> {
             sig: sig as i32,
             all: false,
             pid: Some(pid),
+            container: container.clone(),
         };
         let _ = control::call(&dir, &req);
     });
@@ -703,25 +832,40 @@ pub fn proxy(_g: &Global, a: ProxyArgs) -> anyhow::Result<i32> {
     }
 }
 
-/// Start the proxy's process: the connection that will bring its exit status, its pid, and
-/// its host terminal if it has one.
-fn proxy_start(
-    a: &ProxyArgs,
-) -> anyhow::Result<(std::os::fd::OwnedFd, i32, Option<std::os::fd::OwnedFd>)> {
-    let mut process: oci::ProcessPlan = serde_json::from_str(&a.process)?;
-    let console = match &a.console_socket {
+/// The host terminal of a process with `terminal` (its master sent to `socket`), with
+/// `process.console_size` updated to its size.
+fn open_console(
+    socket: Option<&Path>,
+    process: &mut oci::ProcessPlan,
+) -> anyhow::Result<Option<OwnedFd>> {
+    match socket {
         Some(s) if process.terminal => {
             let (slave, size) = crate::console::open(s, process.console_size)?;
             process.console_size = Some(size);
-            Some(slave)
+            Ok(Some(slave))
         }
-        _ => None,
-    };
-    let fds: Vec<i32> = match &console {
+        _ => Ok(None),
+    }
+}
+
+/// The descriptors that carry a process's stdio: its host terminal, or our 0, 1 and 2.
+fn stdio_fds(console: &Option<OwnedFd>) -> Vec<i32> {
+    match console {
         Some(slave) => vec![slave.as_raw_fd()],
         None => vec![0, 1, 2],
+    }
+}
+
+/// Start the proxy's process: the connection that will bring its exit status, its pid, and
+/// its host terminal if it has one.
+fn proxy_start(a: &ProxyArgs) -> anyhow::Result<(OwnedFd, i32, Option<OwnedFd>)> {
+    let mut process: oci::ProcessPlan = serde_json::from_str(&a.process)?;
+    let console = open_console(a.console_socket.as_deref(), &mut process)?;
+    let fds = stdio_fds(&console);
+    let req = Request::Exec {
+        process,
+        container: a.container.clone(),
     };
-    let req = Request::Exec { process };
     let (conn, reply) = control::call_with(&a.state_dir, &req, &fds)?;
     match reply.pid.filter(|_| reply.ok) {
         Some(pid) => Ok((conn, pid, console)),
@@ -729,13 +873,72 @@ fn proxy_start(
     }
 }
 
+/// `palisade join`: the host process standing for a pod's container that joins the pod's
+/// running sandbox. It starts the container's gofer (which dies with it), sends the
+/// container to the sandbox, and exits with its first process's status; killing it takes
+/// the container out of the sandbox.
+pub fn join(g: &Global, a: JoinArgs) -> anyhow::Result<i32> {
+    let sync = detach_with_sync(a.sync_fd)?;
+    forwarded_signals().thread_block()?;
+    let started = join_start(g, &a);
+    stand_for(sync, started, &a.state_dir, Some(a.id.clone()))
+}
+
+fn join_start(g: &Global, a: &JoinArgs) -> anyhow::Result<Started> {
+    let mut plan = oci::load(&a.bundle)?;
+    let overlay = g.overlay == "root:memory";
+    let binds: Vec<crate::cmd_gofer::Bind> = plan
+        .mounts
+        .iter()
+        .filter(|m| m.fstype == "bind")
+        .map(|m| (PathBuf::from(&m.source), !m.flags.read_only))
+        .collect();
+    // Its descriptors travel in one message: stdio, the root's connection, the binds'.
+    if binds.len() + 4 > gofer::sock::MAX_FDS {
+        bail!(
+            "mounts: a pod's container may have at most {} bind mounts",
+            gofer::sock::MAX_FDS - 4
+        );
+    }
+    let (gofer, root_conn, bind_conns) =
+        crate::cmd_gofer::spawn(&plan.root, !overlay, true, &binds)?;
+    let console = open_console(a.console_socket.as_deref(), &mut plan.init)?;
+    let mut fds = stdio_fds(&console);
+    fds.push(root_conn.as_raw_fd());
+    fds.extend(bind_conns.iter().map(|c| c.as_raw_fd()));
+    let join = control::JoinPlan {
+        process: plan.init.clone(),
+        overlay,
+        root_readonly: plan.root_readonly,
+        mounts: plan
+            .mounts
+            .iter()
+            .map(control::MountPlan::from_spec)
+            .collect(),
+        masked_paths: std::mem::take(&mut plan.masked_paths),
+        readonly_paths: std::mem::take(&mut plan.readonly_paths),
+    };
+    let req = Request::Join {
+        id: a.id.clone(),
+        plan: join,
+    };
+    let (conn, reply) = control::call_with(&a.state_dir, &req, &fds)?;
+    match reply.pid.filter(|_| reply.ok) {
+        Some(pid) => Ok((conn, pid, console, Some(gofer.id()))),
+        None => bail!(
+            "joining the pod's sandbox: {}",
+            reply.error.unwrap_or_else(|| "failed".into())
+        ),
+    }
+}
+
 pub fn ps(g: &Global, a: PsArgs) -> anyhow::Result<i32> {
     let c = state::load(&g.root, &a.id)?;
-    let dir = state::dir(&g.root, &a.id);
-    let procs = if status(&c, &dir) == Status::Stopped {
+    let procs = if status(g, &c) == Status::Stopped {
         Vec::new()
     } else {
-        control::call(&dir, &Request::Ps)?
+        let (dir, container) = target(g, &c);
+        control::call(&dir, &Request::Ps { container })?
             .processes
             .unwrap_or_default()
     };
@@ -756,8 +959,14 @@ pub fn ps(g: &Global, a: PsArgs) -> anyhow::Result<i32> {
 
 pub fn pause(g: &Global, a: IdArg, pause: bool) -> anyhow::Result<i32> {
     let c = state::load(&g.root, &a.id)?;
-    let dir = state::dir(&g.root, &a.id);
-    let st = status(&c, &dir);
+    let (dir, container) = target(g, &c);
+    if container.is_some() {
+        bail!(
+            "container {} is one of a pod's: pause the pod's sandbox container",
+            a.id
+        );
+    }
+    let st = status(g, &c);
     let (want, req) = if pause {
         (Status::Running, Request::Pause)
     } else {
@@ -790,6 +999,7 @@ pub fn run(g: &Global, a: RunArgs) -> anyhow::Result<i32> {
             sig,
             all: false,
             pid: None,
+            container: None,
         };
         let _ = control::call(&dir, &req);
     })?;
@@ -803,7 +1013,7 @@ pub fn list(g: &Global, a: ListArgs) -> anyhow::Result<i32> {
     let mut rows = Vec::new();
     for id in state::list(&g.root) {
         if let Ok(c) = state::load(&g.root, &id) {
-            let st = status(&c, &state::dir(&g.root, &id));
+            let st = status(g, &c);
             rows.push((c, st));
         }
     }
@@ -835,11 +1045,11 @@ pub fn list(g: &Global, a: ListArgs) -> anyhow::Result<i32> {
 /// One stats event, as `runc events --stats` prints it (the fields the sandbox knows).
 fn stats_event(g: &Global, id: &str) -> anyhow::Result<Option<serde_json::Value>> {
     let c = state::load(&g.root, id)?;
-    let dir = state::dir(&g.root, id);
-    if status(&c, &dir) == Status::Stopped {
+    if status(g, &c) == Status::Stopped {
         return Ok(None);
     }
-    let procs = control::call(&dir, &Request::Ps)?
+    let (dir, container) = target(g, &c);
+    let procs = control::call(&dir, &Request::Ps { container })?
         .processes
         .unwrap_or_default();
     Ok(Some(serde_json::json!({
@@ -880,7 +1090,7 @@ pub fn update(g: &Global, a: UpdateArgs) -> anyhow::Result<i32> {
         Some(p) => std::fs::read(p).with_context(|| format!("reading {p}"))?,
     };
     let _res: oci_spec::runtime::LinuxResources = oci::parse_json(&text).context("--resources")?;
-    if status(&c, &state::dir(&g.root, &a.id)) == Status::Stopped {
+    if status(g, &c) == Status::Stopped {
         bail!("container {} is not running", a.id);
     }
     bail!("update: resource limits are not applied yet")

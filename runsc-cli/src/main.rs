@@ -1,7 +1,7 @@
 //! `palisade`: the command line, compatible with runc's. `create`/`start`/`state`/`kill`/
 //! `delete`/`exec`/`ps`/`pause`/`resume`/`run`/`list`/`spec`/`features` run OCI bundles
 //! (containerd's runc shim drives them); `do` runs a command sandboxed over the host's root;
-//! `syscalls` prints the syscall coverage; `boot` and `proxy` are internal (the gofer is the
+//! `syscalls` prints the syscall coverage; `boot`, `proxy` and `join` are internal (the gofer is the
 //! `palisade-gofer` binary).
 #![deny(unsafe_code)]
 
@@ -132,6 +132,9 @@ enum Command {
     /// Internal: the host process standing for an exec'd process.
     #[command(hide = true)]
     Proxy(lifecycle::ProxyArgs),
+    /// Internal: the host process standing for a pod's container in the pod's sandbox.
+    #[command(hide = true)]
+    Join(lifecycle::JoinArgs),
 }
 
 /// Set up diagnostics: to the --log file if given (JSON lines with --log-format json),
@@ -209,6 +212,7 @@ fn main() {
         Command::Syscalls(a) => cmd_syscalls::run(a),
         Command::Boot(a) => cmd_boot::run(g, a),
         Command::Proxy(a) => lifecycle::proxy(g, a),
+        Command::Join(a) => lifecycle::join(g, a),
     };
     match code {
         Ok(c) => std::process::exit(c),

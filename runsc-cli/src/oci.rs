@@ -67,6 +67,20 @@ pub struct Plan {
     pub resources: Option<LinuxResources>,
 }
 
+/// The annotations with which containerd's CRI plugin tells a pod's containers apart.
+const CONTAINER_TYPE: &str = "io.kubernetes.cri.container-type";
+const SANDBOX_ID: &str = "io.kubernetes.cri.sandbox-id";
+
+impl Plan {
+    /// For a pod's container (not the pod's sandbox container), the id of the pod's sandbox
+    /// container whose sandbox it joins.
+    pub fn pod_sandbox(&self, id: &str) -> Option<String> {
+        let kind = self.annotations.get(CONTAINER_TYPE)?;
+        let sandbox = self.annotations.get(SANDBOX_ID)?;
+        (kind == "container" && sandbox != id).then(|| sandbox.clone())
+    }
+}
+
 /// Read and check `<bundle>/config.json`.
 pub fn load(bundle: &Path) -> anyhow::Result<Plan> {
     let path = bundle.join("config.json");

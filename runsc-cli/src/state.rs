@@ -24,6 +24,10 @@ pub struct Container {
     /// Host cgroup directories made for the container (removed on delete).
     #[serde(default)]
     pub cgroups: Vec<PathBuf>,
+    /// The pod's sandbox container this one joined (its sandbox runs this container; `pid`
+    /// is then the host process standing for the container's first process).
+    #[serde(default)]
+    pub sandbox: Option<String>,
 }
 
 /// Container status, as the runtime spec names them.

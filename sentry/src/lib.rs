@@ -14,4 +14,7 @@ pub mod syscalls;
 pub mod vfs;
 
 pub use kernel::Limits;
-pub use sandbox::{boot, BootConfig, BootError, MountSpec, ProcessSpec, Sandbox, Stdio};
+pub use sandbox::{
+    boot, BootConfig, BootError, ContainerConfig, ContainerState, MountSpec, ProcessSpec, Sandbox,
+    Stdio,
+};

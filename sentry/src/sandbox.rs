@@ -149,6 +149,31 @@ pub struct BootConfig {
     pub init_unkillable: bool,
 }
 
+/// Another container of a pod joining a running sandbox: its own root file system (served
+/// by a gofer of its own) and mounts, its first process; the kernel, its pid space,
+/// hostname and network are the sandbox's.
+pub struct ContainerConfig {
+    pub init: ProcessSpec,
+    /// The root is an overlay with its changes in sandbox memory (else written through).
+    pub overlay: bool,
+    pub root_readonly: bool,
+    /// Connection to the gofer serving the container's root file system.
+    pub gofer: OwnedFd,
+    pub mounts: Vec<MountSpec>,
+    pub masked_paths: Vec<Vec<u8>>,
+    pub readonly_paths: Vec<Vec<u8>>,
+}
+
+/// Where a container of the sandbox is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ContainerState {
+    /// Its first process is loaded and waits for `start`.
+    Created,
+    Running,
+    /// Its first process has exited.
+    Stopped,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum BootError {
     #[error("platform: {0}")]
@@ -159,6 +184,10 @@ pub enum BootError {
     Mount(String, String, Errno),
     #[error("{0}: {1}")]
     Exec(String, Errno),
+    #[error("no such container in the sandbox")]
+    NoContainer,
+    #[error("the sandbox already has a container of that id")]
+    Exists,
 }
 
 impl BootError {
@@ -357,6 +386,56 @@ fn mask_and_protect(
     Ok(())
 }
 
+/// A container's root file system: the gofer's tree, under an overlay whose changes stay in
+/// sandbox memory unless `overlay` is false (then written through).
+fn root_tree(mf: &Arc<MemoryFile>, gofer: OwnedFd, overlay: bool) -> Result<Arc<Dentry>, Errno> {
+    let client = Arc::new(gofer::Client::new(gofer));
+    let gofer_root = crate::fs::gofer::GoferFs::mount(client, mf, !overlay)?;
+    let (root_inode, spec): (Arc<dyn vfs::Inode>, _) = if overlay {
+        // The gofer's tree read-only below, changes in sandbox memory.
+        let upper = crate::fs::tmpfs::Tmpfs::root(mf.clone(), 0o755);
+        let root = crate::fs::overlay::OverlayFs::root(gofer_root, upper)?;
+        (root, ("overlay", "overlay", "lowerdir=/,upperdir=memory"))
+    } else {
+        (gofer_root, ("9p", "/", "trans=fd"))
+    };
+    let root = Dentry::new_root(root_inode, None)?;
+    vfs::mount::register(&root, Spec::new(spec.0, spec.1, Flags::default(), spec.2));
+    Ok(root)
+}
+
+/// A container's mounts over its root, its masked and read-only paths, and the root made
+/// read-only if asked.
+fn furnish(
+    k: &Arc<Kernel>,
+    root: &Arc<Dentry>,
+    mounts: Vec<MountSpec>,
+    masked: &[Vec<u8>],
+    readonly: &[Vec<u8>],
+    root_readonly: bool,
+) -> Result<(), BootError> {
+    mount_all(k, root, mounts)?;
+    mask_and_protect(k, root, masked, readonly)?;
+    if root_readonly {
+        let ro = Flags {
+            read_only: true,
+            ..Default::default()
+        };
+        vfs::mount::remount(root, ro).map_err(BootError::Root)?;
+    }
+    Ok(())
+}
+
+/// A container that joined the sandbox (a pod's other containers).
+struct Member {
+    root: Arc<Dentry>,
+    /// Its first process, built and waiting for `start`.
+    init: Option<Task>,
+    pid: i32,
+    /// Its first process's exit status, once it has exited.
+    exit: Arc<std::sync::Mutex<Option<ExitStatus>>>,
+}
+
 /// A booted sandbox.
 pub struct Sandbox {
     k: Arc<Kernel>,
@@ -364,6 +443,8 @@ pub struct Sandbox {
     init: Option<Task>,
     /// Terminals of processes started with one, by pid.
     consoles: std::sync::Mutex<std::collections::HashMap<i32, Arc<crate::fs::pty::Console>>>,
+    /// The containers that joined, by id.
+    members: std::collections::HashMap<String, Member>,
 }
 
 impl Sandbox {
@@ -376,20 +457,7 @@ impl Sandbox {
         let vdso = crate::loader::vdso::Vdso::new(&mf).map_err(BootError::Root)?;
         crate::kernel::time::start_timekeeper(mf.clone(), vdso.vvar_offset());
 
-        let client = Arc::new(gofer::Client::new(cfg.gofer));
-        let gofer_root =
-            crate::fs::gofer::GoferFs::mount(client, &mf, !cfg.overlay).map_err(BootError::Root)?;
-        let (root_inode, spec): (Arc<dyn vfs::Inode>, _) = if cfg.overlay {
-            // The gofer's tree read-only below, changes in sandbox memory.
-            let upper = crate::fs::tmpfs::Tmpfs::root(mf.clone(), 0o755);
-            let root =
-                crate::fs::overlay::OverlayFs::root(gofer_root, upper).map_err(BootError::Root)?;
-            (root, ("overlay", "overlay", "lowerdir=/,upperdir=memory"))
-        } else {
-            (gofer_root, ("9p", "/", "trans=fd"))
-        };
-        let root = Dentry::new_root(root_inode, None).map_err(BootError::Root)?;
-        vfs::mount::register(&root, Spec::new(spec.0, spec.1, Flags::default(), spec.2));
+        let root = root_tree(&mf, cfg.gofer, cfg.overlay).map_err(BootError::Root)?;
         let k = Kernel::new(
             platform,
             vdso,
@@ -399,24 +467,21 @@ impl Sandbox {
             cfg.init_unkillable,
             cfg.limits,
         );
-        mount_all(&k, &root, cfg.mounts)?;
-        mask_and_protect(&k, &root, &cfg.masked_paths, &cfg.readonly_paths)?;
-        if cfg.root_readonly {
-            vfs::mount::remount(
-                &root,
-                Flags {
-                    read_only: true,
-                    ..Default::default()
-                },
-            )
-            .map_err(BootError::Root)?;
-        }
-        let (init, console) = new_process(&k, cfg.init, Some(1))?;
+        furnish(
+            &k,
+            &root,
+            cfg.mounts,
+            &cfg.masked_paths,
+            &cfg.readonly_paths,
+            cfg.root_readonly,
+        )?;
+        let (init, console) = new_process(&k, cfg.init, Some(1), root)?;
         let consoles = console.map(|c| (1, c)).into_iter().collect();
         Ok(Sandbox {
             k,
             init: Some(init),
             consoles: std::sync::Mutex::new(consoles),
+            members: Default::default(),
         })
     }
 
@@ -435,14 +500,17 @@ impl Sandbox {
         self.k.wait_init()
     }
 
-    /// Start another process in the running sandbox (as `runc exec`): it has no parent
-    /// inside, leads a session of its own, and `on_exit` hears its exit status.
+    /// Start another process in the running sandbox (as `runc exec`), in the tree of
+    /// container `member` (a container that joined) or of the first container: it has no
+    /// parent inside, leads a session of its own, and `on_exit` hears its exit status.
     pub fn exec(
         &self,
+        member: Option<&str>,
         spec: ProcessSpec,
         on_exit: Box<dyn FnOnce(ExitStatus) + Send>,
     ) -> Result<i32, BootError> {
-        let (task, console) = new_process(&self.k, spec, None)?;
+        let root = self.root_of(member).ok_or(BootError::NoContainer)?;
+        let (task, console) = new_process(&self.k, spec, None, root)?;
         let pid = task.tgid;
         if let Some(c) = console {
             self.lock_consoles().insert(pid, c);
@@ -453,6 +521,139 @@ impl Sandbox {
             return Err(BootError::Exec("starting the process".into(), e));
         }
         Ok(pid)
+    }
+}
+
+/// The containers of a pod that joined the sandbox.
+impl Sandbox {
+    /// The root of container `member`, or of the first container.
+    fn root_of(&self, member: Option<&str>) -> Option<Arc<Dentry>> {
+        match member {
+            None => Some(self.k.root.clone()),
+            Some(id) => self.members.get(id).map(|m| m.root.clone()),
+        }
+    }
+
+    /// Add container `id` to the sandbox: its root and mounts, its first process loaded but
+    /// not running. Its pid.
+    pub fn add_container(&mut self, id: &str, cfg: ContainerConfig) -> Result<i32, BootError> {
+        if self.members.contains_key(id) {
+            return Err(BootError::Exists);
+        }
+        let root = root_tree(&self.k.mf, cfg.gofer, cfg.overlay).map_err(BootError::Root)?;
+        let made = furnish(
+            &self.k,
+            &root,
+            cfg.mounts,
+            &cfg.masked_paths,
+            &cfg.readonly_paths,
+            cfg.root_readonly,
+        )
+        .and_then(|()| new_process(&self.k, cfg.init, None, root.clone()));
+        let (init, console) = match made {
+            Ok(x) => x,
+            Err(e) => {
+                vfs::mount::forget_below(&root);
+                return Err(e);
+            }
+        };
+        let pid = init.tgid;
+        if let Some(c) = console {
+            self.lock_consoles().insert(pid, c);
+        }
+        let member = Member {
+            root,
+            init: Some(init),
+            pid,
+            exit: Default::default(),
+        };
+        self.members.insert(id.to_string(), member);
+        Ok(pid)
+    }
+
+    /// Let container `id`'s first process run; `on_exit` hears its exit status.
+    pub fn start_container(
+        &mut self,
+        id: &str,
+        on_exit: Box<dyn FnOnce(ExitStatus) + Send>,
+    ) -> Result<i32, Errno> {
+        let m = self.members.get_mut(id).ok_or(Errno::ENOENT)?;
+        let init = m.init.take().ok_or(Errno::EINVAL)?;
+        let pid = m.pid;
+        let exit = m.exit.clone();
+        self.k.watch_exit(
+            pid,
+            Box::new(move |st| {
+                *exit.lock().unwrap_or_else(|e| e.into_inner()) = Some(st);
+                on_exit(st);
+            }),
+        );
+        if let Err(e) = self.k.spawn(init) {
+            self.k.unwatch_exit(pid);
+            return Err(e);
+        }
+        Ok(pid)
+    }
+
+    /// Where container `id` is in its life; None if there is no such container.
+    pub fn container_state(&self, id: &str) -> Option<ContainerState> {
+        let m = self.members.get(id)?;
+        Some(if m.init.is_some() {
+            ContainerState::Created
+        } else if m.exit.lock().unwrap_or_else(|e| e.into_inner()).is_some() {
+            ContainerState::Stopped
+        } else {
+            ContainerState::Running
+        })
+    }
+
+    /// The first process of container `member` (or of the first container: 1).
+    pub fn init_pid(&self, member: Option<&str>) -> Option<i32> {
+        match member {
+            None => Some(1),
+            Some(id) => self.members.get(id).map(|m| m.pid),
+        }
+    }
+
+    /// The live processes of container `member` (or of the first container): those whose
+    /// root lies in its tree.
+    pub fn processes(&self, member: Option<&str>) -> Vec<crate::kernel::ProcessInfo> {
+        let Some(root) = self.root_of(member) else {
+            return Vec::new();
+        };
+        self.k
+            .processes()
+            .into_iter()
+            .filter(|p| p.root.as_ref().is_some_and(|r| r.is_below(&root)))
+            .collect()
+    }
+
+    /// Send `sig` from the host to every process of container `member` (or of the first
+    /// container). ESRCH if it has none.
+    pub fn signal_all(&self, member: Option<&str>, sig: i32) -> Result<(), Errno> {
+        let mut sent = false;
+        for p in self.processes(member) {
+            sent |= self.k.signal_from_host(Some(p.pid), sig).is_ok();
+        }
+        if sent {
+            Ok(())
+        } else {
+            Err(Errno::ESRCH)
+        }
+    }
+
+    /// Take container `id` out of the sandbox: its processes are killed, its mounts
+    /// forgotten.
+    pub fn remove_container(&mut self, id: &str) -> Result<(), Errno> {
+        if !self.members.contains_key(id) {
+            return Err(Errno::ENOENT);
+        }
+        let _ = self.signal_all(Some(id), libc::SIGKILL);
+        if let Some(m) = self.members.remove(id) {
+            self.lock_consoles().remove(&m.pid);
+            vfs::mount::forget_below(&m.root);
+        }
+        Ok(())
     }
 }
 
@@ -494,6 +695,7 @@ fn new_process(
     k: &Arc<Kernel>,
     spec: ProcessSpec,
     pid: Option<i32>,
+    root: Arc<Dentry>,
 ) -> Result<NewProcess, BootError> {
     let mf = k.mf.clone();
     let platform = k.platform.clone();
@@ -504,7 +706,6 @@ fn new_process(
         creds.cap_inheritable = inh;
     }
     creds.no_new_privs = spec.no_new_privs;
-    let root = k.root.clone();
     let mut fsctx = FsContext {
         root: root.clone(),
         cwd: root.clone(),

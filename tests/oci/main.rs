@@ -849,3 +849,164 @@ fn resource_limits_are_the_sandboxs_size() {
         "sysinfo: {out}"
     );
 }
+
+/// Wait for our child (adopted: we are a subreaper) `pid`; its exit status as a shell
+/// reports it.
+fn reap(pid: i32) -> i32 {
+    use nix::sys::wait::{waitpid, WaitStatus};
+    match waitpid(nix::unistd::Pid::from_raw(pid), None).expect("waitpid") {
+        WaitStatus::Exited(_, c) => c,
+        WaitStatus::Signaled(_, s, _) => 128 + s as i32,
+        other => panic!("{other:?}"),
+    }
+}
+
+fn pid_file(p: &Path) -> i32 {
+    std::fs::read_to_string(p)
+        .expect("pid file")
+        .trim()
+        .parse()
+        .expect("pid")
+}
+
+fn status_of(root: &Path, id: &str) -> String {
+    let o = run(&mut cli(root, &["state", id]), T);
+    assert_eq!(o.code, Some(0), "state {id}: {}", o.stderr_str());
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("state json");
+    v["status"].as_str().unwrap_or_default().to_string()
+}
+
+/// A pod as containerd's CRI plugin makes one: the sandbox ("pause") container, then
+/// containers annotated with its id, which join its sandbox with roots of their own.
+#[test]
+fn pod_containers_share_one_sandbox() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    // The pid files' processes are orphaned by `create`: we adopt and reap them.
+    nix::sys::prctl::set_child_subreaper(true).expect("subreaper");
+    let pod = bundle("pod", &["sleep", "1000"]);
+    std::fs::write(pod.join("rootfs/only-in-pod"), "pod\n").expect("write");
+    edit(&pod, |c| {
+        c["annotations"] = serde_json::json!({
+            "io.kubernetes.cri.container-type": "sandbox",
+            "io.kubernetes.cri.sandbox-id": "pod1"});
+    });
+    let member = |name: &str, script: &str| {
+        let dir = bundle(name, &["sh", "-c", script]);
+        std::fs::write(dir.join("rootfs/only-in-app"), "app\n").expect("write");
+        edit(&dir, |c| {
+            c["hostname"] = "not-the-pods".into();
+            c["root"]["readonly"] = false.into();
+            c["annotations"] = serde_json::json!({
+                "io.kubernetes.cri.container-type": "container",
+                "io.kubernetes.cri.sandbox-id": "pod1"});
+        });
+        dir
+    };
+    let app = member(
+        "pod-app",
+        "cat /only-in-app; cat /only-in-pod || echo not-in-pod; hostname; \
+         cat /proc/1/comm; echo ready > /tmp/ready; sleep 1000",
+    );
+    let quick = member("pod-quick", "echo quick; exit 3");
+    let root = pod.join("state");
+    let create = |dir: &Path, id: &str| {
+        let mut c = cli(&root, &["create", "--pid-file"]);
+        c.arg(dir.join("pid")).arg("--bundle").arg(dir).arg(id);
+        let o = detached(c, dir);
+        assert_eq!(o.code, Some(0), "create {id}: {}", o.stderr_str());
+        pid_file(&dir.join("pid"))
+    };
+    // A container cannot join a pod whose sandbox does not exist.
+    let mut c = cli(&root, &["create", "--bundle"]);
+    c.arg(&app).arg("early");
+    let o = detached(c, &app);
+    assert_eq!(o.code, Some(1));
+    assert!(o.stderr_str().contains("pod1"), "{}", o.stderr_str());
+    assert!(!root.join("early").exists());
+
+    let pod_pid = create(&pod, "pod1");
+    let o = run(&mut cli(&root, &["start", "pod1"]), T);
+    assert_eq!(o.code, Some(0), "start pod1: {}", o.stderr_str());
+    let app_pid = create(&app, "app1");
+    assert_eq!(status_of(&root, "app1"), "created");
+    let o = run(&mut cli(&root, &["start", "app1"]), T);
+    assert_eq!(o.code, Some(0), "start app1: {}", o.stderr_str());
+    assert_eq!(status_of(&root, "app1"), "running");
+    // Its own root; the pod's hostname and pid space (pid 1 is the pod's init).
+    let ready = run(
+        &mut cli(
+            &root,
+            &[
+                "exec",
+                "app1",
+                "sh",
+                "-c",
+                "until [ -e /tmp/ready ]; do sleep 0.05; done",
+            ],
+        ),
+        T,
+    );
+    assert_eq!(ready.code, Some(0), "{}", ready.stderr_str());
+    let out = std::fs::read_to_string(app.join("out")).expect("out");
+    assert_eq!(out, "app\nnot-in-pod\npalisade\nsleep\n");
+    // exec and ps reach each container's own processes and tree.
+    let o = run(&mut cli(&root, &["exec", "app1", "cat", "/only-in-app"]), T);
+    assert_eq!((o.code, o.stdout_str().as_str()), (Some(0), "app\n"));
+    let o = run(&mut cli(&root, &["exec", "pod1", "cat", "/only-in-app"]), T);
+    assert_eq!(o.code, Some(1), "{}", o.stdout_str());
+    let ps = |id: &str| -> Vec<i32> {
+        let o = run(&mut cli(&root, &["ps", "--format", "json", id]), T);
+        assert_eq!(o.code, Some(0), "ps {id}: {}", o.stderr_str());
+        serde_json::from_slice(&o.stdout).expect("ps json")
+    };
+    assert_eq!(ps("pod1"), vec![1]);
+    let app_procs = ps("app1");
+    assert_eq!(app_procs.len(), 1, "{app_procs:?}");
+    // A container's status is its first process's exit status.
+    let quick_pid = create(&quick, "quick1");
+    let o = run(&mut cli(&root, &["start", "quick1"]), T);
+    assert_eq!(o.code, Some(0), "start quick1: {}", o.stderr_str());
+    assert_eq!(reap(quick_pid), 3);
+    assert_eq!(
+        std::fs::read_to_string(quick.join("out")).expect("out"),
+        "quick\n"
+    );
+    assert_eq!(status_of(&root, "quick1"), "stopped");
+    let o = run(&mut cli(&root, &["delete", "quick1"]), T);
+    assert_eq!(o.code, Some(0), "delete quick1: {}", o.stderr_str());
+    // Killing one container leaves the pod running.
+    let o = run(&mut cli(&root, &["kill", "app1", "KILL"]), T);
+    assert_eq!(o.code, Some(0), "kill app1: {}", o.stderr_str());
+    assert_eq!(reap(app_pid), 137);
+    assert_eq!(status_of(&root, "app1"), "stopped");
+    assert_eq!(status_of(&root, "pod1"), "running");
+    assert_eq!(ps("pod1"), vec![1]);
+    let o = run(&mut cli(&root, &["delete", "app1"]), T);
+    assert_eq!(o.code, Some(0), "delete app1: {}", o.stderr_str());
+    // A container deleted while it runs is taken out of the sandbox with its processes.
+    let app_pid = create(&app, "app2");
+    let o = run(&mut cli(&root, &["start", "app2"]), T);
+    assert_eq!(o.code, Some(0), "start app2: {}", o.stderr_str());
+    let o = run(&mut cli(&root, &["delete", "--force", "app2"]), T);
+    assert_eq!(o.code, Some(0), "delete app2: {}", o.stderr_str());
+    assert_eq!(reap(app_pid), 137);
+    assert_eq!(ps("pod1"), vec![1]);
+    let o = run(&mut cli(&root, &["kill", "pod1", "KILL"]), T);
+    assert_eq!(o.code, Some(0), "kill pod1: {}", o.stderr_str());
+    assert_eq!(reap(pod_pid), 137);
+    let o = run(&mut cli(&root, &["delete", "pod1"]), T);
+    assert_eq!(o.code, Some(0), "delete pod1: {}", o.stderr_str());
+    let state = root.to_string_lossy().into_owned();
+    assert_eq!(pids_of(&state), Vec::<i32>::new(), "processes left");
+    // Nor a gofer of the pod's containers, nor a standing-in process.
+    let pod_dirs = pod.parent().expect("dir").join("pod");
+    assert_eq!(
+        pids_of(&pod_dirs.to_string_lossy()),
+        Vec::<i32>::new(),
+        "pod processes left"
+    );
+    let left: Vec<_> = std::fs::read_dir(&root)
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "state left: {left:?}");
+}

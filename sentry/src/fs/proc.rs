@@ -669,27 +669,11 @@ fn mount_lines(
     let root = fs.lock().unwrap_or_else(|e| e.into_inner()).root.clone();
     let mut out = String::new();
     for m in crate::vfs::mount::all() {
-        if is_below(&m.root, &root) {
+        if m.root.is_below(&root) {
             out.push_str(&line(&m, &root));
         }
     }
     Ok(out.into_bytes())
-}
-
-/// Whether `d` is `root` or below it, across mount points.
-fn is_below(d: &Arc<crate::vfs::Dentry>, root: &Arc<crate::vfs::Dentry>) -> bool {
-    let mut cur = d.clone();
-    for _ in 0..4096 {
-        if Arc::ptr_eq(&cur, root) {
-            return true;
-        }
-        cur = match (cur.parent(), cur.covers.clone()) {
-            (Some(p), _) => p,
-            (None, Some(c)) => c,
-            (None, None) => return false,
-        };
-    }
-    false
 }
 
 fn pid_stat(_k: &Kernel, tg: &ThreadGroup) -> Result<Vec<u8>, Errno> {

@@ -103,13 +103,15 @@ pub struct Kernel {
 pub type ExitWatcher = Box<dyn FnOnce(ExitStatus) + Send>;
 
 /// A process as the outside sees it (`palisade ps`).
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct ProcessInfo {
     pub pid: i32,
     pub ppid: i32,
     pub uid: u32,
     pub threads: usize,
     pub comm: String,
+    /// The process's root directory (which container's tree it lives in).
+    pub root: Option<Arc<Dentry>>,
 }
 
 /// Resource limits a container was given, which the sandbox reports as its machine's size.
@@ -278,6 +280,11 @@ impl Kernel {
                     uid: st.uid,
                     threads: st.threads.len(),
                     comm: String::from_utf8_lossy(&st.view.comm).into_owned(),
+                    root: st
+                        .view
+                        .fs
+                        .upgrade()
+                        .map(|fs| fs.lock().unwrap_or_else(|e| e.into_inner()).root.clone()),
                 })
             })
             .collect();

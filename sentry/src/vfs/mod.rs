@@ -560,6 +560,22 @@ impl Dentry {
         }
     }
 
+    /// Whether this dentry is `root` or below it, across mount points.
+    pub fn is_below(self: &Arc<Self>, root: &Arc<Dentry>) -> bool {
+        let mut cur = self.clone();
+        for _ in 0..4096 {
+            if Arc::ptr_eq(&cur, root) {
+                return true;
+            }
+            cur = match (cur.parent(), cur.covers.clone()) {
+                (Some(p), _) => p,
+                (None, Some(c)) => c,
+                (None, None) => return false,
+            };
+        }
+        false
+    }
+
     /// Absolute path of this dentry as seen from `root`, with " (deleted)" after a removed
     /// name as Linux's d_path writes it.
     pub fn path(self: &Arc<Self>, root: &Arc<Dentry>) -> Vec<u8> {

@@ -157,6 +157,18 @@ pub fn unregister(root: &Arc<Dentry>) -> Result<(), Errno> {
     Ok(())
 }
 
+/// Take every mount in the tree of `root` out of the table (a container's, when it leaves
+/// the sandbox).
+pub fn forget_below(root: &Arc<Dentry>) {
+    let mine: Vec<Arc<Mount>> = all()
+        .into_iter()
+        .filter(|m| m.root.is_below(root))
+        .collect();
+    table()
+        .mounts
+        .retain(|m| !mine.iter().any(|x| Arc::ptr_eq(x, m)));
+}
+
 /// One line of /proc/mounts for `m`, with its mount point as seen from `root`.
 pub fn mounts_line(m: &Mount, root: &Arc<Dentry>) -> String {
     let s = m.spec.lock().unwrap_or_else(|e| e.into_inner()).clone();
