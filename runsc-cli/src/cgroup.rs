@@ -29,6 +29,30 @@ fn relative(path: &Path) -> PathBuf {
     PathBuf::from(s.trim_start_matches('/'))
 }
 
+/// The hierarchies the container's cgroups are made in: the unified one, or one per v1
+/// controller we use.
+fn bases() -> Vec<PathBuf> {
+    if unified() {
+        vec![PathBuf::from(ROOT)]
+    } else {
+        V1.iter()
+            .map(|c| Path::new(ROOT).join(c))
+            .filter(|b| b.is_dir())
+            .collect()
+    }
+}
+
+/// Change the limits of the container's cgroups at `path` (`palisade update`).
+pub fn update(path: &Path, r: &LinuxResources) -> anyhow::Result<()> {
+    let rel = relative(path);
+    for dir in bases().into_iter().map(|b| b.join(&rel)) {
+        if dir.is_dir() {
+            apply(&dir, r)?;
+        }
+    }
+    Ok(())
+}
+
 fn write(dir: &Path, file: &str, value: &str) -> anyhow::Result<()> {
     std::fs::write(dir.join(file), value)
         .with_context(|| format!("writing {value} to {}", dir.join(file).display()))
@@ -52,15 +76,7 @@ fn join_into(
 ) -> anyhow::Result<()> {
     let rel = relative(path);
     let pid = std::process::id().to_string();
-    let bases: Vec<PathBuf> = if unified() {
-        vec![PathBuf::from(ROOT)]
-    } else {
-        V1.iter()
-            .map(|c| Path::new(ROOT).join(c))
-            .filter(|b| b.is_dir())
-            .collect()
-    };
-    for base in bases {
+    for base in bases() {
         let dir = base.join(&rel);
         // Only the directories we make are ours to remove.
         let mut first_new = None;
@@ -163,17 +179,33 @@ pub fn sandbox_limits(r: Option<&LinuxResources>) -> sentry::Limits {
     let Some(r) = r else {
         return sentry::Limits::default();
     };
-    let memory = r
-        .memory()
-        .as_ref()
-        .and_then(|m| m.limit())
-        .filter(|&l| l > 0)
-        .map(|l| l as u64);
+    let l = updated_limits(r);
+    // At creation, no limit is the host's size.
+    sentry::Limits {
+        memory: l.memory.filter(|&m| m != u64::MAX),
+        cpus: l.cpus.filter(|&c| c != usize::MAX),
+    }
+}
+
+/// The sandbox's size after `palisade update` with `r`: None where `r` leaves a limit
+/// unchanged, MAX where it removes one (-1).
+pub fn updated_limits(r: &LinuxResources) -> sentry::Limits {
+    let unlimited = |v: i64| v <= 0;
+    let memory = r.memory().as_ref().and_then(|m| m.limit()).map(|l| {
+        if unlimited(l) {
+            u64::MAX
+        } else {
+            l as u64
+        }
+    });
     let cpu = r.cpu().as_ref();
     let quota = cpu.and_then(|c| {
-        let q = c.quota().filter(|&q| q > 0)? as u64;
+        let q = c.quota()?;
+        if unlimited(q) {
+            return Some(usize::MAX);
+        }
         let period = c.period().filter(|&p| p > 0).unwrap_or(100_000);
-        Some(q.div_ceil(period) as usize)
+        Some((q as u64).div_ceil(period) as usize)
     });
     let cpuset = cpu
         .and_then(|c| c.cpus().as_ref())

@@ -45,6 +45,11 @@ pub enum Request {
     },
     Pause,
     Resume,
+    /// The container's limits changed: the sandbox's size follows (None: unchanged).
+    Update {
+        memory: Option<u64>,
+        cpus: Option<usize>,
+    },
     Exec {
         process: ProcessPlan,
         #[serde(default)]
@@ -339,6 +344,10 @@ impl Server {
                     self.k.set_frozen(matches!(req, Request::Pause));
                     Reply::ok()
                 }
+            }
+            Request::Update { memory, cpus } => {
+                self.k.update_limits(sentry::Limits { memory, cpus });
+                Reply::ok()
             }
             Request::Resize { pid, rows, cols } => match self.resize(pid, rows, cols) {
                 Ok(()) => Reply::ok(),

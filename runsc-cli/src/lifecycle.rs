@@ -325,7 +325,7 @@ fn spawn_sandbox(
     bundle: &Path,
     dir: &Path,
 ) -> anyhow::Result<(Child, i32, Vec<PathBuf>)> {
-    let (mut sync_r, sync_w) = sync_pipe()?;
+    let (sync_r, sync_w) = sync_pipe()?;
     let mut cmd = helper_command(g)?;
     cmd.arg("--platform")
         .arg(&g.platform)
@@ -346,33 +346,21 @@ fn spawn_sandbox(
     if let Some(s) = &a.console_socket {
         cmd.arg("--console-socket").arg(s);
     }
-    let mut child = spawn_in_new_pid_namespace(&mut cmd).context("starting the sandbox")?;
+    let child = spawn_in_new_pid_namespace(&mut cmd).context("starting the sandbox")?;
     drop(sync_w);
-    let mut buf = Vec::new();
-    let _ = sync_r.read_to_end(&mut buf);
-    let ready: Option<crate::cmd_boot::Ready> = serde_json::from_slice(&buf).ok();
-    match ready {
-        Some(r) if r.error.is_none() => Ok((child, r.gofer_pid, r.cgroups)),
-        other => {
-            let _ = child.kill();
-            let _ = child.wait();
-            match other.and_then(|r| r.error) {
-                Some(e) => bail!("{e}"),
-                None => bail!("the sandbox process failed to start"),
-            }
-        }
-    }
+    let (child, ready) = wait_ready(child, sync_r, "starting the sandbox process")?;
+    Ok((child, ready.gofer_pid, ready.cgroups))
 }
 
 /// Add a pod's container to the running sandbox of the pod's sandbox container `sandbox`:
-/// start `palisade join`, which stands for the container's first process; it and the pid of
-/// the container's gofer.
+/// start `palisade join`, which stands for the container's first process; it, the pid of
+/// the container's gofer and the cgroups made for it.
 fn spawn_join(
     g: &Global,
     a: &CreateArgs,
     bundle: &Path,
     sandbox: &str,
-) -> anyhow::Result<(Child, i32)> {
+) -> anyhow::Result<(Child, i32, Vec<PathBuf>)> {
     let s = state::load(&g.root, sandbox)
         .with_context(|| format!("the pod's sandbox container {sandbox}"))?;
     if let Some(other) = &s.sandbox {
@@ -397,8 +385,8 @@ fn spawn_join(
         .arg(&a.id);
     let child = cmd.spawn().context("starting the container's process")?;
     drop(sync_w);
-    let (child, gofer) = wait_ready(child, sync_r, "joining the pod's sandbox")?;
-    Ok((child, gofer.unwrap_or(0)))
+    let (child, ready) = wait_ready(child, sync_r, "joining the pod's sandbox")?;
+    Ok((child, ready.gofer_pid, ready.cgroups))
 }
 
 /// Create the container; the sandbox process (our child).
@@ -423,10 +411,7 @@ fn do_create(g: &Global, a: &CreateArgs) -> anyhow::Result<(Container, Child)> {
     let _lock = state::lock(&root, &a.id)?;
     let pod_sandbox = plan.pod_sandbox(&a.id);
     let (mut child, gofer_pid, cgroups) = match &pod_sandbox {
-        Some(sandbox) => {
-            let (child, gofer) = spawn_join(g, a, &bundle, sandbox)?;
-            (child, gofer, Vec::new())
-        }
+        Some(sandbox) => spawn_join(g, a, &bundle, sandbox)?,
         None => spawn_sandbox(g, a, &bundle, &dir)?,
     };
     let pid = child.id() as i32;
@@ -678,28 +663,27 @@ fn spawn_proxy(
     wait_ready(child, sync_r, "the exec proxy").map(|(c, _)| c)
 }
 
-/// Wait for a standing-in process (proxy, join) to report on `sync_r`: the child and the
-/// gofer pid it reports, or its error.
+/// Wait for a standing-in process (proxy, join) to report on `sync_r`: the child and what
+/// it reports, or its error.
 fn wait_ready(
     mut child: Child,
     mut sync_r: std::fs::File,
     what: &str,
-) -> anyhow::Result<(Child, Option<i32>)> {
-    let mut buf = String::new();
-    let _ = sync_r.read_to_string(&mut buf);
-    let msg = buf.trim();
-    if msg == "ok" {
-        return Ok((child, None));
+) -> anyhow::Result<(Child, crate::cmd_boot::Ready)> {
+    let mut buf = Vec::new();
+    let _ = sync_r.read_to_end(&mut buf);
+    let ready: Option<crate::cmd_boot::Ready> = serde_json::from_slice(&buf).ok();
+    match ready {
+        Some(r) if r.error.is_none() => Ok((child, r)),
+        other => {
+            let _ = child.kill();
+            let _ = child.wait();
+            match other.and_then(|r| r.error) {
+                Some(e) => bail!("{e}"),
+                None => bail!("{what} failed"),
+            }
+        }
     }
-    if let Some(gofer) = msg.strip_prefix("ok ").and_then(|p| p.parse().ok()) {
-        return Ok((child, Some(gofer)));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    if msg.is_empty() {
-        bail!("{what} failed");
-    }
-    bail!("{msg}")
 }
 
 pub fn exec(g: &Global, a: ExecArgs) -> anyhow::Result<i32> {
@@ -765,17 +749,32 @@ fn forwarded_signals() -> SigSet {
 pub fn proxy(_g: &Global, a: ProxyArgs) -> anyhow::Result<i32> {
     let sync = detach_with_sync(a.sync_fd)?;
     forwarded_signals().thread_block()?;
-    let started = proxy_start(&a).map(|(conn, pid, console)| (conn, pid, console, None));
+    let started = proxy_start(&a).map(|(conn, pid, console)| Started {
+        conn,
+        pid,
+        console,
+        gofer: 0,
+        cgroups: Vec::new(),
+    });
     stand_for(sync, started, &a.state_dir, a.container.clone())
 }
 
-/// A process started in the sandbox: the connection that will bring its exit status, its
-/// pid, its host terminal if it has one, and the pid of the gofer started for it.
-type Started = (OwnedFd, i32, Option<OwnedFd>, Option<u32>);
+/// A process started in the sandbox.
+struct Started {
+    /// The connection that will bring its exit status.
+    conn: OwnedFd,
+    pid: i32,
+    /// Its host terminal, if it has one.
+    console: Option<OwnedFd>,
+    /// The gofer started for it (a pod's container), or 0.
+    gofer: i32,
+    /// Host cgroups made for it (a pod's container).
+    cgroups: Vec<PathBuf>,
+}
 
 /// Having started a process in the sandbox whose control socket is in `dir` (or failed
-/// to), tell our creator over `sync` ("ok [GOFER_PID]" or the error), then stand for the
-/// process: pass on the signals we get and exit with its status.
+/// to), tell our creator over `sync` (a `Ready`), then stand for the process: pass on the
+/// signals we get and exit with its status.
 fn stand_for(
     mut sync: std::fs::File,
     started: anyhow::Result<Started>,
@@ -783,18 +782,28 @@ fn stand_for(
     container: Option<String>,
 ) -> anyhow::Result<i32> {
     use std::io::Write;
-    let (conn, pid, console, gofer) = match started {
+    let ready = |error, gofer_pid, cgroups| crate::cmd_boot::Ready {
+        error,
+        gofer_pid,
+        cgroups,
+    };
+    let started = match started {
         Ok(x) => x,
         Err(e) => {
-            let _ = write!(sync, "{e:#}");
+            let r = ready(Some(format!("{e:#}")), 0, Vec::new());
+            let _ = sync.write_all(&serde_json::to_vec(&r)?);
             return Ok(1);
         }
     };
+    let Started {
+        conn,
+        pid,
+        console,
+        gofer,
+        cgroups,
+    } = started;
     let terminal = console.is_some();
-    let _ = match gofer {
-        Some(g) => write!(sync, "ok {g}"),
-        None => write!(sync, "ok"),
-    };
+    let _ = sync.write_all(&serde_json::to_vec(&ready(None, gofer, cgroups))?);
     drop(sync);
     let dir = dir.to_path_buf();
     let set = forwarded_signals();
@@ -887,6 +896,14 @@ pub fn join(g: &Global, a: JoinArgs) -> anyhow::Result<i32> {
 fn join_start(g: &Global, a: &JoinArgs) -> anyhow::Result<Started> {
     let mut plan = oci::load(&a.bundle)?;
     let overlay = g.overlay == "root:memory";
+    // Into the container's cgroups first, with its gofer: containerd reads the container's
+    // cgroup from the pid file's process. (The container's processes themselves run in the
+    // pod's sandbox, under the sandbox container's cgroups.)
+    let cgroups = match &plan.cgroups_path {
+        Some(p) => crate::cgroup::join(p, plan.resources.as_ref())
+            .with_context(|| format!("linux.cgroupsPath {}", p.display()))?,
+        None => Vec::new(),
+    };
     let binds: Vec<crate::cmd_gofer::Bind> = plan
         .mounts
         .iter()
@@ -924,7 +941,13 @@ fn join_start(g: &Global, a: &JoinArgs) -> anyhow::Result<Started> {
     };
     let (conn, reply) = control::call_with(&a.state_dir, &req, &fds)?;
     match reply.pid.filter(|_| reply.ok) {
-        Some(pid) => Ok((conn, pid, console, Some(gofer.id()))),
+        Some(pid) => Ok(Started {
+            conn,
+            pid,
+            console,
+            gofer: gofer.id() as i32,
+            cgroups,
+        }),
         None => bail!(
             "joining the pod's sandbox: {}",
             reply.error.unwrap_or_else(|| "failed".into())
@@ -1089,11 +1112,25 @@ pub fn update(g: &Global, a: UpdateArgs) -> anyhow::Result<i32> {
         }
         Some(p) => std::fs::read(p).with_context(|| format!("reading {p}"))?,
     };
-    let _res: oci_spec::runtime::LinuxResources = oci::parse_json(&text).context("--resources")?;
+    let res: oci_spec::runtime::LinuxResources = oci::parse_json(&text).context("--resources")?;
     if status(g, &c) == Status::Stopped {
         bail!("container {} is not running", a.id);
     }
-    bail!("update: resource limits are not applied yet")
+    // The host cgroups first (what the kernel enforces), then the size the sandbox reports.
+    let plan = oci::load(&c.bundle)?;
+    if let Some(p) = &plan.cgroups_path {
+        crate::cgroup::update(p, &res).with_context(|| format!("updating {}", p.display()))?;
+    }
+    let (dir, member) = target(g, &c);
+    if member.is_none() {
+        let l = crate::cgroup::updated_limits(&res);
+        let req = Request::Update {
+            memory: l.memory,
+            cpus: l.cpus,
+        };
+        control::call(&dir, &req)?;
+    }
+    Ok(0)
 }
 
 pub fn spec(a: SpecArgs) -> anyhow::Result<i32> {

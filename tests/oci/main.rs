@@ -1010,3 +1010,83 @@ fn pod_containers_share_one_sandbox() {
         .unwrap_or_default();
     assert!(left.is_empty(), "state left: {left:?}");
 }
+
+/// `update --resources` (CRI UpdateContainerResources) changes the host cgroup's limits and
+/// the size the sandbox reports.
+#[test]
+fn update_changes_the_limits() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = bundle("update", &["sleep", "1000"]);
+    let cg = format!("palisade-test-update-{}", std::process::id());
+    edit(&dir, |c| {
+        c["linux"]["cgroupsPath"] = format!("/{cg}").into();
+        c["linux"]["resources"] = serde_json::json!({"memory": {"limit": 256u64 << 20}});
+    });
+    let root = dir.join("state");
+    let mut c = cli(&root, &["run", "--detach", "--bundle"]);
+    c.arg(&dir).arg("u1");
+    let o = detached(c, &dir);
+    assert_eq!(o.code, Some(0), "run: {}", o.stderr_str());
+    let meminfo = || {
+        let o = run(
+            &mut cli(
+                &root,
+                &[
+                    "exec",
+                    "u1",
+                    "sh",
+                    "-c",
+                    "grep MemTotal /proc/meminfo; busybox nproc",
+                ],
+            ),
+            T,
+        );
+        assert_eq!(o.code, Some(0), "exec: {}", o.stderr_str());
+        o.stdout_str()
+    };
+    let before = meminfo();
+    assert!(
+        before.starts_with("MemTotal:         262144 kB\n"),
+        "{before}"
+    );
+    let res = dir.join("resources.json");
+    std::fs::write(
+        &res,
+        r#"{"memory": {"limit": 134217728}, "cpu": {"quota": 100000, "period": 100000}}"#,
+    )
+    .expect("write");
+    let o = run(
+        &mut cli(
+            &root,
+            &["update", "--resources", &res.to_string_lossy(), "u1"],
+        ),
+        T,
+    );
+    assert_eq!(o.code, Some(0), "update: {}", o.stderr_str());
+    assert_eq!(meminfo(), "MemTotal:         131072 kB\n1\n");
+    let v2 = Path::new("/sys/fs/cgroup/cgroup.controllers").exists();
+    let (file, want) = if v2 {
+        (format!("/sys/fs/cgroup/{cg}/memory.max"), "134217728")
+    } else {
+        (
+            format!("/sys/fs/cgroup/memory/{cg}/memory.limit_in_bytes"),
+            "134217728",
+        )
+    };
+    assert_eq!(std::fs::read_to_string(&file).expect("limit").trim(), want);
+    // A limit removed: the host's size again.
+    std::fs::write(&res, r#"{"memory": {"limit": -1}}"#).expect("write");
+    let o = run(
+        &mut cli(
+            &root,
+            &["update", "--resources", &res.to_string_lossy(), "u1"],
+        ),
+        T,
+    );
+    assert_eq!(o.code, Some(0), "update: {}", o.stderr_str());
+    let host = std::fs::read_to_string("/proc/meminfo").expect("meminfo");
+    assert_eq!(meminfo().lines().next(), host.lines().next());
+    let o = run(&mut cli(&root, &["delete", "--force", "u1"]), T);
+    assert_eq!(o.code, Some(0), "delete: {}", o.stderr_str());
+    assert!(!Path::new(&file).exists(), "cgroup left");
+}

@@ -77,9 +77,11 @@ pub struct Kernel {
     pub root: Arc<Dentry>,
     pub hostname: Mutex<Vec<u8>>,
     pub strace: bool,
-    cpus: usize,
+    cpus: std::sync::atomic::AtomicUsize,
+    host_cpus: usize,
     /// Memory the sandbox reports (bytes): the host's, or the container's limit if lower.
-    mem_total: u64,
+    mem_total: std::sync::atomic::AtomicU64,
+    host_mem: u64,
     tasks: Mutex<Tasks>,
     pub futexes: futex::Futexes,
     pub timers: timer::Timers,
@@ -147,8 +149,10 @@ impl Kernel {
             .unwrap_or(0);
         let mem_total = limits.memory.map_or(host_mem, |m| m.min(host_mem));
         Arc::new(Kernel {
-            cpus,
-            mem_total,
+            cpus: cpus.into(),
+            host_cpus,
+            mem_total: mem_total.into(),
+            host_mem,
             platform,
             mf,
             vdso,
@@ -184,13 +188,25 @@ impl Kernel {
     /// CPUs the sandbox reports (sched_getaffinity, nproc): the sentry's own affinity mask,
     /// taken at boot with a syscall, never by reading host files.
     pub fn cpus(&self) -> usize {
-        self.cpus
+        self.cpus.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Memory the sandbox reports (/proc/meminfo, sysinfo), in bytes: the host's, or the
-    /// container's memory limit if lower; taken once at boot.
+    /// container's memory limit if lower; the host's taken once at boot.
     pub fn mem_total(&self) -> u64 {
-        self.mem_total
+        self.mem_total.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The container's limits changed (`palisade update`): the sandbox's size follows those
+    /// given (None: unchanged; a limit above the host's size is the host's).
+    pub fn update_limits(&self, limits: Limits) {
+        use std::sync::atomic::Ordering::Relaxed;
+        if let Some(c) = limits.cpus {
+            self.cpus.store(c.min(self.host_cpus).max(1), Relaxed);
+        }
+        if let Some(m) = limits.memory {
+            self.mem_total.store(m.min(self.host_mem), Relaxed);
+        }
     }
 
     /// Run a task on a host thread of its own.
