@@ -65,6 +65,35 @@ struct DynLink {
     target: Box<dyn Fn() -> Result<Vec<u8>, Errno> + Send + Sync>,
     /// A magic link (fd/N, cwd, root, exe), not a plain one (self, thread-self).
     magic: bool,
+    /// For fd/N: the open file it leads to (see `Inode::jump`).
+    jump: Option<Jump>,
+}
+
+type Jump = Box<dyn Fn() -> Result<Arc<crate::vfs::Dentry>, Errno> + Send + Sync>;
+
+/// What opening /proc/PID/fd/N reaches for a file without a name: the same open file's
+/// operations (Linux opens the same pipe, socket or inode anew; a pipe reached this way
+/// keeps the end it was).
+struct Reopen {
+    ops: Arc<dyn FileOps>,
+}
+
+impl Inode for Reopen {
+    fn stat(&self) -> Result<Stat, Errno> {
+        self.ops.stat()
+    }
+    fn open(&self, _: u32) -> Result<Arc<dyn FileOps>, Errno> {
+        if self.ops.stat()?.mode & libc::S_IFMT == libc::S_IFSOCK {
+            return Err(Errno::ENXIO);
+        }
+        Ok(self.ops.clone())
+    }
+    fn reopens(&self) -> bool {
+        true
+    }
+    fn statfs(&self) -> Result<StatFs, Errno> {
+        Ok(proc_statfs())
+    }
 }
 
 impl Inode for DynLink {
@@ -82,6 +111,9 @@ impl Inode for DynLink {
     }
     fn is_magic_link(&self) -> bool {
         self.magic
+    }
+    fn jump(&self) -> Option<Result<Arc<crate::vfs::Dentry>, Errno>> {
+        self.jump.as_ref().map(|j| j())
     }
 }
 
@@ -500,6 +532,7 @@ impl ProcRoot {
             stat: attr(self.dev, super::new_ino(), libc::S_IFLNK | 0o777, 0),
             target: Box::new(f),
             magic: false,
+            jump: None,
         })
     }
 }
@@ -973,15 +1006,32 @@ impl Inode for ProcFds {
             let stat = attr(self.dev, super::new_ino(), libc::S_IFREG | 0o400, 0);
             return Ok(Arc::new(GenFile { stat, gen }));
         }
+        // The open file, looked up again each time the link is used.
+        let file = move || {
+            let k = k.upgrade().ok_or(Errno::ENOENT)?;
+            let tg = k.tasks().groups.get(&pid).cloned().ok_or(Errno::ENOENT)?;
+            let (fds, fs) = {
+                let st = tg.lock();
+                (st.view.fds.upgrade(), st.view.fs.upgrade())
+            };
+            let f = fds
+                .ok_or(Errno::ENOENT)?
+                .get(fd)
+                .map_err(|_| Errno::ENOENT)?;
+            // Paths as the process sees them, from its root (a pod container's own).
+            let root = fs.map_or_else(
+                || k.root.clone(),
+                |fs| fs.lock().unwrap_or_else(|e| e.into_inner()).root.clone(),
+            );
+            Ok::<_, Errno>((f, root))
+        };
+        let again = file.clone();
         Ok(Arc::new(DynLink {
             stat: attr(self.dev, super::new_ino(), libc::S_IFLNK | 0o700, 0),
             target: Box::new(move || {
-                let k = k.upgrade().ok_or(Errno::ENOENT)?;
-                let tg = k.tasks().groups.get(&pid).cloned().ok_or(Errno::ENOENT)?;
-                let fds = tg.lock().view.fds.upgrade().ok_or(Errno::ENOENT)?;
-                let f = fds.get(fd).map_err(|_| Errno::ENOENT)?;
+                let (f, root) = file()?;
                 Ok(match &f.dentry {
-                    Some(d) => d.path(&k.root),
+                    Some(d) => d.path(&root),
                     None => {
                         let st = f.ops.stat()?;
                         let kind = match st.mode & libc::S_IFMT {
@@ -994,6 +1044,15 @@ impl Inode for ProcFds {
                 })
             }),
             magic: true,
+            jump: Some(Box::new(move || {
+                let (f, _) = again()?;
+                match &f.dentry {
+                    Some(d) => Ok(d.clone()),
+                    None => {
+                        crate::vfs::Dentry::new_root(Arc::new(Reopen { ops: f.ops.clone() }), None)
+                    }
+                }
+            })),
         }))
     }
     fn open(&self, flags: u32) -> Result<Arc<dyn FileOps>, Errno> {
@@ -1080,6 +1139,7 @@ impl Inode for ProcPid {
                         Ok(d.path(&fs.root))
                     }),
                     magic: true,
+                    jump: None,
                 }))
             }
             b"fd" | b"fdinfo" => Ok(Arc::new(ProcFds {
@@ -1106,6 +1166,7 @@ impl Inode for ProcPid {
                         Ok(exe.path(&k.root))
                     }),
                     magic: true,
+                    jump: None,
                 }))
             }
             _ => Err(Errno::ENOENT),

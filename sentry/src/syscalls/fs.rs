@@ -283,7 +283,7 @@ fn do_open_how(
         {
             return Err(Errno::EROFS);
         }
-        if ftype == libc::S_IFIFO {
+        if ftype == libc::S_IFIFO && !d.inode.reopens() {
             open_fifo(t, &d, flags)?
         } else {
             let ops = d.inode.open(flags)?;

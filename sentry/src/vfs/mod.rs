@@ -95,6 +95,18 @@ pub trait Inode: Send + Sync {
     fn is_magic_link(&self) -> bool {
         false
     }
+    /// Where a magic link leads when it leads to a file rather than to a path (procfs's
+    /// fd/N): the open file's own dentry (also once deleted, or outside the caller's root),
+    /// or for a file without a name (a pipe, a socket, a host descriptor) a dentry of its
+    /// own that opens the same file.
+    fn jump(&self) -> Option<Result<Arc<Dentry>, Errno>> {
+        None
+    }
+    /// Opening this inode reopens an open file without a name (what `jump` leads to): a
+    /// pipe's is not a named FIFO's rendezvous.
+    fn reopens(&self) -> bool {
+        false
+    }
     /// The value of extended attribute `name` (ENODATA if unset). The caller checked the
     /// name's namespace and the caller's permission; file systems without extended
     /// attributes answer EOPNOTSUPP.
@@ -856,6 +868,10 @@ pub fn resolve_with(
             links += 1;
             if links > MAX_SYMLINKS {
                 return Err(Errno::ELOOP);
+            }
+            if let Some(to) = next.inode.jump() {
+                cur = to?;
+                continue;
             }
             let target = next.inode.readlink()?;
             if target.is_empty() {
