@@ -76,3 +76,17 @@ pub fn trim_heap() {
         libc::malloc_trim(0);
     }
 }
+
+/// Take ownership of descriptor `fd`, inherited open from our parent (as runc's
+/// `--preserve-fds` hands descriptors to a container); None if it is not open. Call once per
+/// number, before this process opens anything that could take the number.
+pub fn take_inherited(fd: std::os::fd::RawFd) -> Option<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: F_GETFD only reads the descriptor's flags; it fails with EBADF if not open.
+    if unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
+        return None;
+    }
+    // SAFETY: `fd` is open (F_GETFD succeeded) and was inherited across exec: no object in
+    // this process owns it, and the caller takes each inherited number once.
+    Some(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
+}

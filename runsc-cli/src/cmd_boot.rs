@@ -4,6 +4,7 @@
 //! after signal N), so that the pid `create` wrote to --pid-file stands for the container.
 
 use std::io::Write;
+use std::os::fd::OwnedFd;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context};
@@ -23,6 +24,9 @@ pub struct Args {
     /// Where to send the terminal's master (process.terminal).
     #[arg(long)]
     console_socket: Option<PathBuf>,
+    /// Inherited fds 3 .. 3+N-1 go to the container's first process (runc's flag).
+    #[arg(long, default_value_t = 0)]
+    preserve_fds: u32,
 }
 
 /// What `create` hears from the sandbox process.
@@ -35,8 +39,10 @@ pub struct Ready {
 }
 
 pub fn run(g: &Global, args: Args) -> anyhow::Result<i32> {
+    // Before anything takes their numbers.
+    let preserved = crate::lifecycle::take_preserved(args.preserve_fds);
     let mut sync = crate::lifecycle::detach_with_sync(args.sync_fd)?;
-    match boot(g, &args) {
+    match preserved.and_then(|p| boot(g, &args, p)) {
         Ok((server, gofer_pid, mut gofer, cgroups)) => {
             let ready = Ready {
                 error: None,
@@ -73,7 +79,7 @@ type Booted = (
     Vec<PathBuf>,
 );
 
-fn boot(g: &Global, args: &Args) -> anyhow::Result<Booted> {
+fn boot(g: &Global, args: &Args, preserved: Vec<OwnedFd>) -> anyhow::Result<Booted> {
     if g.platform == "kvm" {
         bail!("the kvm platform is not available yet; use --platform ptrace");
     }
@@ -123,7 +129,7 @@ fn boot(g: &Global, args: &Args) -> anyhow::Result<Booted> {
         None => (sentry::Stdio::Host(crate::cmd_do::own_stdio()?), None),
     };
     let cfg = sentry::BootConfig {
-        init: plan.init.to_spec(stdio),
+        init: plan.init.to_spec(stdio, preserved),
         hostname: hostname.into_bytes(),
         strace: g.strace,
         overlay,

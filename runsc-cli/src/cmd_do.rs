@@ -70,6 +70,7 @@ pub fn run(g: &Global, args: Args) -> anyhow::Result<i32> {
             no_new_privs: false,
             rlimits: Vec::new(),
             stdio: sentry::Stdio::Host(own_stdio()?),
+            preserved: Vec::new(),
         },
         hostname: nix::unistd::gethostname()
             .map(|h| h.as_bytes().to_vec())

@@ -452,16 +452,18 @@ impl Server {
     /// A container of the same pod joins: build its root and first process, tell the
     /// caller its pid, and take it out again when the caller goes away.
     fn join(&self, conn: OwnedFd, id: String, plan: JoinPlan, fds: Vec<OwnedFd>) {
-        let stdio_count = if plan.process.terminal { 1 } else { 3 };
+        let stdio_count =
+            if plan.process.terminal { 1 } else { 3 } + plan.process.preserve_fds as usize;
         let binds = plan.mounts.iter().filter(|m| m.fstype == "bind").count();
         if fds.len() != stdio_count + 1 + binds {
             return Self::reply(&conn, &Reply::err("join: wrong number of descriptors"));
         }
         let mut fds = fds.into_iter();
-        let stdio = match Self::stdio(&plan.process, fds.by_ref().take(stdio_count).collect()) {
-            Ok(s) => s,
-            Err(e) => return Self::reply(&conn, &Reply::err(e)),
-        };
+        let (stdio, preserved) =
+            match Self::stdio(&plan.process, fds.by_ref().take(stdio_count).collect()) {
+                Ok(s) => s,
+                Err(e) => return Self::reply(&conn, &Reply::err(e)),
+            };
         let Some(gofer) = fds.next() else { return };
         let mounts = plan
             .mounts
@@ -469,7 +471,7 @@ impl Server {
             .map(|m| m.to_spec(if m.fstype == "bind" { fds.next() } else { None }))
             .collect();
         let cfg = sentry::ContainerConfig {
-            init: plan.process.to_spec(stdio),
+            init: plan.process.to_spec(stdio, preserved),
             overlay: plan.overlay,
             root_readonly: plan.root_readonly,
             gofer,
@@ -502,9 +504,21 @@ impl Server {
         let _ = self.lock().remove_container(&id);
     }
 
-    /// A process's standard I/O from the descriptors that came with it: three, or the one
-    /// host terminal.
-    fn stdio(process: &ProcessPlan, fds: Vec<OwnedFd>) -> anyhow::Result<sentry::Stdio> {
+    /// A process's standard I/O from the descriptors that came with it (three, or the one
+    /// host terminal), and the descriptors preserved for it that follow them.
+    fn stdio(
+        process: &ProcessPlan,
+        mut fds: Vec<OwnedFd>,
+    ) -> anyhow::Result<(sentry::Stdio, Vec<OwnedFd>)> {
+        let count = if process.terminal { 1 } else { 3 };
+        if fds.len() != count + process.preserve_fds as usize {
+            bail!("the process's descriptors did not all arrive");
+        }
+        let preserved = fds.split_off(count);
+        Ok((Self::stdio_of(process, fds)?, preserved))
+    }
+
+    fn stdio_of(process: &ProcessPlan, fds: Vec<OwnedFd>) -> anyhow::Result<sentry::Stdio> {
         if process.terminal {
             let (rows, cols) = process.console_size.unwrap_or((0, 0));
             match <[OwnedFd; 1]>::try_from(fds) {
@@ -527,7 +541,7 @@ impl Server {
     }
 
     fn exec(&self, conn: OwnedFd, member: Option<String>, process: ProcessPlan, fds: Vec<OwnedFd>) {
-        let stdio = match Self::stdio(&process, fds) {
+        let (stdio, preserved) = match Self::stdio(&process, fds) {
             Ok(s) => s,
             Err(e) => return Self::reply(&conn, &Reply::err(format!("exec: {e}"))),
         };
@@ -537,7 +551,8 @@ impl Server {
         let Ok(out) = conn.try_clone() else { return };
         let on_exit = Self::exit_reporter(out);
         let sb = self.lock();
-        let pid = match sb.exec(member.as_deref(), process.to_spec(stdio), on_exit) {
+        let spec = process.to_spec(stdio, preserved);
+        let pid = match sb.exec(member.as_deref(), spec, on_exit) {
             Ok(pid) => pid,
             Err(e) => return Self::reply(&conn, &Reply::err(e)),
         };

@@ -37,7 +37,7 @@ pub struct CreateArgs {
     /// Accepted for runc compatibility.
     #[arg(long)]
     no_new_keyring: bool,
-    /// Extra fds to pass (not supported beyond 0).
+    /// Pass the caller's fds 3 .. 3+N-1 to the container's first process as its own.
     #[arg(long, default_value_t = 0)]
     preserve_fds: u32,
     id: String,
@@ -107,7 +107,7 @@ pub struct ExecArgs {
     /// Accepted for runc compatibility.
     #[arg(long, short)]
     cap: Vec<String>,
-    /// Accepted for runc compatibility.
+    /// Pass the caller's fds 3 .. 3+N-1 to the process as its own.
     #[arg(long, default_value_t = 0)]
     preserve_fds: u32,
     /// Accepted for runc compatibility.
@@ -154,6 +154,9 @@ pub struct JoinArgs {
     /// Where to send the terminal's master (process.terminal).
     #[arg(long)]
     console_socket: Option<PathBuf>,
+    /// Inherited fds 3 .. 3+N-1 go to the container's first process.
+    #[arg(long, default_value_t = 0)]
+    preserve_fds: u32,
     id: String,
 }
 
@@ -252,6 +255,26 @@ fn write_pid_file(path: &Path, pid: i32) -> anyhow::Result<()> {
     std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
 }
 
+/// The most descriptors `--preserve-fds` passes on (they travel in one message with the
+/// stdio and, for a pod's container, its gofer connections).
+const MAX_PRESERVED: u32 = 32;
+
+/// Take the inherited descriptors 3 .. 3+n-1 that `--preserve-fds n` passes on, made
+/// close-on-exec (they are the container's, not our helpers').
+pub fn take_preserved(n: u32) -> anyhow::Result<Vec<OwnedFd>> {
+    if n > MAX_PRESERVED {
+        bail!("--preserve-fds {n}: at most {MAX_PRESERVED} descriptors are passed on");
+    }
+    (3..3 + n as i32)
+        .map(|fd| {
+            let owned = platform::host::take_inherited(fd)
+                .with_context(|| format!("--preserve-fds {n}: descriptor {fd} is not open"))?;
+            fcntl(owned.as_raw_fd(), FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC))?;
+            Ok(owned)
+        })
+        .collect()
+}
+
 /// In a process `sync_pipe` made: leave the caller's session (signals for its terminal or
 /// process group are not ours) and take the inherited pipe, reopened as an owned file (the
 /// inherited number closed, so that our own children do not inherit it).
@@ -337,6 +360,8 @@ fn spawn_sandbox(
         cmd.arg("--strace");
     }
     cmd.arg("boot")
+        .arg("--preserve-fds")
+        .arg(a.preserve_fds.to_string())
         .arg("--bundle")
         .arg(bundle)
         .arg("--state-dir")
@@ -372,7 +397,11 @@ fn spawn_join(
     }
     let (sync_r, sync_w) = sync_pipe()?;
     let mut cmd = helper_command(g)?;
-    cmd.arg("--overlay").arg(&g.overlay).arg("join");
+    cmd.arg("--overlay")
+        .arg(&g.overlay)
+        .arg("join")
+        .arg("--preserve-fds")
+        .arg(a.preserve_fds.to_string());
     if let Some(s) = &a.console_socket {
         cmd.arg("--console-socket").arg(s);
     }
@@ -613,7 +642,9 @@ fn exec_process(c: &Container, a: &ExecArgs) -> anyhow::Result<oci::ProcessPlan>
         let text = std::fs::read(p).with_context(|| format!("reading {}", p.display()))?;
         let proc: oci_spec::runtime::Process =
             oci::parse_json(&text).with_context(|| format!("{}", p.display()))?;
-        return oci::process_plan(&proc, "process");
+        let mut plan = oci::process_plan(&proc, "process")?;
+        plan.preserve_fds = a.preserve_fds;
+        return Ok(plan);
     }
     if a.command.is_empty() {
         bail!("exec needs a command (or --process)");
@@ -632,6 +663,7 @@ fn exec_process(c: &Container, a: &ExecArgs) -> anyhow::Result<oci::ProcessPlan>
     }
     p.groups.extend(a.additional_gids.iter().copied());
     p.terminal = a.tty;
+    p.preserve_fds = a.preserve_fds;
     Ok(p)
 }
 
@@ -747,9 +779,14 @@ fn forwarded_signals() -> SigSet {
 /// `palisade proxy`: start the process in the sandbox with our stdio, tell `exec` it runs,
 /// pass on the signals we get, and exit with its status.
 pub fn proxy(_g: &Global, a: ProxyArgs) -> anyhow::Result<i32> {
+    // Before anything takes their numbers.
+    let preserved = match serde_json::from_str::<oci::ProcessPlan>(&a.process) {
+        Ok(p) => take_preserved(p.preserve_fds),
+        Err(e) => Err(e.into()),
+    };
     let sync = detach_with_sync(a.sync_fd)?;
     forwarded_signals().thread_block()?;
-    let started = proxy_start(&a).map(|(conn, pid, console)| Started {
+    let started = proxy_start(&a, preserved).map(|(conn, pid, console)| Started {
         conn,
         pid,
         console,
@@ -867,10 +904,15 @@ fn stdio_fds(console: &Option<OwnedFd>) -> Vec<i32> {
 
 /// Start the proxy's process: the connection that will bring its exit status, its pid, and
 /// its host terminal if it has one.
-fn proxy_start(a: &ProxyArgs) -> anyhow::Result<(OwnedFd, i32, Option<OwnedFd>)> {
+fn proxy_start(
+    a: &ProxyArgs,
+    preserved: anyhow::Result<Vec<OwnedFd>>,
+) -> anyhow::Result<(OwnedFd, i32, Option<OwnedFd>)> {
+    let preserved = preserved?;
     let mut process: oci::ProcessPlan = serde_json::from_str(&a.process)?;
     let console = open_console(a.console_socket.as_deref(), &mut process)?;
-    let fds = stdio_fds(&console);
+    let mut fds = stdio_fds(&console);
+    fds.extend(preserved.iter().map(|f| f.as_raw_fd()));
     let req = Request::Exec {
         process,
         container: a.container.clone(),
@@ -887,14 +929,16 @@ fn proxy_start(a: &ProxyArgs) -> anyhow::Result<(OwnedFd, i32, Option<OwnedFd>)>
 /// container to the sandbox, and exits with its first process's status; killing it takes
 /// the container out of the sandbox.
 pub fn join(g: &Global, a: JoinArgs) -> anyhow::Result<i32> {
+    let preserved = take_preserved(a.preserve_fds);
     let sync = detach_with_sync(a.sync_fd)?;
     forwarded_signals().thread_block()?;
-    let started = join_start(g, &a);
+    let started = preserved.and_then(|p| join_start(g, &a, p));
     stand_for(sync, started, &a.state_dir, Some(a.id.clone()))
 }
 
-fn join_start(g: &Global, a: &JoinArgs) -> anyhow::Result<Started> {
+fn join_start(g: &Global, a: &JoinArgs, preserved: Vec<OwnedFd>) -> anyhow::Result<Started> {
     let mut plan = oci::load(&a.bundle)?;
+    plan.init.preserve_fds = preserved.len() as u32;
     let overlay = g.overlay == "root:memory";
     // Into the container's cgroups first, with its gofer: containerd reads the container's
     // cgroup from the pid file's process. (The container's processes themselves run in the
@@ -911,16 +955,18 @@ fn join_start(g: &Global, a: &JoinArgs) -> anyhow::Result<Started> {
         .map(|m| (PathBuf::from(&m.source), !m.flags.read_only))
         .collect();
     // Its descriptors travel in one message: stdio, the root's connection, the binds'.
-    if binds.len() + 4 > gofer::sock::MAX_FDS {
+    let others = 4 + MAX_PRESERVED as usize;
+    if binds.len() + others > gofer::sock::MAX_FDS {
         bail!(
             "mounts: a pod's container may have at most {} bind mounts",
-            gofer::sock::MAX_FDS - 4
+            gofer::sock::MAX_FDS - others
         );
     }
     let (gofer, root_conn, bind_conns) =
         crate::cmd_gofer::spawn(&plan.root, !overlay, true, &binds)?;
     let console = open_console(a.console_socket.as_deref(), &mut plan.init)?;
     let mut fds = stdio_fds(&console);
+    fds.extend(preserved.iter().map(|f| f.as_raw_fd()));
     fds.push(root_conn.as_raw_fd());
     fds.extend(bind_conns.iter().map(|c| c.as_raw_fd()));
     let join = control::JoinPlan {

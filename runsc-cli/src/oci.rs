@@ -29,11 +29,18 @@ pub struct ProcessPlan {
     /// The terminal's initial size (rows, columns).
     #[serde(default)]
     pub console_size: Option<(u16, u16)>,
+    /// Descriptors the process gets as its fds 3, 4... from the caller's (`--preserve-fds`).
+    #[serde(default)]
+    pub preserve_fds: u32,
 }
 
 impl ProcessPlan {
-    /// The sentry's form, with the standard I/O the process gets.
-    pub fn to_spec(&self, stdio: sentry::Stdio) -> sentry::ProcessSpec {
+    /// The sentry's form, with the standard I/O the process gets and its preserved fds.
+    pub fn to_spec(
+        &self,
+        stdio: sentry::Stdio,
+        preserved: Vec<std::os::fd::OwnedFd>,
+    ) -> sentry::ProcessSpec {
         let bytes = |v: &[String]| v.iter().map(|s| s.as_bytes().to_vec()).collect();
         sentry::ProcessSpec {
             argv: bytes(&self.args),
@@ -47,6 +54,7 @@ impl ProcessPlan {
             no_new_privs: self.no_new_privs,
             rlimits: self.rlimits.clone(),
             stdio,
+            preserved,
         }
     }
 }
@@ -236,6 +244,7 @@ pub fn process_plan(p: &Process, field: &str) -> anyhow::Result<ProcessPlan> {
         console_size: p
             .console_size()
             .map(|b| (b.height().min(65535) as u16, b.width().min(65535) as u16)),
+        preserve_fds: 0,
     })
 }
 

@@ -30,6 +30,8 @@ pub struct ProcessSpec {
     /// Resource limits to set: (RLIMIT_*, soft, hard).
     pub rlimits: Vec<(u32, u64, u64)>,
     pub stdio: Stdio,
+    /// Host descriptors the process gets as its fds 3, 4... (runc's `--preserve-fds`).
+    pub preserved: Vec<OwnedFd>,
 }
 
 /// A process's standard input, output and error.
@@ -767,6 +769,17 @@ fn new_process(
             }
             console = Some(c);
         }
+    }
+    for (i, fd) in spec.preserved.into_iter().enumerate() {
+        // The open file's access mode and status flags are the host descriptor's.
+        let fl = nix::fcntl::fcntl(
+            std::os::fd::AsRawFd::as_raw_fd(&fd),
+            nix::fcntl::FcntlArg::F_GETFL,
+        )
+        .unwrap_or(libc::O_RDWR);
+        let flags = fl & (libc::O_ACCMODE | libc::O_APPEND | libc::O_NONBLOCK);
+        let host = crate::fs::host::HostFile::new(fd);
+        fds.install_at(3 + i as i32, OpenFile::new(None, host, flags as u32), false);
     }
     let h = TaskHandle::new(tid, tg.clone());
     k.tasks().threads.insert(tid, h.clone());

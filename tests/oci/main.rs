@@ -1090,3 +1090,67 @@ fn update_changes_the_limits() {
     assert_eq!(o.code, Some(0), "delete: {}", o.stderr_str());
     assert!(!Path::new(&file).exists(), "cgroup left");
 }
+
+/// `--preserve-fds N` (create/run and exec): the caller's fds 3 .. 3+N-1 are the process's.
+#[test]
+fn preserved_fds_reach_the_process() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = bundle(
+        "preserve",
+        &[
+            "sh",
+            "-c",
+            "cat <&3; echo to-four >&4; echo more >&4; cat <&5 || echo no-five",
+        ],
+    );
+    std::fs::write(dir.join("in"), "from three\n").expect("write");
+    let root = dir.join("state");
+    let sh = format!(
+        "exec 3<in 4>out4; exec {} --root state run --preserve-fds 2 --bundle . p1",
+        palisade().display()
+    );
+    let o = run(Command::new("sh").arg("-c").arg(&sh).current_dir(&dir), T);
+    assert_eq!(o.code, Some(0), "{}", o.stderr_str());
+    assert!(
+        o.stdout_str().starts_with("from three\n"),
+        "{}",
+        o.stdout_str()
+    );
+    assert!(o.stdout_str().ends_with("no-five\n"), "{}", o.stdout_str());
+    assert_eq!(
+        std::fs::read_to_string(dir.join("out4")).expect("out4"),
+        "to-four\nmore\n"
+    );
+    // exec passes them too.
+    let mut c = cli(&root, &["run", "--detach", "--bundle"]);
+    c.arg(&dir).arg("p2");
+    edit(&dir, |c| {
+        c["process"]["args"] = serde_json::json!(["sleep", "1000"])
+    });
+    let o = detached(c, &dir);
+    assert_eq!(o.code, Some(0), "run: {}", o.stderr_str());
+    let sh = format!(
+        "exec 3<in; exec {} --root state exec --preserve-fds 1 p2 cat /proc/self/fd/3",
+        palisade().display()
+    );
+    let o = run(Command::new("sh").arg("-c").arg(&sh).current_dir(&dir), T);
+    assert_eq!(
+        (o.code, o.stdout_str().as_str()),
+        (Some(0), "from three\n"),
+        "{}",
+        o.stderr_str()
+    );
+    // Asking for descriptors that are not open is refused.
+    let o = run(
+        &mut cli(&root, &["exec", "--preserve-fds", "3", "p2", "true"]),
+        T,
+    );
+    assert_eq!(o.code, Some(1));
+    assert!(
+        o.stderr_str().contains("--preserve-fds"),
+        "{}",
+        o.stderr_str()
+    );
+    let o = run(&mut cli(&root, &["delete", "--force", "p2"]), T);
+    assert_eq!(o.code, Some(0), "delete: {}", o.stderr_str());
+}
