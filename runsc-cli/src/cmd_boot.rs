@@ -128,16 +128,19 @@ fn boot(g: &Global, args: &Args, preserved: Vec<OwnedFd>) -> anyhow::Result<Boot
         }
         None => (sentry::Stdio::Host(crate::cmd_do::own_stdio()?), None),
     };
-    let cfg = sentry::BootConfig {
+    let container = sentry::ContainerConfig {
         init: plan.init.to_spec(stdio, preserved),
-        hostname: hostname.into_bytes(),
-        strace: g.strace,
         overlay,
         root_readonly: plan.root_readonly,
         gofer: sentry_end,
         mounts,
         masked_paths: std::mem::take(&mut plan.masked_paths),
         readonly_paths: std::mem::take(&mut plan.readonly_paths),
+    };
+    let cfg = sentry::BootConfig {
+        container,
+        hostname: hostname.into_bytes(),
+        strace: g.strace,
         init_unkillable: true,
         limits: crate::cgroup::sandbox_limits(plan.resources.as_ref()),
     };

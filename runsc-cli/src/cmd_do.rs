@@ -57,7 +57,7 @@ pub fn run(g: &Global, args: Args) -> anyhow::Result<i32> {
             e
         })
         .collect();
-    let cfg = sentry::BootConfig {
+    let container = sentry::ContainerConfig {
         init: sentry::ProcessSpec {
             argv: args.command.iter().map(|a| a.as_bytes().to_vec()).collect(),
             envp,
@@ -72,16 +72,19 @@ pub fn run(g: &Global, args: Args) -> anyhow::Result<i32> {
             stdio: sentry::Stdio::Host(own_stdio()?),
             preserved: Vec::new(),
         },
-        hostname: nix::unistd::gethostname()
-            .map(|h| h.as_bytes().to_vec())
-            .unwrap_or_else(|_| b"palisade".to_vec()),
-        strace: g.strace,
         overlay,
         root_readonly: false,
         gofer: sentry_end,
         mounts: sentry::MountSpec::defaults(),
         masked_paths: Vec::new(),
         readonly_paths: Vec::new(),
+    };
+    let cfg = sentry::BootConfig {
+        container,
+        hostname: nix::unistd::gethostname()
+            .map(|h| h.as_bytes().to_vec())
+            .unwrap_or_else(|_| b"palisade".to_vec()),
+        strace: g.strace,
         init_unkillable: false,
         limits: sentry::Limits::default(),
     };

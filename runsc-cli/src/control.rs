@@ -449,6 +449,18 @@ impl Server {
         })
     }
 
+    /// Tell the caller on `conn` that its process `pid` was made, then wait until the caller
+    /// closes the connection (its exit status goes out on a clone of it).
+    fn started(conn: &OwnedFd, pid: i32) {
+        let r = Reply {
+            pid: Some(pid),
+            ..Reply::ok()
+        };
+        Self::reply(conn, &r);
+        let mut buf = gofer::sock::RecvBuf::new();
+        while let Ok(Some(_)) = gofer::sock::recv_fds(conn.as_raw_fd(), &mut buf) {}
+    }
+
     /// A container of the same pod joins: build its root and first process, tell the
     /// caller its pid, and take it out again when the caller goes away.
     fn join(&self, conn: OwnedFd, id: String, plan: JoinPlan, fds: Vec<OwnedFd>) {
@@ -490,16 +502,8 @@ impl Server {
         };
         joined.insert(id.clone(), waiter);
         drop(joined);
-        Self::reply(
-            &conn,
-            &Reply {
-                pid: Some(pid),
-                ..Reply::ok()
-            },
-        );
         // The caller going away (`delete`, or it was killed) takes the container out.
-        let mut buf = gofer::sock::RecvBuf::new();
-        while let Ok(Some(_)) = gofer::sock::recv_fds(conn.as_raw_fd(), &mut buf) {}
+        Self::started(&conn, pid);
         lock(&self.joined).remove(&id);
         let _ = self.lock().remove_container(&id);
     }
@@ -557,16 +561,8 @@ impl Server {
             Err(e) => return Self::reply(&conn, &Reply::err(e)),
         };
         drop(sb);
-        Self::reply(
-            &conn,
-            &Reply {
-                pid: Some(pid),
-                ..Reply::ok()
-            },
-        );
         // The caller going away (its proxy killed) takes the process with it.
-        let mut buf = gofer::sock::RecvBuf::new();
-        while let Ok(Some(_)) = gofer::sock::recv_fds(conn.as_raw_fd(), &mut buf) {}
+        Self::started(&conn, pid);
         let _ = self.k.signal_from_host(Some(pid), libc::SIGKILL);
     }
 }

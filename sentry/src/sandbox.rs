@@ -127,22 +127,10 @@ impl MountSpec {
 
 /// Everything the sentry needs to start a sandbox.
 pub struct BootConfig {
-    /// The first process (pid 1).
-    pub init: ProcessSpec,
+    /// The first container; its first process is pid 1.
+    pub container: ContainerConfig,
     pub hostname: Vec<u8>,
     pub strace: bool,
-    /// The root is an overlay with its changes in sandbox memory (else the gofer's tree,
-    /// written through).
-    pub overlay: bool,
-    /// The root is mounted read-only.
-    pub root_readonly: bool,
-    /// Connection to the gofer serving the root file system.
-    pub gofer: OwnedFd,
-    pub mounts: Vec<MountSpec>,
-    /// Paths hidden from the container (OCI linux.maskedPaths), where they exist.
-    pub masked_paths: Vec<Vec<u8>>,
-    /// Paths made read-only (OCI linux.readonlyPaths), where they exist.
-    pub readonly_paths: Vec<Vec<u8>>,
     /// The container's memory and CPU limits, reported as the machine's size.
     pub limits: crate::kernel::Limits,
     /// Init is the init of a pid namespace, as in a container: signals it has no handler
@@ -151,18 +139,22 @@ pub struct BootConfig {
     pub init_unkillable: bool,
 }
 
-/// Another container of a pod joining a running sandbox: its own root file system (served
-/// by a gofer of its own) and mounts, its first process; the kernel, its pid space,
-/// hostname and network are the sandbox's.
+/// A container in the sandbox: the first, or another of a pod joining a running sandbox
+/// (whose kernel, pid space, hostname and network it shares): its root file system, mounts
+/// and first process.
 pub struct ContainerConfig {
     pub init: ProcessSpec,
-    /// The root is an overlay with its changes in sandbox memory (else written through).
+    /// The root is an overlay with its changes in sandbox memory (else the gofer's tree,
+    /// written through).
     pub overlay: bool,
+    /// The root is mounted read-only.
     pub root_readonly: bool,
     /// Connection to the gofer serving the container's root file system.
     pub gofer: OwnedFd,
     pub mounts: Vec<MountSpec>,
+    /// Paths hidden from the container (OCI linux.maskedPaths), where they exist.
     pub masked_paths: Vec<Vec<u8>>,
+    /// Paths made read-only (OCI linux.readonlyPaths), where they exist.
     pub readonly_paths: Vec<Vec<u8>>,
 }
 
@@ -459,7 +451,8 @@ impl Sandbox {
         let vdso = crate::loader::vdso::Vdso::new(&mf).map_err(BootError::Root)?;
         crate::kernel::time::start_timekeeper(mf.clone(), vdso.vvar_offset());
 
-        let root = root_tree(&mf, cfg.gofer, cfg.overlay).map_err(BootError::Root)?;
+        let c = cfg.container;
+        let root = root_tree(&mf, c.gofer, c.overlay).map_err(BootError::Root)?;
         let k = Kernel::new(
             platform,
             vdso,
@@ -472,12 +465,12 @@ impl Sandbox {
         furnish(
             &k,
             &root,
-            cfg.mounts,
-            &cfg.masked_paths,
-            &cfg.readonly_paths,
-            cfg.root_readonly,
+            c.mounts,
+            &c.masked_paths,
+            &c.readonly_paths,
+            c.root_readonly,
         )?;
-        let (init, console) = new_process(&k, cfg.init, Some(1), root)?;
+        let (init, console) = new_process(&k, c.init, Some(1), root)?;
         let consoles = console.map(|c| (1, c)).into_iter().collect();
         Ok(Sandbox {
             k,
