@@ -150,6 +150,10 @@ impl Task {
             g
         };
         let h = TaskHandle::new(tid, tg.clone());
+        // seccomp filters are inherited (fork, clone and threads alike).
+        if let Some(mode) = self.h.seccomp() {
+            h.set_seccomp(mode);
+        }
         {
             let mut s = h.lock();
             s.mask = self.mask();

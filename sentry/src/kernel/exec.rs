@@ -124,6 +124,10 @@ impl Task {
         }
         let tg = self.h.tg.clone();
         let new_h = TaskHandle::new(self.tgid, tg.clone());
+        // seccomp filters survive execve.
+        if let Some(mode) = self.h.seccomp() {
+            new_h.set_seccomp(mode);
+        }
         {
             let old = self.h.lock();
             let mut s = new_h.lock();

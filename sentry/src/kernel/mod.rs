@@ -5,6 +5,7 @@ pub mod exec;
 pub mod futex;
 pub mod ipc;
 pub mod process;
+pub mod seccomp;
 pub mod signal;
 pub mod task;
 pub mod time;

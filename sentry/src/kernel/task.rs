@@ -50,6 +50,10 @@ pub struct TaskHandle {
     interrupter: Mutex<Option<Arc<dyn Interrupter>>>,
     /// CPU time used so far.
     pub cpu: CpuTime,
+    /// The thread's seccomp mode (set by itself, or by a thread of its process with TSYNC),
+    /// and whether it has one (read on every syscall).
+    seccomp: Mutex<Option<super::seccomp::Mode>>,
+    has_seccomp: std::sync::atomic::AtomicBool,
 }
 
 /// A task's CPU time, in nanoseconds: user time is time spent running application code,
@@ -126,7 +130,27 @@ impl TaskHandle {
             shared: Mutex::new(TaskShared::default()),
             interrupter: Mutex::new(None),
             cpu: CpuTime::default(),
+            seccomp: Mutex::new(None),
+            has_seccomp: false.into(),
         })
+    }
+
+    /// The thread's seccomp mode, if it has one.
+    pub fn seccomp(&self) -> Option<super::seccomp::Mode> {
+        if !self.has_seccomp.load(std::sync::atomic::Ordering::Acquire) {
+            return None;
+        }
+        self.seccomp
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Give the thread a seccomp mode (it never loses one).
+    pub fn set_seccomp(&self, mode: super::seccomp::Mode) {
+        *self.seccomp.lock().unwrap_or_else(|e| e.into_inner()) = Some(mode);
+        self.has_seccomp
+            .store(true, std::sync::atomic::Ordering::Release);
     }
 
     pub fn lock(&self) -> MutexGuard<'_, TaskShared> {

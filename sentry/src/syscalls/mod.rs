@@ -14,6 +14,7 @@ mod poll;
 mod process;
 mod rw;
 mod sched;
+mod seccomp;
 mod signal;
 mod socket;
 pub mod table;
@@ -36,6 +37,11 @@ pub fn dispatch(t: &mut Task) {
         crate::strace::enter(t, nr, entry, &args);
     }
     t.regs_replaced = false;
+    if let Some(mode) = t.h.seccomp() {
+        if !seccomp::admit(t, &mode, nr, &args) {
+            return;
+        }
+    }
     let res = match entry.and_then(|e| e.handler) {
         Some(h) => h(t, args),
         None => {

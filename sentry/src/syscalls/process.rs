@@ -494,6 +494,8 @@ pub fn arch_prctl(t: &mut Task, a: [u64; 6]) -> SysResult {
 
 pub fn prctl(t: &mut Task, a: [u64; 6]) -> SysResult {
     match a[0] as i32 {
+        libc::PR_SET_SECCOMP => super::seccomp::prctl_set(t, a[1], a[2]),
+        libc::PR_GET_SECCOMP => super::seccomp::prctl_get(t),
         libc::PR_SET_NAME => {
             let mut name = t.mm.read_cstr(a[1], 16).or_else(|e| {
                 if e == Errno::ENAMETOOLONG {

@@ -3,8 +3,8 @@
 use std::sync::LazyLock;
 
 use super::{
-    creds, epoll, fd, fs, futex, info, ipc, mm, notify, poll, process, rw, sched, signal, socket,
-    time, transfer, xattr, Handler,
+    creds, epoll, fd, fs, futex, info, ipc, mm, notify, poll, process, rw, sched, seccomp, signal,
+    socket, time, transfer, xattr, Handler,
 };
 
 /// How completely a syscall is implemented.
@@ -175,7 +175,8 @@ fn entries() -> Vec<Entry> {
         SYS_sched_get_priority_max => sched::sched_get_priority_max, Full, [Int];
         SYS_sched_get_priority_min => sched::sched_get_priority_min, Full, [Int];
         SYS_sched_setaffinity => sched::sched_setaffinity, Partial("masks are kept and reported; the host places threads"), [Int, Int, Hex];
-        SYS_prctl => process::prctl, Partial("SET/GET_NAME, SET/GET_DUMPABLE, SET/GET_NO_NEW_PRIVS, SET/GET_PDEATHSIG (sent when the creating thread exits), SET/GET_CHILD_SUBREAPER, CAPBSET_READ"), [Int, Hex, Hex, Hex, Hex];
+        SYS_prctl => process::prctl, Partial("SET/GET_NAME, SET/GET_DUMPABLE, SET/GET_NO_NEW_PRIVS, SET/GET_PDEATHSIG (sent when the creating thread exits), SET/GET_CHILD_SUBREAPER, CAPBSET_READ, SET/GET_SECCOMP"), [Int, Hex, Hex, Hex, Hex];
+        SYS_seccomp => seccomp::seccomp, Partial("strict and filter modes run by the sentry (TSYNC, LOG, every action); no user-space notification listener (NEW_LISTENER is EINVAL, USER_NOTIF and TRACE return ENOSYS)"), [Int, Hex, Hex];
         SYS_arch_prctl => process::arch_prctl, Partial("ARCH_SET/GET_FS and GS; CPUID faulting unsupported"), [Hex, Hex];
         SYS_setrlimit => process::setrlimit, Full, [Int, Hex];
         SYS_gettid => process::gettid, Full, [];
@@ -381,7 +382,6 @@ fn entries() -> Vec<Entry> {
         SYS_finit_module,
         SYS_sched_setattr,
         SYS_sched_getattr,
-        SYS_seccomp,
         SYS_kexec_file_load,
         SYS_bpf,
         SYS_userfaultfd,
