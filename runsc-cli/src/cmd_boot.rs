@@ -136,6 +136,7 @@ fn boot(g: &Global, args: &Args, preserved: Vec<OwnedFd>) -> anyhow::Result<Boot
         mounts,
         masked_paths: std::mem::take(&mut plan.masked_paths),
         readonly_paths: std::mem::take(&mut plan.readonly_paths),
+        seccomp: crate::seccomp::to_sentry(std::mem::take(&mut plan.seccomp)),
     };
     let cfg = sentry::BootConfig {
         container,

@@ -78,6 +78,7 @@ pub fn run(g: &Global, args: Args) -> anyhow::Result<i32> {
         mounts: sentry::MountSpec::defaults(),
         masked_paths: Vec::new(),
         readonly_paths: Vec::new(),
+        seccomp: Vec::new(),
     };
     let cfg = sentry::BootConfig {
         container,

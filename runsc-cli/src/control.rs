@@ -80,6 +80,9 @@ pub struct JoinPlan {
     pub mounts: Vec<MountPlan>,
     pub masked_paths: Vec<Vec<u8>>,
     pub readonly_paths: Vec<Vec<u8>>,
+    /// linux.seccomp, compiled.
+    #[serde(default)]
+    pub seccomp: Vec<Vec<crate::seccomp::Insn>>,
 }
 
 /// A mount of a joining container, as it crosses the socket (a bind mount's gofer
@@ -490,6 +493,7 @@ impl Server {
             mounts,
             masked_paths: plan.masked_paths,
             readonly_paths: plan.readonly_paths,
+            seccomp: crate::seccomp::to_sentry(plan.seccomp),
         };
         let Ok(waiter) = conn.try_clone() else { return };
         let mut joined = lock(&self.joined);

@@ -980,6 +980,7 @@ fn join_start(g: &Global, a: &JoinArgs, preserved: Vec<OwnedFd>) -> anyhow::Resu
             .collect(),
         masked_paths: std::mem::take(&mut plan.masked_paths),
         readonly_paths: std::mem::take(&mut plan.readonly_paths),
+        seccomp: std::mem::take(&mut plan.seccomp),
     };
     let req = Request::Join {
         id: a.id.clone(),

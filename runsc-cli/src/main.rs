@@ -17,6 +17,7 @@ mod control;
 mod hooks;
 mod lifecycle;
 mod oci;
+mod seccomp;
 mod state;
 
 use std::io::Write;

@@ -73,6 +73,8 @@ pub struct Plan {
     pub annotations: HashMap<String, String>,
     pub cgroups_path: Option<PathBuf>,
     pub resources: Option<LinuxResources>,
+    /// linux.seccomp as BPF programs, oldest first.
+    pub seccomp: Vec<Vec<crate::seccomp::Insn>>,
 }
 
 /// The annotations with which containerd's CRI plugin tells a pod's containers apart.
@@ -139,6 +141,7 @@ fn plan(bundle: &Path, spec: Spec) -> anyhow::Result<Plan> {
     let mut cgroups_path = None;
     let mut resources = None;
     let (mut masked_paths, mut readonly_paths) = (Vec::new(), Vec::new());
+    let mut seccomp = Vec::new();
     if let Some(linux) = spec.linux() {
         let paths = |v: &Option<Vec<String>>, field: &str| -> anyhow::Result<Vec<Vec<u8>>> {
             let mut out = Vec::new();
@@ -160,8 +163,8 @@ fn plan(bundle: &Path, spec: Spec) -> anyhow::Result<Plan> {
                 names[0]
             );
         }
-        if linux.seccomp().is_some() {
-            tracing::warn!("linux.seccomp: not enforced inside the sandbox");
+        if let Some(profile) = linux.seccomp() {
+            seccomp = crate::seccomp::compile(profile)?;
         }
         cgroups_path = linux.cgroups_path().clone();
         resources = linux.resources().clone();
@@ -177,6 +180,7 @@ fn plan(bundle: &Path, spec: Spec) -> anyhow::Result<Plan> {
         annotations: spec.annotations().clone().unwrap_or_default(),
         cgroups_path,
         resources,
+        seccomp,
         spec,
     })
 }

@@ -8,6 +8,7 @@ use platform::ptrace::PtracePlatform;
 use platform::{MemoryFile, Platform};
 
 use crate::errno::Errno;
+use crate::kernel::seccomp::{Filter, Mode, SockFilter};
 use crate::kernel::signal::SigAction;
 use crate::kernel::{ExitStatus, Kernel, Task, TaskHandle, ThreadGroup};
 use crate::vfs::mount::{Flags, Spec};
@@ -156,6 +157,18 @@ pub struct ContainerConfig {
     pub masked_paths: Vec<Vec<u8>>,
     /// Paths made read-only (OCI linux.readonlyPaths), where they exist.
     pub readonly_paths: Vec<Vec<u8>>,
+    /// seccomp programs (OCI linux.seccomp) every process of the container runs under,
+    /// oldest first: its first process and those exec'd into it, and their children.
+    pub seccomp: Vec<Vec<SockFilter>>,
+}
+
+/// The seccomp filter chain of `progs`, oldest first; None if there are none.
+fn filter_chain(progs: Vec<Vec<SockFilter>>) -> Result<Option<Arc<Filter>>, BootError> {
+    let mut chain = None;
+    for p in progs {
+        chain = Some(Filter::new(p, false, chain).map_err(BootError::Seccomp)?);
+    }
+    Ok(chain)
 }
 
 /// Where a container of the sandbox is in its life.
@@ -180,6 +193,8 @@ pub enum BootError {
     Exec(String, Errno),
     #[error("no such container in the sandbox")]
     NoContainer,
+    #[error("linux.seccomp: a program the sentry refuses: {0}")]
+    Seccomp(Errno),
     #[error("the sandbox already has a container of that id")]
     Exists,
 }
@@ -428,6 +443,7 @@ struct Member {
     pid: i32,
     /// Its first process's exit status, once it has exited.
     exit: Arc<std::sync::Mutex<Option<ExitStatus>>>,
+    seccomp: Option<Arc<Filter>>,
 }
 
 /// A booted sandbox.
@@ -439,6 +455,8 @@ pub struct Sandbox {
     consoles: std::sync::Mutex<std::collections::HashMap<i32, Arc<crate::fs::pty::Console>>>,
     /// The containers that joined, by id.
     members: std::collections::HashMap<String, Member>,
+    /// The first container's seccomp filters.
+    seccomp: Option<Arc<Filter>>,
 }
 
 impl Sandbox {
@@ -470,13 +488,15 @@ impl Sandbox {
             &c.readonly_paths,
             c.root_readonly,
         )?;
-        let (init, console) = new_process(&k, c.init, Some(1), root)?;
+        let seccomp = filter_chain(c.seccomp)?;
+        let (init, console) = new_process(&k, c.init, Some(1), root, seccomp.clone())?;
         let consoles = console.map(|c| (1, c)).into_iter().collect();
         Ok(Sandbox {
             k,
             init: Some(init),
             consoles: std::sync::Mutex::new(consoles),
             members: Default::default(),
+            seccomp,
         })
     }
 
@@ -505,7 +525,11 @@ impl Sandbox {
         on_exit: Box<dyn FnOnce(ExitStatus) + Send>,
     ) -> Result<i32, BootError> {
         let root = self.root_of(member).ok_or(BootError::NoContainer)?;
-        let (task, console) = new_process(&self.k, spec, None, root)?;
+        let seccomp = match member {
+            None => self.seccomp.clone(),
+            Some(id) => self.members.get(id).and_then(|m| m.seccomp.clone()),
+        };
+        let (task, console) = new_process(&self.k, spec, None, root, seccomp)?;
         let pid = task.tgid;
         if let Some(c) = console {
             self.lock_consoles().insert(pid, c);
@@ -535,6 +559,7 @@ impl Sandbox {
         if self.members.contains_key(id) {
             return Err(BootError::Exists);
         }
+        let seccomp = filter_chain(cfg.seccomp)?;
         let root = root_tree(&self.k.mf, cfg.gofer, cfg.overlay).map_err(BootError::Root)?;
         let made = furnish(
             &self.k,
@@ -544,7 +569,7 @@ impl Sandbox {
             &cfg.readonly_paths,
             cfg.root_readonly,
         )
-        .and_then(|()| new_process(&self.k, cfg.init, None, root.clone()));
+        .and_then(|()| new_process(&self.k, cfg.init, None, root.clone(), seccomp.clone()));
         let (init, console) = match made {
             Ok(x) => x,
             Err(e) => {
@@ -561,6 +586,7 @@ impl Sandbox {
             init: Some(init),
             pid,
             exit: Default::default(),
+            seccomp,
         };
         self.members.insert(id.to_string(), member);
         Ok(pid)
@@ -691,6 +717,7 @@ fn new_process(
     spec: ProcessSpec,
     pid: Option<i32>,
     root: Arc<Dentry>,
+    seccomp: Option<Arc<Filter>>,
 ) -> Result<NewProcess, BootError> {
     let mf = k.mf.clone();
     let platform = k.platform.clone();
@@ -775,6 +802,9 @@ fn new_process(
         fds.install_at(3 + i as i32, OpenFile::new(None, host, flags as u32), false);
     }
     let h = TaskHandle::new(tid, tg.clone());
+    if let Some(f) = seccomp {
+        h.set_seccomp(Mode::Filter(f));
+    }
     k.tasks().threads.insert(tid, h.clone());
     tg.lock().threads.push(h.clone());
     {

@@ -1154,3 +1154,87 @@ fn preserved_fds_reach_the_process() {
     let o = run(&mut cli(&root, &["delete", "--force", "p2"]), T);
     assert_eq!(o.code, Some(0), "delete: {}", o.stderr_str());
 }
+
+/// `linux.seccomp` is enforced by the sentry, for the container's processes and for those
+/// exec'd into it.
+#[test]
+fn seccomp_profile_is_enforced_inside() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = bundle(
+        "seccomp",
+        &[
+            "sh",
+            "-c",
+            "mkdir /tmp/x 2>/dev/null || echo mkdir-refused; \
+             hostname foo 2>/dev/null || echo hostname-refused; \
+             kill -s 0 $$ 2>/dev/null || echo kill0-refused; kill -s CONT $$ && echo cont-ok; \
+             cat /proc/self/status; sleep 1000",
+        ],
+    );
+    edit(&dir, |c| {
+        c["root"]["readonly"] = false.into();
+        c["linux"]["seccomp"] = serde_json::json!({
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [
+                {"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13},
+                {"names": ["sethostname"], "action": "SCMP_ACT_ERRNO"},
+                {"names": ["kill"], "action": "SCMP_ACT_ERRNO", "errnoRet": 3,
+                 "args": [{"index": 1, "value": 0, "op": "SCMP_CMP_EQ"}]}
+            ]
+        });
+    });
+    let root = dir.join("state");
+    let mut c = cli(&root, &["run", "--detach", "--bundle"]);
+    c.arg(&dir).arg("s1");
+    let o = detached(c, &dir);
+    assert_eq!(o.code, Some(0), "run: {}", o.stderr_str());
+    let o = run(
+        &mut cli(
+            &root,
+            &[
+                "exec",
+                "s1",
+                "sh",
+                "-c",
+                "mkdir /tmp/y || echo exec-refused",
+            ],
+        ),
+        T,
+    );
+    assert!(
+        o.stdout_str().contains("exec-refused"),
+        "{}",
+        o.stdout_str()
+    );
+    // The script has printed everything once its status is there.
+    let mut out = String::new();
+    for _ in 0..500 {
+        out = std::fs::read_to_string(dir.join("out")).unwrap_or_default();
+        if out.contains("Seccomp_filters") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let o = run(&mut cli(&root, &["delete", "--force", "s1"]), T);
+    assert_eq!(o.code, Some(0), "delete: {}", o.stderr_str());
+    assert!(
+        out.starts_with("mkdir-refused\nhostname-refused\nkill0-refused\ncont-ok\n"),
+        "{out}"
+    );
+    // Allow-all by default, and one filter per other action (errno 13, EPERM, ESRCH).
+    assert!(
+        out.contains("\nSeccomp:\t2\nSeccomp_filters:\t3\n"),
+        "{out}"
+    );
+    // A profile the sentry cannot honour is refused, naming the field.
+    edit(&dir, |c| {
+        c["linux"]["seccomp"]["listenerPath"] = "/run/agent.sock".into();
+    });
+    let o = run(cli(&root, &["run", "s2"]).current_dir(&dir), T);
+    assert_eq!(o.code, Some(1));
+    assert!(
+        o.stderr_str().contains("linux.seccomp.listenerPath"),
+        "{}",
+        o.stderr_str()
+    );
+}

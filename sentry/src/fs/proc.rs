@@ -776,12 +776,15 @@ fn pid_status(_k: &Kernel, tg: &ThreadGroup) -> Result<Vec<u8>, Errno> {
     let cap_prm = creds.map_or(0, |c| c.cap_permitted);
     let cap_inh = creds.map_or(0, |c| c.cap_inheritable);
     let nnp = creds.is_some_and(|c| c.no_new_privs) as u8;
+    let seccomp = s.threads.first().and_then(|t| t.seccomp());
+    let (sc_mode, sc_filters) = seccomp.map_or((0, 0), |m| (m.number(), m.filters()));
     let ppid = s.parent.as_ref().map_or(0, |p| p.tgid);
     let out = format!(
         "Name:\t{}\nState:\t{st} ({st_name})\nTgid:\t{tgid}\nPid:\t{tgid}\nPPid:\t{ppid}\n\
          Uid:\t{uid}\t{euid}\t{suid}\t{fsuid}\nGid:\t{gid}\t{egid}\t{sgid}\t{fsgid}\n\
          Threads:\t{}\nCapInh:\t{cap_inh:016x}\nCapPrm:\t{cap_prm:016x}\n\
-         CapEff:\t{cap_eff:016x}\nNoNewPrivs:\t{nnp}\n",
+         CapEff:\t{cap_eff:016x}\nNoNewPrivs:\t{nnp}\nSeccomp:\t{sc_mode}\n\
+         Seccomp_filters:\t{sc_filters}\n",
         String::from_utf8_lossy(&s.view.comm),
         s.threads.len(),
         tgid = tg.tgid,

@@ -102,6 +102,18 @@ impl Mode {
             Mode::Filter(_) => 2,
         }
     }
+
+    /// Filters installed (/proc/PID/status's Seccomp_filters).
+    pub fn filters(&self) -> usize {
+        let Mode::Filter(f) = self else { return 0 };
+        let mut n = 0;
+        let mut cur = Some(f.clone());
+        while let Some(f) = cur {
+            n += 1;
+            cur = f.prev.clone();
+        }
+        n
+    }
 }
 
 /// What happens to a syscall.
