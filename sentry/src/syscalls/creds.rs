@@ -5,8 +5,6 @@ use crate::errno::{Errno, SysResult};
 use crate::kernel::Task;
 use crate::vfs::Creds;
 
-const CAP_SETUID: u32 = 7;
-const CAP_SETGID: u32 = 6;
 const NGROUPS_MAX: u64 = 65536;
 
 /// Make the task's credentials visible to other tasks.
@@ -41,14 +39,14 @@ fn arg_id(a: u64) -> Option<u32> {
 }
 
 /// setresuid's rule: an unprivileged caller may only pick among its current ids.
-fn allowed(c: &Creds, v: u32, real: u32, eff: u32, saved: u32, cap: u32) -> bool {
+fn allowed(c: &Creds, v: u32, real: u32, eff: u32, saved: u32, cap: caps::Capability) -> bool {
     c.has_cap(cap) || v == real || v == eff || v == saved
 }
 
 fn set_uids(t: &mut Task, r: Option<u32>, e: Option<u32>, s: Option<u32>) -> SysResult {
     let c = t.creds;
     for v in [r, e, s].into_iter().flatten() {
-        if !allowed(&c, v, c.uid, c.euid, c.suid, CAP_SETUID) {
+        if !allowed(&c, v, c.uid, c.euid, c.suid, caps::Capability::CAP_SETUID) {
             return Err(Errno::EPERM);
         }
     }
@@ -66,7 +64,7 @@ fn set_uids(t: &mut Task, r: Option<u32>, e: Option<u32>, s: Option<u32>) -> Sys
 fn set_gids(t: &mut Task, r: Option<u32>, e: Option<u32>, s: Option<u32>) -> SysResult {
     let c = t.creds;
     for v in [r, e, s].into_iter().flatten() {
-        if !allowed(&c, v, c.gid, c.egid, c.sgid, CAP_SETGID) {
+        if !allowed(&c, v, c.gid, c.egid, c.sgid, caps::Capability::CAP_SETGID) {
             return Err(Errno::EPERM);
         }
     }
@@ -80,7 +78,7 @@ fn set_gids(t: &mut Task, r: Option<u32>, e: Option<u32>, s: Option<u32>) -> Sys
 
 pub fn setuid(t: &mut Task, a: [u64; 6]) -> SysResult {
     let uid = arg_id(a[0]).ok_or(Errno::EINVAL)?;
-    if t.creds.has_cap(CAP_SETUID) {
+    if t.creds.has_cap(caps::Capability::CAP_SETUID) {
         set_uids(t, Some(uid), Some(uid), Some(uid))
     } else if uid == t.creds.uid || uid == t.creds.suid {
         set_uids(t, None, Some(uid), None)
@@ -91,7 +89,7 @@ pub fn setuid(t: &mut Task, a: [u64; 6]) -> SysResult {
 
 pub fn setgid(t: &mut Task, a: [u64; 6]) -> SysResult {
     let gid = arg_id(a[0]).ok_or(Errno::EINVAL)?;
-    if t.creds.has_cap(CAP_SETGID) {
+    if t.creds.has_cap(caps::Capability::CAP_SETGID) {
         set_gids(t, Some(gid), Some(gid), Some(gid))
     } else if gid == t.creds.gid || gid == t.creds.sgid {
         set_gids(t, None, Some(gid), None)
@@ -105,7 +103,7 @@ pub fn setreuid(t: &mut Task, a: [u64; 6]) -> SysResult {
     let c = t.creds;
     let bad_r = r.is_some_and(|v| v != c.uid && v != c.euid);
     let bad_e = e.is_some_and(|v| v != c.uid && v != c.euid && v != c.suid);
-    if !c.has_cap(CAP_SETUID) && (bad_r || bad_e) {
+    if !c.has_cap(caps::Capability::CAP_SETUID) && (bad_r || bad_e) {
         return Err(Errno::EPERM);
     }
     let mut n = c;
@@ -126,7 +124,7 @@ pub fn setreuid(t: &mut Task, a: [u64; 6]) -> SysResult {
 pub fn setregid(t: &mut Task, a: [u64; 6]) -> SysResult {
     let (r, e) = (arg_id(a[0]), arg_id(a[1]));
     let c = t.creds;
-    if !c.has_cap(CAP_SETGID)
+    if !c.has_cap(caps::Capability::CAP_SETGID)
         && (r.is_some_and(|v| v != c.gid && v != c.egid)
             || e.is_some_and(|v| v != c.gid && v != c.egid && v != c.sgid))
     {
@@ -173,7 +171,8 @@ pub fn setfsuid(t: &mut Task, a: [u64; 6]) -> SysResult {
     let old = t.creds.fsuid;
     if let Some(v) = arg_id(a[0]) {
         let c = t.creds;
-        if c.has_cap(CAP_SETUID) || [c.uid, c.euid, c.suid, c.fsuid].contains(&v) {
+        if c.has_cap(caps::Capability::CAP_SETUID) || [c.uid, c.euid, c.suid, c.fsuid].contains(&v)
+        {
             t.creds.fsuid = v;
         }
     }
@@ -184,7 +183,8 @@ pub fn setfsgid(t: &mut Task, a: [u64; 6]) -> SysResult {
     let old = t.creds.fsgid;
     if let Some(v) = arg_id(a[0]) {
         let c = t.creds;
-        if c.has_cap(CAP_SETGID) || [c.gid, c.egid, c.sgid, c.fsgid].contains(&v) {
+        if c.has_cap(caps::Capability::CAP_SETGID) || [c.gid, c.egid, c.sgid, c.fsgid].contains(&v)
+        {
             t.creds.fsgid = v;
         }
     }
@@ -212,7 +212,7 @@ pub fn setgroups(t: &mut Task, a: [u64; 6]) -> SysResult {
     if a[0] > NGROUPS_MAX {
         return Err(Errno::EINVAL);
     }
-    if !t.creds.has_cap(CAP_SETGID) {
+    if !t.creds.has_cap(caps::Capability::CAP_SETGID) {
         return Err(Errno::EPERM);
     }
     let raw = t.mm.read_vec(a[1], a[0] as usize * 4)?;

@@ -630,10 +630,6 @@ fn getdents_with(t: &mut Task, a: [u64; 6], old: bool) -> SysResult {
 
 // ---- changes ------------------------------------------------------------------------------
 
-const CAP_CHOWN: u32 = 0;
-const CAP_DAC_OVERRIDE: u32 = 1;
-const CAP_FOWNER: u32 = 3;
-
 /// The parent directory of `path` and the last name, for operations that create or remove.
 fn parent_of(t: &Task, dirfd: i32, path_addr: u64) -> Result<(Arc<Dentry>, Vec<u8>), Errno> {
     let path = t.path_arg(path_addr)?;
@@ -675,7 +671,7 @@ pub(crate) fn socket_node(t: &Task, path: &[u8]) -> Result<(u64, u64), Errno> {
     if st.file_type() != libc::S_IFSOCK {
         return Err(Errno::ECONNREFUSED);
     }
-    if !t.creds.has_cap(CAP_DAC_OVERRIDE) {
+    if !t.creds.has_cap(caps::Capability::CAP_DAC_OVERRIDE) {
         vfs::may_access(&st, &t.creds, 2, false)?;
     }
     Ok((st.dev, st.ino))
@@ -683,7 +679,7 @@ pub(crate) fn socket_node(t: &Task, path: &[u8]) -> Result<(u64, u64), Errno> {
 
 /// Write and search permission on a directory we change.
 fn may_change_dir(t: &Task, dir: &Dentry) -> Result<(), Errno> {
-    if t.creds.has_cap(CAP_DAC_OVERRIDE) {
+    if t.creds.has_cap(caps::Capability::CAP_DAC_OVERRIDE) {
         return Ok(());
     }
     vfs::may_access(&dir.inode.stat()?, &t.creds, 3, false)
@@ -692,7 +688,7 @@ fn may_change_dir(t: &Task, dir: &Dentry) -> Result<(), Errno> {
 /// Sticky directories: only the owner of the entry or of the directory may remove or rename it.
 fn sticky_ok(t: &Task, dir: &Dentry, child: &Dentry) -> Result<(), Errno> {
     let d = dir.inode.stat()?;
-    if d.mode & libc::S_ISVTX == 0 || t.creds.has_cap(CAP_FOWNER) {
+    if d.mode & libc::S_ISVTX == 0 || t.creds.has_cap(caps::Capability::CAP_FOWNER) {
         return Ok(());
     }
     let c = child.inode.stat()?;
@@ -736,7 +732,7 @@ fn do_mknod(t: &Task, dirfd: i32, path: u64, mode: u64) -> SysResult {
     let ftype = m & libc::S_IFMT;
     match ftype {
         0 | libc::S_IFREG | libc::S_IFIFO | libc::S_IFSOCK => {}
-        libc::S_IFCHR | libc::S_IFBLK if t.creds.has_cap(27 /* CAP_MKNOD */) => {}
+        libc::S_IFCHR | libc::S_IFBLK if t.creds.has_cap(caps::Capability::CAP_MKNOD) => {}
         libc::S_IFCHR | libc::S_IFBLK => return Err(Errno::EPERM),
         _ => return Err(Errno::EINVAL),
     }
@@ -893,7 +889,7 @@ pub fn renameat2(t: &mut Task, a: [u64; 6]) -> SysResult {
 
 /// Only the owner (or CAP_FOWNER) changes a file's mode or times.
 fn owner_ok(t: &Task, st: &Stat) -> Result<(), Errno> {
-    if st.uid == t.creds.fsuid || t.creds.has_cap(CAP_FOWNER) {
+    if st.uid == t.creds.fsuid || t.creds.has_cap(caps::Capability::CAP_FOWNER) {
         Ok(())
     } else {
         Err(Errno::EPERM)
@@ -909,7 +905,10 @@ fn chmod_inode(t: &Task, d: &Dentry, mode: u64) -> SysResult {
     owner_ok(t, &st)?;
     let mut m = mode as u32 & 0o7777;
     // Setgid is dropped for a group the caller is not in.
-    if st.gid != t.creds.fsgid && !t.groups.contains(&st.gid) && !t.creds.has_cap(CAP_FOWNER) {
+    if st.gid != t.creds.fsgid
+        && !t.groups.contains(&st.gid)
+        && !t.creds.has_cap(caps::Capability::CAP_FOWNER)
+    {
         m &= !libc::S_ISGID;
     }
     inode.setattr(&vfs::SetAttr {
@@ -928,7 +927,7 @@ fn chown_inode(t: &Task, d: &Dentry, uid: u64, gid: u64) -> SysResult {
     let st = inode.stat()?;
     let uid = (uid as u32 != u32::MAX).then_some(uid as u32);
     let gid = (gid as u32 != u32::MAX).then_some(gid as u32);
-    let privileged = t.creds.has_cap(CAP_CHOWN);
+    let privileged = t.creds.has_cap(caps::Capability::CAP_CHOWN);
     if uid.is_some_and(|u| u != st.uid) && !privileged {
         return Err(Errno::EPERM);
     }
@@ -1009,7 +1008,7 @@ pub fn truncate(t: &mut Task, a: [u64; 6]) -> SysResult {
     if d.read_only() {
         return Err(Errno::EROFS);
     }
-    if !t.creds.has_cap(CAP_DAC_OVERRIDE) {
+    if !t.creds.has_cap(caps::Capability::CAP_DAC_OVERRIDE) {
         vfs::may_access(&d.inode.stat()?, &t.creds, 2, false)?;
     }
     d.inode.setattr(&vfs::SetAttr {
@@ -1050,7 +1049,7 @@ fn set_times(
     let st = d.inode.stat()?;
     if explicit {
         owner_ok(t, &st)?;
-    } else if st.uid != t.creds.fsuid && !t.creds.has_cap(CAP_FOWNER) {
+    } else if st.uid != t.creds.fsuid && !t.creds.has_cap(caps::Capability::CAP_FOWNER) {
         vfs::may_access(&st, &t.creds, 2, false).map_err(|_| Errno::EACCES)?;
     }
     d.inode.setattr(&vfs::SetAttr {
@@ -1157,14 +1156,13 @@ pub fn utime(t: &mut Task, a: [u64; 6]) -> SysResult {
 
 /// chroot(2): the calling process's root becomes `path` (CAP_SYS_CHROOT).
 pub fn chroot(t: &mut Task, a: [u64; 6]) -> SysResult {
-    const CAP_SYS_CHROOT: u32 = 18;
     let path = t.path_arg(a[0])?;
     let d = lookup_at(t, AT_FDCWD, &path, true, false)?;
     if !d.is_dir() {
         return Err(Errno::ENOTDIR);
     }
     vfs::may_access(&d.inode.stat()?, &t.creds, 1, false)?;
-    if !t.creds.has_cap(CAP_SYS_CHROOT) {
+    if !t.creds.has_cap(caps::Capability::CAP_SYS_CHROOT) {
         return Err(Errno::EPERM);
     }
     t.fs.lock().unwrap_or_else(|e| e.into_inner()).root = d;
@@ -1185,13 +1183,11 @@ pub fn sync(_t: &mut Task, _a: [u64; 6]) -> SysResult {
 
 // ---- mounts -------------------------------------------------------------------------------
 
-const CAP_SYS_ADMIN: u32 = 21;
-
 /// mount(2): new tmpfs and proc instances, remounts (flags), propagation changes (there is
 /// one mount namespace, so they have nothing to propagate). Bind mounts are not supported.
 pub fn mount(t: &mut Task, a: [u64; 6]) -> SysResult {
     use crate::vfs::mount::{self, Flags, Spec};
-    if !t.creds.has_cap(CAP_SYS_ADMIN) {
+    if !t.creds.has_cap(caps::Capability::CAP_SYS_ADMIN) {
         return Err(Errno::EPERM);
     }
     let flags = a[3];
@@ -1252,7 +1248,7 @@ pub fn umount2(t: &mut Task, a: [u64; 6]) -> SysResult {
     if a[1] & !valid != 0 {
         return Err(Errno::EINVAL);
     }
-    if !t.creds.has_cap(CAP_SYS_ADMIN) {
+    if !t.creds.has_cap(caps::Capability::CAP_SYS_ADMIN) {
         return Err(Errno::EPERM);
     }
     let path = t.path_arg(a[0])?;

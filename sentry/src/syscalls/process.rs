@@ -218,7 +218,7 @@ pub fn clone3(t: &mut Task, a: [u64; 6]) -> SysResult {
             return Err(Errno::EINVAL);
         }
         // CAP_SYS_ADMIN (cap 21) over the pid namespace.
-        if !t.creds.has_cap(21) {
+        if !t.creds.has_cap(caps::Capability::CAP_SYS_ADMIN) {
             return Err(Errno::EPERM);
         }
         Some(tid)
@@ -582,9 +582,6 @@ pub fn prctl(t: &mut Task, a: [u64; 6]) -> SysResult {
     }
 }
 
-/// CAP_SYS_RESOURCE (<linux/capability.h>).
-const CAP_SYS_RESOURCE: u32 = 24;
-
 /// Read and/or set resource `res` of process `tg`.
 fn do_prlimit(t: &mut Task, tg: &Arc<ThreadGroup>, res: u64, new: u64, old: u64) -> SysResult {
     if res as usize >= crate::kernel::task::RLIMIT_COUNT {
@@ -602,7 +599,7 @@ fn do_prlimit(t: &mut Task, tg: &Arc<ThreadGroup>, res: u64, new: u64, old: u64)
             if n.rlim_cur > n.rlim_max {
                 return Err(Errno::EINVAL);
             }
-            if n.rlim_max > cur.rlim_max && !t.creds.has_cap(CAP_SYS_RESOURCE) {
+            if n.rlim_max > cur.rlim_max && !t.creds.has_cap(caps::Capability::CAP_SYS_RESOURCE) {
                 return Err(Errno::EPERM);
             }
             // fs.nr_open.
@@ -634,7 +631,7 @@ pub fn prlimit64(t: &mut Task, a: [u64; 6]) -> SysResult {
             && [other.gid, other.egid, other.sgid]
                 .iter()
                 .all(|&g| g == c.gid);
-        if !same && !c.has_cap(CAP_SYS_RESOURCE) {
+        if !same && !c.has_cap(caps::Capability::CAP_SYS_RESOURCE) {
             return Err(Errno::EPERM);
         }
         h.tg.clone()

@@ -8,8 +8,6 @@ use crate::errno::{Errno, SysResult};
 use crate::kernel::task::Sched;
 use crate::kernel::{Task, TaskHandle};
 
-/// CAP_SYS_NICE (<linux/capability.h>).
-const CAP_SYS_NICE: u32 = 23;
 /// sched_setscheduler's flag: children start with the default policy.
 const SCHED_RESET_ON_FORK: i32 = 0x4000_0000;
 
@@ -78,12 +76,15 @@ pub fn setpriority(t: &mut Task, a: [u64; 6]) -> SysResult {
         let owner = s
             .creds
             .is_some_and(|c| c.uid == t.creds.euid || c.euid == t.creds.euid);
-        if !owner && !t.creds.has_cap(CAP_SYS_NICE) {
+        if !owner && !t.creds.has_cap(caps::Capability::CAP_SYS_NICE) {
             err = Some(Errno::EPERM);
             continue;
         }
         // Lowering nice (raising priority) takes RLIMIT_NICE room or CAP_SYS_NICE.
-        if nice < s.sched.nice && (20 - nice) as u64 > limit && !t.creds.has_cap(CAP_SYS_NICE) {
+        if nice < s.sched.nice
+            && (20 - nice) as u64 > limit
+            && !t.creds.has_cap(caps::Capability::CAP_SYS_NICE)
+        {
             err = Some(Errno::EACCES);
             continue;
         }
@@ -120,7 +121,9 @@ fn set_sched(t: &Task, pid: i32, policy: Option<i32>, param: u64) -> SysResult {
         libc::SCHED_FIFO | libc::SCHED_RR
     );
     let rtprio = t.rlimit(libc::RLIMIT_RTPRIO).rlim_cur;
-    if !t.creds.has_cap(CAP_SYS_NICE) && (!owner || (realtime && prio as u64 > rtprio)) {
+    if !t.creds.has_cap(caps::Capability::CAP_SYS_NICE)
+        && (!owner || (realtime && prio as u64 > rtprio))
+    {
         return Err(Errno::EPERM);
     }
     s.sched.policy = policy & !SCHED_RESET_ON_FORK;
@@ -214,7 +217,7 @@ pub fn sched_setaffinity(t: &mut Task, a: [u64; 6]) -> SysResult {
     let owner = s
         .creds
         .is_some_and(|c| c.uid == t.creds.euid || c.euid == t.creds.euid);
-    if !owner && !t.creds.has_cap(CAP_SYS_NICE) {
+    if !owner && !t.creds.has_cap(caps::Capability::CAP_SYS_NICE) {
         return Err(Errno::EPERM);
     }
     s.sched = Sched {

@@ -157,11 +157,7 @@ fn set_filter(t: &mut Task, flags: u64, uargs: u64) -> SysResult {
     if len == 0 || len > seccomp::MAX_INSNS {
         return Err(Errno::EINVAL);
     }
-    if !t.creds.no_new_privs
-        && !t
-            .creds
-            .has_cap(caps::Capability::CAP_SYS_ADMIN.index() as u32)
-    {
+    if !t.creds.no_new_privs && !t.creds.has_cap(caps::Capability::CAP_SYS_ADMIN) {
         return Err(Errno::EACCES);
     }
     let raw = t.mm.read_vec(fprog[1], len * 8)?;

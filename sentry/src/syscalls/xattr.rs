@@ -15,9 +15,6 @@ use crate::vfs::{self, Inode};
 const XATTR_NAME_MAX: usize = 255;
 const XATTR_SIZE_MAX: usize = 65536;
 const XATTR_LIST_MAX: usize = 65536;
-const CAP_DAC_OVERRIDE: u32 = 1;
-const CAP_FOWNER: u32 = 3;
-const CAP_SYS_ADMIN: u32 = 21;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Space {
@@ -79,11 +76,13 @@ fn name_arg(t: &Task, addr: u64) -> Result<(Vec<u8>, Space), Errno> {
 fn permitted(t: &Task, inode: &dyn Inode, space: Space, write: bool) -> Result<(), Errno> {
     let st = inode.stat()?;
     match space {
-        Space::Trusted if !t.creds.has_cap(CAP_SYS_ADMIN) => {
+        Space::Trusted if !t.creds.has_cap(caps::Capability::CAP_SYS_ADMIN) => {
             return Err(if write { Errno::EPERM } else { Errno::ENODATA });
         }
         Space::Trusted => return Ok(()),
-        Space::Security if write && !t.creds.has_cap(CAP_SYS_ADMIN) => return Err(Errno::EPERM),
+        Space::Security if write && !t.creds.has_cap(caps::Capability::CAP_SYS_ADMIN) => {
+            return Err(Errno::EPERM)
+        }
         Space::Security => return Ok(()),
         Space::User => {}
     }
@@ -95,11 +94,11 @@ fn permitted(t: &Task, inode: &dyn Inode, space: Space, write: bool) -> Result<(
         && ft == libc::S_IFDIR
         && st.mode & libc::S_ISVTX != 0
         && st.uid != t.creds.fsuid
-        && !t.creds.has_cap(CAP_FOWNER)
+        && !t.creds.has_cap(caps::Capability::CAP_FOWNER)
     {
         return Err(Errno::EPERM);
     }
-    if t.creds.has_cap(CAP_DAC_OVERRIDE) {
+    if t.creds.has_cap(caps::Capability::CAP_DAC_OVERRIDE) {
         return Ok(());
     }
     vfs::may_access(&st, &t.creds, if write { 2 } else { 4 }, false)
@@ -144,7 +143,7 @@ fn set(t: &mut Task, how: Target, a: [u64; 6]) -> SysResult {
 
 fn list(t: &mut Task, how: Target, a: [u64; 6]) -> SysResult {
     let (inode, _) = target(t, how, a[0])?;
-    let admin = t.creds.has_cap(CAP_SYS_ADMIN);
+    let admin = t.creds.has_cap(caps::Capability::CAP_SYS_ADMIN);
     let mut out = Vec::new();
     for n in inode.listxattr()? {
         if n.starts_with(b"trusted.") && !admin {

@@ -675,8 +675,8 @@ impl Creds {
         }
     }
 
-    pub fn has_cap(&self, cap: u32) -> bool {
-        self.cap_effective & (1 << cap) != 0
+    pub fn has_cap(&self, cap: caps::Capability) -> bool {
+        self.cap_effective & (1u64 << cap.index()) != 0
     }
 }
 
@@ -698,9 +698,6 @@ pub fn set_groups(groups: &[u32]) {
 fn in_groups(gid: u32) -> bool {
     GROUPS.with(|g| g.borrow().contains(&gid))
 }
-
-const CAP_DAC_OVERRIDE: u32 = 1;
-const CAP_DAC_READ_SEARCH: u32 = 2;
 
 /// May `creds` access a file with `stat` for `mask` (R_OK=4, W_OK=2, X_OK=1)? File access
 /// uses the fs ids and capabilities; `use_real` (access(2) without AT_EACCESS) the real
@@ -726,8 +723,8 @@ pub fn may_access(st: &Stat, creds: &Creds, mask: u32, use_real: bool) -> Result
         (uid == 0, uid == 0)
     } else {
         (
-            creds.has_cap(CAP_DAC_OVERRIDE),
-            creds.has_cap(CAP_DAC_READ_SEARCH),
+            creds.has_cap(caps::Capability::CAP_DAC_OVERRIDE),
+            creds.has_cap(caps::Capability::CAP_DAC_READ_SEARCH),
         )
     };
     // CAP_DAC_OVERRIDE: everything but executing a file no one may execute.

@@ -17,12 +17,6 @@ use crate::vfs::Creds;
 /// `ipcmni`: most objects of one kind (and the id multiplier).
 pub const IPCMNI: i32 = 32768;
 
-// <linux/capability.h>: the libc crate does not define these.
-const CAP_IPC_LOCK: u32 = 14;
-const CAP_IPC_OWNER: u32 = 15;
-const CAP_SYS_ADMIN: u32 = 21;
-const CAP_SYS_RESOURCE: u32 = 24;
-
 /// Who asks: credentials and supplementary groups of the calling task.
 pub struct Caller<'a> {
     pub creds: &'a Creds,
@@ -70,7 +64,7 @@ impl Perm {
         } else if c.in_group(self.cgid) || c.in_group(self.gid) {
             granted >>= 3;
         }
-        if requested & !granted & 0o7 != 0 && !c.creds.has_cap(CAP_IPC_OWNER) {
+        if requested & !granted & 0o7 != 0 && !c.creds.has_cap(caps::Capability::CAP_IPC_OWNER) {
             return Err(Errno::EACCES);
         }
         Ok(())
@@ -78,7 +72,10 @@ impl Perm {
 
     /// IPC_SET and IPC_RMID: the owner, the creator, or CAP_SYS_ADMIN; EPERM otherwise.
     pub fn check_owner(&self, c: &Caller<'_>) -> Result<(), Errno> {
-        if c.creds.euid == self.cuid || c.creds.euid == self.uid || c.creds.has_cap(CAP_SYS_ADMIN) {
+        if c.creds.euid == self.cuid
+            || c.creds.euid == self.uid
+            || c.creds.has_cap(caps::Capability::CAP_SYS_ADMIN)
+        {
             Ok(())
         } else {
             Err(Errno::EPERM)

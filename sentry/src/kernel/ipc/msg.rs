@@ -233,7 +233,7 @@ pub fn set(q: &Queue, d: &libc::msqid_ds, c: &Caller<'_>) -> Result<(), Errno> {
     let mut st = q.lock();
     st.perm.check_owner(c)?;
     let qbytes = d.msg_qbytes;
-    if qbytes > MSGMNB && !c.creds.has_cap(super::CAP_SYS_RESOURCE) {
+    if qbytes > MSGMNB && !c.creds.has_cap(caps::Capability::CAP_SYS_RESOURCE) {
         return Err(Errno::EPERM);
     }
     st.qbytes = qbytes;

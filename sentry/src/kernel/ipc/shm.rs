@@ -290,7 +290,7 @@ pub fn lock_segment(
     c: &Caller<'_>,
 ) -> Result<(), Errno> {
     let mut st = seg.lock();
-    if !c.creds.has_cap(super::CAP_IPC_LOCK) {
+    if !c.creds.has_cap(caps::Capability::CAP_IPC_LOCK) {
         let e = c.creds.euid;
         if e != st.perm.uid && e != st.perm.cuid {
             return Err(Errno::EPERM);
