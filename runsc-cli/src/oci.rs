@@ -276,8 +276,8 @@ fn rlimit_resource(t: PosixRlimitType) -> u32 {
 }
 
 /// What the sandbox mounts for an OCI mount; None for mounts it leaves out (with a
-/// warning): `mqueue` (POSIX message queues are not implemented) and `cgroup` (no cgroup
-/// file system inside yet).
+/// warning): `mqueue` (POSIX message queues are not implemented). `cgroup` (v1 or v2) is
+/// the sandbox's own read-only cgroup2.
 fn mount_plan(m: &oci_spec::runtime::Mount, bundle: &Path) -> anyhow::Result<Option<MountSpec>> {
     let dest = m.destination().to_string_lossy().into_owned();
     if !dest.starts_with('/') {
@@ -330,7 +330,11 @@ fn mount_plan(m: &oci_spec::runtime::Mount, bundle: &Path) -> anyhow::Result<Opt
     let fstype = match typ.as_str() {
         "tmpfs" if dest == "/dev" => "devfs",
         "tmpfs" | "proc" | "sysfs" | "devpts" => typ.as_str(),
-        "mqueue" | "cgroup" | "cgroup2" => {
+        "cgroup" | "cgroup2" => {
+            flags.read_only = true;
+            "cgroup2"
+        }
+        "mqueue" => {
             tracing::warn!("mount of {typ} on {dest} left out: not implemented in the sandbox");
             return Ok(None);
         }

@@ -826,7 +826,10 @@ fn resource_limits_are_the_sandboxs_size() {
         &[
             "sh",
             "-c",
-            "busybox nproc; grep MemTotal /proc/meminfo; busybox free -k | grep Mem:",
+            "busybox nproc; grep MemTotal /proc/meminfo; busybox free -k | grep Mem:; \
+             cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/cpu.max; \
+             grep -c ' /sys/fs/cgroup cgroup2 ro,' /proc/mounts; \
+             echo 1 > /sys/fs/cgroup/memory.max || echo read-only",
         ],
     );
     let cg = format!("/palisade-test-limits-{}", std::process::id());
@@ -847,6 +850,12 @@ fn resource_limits_are_the_sandboxs_size() {
     assert!(
         lines[2].split_whitespace().nth(1) == Some("262144"),
         "sysinfo: {out}"
+    );
+    // The container's cgroup (OCI mount type cgroup) shows the same limits, read-only.
+    assert_eq!(
+        lines[3..].join("\n"),
+        "268435456\n100000 100000\n1\nread-only",
+        "{out}"
     );
 }
 

@@ -1,5 +1,6 @@
 //! File system implementations.
 
+pub mod cgroup;
 pub mod dev;
 pub mod epoll;
 pub mod eventfd;
@@ -76,6 +77,7 @@ pub fn new_instance(
         }
         "proc" => (proc::new(Arc::downgrade(k)), String::new()),
         "sysfs" => (sys::new(k.cpus()), String::new()),
+        "cgroup2" => (cgroup::new(Arc::downgrade(k)), String::new()),
         "devpts" => {
             let devpts = pty::DevPtsRoot(pty::DevPts::new(Arc::downgrade(k)));
             (Arc::new(devpts), "gid=5,mode=620,ptmxmode=666".to_string())

@@ -47,7 +47,11 @@ pub fn new(cpus: usize) -> Arc<SynthDir> {
     mm.add("transparent_hugepage", thp);
     kernel.add("mm", mm);
     root.add("kernel", kernel);
-    for d in ["fs", "class", "bus", "block", "firmware", "module", "power"] {
+    // fs/cgroup: where a container's cgroup file system is mounted.
+    let fs = dir();
+    fs.add("cgroup", dir());
+    root.add("fs", fs);
+    for d in ["class", "bus", "block", "firmware", "module", "power"] {
         root.add(d, dir());
     }
     root

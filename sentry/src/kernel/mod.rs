@@ -198,6 +198,18 @@ impl Kernel {
         self.mem_total.load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// The container's memory limit, if it is below the host's memory.
+    pub fn memory_limit(&self) -> Option<u64> {
+        let m = self.mem_total();
+        (m < self.host_mem).then_some(m)
+    }
+
+    /// The container's CPU limit (whole CPUs), if it is below the host's CPUs.
+    pub fn cpu_limit(&self) -> Option<usize> {
+        let c = self.cpus();
+        (c < self.host_cpus).then_some(c)
+    }
+
     /// The container's limits changed (`palisade update`): the sandbox's size follows those
     /// given (None: unchanged; a limit above the host's size is the host's).
     pub fn update_limits(&self, limits: Limits) {
