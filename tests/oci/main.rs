@@ -829,7 +829,7 @@ fn resource_limits_are_the_sandboxs_size() {
             "busybox nproc; grep MemTotal /proc/meminfo; busybox free -k | grep Mem:; \
              cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/cpu.max; \
              grep -c ' /sys/fs/cgroup cgroup2 ro,' /proc/mounts; \
-             echo 1 > /sys/fs/cgroup/memory.max || echo read-only",
+             echo 1 > /sys/fs/cgroup/memory.max || echo read-only; cat /proc/self/cgroup",
         ],
     );
     let cg = format!("/palisade-test-limits-{}", std::process::id());
@@ -854,7 +854,7 @@ fn resource_limits_are_the_sandboxs_size() {
     // The container's cgroup (OCI mount type cgroup) shows the same limits, read-only.
     assert_eq!(
         lines[3..].join("\n"),
-        "268435456\n100000 100000\n1\nread-only",
+        "268435456\n100000 100000\n1\nread-only\n0::/",
         "{out}"
     );
 }

@@ -1123,6 +1123,8 @@ impl Inode for ProcPid {
             b"status" => file(0o444, pid_status),
             b"maps" => file(0o444, pid_maps),
             b"limits" => file(0o444, pid_limits),
+            // Every process is at the root of the sandbox's cgroup namespace (cgroup v2).
+            b"cgroup" => file(0o444, |_, _| Ok(b"0::/\n".to_vec())),
             b"mounts" => file(0o444, |_, tg| {
                 mount_lines(tg, crate::vfs::mount::mounts_line)
             }),
@@ -1182,6 +1184,7 @@ impl Inode for ProcPid {
 
     fn readdir(&self) -> Result<Vec<DirEntry>, Errno> {
         let files = [
+            ("cgroup", libc::S_IFREG),
             ("cmdline", libc::S_IFREG),
             ("comm", libc::S_IFREG),
             ("cwd", libc::S_IFLNK),
