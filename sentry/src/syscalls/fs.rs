@@ -356,6 +356,7 @@ fn open_tmpfile(t: &mut Task, dir: Arc<Dentry>, flags: u32, mode: u64) -> SysRes
         .inode
         .open(flags & !(libc::O_TMPFILE as u32 & !(libc::O_DIRECTORY as u32)));
     dir.unlink(name.as_bytes())?;
+    d.set_linkable(flags & libc::O_EXCL as u32 == 0);
     let file = OpenFile::new(Some(d), ops?, flags & !(libc::O_DIRECTORY as u32));
     let cloexec = flags & libc::O_CLOEXEC as u32 != 0;
     Ok(t.fds.install(file, cloexec, 0, t.nofile())? as u64)
@@ -632,9 +633,20 @@ fn getdents_with(t: &mut Task, a: [u64; 6], old: bool) -> SysResult {
 
 /// The parent directory of `path` and the last name, for operations that create or remove.
 fn parent_of(t: &Task, dirfd: i32, path_addr: u64) -> Result<(Arc<Dentry>, Vec<u8>), Errno> {
+    parent_and_slash(t, dirfd, path_addr).map(|(p, n, _)| (p, n))
+}
+
+/// `parent_of`, and whether the path ended in a slash (which only a directory may have).
+fn parent_and_slash(
+    t: &Task,
+    dirfd: i32,
+    path_addr: u64,
+) -> Result<(Arc<Dentry>, Vec<u8>, bool), Errno> {
     let path = t.path_arg(path_addr)?;
     let start = start_dir(t, dirfd, &path)?;
-    vfs::resolve_parent(&t.fs(), &t.creds, &start, &path)
+    let slash = path.len() > 1 && path.ends_with(b"/");
+    let (parent, name) = vfs::resolve_parent(&t.fs(), &t.creds, &start, &path)?;
+    Ok((parent, name, slash))
 }
 
 /// bind(2) of a unix socket to `path`: a new socket node, handed to `bind` with its (device,
@@ -787,7 +799,13 @@ fn do_link(t: &Task, olddir: i32, old: u64, newdir: i32, new: u64, flags: u64) -
         if target.is_dir() {
             return Err(Errno::EPERM);
         }
-        p.link(name, &target.inode)
+        // A file without links stays so, unless it is a linkable O_TMPFILE file.
+        if target.inode.stat()?.nlink == 0 && !target.linkable() {
+            return Err(Errno::ENOENT);
+        }
+        p.link(name, &target.inode)?;
+        target.set_linkable(false);
+        Ok(())
     })
 }
 pub fn link(t: &mut Task, a: [u64; 6]) -> SysResult {
@@ -798,7 +816,7 @@ pub fn linkat(t: &mut Task, a: [u64; 6]) -> SysResult {
 }
 
 fn do_unlink(t: &Task, dirfd: i32, path_addr: u64, dir: bool) -> SysResult {
-    let (parent, name) = parent_of(t, dirfd, path_addr)?;
+    let (parent, name, slash) = parent_and_slash(t, dirfd, path_addr)?;
     if name == b"." {
         return Err(if dir { Errno::EINVAL } else { Errno::EISDIR });
     }
@@ -809,6 +827,8 @@ fn do_unlink(t: &Task, dirfd: i32, path_addr: u64, dir: bool) -> SysResult {
     match (dir, child.is_dir()) {
         (true, false) => return Err(Errno::ENOTDIR),
         (false, true) => return Err(Errno::EISDIR),
+        // "file/": a trailing slash names a directory.
+        (false, false) if slash => return Err(Errno::ENOTDIR),
         _ => {}
     }
     if parent.read_only() {
@@ -840,12 +860,17 @@ pub fn unlinkat(t: &mut Task, a: [u64; 6]) -> SysResult {
 }
 
 fn do_rename(t: &Task, olddir: i32, old: u64, newdir: i32, new: u64, flags: u32) -> SysResult {
-    let (op, oname) = parent_of(t, olddir, old)?;
-    let (np, nname) = parent_of(t, newdir, new)?;
+    let (op, oname, oslash) = parent_and_slash(t, olddir, old)?;
+    let (np, nname, nslash) = parent_and_slash(t, newdir, new)?;
     if oname == b"." || oname == b".." || nname == b"." || nname == b".." {
         return Err(Errno::EBUSY);
     }
     let child = op.lookup(&oname)?;
+    let exchange = flags & libc::RENAME_EXCHANGE != 0;
+    // Trailing slashes only on directories (the new name's only when not exchanging).
+    if !child.is_dir() && (oslash || (nslash && !exchange)) {
+        return Err(Errno::ENOTDIR);
+    }
     if op.read_only() || np.read_only() {
         return Err(Errno::EROFS);
     }
@@ -853,6 +878,14 @@ fn do_rename(t: &Task, olddir: i32, old: u64, newdir: i32, new: u64, flags: u32)
     may_change_dir(t, &np)?;
     sticky_ok(t, &op, &child)?;
     if let Ok(existing) = np.lookup(&nname) {
+        // A directory replaces only a directory, and only a directory replaces one.
+        if !exchange {
+            match (child.is_dir(), existing.is_dir()) {
+                (true, false) => return Err(Errno::ENOTDIR),
+                (false, true) => return Err(Errno::EISDIR),
+                _ => {}
+            }
+        }
         sticky_ok(t, &np, &existing)?;
         // Two links to one file: rename does nothing (both names stay).
         let (a, b) = (child.inode.stat()?, existing.inode.stat()?);

@@ -175,6 +175,8 @@ pub struct Dentry {
     pub covers: Option<Arc<Dentry>>,
     /// The name was removed (unlink, rmdir, or replaced by a rename).
     dead: AtomicBool,
+    /// An O_TMPFILE file that linkat may give a name (Linux's I_LINKABLE).
+    linkable: AtomicBool,
     /// The read-only flag of the mount this dentry belongs to (shared by its dentries).
     mnt_ro: Arc<AtomicBool>,
 }
@@ -257,6 +259,7 @@ impl Dentry {
             mounted: Mutex::new(None),
             covers,
             dead: AtomicBool::new(false),
+            linkable: AtomicBool::new(false),
         }))
     }
 
@@ -281,6 +284,16 @@ impl Dentry {
         if self.is_dead() {
             lock(&self.loc).name = name.to_vec();
         }
+    }
+
+    /// Whether linkat may give this nameless file a name (an O_TMPFILE file without
+    /// O_EXCL, until it has one).
+    pub fn linkable(&self) -> bool {
+        self.linkable.load(Ordering::Relaxed)
+    }
+
+    pub fn set_linkable(&self, linkable: bool) {
+        self.linkable.store(linkable, Ordering::Relaxed);
     }
 
     /// Whether the name of this dentry was removed.
