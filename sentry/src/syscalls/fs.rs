@@ -995,7 +995,7 @@ pub fn fchmodat(t: &mut Task, a: [u64; 6]) -> SysResult {
     chmod_inode(t, &d, a[2])
 }
 pub fn fchmod(t: &mut Task, a: [u64; 6]) -> SysResult {
-    let f = t.fds.get(fd_arg(a[0]))?;
+    let f = super::file_arg(t, a[0])?;
     let d = f.dentry.clone().ok_or(Errno::EBADF)?;
     chmod_inode(t, &d, a[1])
 }
@@ -1008,6 +1008,9 @@ pub fn lchown(t: &mut Task, a: [u64; 6]) -> SysResult {
     chown_inode(t, &d, a[1], a[2])
 }
 pub fn fchownat(t: &mut Task, a: [u64; 6]) -> SysResult {
+    if a[4] & !((libc::AT_SYMLINK_NOFOLLOW | libc::AT_EMPTY_PATH) as u64) != 0 {
+        return Err(Errno::EINVAL);
+    }
     let path = t.path_arg(a[1])?;
     let empty = a[4] & libc::AT_EMPTY_PATH as u64 != 0;
     let d = lookup_at(
@@ -1020,7 +1023,7 @@ pub fn fchownat(t: &mut Task, a: [u64; 6]) -> SysResult {
     chown_inode(t, &d, a[2], a[3])
 }
 pub fn fchown(t: &mut Task, a: [u64; 6]) -> SysResult {
-    let f = t.fds.get(fd_arg(a[0]))?;
+    let f = super::file_arg(t, a[0])?;
     let d = f.dentry.clone().ok_or(Errno::EBADF)?;
     chown_inode(t, &d, a[1], a[2])
 }
@@ -1202,10 +1205,26 @@ pub fn chroot(t: &mut Task, a: [u64; 6]) -> SysResult {
     Ok(0)
 }
 
-pub fn fsync(t: &mut Task, a: [u64; 6]) -> SysResult {
-    let f = t.fds.get(fd_arg(a[0]))?;
+fn do_fsync(t: &Task, fd: u64, data_only: bool) -> SysResult {
+    let f = super::file_arg(t, fd)?;
     if !f.ops.seekable() {
         return Err(Errno::EINVAL);
+    }
+    f.ops.sync(data_only)?;
+    Ok(0)
+}
+pub fn fsync(t: &mut Task, a: [u64; 6]) -> SysResult {
+    do_fsync(t, a[0], false)
+}
+pub fn fdatasync(t: &mut Task, a: [u64; 6]) -> SysResult {
+    do_fsync(t, a[0], true)
+}
+/// syncfs: the file's own data (a gofer file system's other files are synced as they are
+/// written back by the host; sandbox memory has nowhere further to go).
+pub fn syncfs(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let f = super::file_arg(t, a[0])?;
+    if f.ops.seekable() {
+        f.ops.sync(false)?;
     }
     Ok(0)
 }

@@ -428,12 +428,31 @@ impl Dentry {
     }
 
     /// Create a regular file or node `name` here; its dentry is cached at once.
+    /// The mode and credentials a new entry of this directory is made with: in a
+    /// set-group-id directory it takes the directory's group, and a new directory keeps the
+    /// bit (Linux's inode_init_owner).
+    fn new_owner(&self, mode: u32, creds: &Creds) -> (u32, Creds) {
+        let mut c = *creds;
+        let mut mode = mode;
+        if let Ok(st) = self.inode.stat() {
+            if st.mode & libc::S_ISGID != 0 {
+                c.fsgid = st.gid;
+                if mode & libc::S_IFMT == libc::S_IFDIR {
+                    mode |= libc::S_ISGID;
+                }
+            }
+        }
+        (mode, c)
+    }
+
     pub fn create(
         self: &Arc<Self>,
         name: &[u8],
         mode: u32,
         creds: &Creds,
     ) -> Result<Arc<Dentry>, Errno> {
+        let (mode, creds) = self.new_owner(mode, creds);
+        let creds = &creds;
         let inode = self.change(name, || self.inode.create(name, mode, creds))?;
         inotify::dir_event(self, inotify::IN_CREATE, name, false, 0);
         let d = Self::make(name, Some(self.clone()), inode, None)?;
@@ -450,12 +469,16 @@ impl Dentry {
     }
 
     pub fn mkdir(&self, name: &[u8], mode: u32, creds: &Creds) -> Result<(), Errno> {
+        let (mode, creds) = self.new_owner(mode | libc::S_IFDIR, creds);
+        let (mode, creds) = (mode & !libc::S_IFMT, &creds);
         self.change(name, || self.inode.mkdir(name, mode, creds))?;
         inotify::dir_event(self, inotify::IN_CREATE, name, true, 0);
         Ok(())
     }
 
     pub fn symlink(&self, name: &[u8], target: &[u8], creds: &Creds) -> Result<(), Errno> {
+        let (_, creds) = self.new_owner(libc::S_IFLNK, creds);
+        let creds = &creds;
         self.change(name, || self.inode.symlink(name, target, creds))?;
         inotify::dir_event(self, inotify::IN_CREATE, name, false, 0);
         Ok(())
