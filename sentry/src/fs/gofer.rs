@@ -508,6 +508,16 @@ impl FileOps for GoferFile {
     fn host_fd(&self) -> Option<i32> {
         self.inode.host_fd().ok()
     }
+    fn sync(&self, data_only: bool) -> Result<(), Errno> {
+        // Writes went to the host file through its donated descriptor: sync that.
+        let fd = self.inode.host_fd()?;
+        if data_only {
+            nix::unistd::fdatasync(fd)?;
+        } else {
+            nix::unistd::fsync(fd)?;
+        }
+        Ok(())
+    }
 }
 
 impl GoferInode {

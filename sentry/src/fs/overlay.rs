@@ -784,4 +784,7 @@ impl FileOps for OverlayFile {
     fn fallocate(&self, mode: u32, off: u64, len: u64) -> Result<(), Errno> {
         self.inner.fallocate(mode, off, len)
     }
+    fn sync(&self, data_only: bool) -> Result<(), Errno> {
+        self.inner.sync(data_only)
+    }
 }

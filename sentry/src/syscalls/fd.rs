@@ -293,7 +293,7 @@ pub fn pipe(t: &mut Task, a: [u64; 6]) -> SysResult {
 
 /// posix_fadvise: advice only; the arguments are checked as Linux checks them.
 pub fn fadvise64(t: &mut Task, a: [u64; 6]) -> SysResult {
-    let f = t.fds.get(fd_arg(a[0]))?;
+    let f = super::file_arg(t, a[0])?;
     if !f.ops.seekable() {
         return Err(Errno::ESPIPE);
     }

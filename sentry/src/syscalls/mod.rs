@@ -81,3 +81,14 @@ pub(crate) fn read_timespec(t: &Task, addr: u64) -> Result<libc::timespec, Errno
 pub(crate) fn fd_arg(a: u64) -> i32 {
     a as i32
 }
+
+/// The open file of descriptor `a` for an operation on the file itself: EBADF for an
+/// O_PATH descriptor, which only names a file (Linux's fdget, where fstat & co use
+/// fdget_raw).
+pub(crate) fn file_arg(t: &Task, a: u64) -> Result<std::sync::Arc<crate::vfs::OpenFile>, Errno> {
+    let f = t.fds.get(fd_arg(a))?;
+    if f.is_path() {
+        return Err(Errno::EBADF);
+    }
+    Ok(f)
+}

@@ -419,7 +419,7 @@ pub fn pwritev2(t: &mut Task, a: [u64; 6]) -> SysResult {
 }
 
 pub fn lseek(t: &mut Task, a: [u64; 6]) -> SysResult {
-    let f = t.fds.get(fd_arg(a[0]))?;
+    let f = super::file_arg(t, a[0])?;
     if !f.ops.seekable() {
         return Err(Errno::ESPIPE);
     }

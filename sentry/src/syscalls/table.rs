@@ -299,9 +299,9 @@ fn entries() -> Vec<Entry> {
         SYS_rt_tgsigqueueinfo => signal::rt_tgsigqueueinfo, Full, [Int, Int, Int, Hex];
         SYS_pidfd_send_signal => signal::pidfd_send_signal, Full, [Fd, Int, Hex, Hex];
         SYS_fsync => fs::fsync, Full, [Fd];
-        SYS_fdatasync => fs::fsync, Full, [Fd];
+        SYS_fdatasync => fs::fdatasync, Full, [Fd];
         SYS_sync => fs::sync, Full, [];
-        SYS_syncfs => fs::fsync, Full, [Fd];
+        SYS_syncfs => fs::syncfs, Full, [Fd];
         SYS_shmget => ipc::shmget, Partial("SHM_HUGETLB gives ENOMEM (no huge page pool)"), [Hex, Int, Oct];
         SYS_shmat => ipc::shmat, Full, [Int, Hex, Hex];
         SYS_shmdt => ipc::shmdt, Full, [Hex];

@@ -85,6 +85,11 @@ pub trait FileOps: Send + Sync {
     fn fallocate(&self, _mode: u32, _off: u64, _len: u64) -> Result<(), Errno> {
         Err(Errno::EOPNOTSUPP)
     }
+    /// fsync (`data_only`: fdatasync): make the file's data durable where it lives. Files in
+    /// sandbox memory have nowhere further to go.
+    fn sync(&self, _data_only: bool) -> Result<(), Errno> {
+        Ok(())
+    }
     /// ftruncate; files that cannot be resized give EINVAL.
     fn truncate(&self, _size: u64) -> Result<(), Errno> {
         Err(Errno::EINVAL)
