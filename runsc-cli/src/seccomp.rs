@@ -41,14 +41,6 @@ fn action(a: LinuxSeccompAction, errno: Option<u32>, field: &str) -> anyhow::Res
     })
 }
 
-/// A syscall's number by name; None for names this architecture does not have.
-fn number(name: &str) -> Option<i64> {
-    sentry::syscalls::table::coverage()
-        .into_iter()
-        .find(|e| e.name == name)
-        .map(|e| e.nr as i64)
-}
-
 /// The programs for `profile`, oldest first (each is installed on top of the previous).
 pub fn compile(profile: &LinuxSeccomp) -> anyhow::Result<Vec<Vec<Insn>>> {
     if profile.listener_path().is_some() {
@@ -59,6 +51,11 @@ pub fn compile(profile: &LinuxSeccomp) -> anyhow::Result<Vec<Vec<Insn>>> {
         profile.default_errno_ret(),
         "linux.seccomp.defaultAction",
     )?;
+    // Syscall numbers by name, from the sentry's table.
+    let numbers: std::collections::HashMap<&str, i64> = sentry::syscalls::table::coverage()
+        .into_iter()
+        .map(|e| (e.name, e.nr as i64))
+        .collect();
     // Every listed syscall's rules, and the same by action.
     let mut listed: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
     let mut by_action: Vec<(SeccompAction, BTreeMap<i64, Vec<SeccompRule>>)> = Vec::new();
@@ -99,22 +96,19 @@ pub fn compile(profile: &LinuxSeccomp) -> anyhow::Result<Vec<Vec<Insn>>> {
             Ok(vec![r])
         };
         for name in entry.names() {
-            let Some(nr) = number(name) else {
+            let Some(&nr) = numbers.get(name.as_str()) else {
                 // As runc: names the architecture does not have are left out.
                 continue;
             };
             add(&mut listed, nr, rule()?);
-            let group = match by_action.iter_mut().find(|(a, _)| *a == act) {
-                Some((_, g)) => g,
+            let i = match by_action.iter().position(|(a, _)| *a == act) {
+                Some(i) => i,
                 None => {
                     by_action.push((act.clone(), BTreeMap::new()));
-                    match by_action.last_mut() {
-                        Some((_, g)) => g,
-                        None => continue,
-                    }
+                    by_action.len() - 1
                 }
             };
-            add(group, nr, rule()?);
+            add(&mut by_action[i].1, nr, rule()?);
         }
     }
     let mut filters = Vec::new();

@@ -390,7 +390,9 @@ mod tests {
             stmt(BPF_RET | BPF_K, RET_ERRNO | 1),
             stmt(BPF_RET | BPF_K, RET_ALLOW),
         ];
-        let f = Filter::new(prog, false, None).expect("valid");
+        let Ok(f) = Filter::new(prog, false, None) else {
+            panic!("a valid program refused");
+        };
         let args = [0; 6];
         assert_eq!(
             f.evaluate(libc::SYS_getpid as u64, &args, 0),
@@ -399,7 +401,9 @@ mod tests {
         assert_eq!(f.evaluate(libc::SYS_read as u64, &args, 0), Verdict::Allow);
         // A newer filter that kills wins over the older one's errno.
         let kill = vec![stmt(BPF_RET | BPF_K, RET_KILL_PROCESS)];
-        let g = Filter::new(kill, false, Some(f.clone())).expect("valid");
+        let Ok(g) = Filter::new(kill, false, Some(f.clone())) else {
+            panic!("a valid program refused");
+        };
         assert_eq!(
             g.evaluate(libc::SYS_read as u64, &args, 0),
             Verdict::KillProcess
