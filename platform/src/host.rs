@@ -90,3 +90,14 @@ pub fn take_inherited(fd: std::os::fd::RawFd) -> Option<std::os::fd::OwnedFd> {
     // this process owns it, and the caller takes each inherited number once.
     Some(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
 }
+
+/// The host's XCR0: the XSAVE features the kernel enabled.
+pub fn xcr0() -> u64 {
+    let (lo, hi): (u32, u32);
+    // SAFETY: xgetbv with ECX=0 reads XCR0; it is valid whenever OSXSAVE is set, which every
+    // x86-64 Linux with AVX enables (and without it XSAVE could not be used at all).
+    unsafe {
+        std::arch::asm!("xgetbv", in("ecx") 0u32, out("eax") lo, out("edx") hi, options(nomem, nostack));
+    }
+    u64::from(lo) | (u64::from(hi) << 32)
+}
