@@ -28,7 +28,14 @@ fn platform() -> Option<(KvmPlatform, Arc<MemoryFile>)> {
         return None;
     }
     let mf = Arc::new(MemoryFile::with_size(1 << 26).ok()?);
-    match KvmPlatform::new(mf.clone()) {
+    let dev = match KvmPlatform::open_device() {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("skipped: {e}");
+            return None;
+        }
+    };
+    match KvmPlatform::new(dev, mf.clone()) {
         Ok(p) => Some((p, mf)),
         Err(e) => {
             eprintln!("skipped: the kvm platform is unavailable: {e}");

@@ -80,9 +80,8 @@ type Booted = (
 );
 
 fn boot(g: &Global, args: &Args, preserved: Vec<OwnedFd>) -> anyhow::Result<Booted> {
-    if g.platform == "kvm" {
-        bail!("the kvm platform is not available yet; use --platform ptrace");
-    }
+    // First: a missing /dev/kvm is reported before anything starts.
+    let platform = g.platform_kind()?;
     let mut plan = oci::load(&args.bundle)?;
     // Into the container's cgroups first: the gofer and the stubs follow us there.
     let cgroups = match &plan.cgroups_path {
@@ -144,6 +143,7 @@ fn boot(g: &Global, args: &Args, preserved: Vec<OwnedFd>) -> anyhow::Result<Boot
         strace: g.strace,
         init_unkillable: true,
         limits: crate::cgroup::sandbox_limits(plan.resources.as_ref()),
+        platform,
     };
     // No host path from here on (the empty root goes over the state directory, in our
     // mount namespace only).

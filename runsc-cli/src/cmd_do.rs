@@ -5,7 +5,7 @@
 use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStrExt;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 
 use crate::Global;
 
@@ -36,9 +36,8 @@ pub fn own_stdio() -> anyhow::Result<[std::os::fd::OwnedFd; 3]> {
 }
 
 pub fn run(g: &Global, args: Args) -> anyhow::Result<i32> {
-    if g.platform == "kvm" {
-        bail!("the kvm platform is not available yet; use --platform ptrace");
-    }
+    // First: a missing /dev/kvm is reported before anything starts.
+    let platform = g.platform_kind()?;
     let overlay = args.overlay2 == "root:memory";
     let root = args.rootfs.as_deref().unwrap_or(std::path::Path::new("/"));
     let (mut gofer, sentry_end, _) = crate::cmd_gofer::spawn(root, !overlay, false, &[])?;
@@ -88,6 +87,7 @@ pub fn run(g: &Global, args: Args) -> anyhow::Result<i32> {
         strace: g.strace,
         init_unkillable: false,
         limits: sentry::Limits::default(),
+        platform,
     };
     crate::confine::seal(namespaced, &std::env::temp_dir())?;
     let result = sentry::boot(cfg);

@@ -63,7 +63,7 @@ pub struct Global {
     /// variant).
     #[arg(long, global = true, hide = true, num_args = 0..=1, default_missing_value = "true")]
     rootless: Option<String>,
-    /// Platform that runs application code.
+    /// Platform that runs application code: `ptrace`, or `kvm` (needs /dev/kvm).
     #[arg(long, global = true, default_value = "ptrace", value_parser = ["ptrace", "kvm"])]
     platform: String,
     /// Networking: `none` (loopback only); `sandbox` and `host` await the network stack.
@@ -82,6 +82,21 @@ pub struct Global {
     /// Log level for diagnostics (error, warn, info, debug, trace).
     #[arg(long, global = true, default_value = "error")]
     log_level: String,
+}
+
+impl Global {
+    /// The platform asked for. For kvm, /dev/kvm is opened here, before the sentry is
+    /// sealed off from host paths; a missing device is reported before anything starts.
+    pub fn platform_kind(&self) -> anyhow::Result<sentry::PlatformKind> {
+        match self.platform.as_str() {
+            "kvm" => {
+                let dev = platform::kvm::KvmPlatform::open_device()
+                    .map_err(|e| anyhow::anyhow!("--platform kvm: {e}"))?;
+                Ok(sentry::PlatformKind::Kvm(dev))
+            }
+            _ => Ok(sentry::PlatformKind::Ptrace),
+        }
+    }
 }
 
 #[derive(Subcommand)]

@@ -205,8 +205,11 @@ fn allowed() -> Result<BTreeMap<i64, Vec<SeccompRule>>, ConfineError> {
     // glibc's fstat is newfstatat(fd, "", st, AT_EMPTY_PATH): allowed only in that form,
     // never on a path.
     m.insert(SYS_newfstatat, vec![rule(&[(3, AT_EMPTY_PATH as u64)])?]);
-    // Host terminals the sentry relays: window size, termios, bytes waiting.
-    m.insert(SYS_ioctl, any_of(1, &[TIOCGWINSZ, TCGETS, FIONREAD])?);
+    // Host terminals the sentry relays: window size, termios, bytes waiting; and the KVM
+    // platform's vCPU requests (they act only on KVM descriptors, which only it holds).
+    let mut ioctls = vec![TIOCGWINSZ, TCGETS, FIONREAD];
+    ioctls.extend(platform::kvm::ioctls());
+    m.insert(SYS_ioctl, any_of(1, &ioctls)?);
     // Memory: the sentry's own heap and its mappings of the memory file; the stubs' address
     // spaces are built by syscalls injected into them (mmap of the memory file, mprotect,
     // munmap), which this filter sees too.

@@ -15,6 +15,6 @@ pub mod vfs;
 
 pub use kernel::Limits;
 pub use sandbox::{
-    boot, BootConfig, BootError, ContainerConfig, ContainerState, MountSpec, ProcessSpec, Sandbox,
-    Stdio,
+    boot, BootConfig, BootError, ContainerConfig, ContainerState, MountSpec, PlatformKind,
+    ProcessSpec, Sandbox, Stdio,
 };

@@ -4,6 +4,7 @@
 use std::os::fd::OwnedFd;
 use std::sync::Arc;
 
+use platform::kvm::KvmPlatform;
 use platform::ptrace::PtracePlatform;
 use platform::{MemoryFile, Platform};
 
@@ -138,6 +139,19 @@ pub struct BootConfig {
     /// for are not delivered to it, except SIGKILL and SIGSTOP sent from outside the
     /// sandbox. (`do` runs its command as an ordinary process instead.)
     pub init_unkillable: bool,
+    /// How application code runs.
+    pub platform: PlatformKind,
+}
+
+/// The platforms a sandbox can run on (`--platform`).
+#[derive(Debug, Default)]
+pub enum PlatformKind {
+    /// Each address space is a stub process traced with PTRACE_SYSEMU.
+    #[default]
+    Ptrace,
+    /// The application runs in ring 3 of a KVM guest; `/dev/kvm`, opened before the sentry
+    /// lost sight of host paths.
+    Kvm(std::os::fd::OwnedFd),
 }
 
 /// A container in the sandbox: the first, or another of a pod joining a running sandbox
@@ -460,12 +474,15 @@ pub struct Sandbox {
 }
 
 impl Sandbox {
-    /// Boot a sandbox on the ptrace platform: the kernel, the root file system and its
+    /// Boot a sandbox on its platform: the kernel, the root file system and its
     /// mounts, and the first process loaded but not yet running.
     pub fn new(cfg: BootConfig) -> Result<Sandbox, BootError> {
         crate::kernel::time::init();
         let mf = Arc::new(MemoryFile::new()?);
-        let platform: Arc<dyn Platform> = Arc::new(PtracePlatform::new(mf.clone())?);
+        let platform: Arc<dyn Platform> = match cfg.platform {
+            PlatformKind::Ptrace => Arc::new(PtracePlatform::new(mf.clone())?),
+            PlatformKind::Kvm(dev) => Arc::new(KvmPlatform::new(dev, mf.clone())?),
+        };
         let vdso = crate::loader::vdso::Vdso::new(&mf).map_err(BootError::Root)?;
         crate::kernel::time::start_timekeeper(mf.clone(), vdso.vvar_offset());
 

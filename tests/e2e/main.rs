@@ -180,7 +180,7 @@ fn environment_and_cwd_are_preserved() {
 
 #[test]
 fn stdin_is_passed_through() {
-    let mut c = std::process::Command::new(support::palisade());
+    let mut c = support::palisade_cmd();
     c.args(["do", "--", "/bin/busybox", "wc", "-c"])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped());
@@ -196,7 +196,7 @@ fn stdin_is_passed_through() {
 
 #[test]
 fn strace_prints_decoded_syscalls() {
-    let mut c = std::process::Command::new(support::palisade());
+    let mut c = support::palisade_cmd();
     c.args(["do", "--strace", "--", "/bin/busybox", "true"]);
     let o = support::run(&mut c, T);
     assert_eq!(o.code, Some(0));
@@ -210,10 +210,7 @@ fn strace_prints_decoded_syscalls() {
 
 #[test]
 fn syscalls_command_prints_coverage() {
-    let o = support::run(
-        std::process::Command::new(support::palisade()).arg("syscalls"),
-        T,
-    );
+    let o = support::run(support::palisade_cmd().arg("syscalls"), T);
     assert_eq!(o.code, Some(0));
     let out = o.stdout_str();
     assert!(out.contains("  0 read"));
@@ -234,13 +231,15 @@ fn sentry_opens_no_host_path_after_boot() {
     let mut c = std::process::Command::new("strace");
     c.args(["-qq", "-e", "trace=open,openat,openat2,creat", "-o"])
         .arg(&trace);
-    c.arg(support::palisade()).args([
-        "do",
-        "--",
-        "/usr/bin/python3",
-        "-c",
-        "import json, email, http.client; print('ok')",
-    ]);
+    c.arg(support::palisade())
+        .args(["--platform", &support::platform()])
+        .args([
+            "do",
+            "--",
+            "/usr/bin/python3",
+            "-c",
+            "import json, email, http.client; print('ok')",
+        ]);
     let o = support::run(&mut c, T);
     assert_eq!(o.code, Some(0), "{}", o.stderr_str());
     assert_eq!(o.stdout_str(), "ok\n");

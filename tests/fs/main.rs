@@ -164,7 +164,7 @@ fn write_through_root_changes_the_host() {
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).expect("mkdir");
     std::fs::write(d.join("f"), "orig\n").expect("write");
-    let mut c = std::process::Command::new(support::palisade());
+    let mut c = support::palisade_cmd();
     c.args(["do", "--overlay2", "none", "--", "/bin/sh", "-c"])
         .arg(
             "set -e; cd \"$1\"; echo more >> f; mkdir sub; echo x > sub/y; mv sub/y sub/z; \
@@ -220,7 +220,7 @@ fn escape_fixture(name: &str) -> (PathBuf, PathBuf) {
 }
 
 fn run_in(root: &Path, extra: &[&str], script: &str) -> Output {
-    let mut c = std::process::Command::new(support::palisade());
+    let mut c = support::palisade_cmd();
     c.arg("do")
         .arg("--rootfs")
         .arg(root)
@@ -326,7 +326,7 @@ fn symlink_swapped_under_the_sandbox_never_leads_out() {
 #[test]
 fn gofer_is_confined() {
     let (root, _) = escape_fixture("confined");
-    let mut child = std::process::Command::new(support::palisade())
+    let mut child = support::palisade_cmd()
         .arg("do")
         .arg("--rootfs")
         .arg(&root)

@@ -12,6 +12,18 @@ pub fn palisade() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_palisade"))
 }
 
+/// The platform the end-to-end tests run on: `PALISADE_PLATFORM`, ptrace by default.
+pub fn platform() -> String {
+    std::env::var("PALISADE_PLATFORM").unwrap_or_else(|_| "ptrace".into())
+}
+
+/// `palisade --platform PLATFORM`, ready for a command and its arguments.
+pub fn palisade_cmd() -> Command {
+    let mut c = Command::new(palisade());
+    c.arg("--platform").arg(platform());
+    c
+}
+
 #[derive(Debug)]
 pub struct Output {
     /// Exit code, or 128+N if killed by signal N, or None on timeout.
@@ -80,13 +92,50 @@ pub fn run(cmd: &mut Command, timeout: Duration) -> Output {
 }
 
 /// `palisade do -- args...` in `cwd`.
+/// `palisade do` on the platform `PALISADE_PLATFORM` names (ptrace by default): `.ci/run`
+/// runs the end-to-end tests once per platform the machine has.
 pub fn sandboxed(args: &[&str], cwd: &Path, envs: &[(&str, &str)], timeout: Duration) -> Output {
+    sandboxed_on(&platform(), args, cwd, envs, timeout)
+}
+
+/// `palisade --platform PLATFORM do -- ARGS...`.
+pub fn sandboxed_on(
+    platform: &str,
+    args: &[&str],
+    cwd: &Path,
+    envs: &[(&str, &str)],
+    timeout: Duration,
+) -> Output {
     let mut c = Command::new(palisade());
-    c.arg("do").arg("--").args(args).current_dir(cwd);
+    c.arg("--platform")
+        .arg(platform)
+        .arg("do")
+        .arg("--")
+        .args(args)
+        .current_dir(cwd);
     for (k, v) in envs {
         c.env(k, v);
     }
     run(&mut c, timeout)
+}
+
+/// The platforms this machine can run: ptrace always, kvm where /dev/kvm opens
+/// (`PALISADE_PLATFORM` picks one). A machine without KVM says so once.
+pub fn platforms() -> Vec<String> {
+    if let Ok(p) = std::env::var("PALISADE_PLATFORM") {
+        return vec![p];
+    }
+    let kvm = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/kvm");
+    match kvm {
+        Ok(_) => vec!["ptrace".into(), "kvm".into()],
+        Err(e) => {
+            eprintln!("the kvm platform's runs are skipped: /dev/kvm: {e}");
+            vec!["ptrace".into()]
+        }
+    }
 }
 
 pub fn native(args: &[&str], cwd: &Path, envs: &[(&str, &str)], timeout: Duration) -> Output {

@@ -83,8 +83,7 @@ fn main() {
         .skip(1)
         .filter(|a| !a.starts_with('-'))
         .collect();
-    let platform = std::env::var("PALISADE_PLATFORM").unwrap_or_else(|_| "ptrace".into());
-    let known = known_failures(&platform);
+    let platforms = support::platforms();
     let build = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("syscalls");
     let fixtures = build.join("fixtures");
     std::fs::create_dir_all(&build).expect("build dir");
@@ -122,64 +121,88 @@ fn main() {
                     .map(|s| s.to_string_lossy().into_owned())
                     .unwrap_or_default();
                 let bin = build.join(&name);
-                let verdict = match compile(src, &bin) {
-                    Err(e) => Err(format!("does not compile:\n{e}")),
+                let verdicts: Vec<(String, Result<(), String>)> = match compile(src, &bin) {
+                    Err(e) => platforms
+                        .iter()
+                        .map(|p| (p.clone(), Err(format!("does not compile:\n{e}"))))
+                        .collect(),
                     Ok(()) => {
                         let b = bin.to_string_lossy().into_owned();
                         let n = support::native(&[&b], &build, &envs, TIMEOUT);
-                        if n.code != Some(0) {
-                            Err(format!(
-                                "fails NATIVELY (the test is wrong), code {:?}:\n{}",
-                                n.code,
-                                n.stderr_str()
-                            ))
-                        } else {
-                            let s = support::sandboxed(&[&b], &build, &envs, TIMEOUT);
-                            if s.code == Some(0) {
-                                Ok(())
-                            } else {
-                                Err(format!(
-                                    "fails in the sandbox, code {:?}:\n{}",
-                                    s.code,
-                                    s.stderr_str()
-                                ))
-                            }
-                        }
+                        platforms
+                            .iter()
+                            .map(|p| {
+                                let v = if n.code != Some(0) {
+                                    Err(format!(
+                                        "fails NATIVELY (the test is wrong), code {:?}:\n{}",
+                                        n.code,
+                                        n.stderr_str()
+                                    ))
+                                } else {
+                                    let s = support::sandboxed_on(p, &[&b], &build, &envs, TIMEOUT);
+                                    if s.code == Some(0) {
+                                        Ok(())
+                                    } else {
+                                        Err(format!(
+                                            "fails in the sandbox, code {:?}:\n{}",
+                                            s.code,
+                                            s.stderr_str()
+                                        ))
+                                    }
+                                };
+                                (p.clone(), v)
+                            })
+                            .collect()
                     }
                 };
-                results
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .push((name, verdict));
+                let mut r = results.lock().unwrap_or_else(|e| e.into_inner());
+                for (platform, verdict) in verdicts {
+                    r.push((platform, name.clone(), verdict));
+                }
             });
         }
     });
 
     let mut results = results.into_inner().unwrap_or_else(|e| e.into_inner());
-    results.sort_by(|a, b| a.0.cmp(&b.0));
+    results.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+    let mut any_failed = false;
+    for platform in &platforms {
+        let known = known_failures(platform);
+        let mine: Vec<_> = results.iter().filter(|r| &r.0 == platform).collect();
+        if report(platform, &known, &mine) || mine.is_empty() {
+            any_failed = true;
+        }
+    }
+    if any_failed {
+        std::process::exit(1);
+    }
+}
+
+type Verdict = (String, String, Result<(), String>);
+
+/// Print one platform's results; whether any failed.
+fn report(platform: &str, known: &BTreeMap<String, String>, results: &[&Verdict]) -> bool {
     let (mut passed, mut failed, mut skipped) = (0, 0, 0);
-    for (name, verdict) in &results {
+    for (_, name, verdict) in results {
         match (verdict, known.get(name)) {
             (Ok(()), None) => {
                 passed += 1;
-                println!("ok      {name}");
+                println!("ok      {platform:6} {name}");
             }
             (Ok(()), Some(_)) => {
                 failed += 1;
-                println!("FAIL    {name}: passes but is listed in known-failures-{platform}.txt; remove it");
+                println!("FAIL    {platform:6} {name}: passes but is listed in known-failures-{platform}.txt; remove it");
             }
             (Err(e), Some(why)) if !e.contains("NATIVELY") => {
                 skipped += 1;
-                println!("known   {name}: {why}");
+                println!("known   {platform:6} {name}: {why}");
             }
             (Err(e), _) => {
                 failed += 1;
-                println!("FAIL    {name}: {e}");
+                println!("FAIL    {platform:6} {name}: {e}");
             }
         }
     }
     println!("syscalls ({platform}): {passed} passed, {failed} failed, {skipped} skipped");
-    if failed > 0 || results.is_empty() {
-        std::process::exit(1);
-    }
+    failed > 0
 }

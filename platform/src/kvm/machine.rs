@@ -20,6 +20,7 @@ use kvm_bindings::{kvm_segment, kvm_userspace_memory_region, CpuId, Msrs};
 use kvm_ioctls::{Kvm, SyncReg, VcpuExit, VcpuFd, VmFd};
 
 use super::layout::*;
+use super::{KVM_HAS_DEVICE_ATTR, KVM_SET_DEVICE_ATTR};
 use crate::{MemoryFile, PlatformError, Result};
 
 fn kvm_err(op: &'static str) -> impl FnOnce(kvm_ioctls::Error) -> PlatformError {
@@ -184,11 +185,10 @@ const MSR_CSTAR: u32 = 0xc000_0083;
 const MSR_SFMASK: u32 = 0xc000_0084;
 
 impl Machine {
-    pub fn new(mf: Arc<MemoryFile>) -> Result<Machine> {
-        let kvm = Kvm::new().map_err(|e| PlatformError::Host {
-            op: "open /dev/kvm",
-            source: std::io::Error::from_raw_os_error(e.errno()),
-        })?;
+    pub fn new(device: std::os::fd::OwnedFd, mf: Arc<MemoryFile>) -> Result<Machine> {
+        use std::os::fd::{FromRawFd, IntoRawFd};
+        // SAFETY: the descriptor is an open /dev/kvm whose ownership moves into `Kvm`.
+        let kvm = unsafe { Kvm::from_raw_fd(device.into_raw_fd()) };
         for (cap, name) in [
             (kvm_ioctls::Cap::SyncRegs, "KVM_CAP_SYNC_REGS"),
             (kvm_ioctls::Cap::ImmediateExit, "KVM_CAP_IMMEDIATE_EXIT"),
@@ -492,12 +492,9 @@ impl Machine {
     }
 }
 
-/// `_IOW(KVMIO, 0xe1 / 0xe3, struct kvm_device_attr)` (24 bytes): kvm-ioctls offers these
-/// for vCPUs only on other architectures.
-const KVM_SET_DEVICE_ATTR: libc::c_ulong = (1 << 30) | (24 << 16) | (0xae << 8) | 0xe1;
-const KVM_HAS_DEVICE_ATTR: libc::c_ulong = (1 << 30) | (24 << 16) | (0xae << 8) | 0xe3;
-
-fn vcpu_device_attr(fd: &VcpuFd, op: libc::c_ulong, attr: &kvm_bindings::kvm_device_attr) -> bool {
+/// A vCPU device-attribute ioctl (kvm-ioctls offers these for vCPUs only on other
+/// architectures).
+fn vcpu_device_attr(fd: &VcpuFd, op: u64, attr: &kvm_bindings::kvm_device_attr) -> bool {
     use std::os::fd::AsRawFd;
     // SAFETY: the ioctl reads one kvm_device_attr, which `attr` is, and (for SET) the u64
     // its `addr` points at, which outlives the call.

@@ -57,12 +57,25 @@ impl std::fmt::Debug for KvmPlatform {
 }
 
 impl KvmPlatform {
-    /// A VM over the memory file. Fails with a clear error when `/dev/kvm` is missing or
-    /// lacks a capability the platform needs.
-    pub fn new(mf: Arc<MemoryFile>) -> Result<KvmPlatform> {
+    /// A VM over the memory file, made through `device` (an open `/dev/kvm`). Fails with a
+    /// clear error when KVM lacks a capability the platform needs.
+    pub fn new(device: std::os::fd::OwnedFd, mf: Arc<MemoryFile>) -> Result<KvmPlatform> {
         install_kick_handler();
-        let machine = Arc::new(Machine::new(mf.clone())?);
+        let machine = Arc::new(Machine::new(device, mf.clone())?);
         Ok(KvmPlatform { machine, mf })
+    }
+
+    /// Open `/dev/kvm` (before a sandbox is sealed off from host paths).
+    pub fn open_device() -> Result<std::os::fd::OwnedFd> {
+        std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/kvm")
+            .map(Into::into)
+            .map_err(|source| PlatformError::Host {
+                op: "open /dev/kvm",
+                source,
+            })
     }
 }
 
@@ -187,7 +200,6 @@ fn consume_kick() {
 /// `KVM_SET_SIGNAL_MASK` = _IOW(KVMIO, 0x8b, struct kvm_signal_mask): the mask in force
 /// while the vCPU runs. Everything is allowed then, so a kick ends KVM_RUN.
 fn unblock_signals_in_guest(v: &Vcpu) -> Result<()> {
-    const KVM_SET_SIGNAL_MASK: libc::c_ulong = (1 << 30) | (4 << 16) | (0xae << 8) | 0x8b;
     #[repr(C)]
     struct Mask {
         len: u32,
@@ -199,7 +211,13 @@ fn unblock_signals_in_guest(v: &Vcpu) -> Result<()> {
     };
     use std::os::fd::AsRawFd;
     // SAFETY: the ioctl reads `len` then `len` bytes of sigset from `mask`, all inside it.
-    let r = unsafe { libc::ioctl(v.fd.as_raw_fd(), KVM_SET_SIGNAL_MASK, &mask) };
+    let r = unsafe {
+        libc::ioctl(
+            v.fd.as_raw_fd(),
+            KVM_SET_SIGNAL_MASK as libc::c_ulong,
+            &mask,
+        )
+    };
     if r < 0 {
         return Err(PlatformError::last("KVM_SET_SIGNAL_MASK"));
     }
@@ -606,3 +624,56 @@ impl std::fmt::Debug for KvmContext {
         )
     }
 }
+
+/// `_IO`/`_IOR`/`_IOW` of the KVM ioctl space (include/uapi/linux/kvm.h), for the request
+/// numbers kvm-ioctls does not export.
+const fn kvm_ioc(dir: u64, nr: u64, size: usize) -> u64 {
+    (dir << 30) | ((size as u64) << 16) | (0xae << 8) | nr
+}
+const IOC_NONE: u64 = 0;
+const IOC_WRITE: u64 = 1;
+const IOC_READ: u64 = 2;
+
+/// The ioctl requests the platform makes, from building the VM (the sentry is confined by
+/// then) to running it (vCPUs are made on demand): the sentry's seccomp filter allows these
+/// and no other KVM request.
+pub fn ioctls() -> Vec<u64> {
+    use kvm_bindings::*;
+    use std::mem::size_of;
+    vec![
+        kvm_ioc(IOC_NONE, 0x01, 0), // KVM_CREATE_VM
+        kvm_ioc(IOC_NONE, 0x03, 0), // KVM_CHECK_EXTENSION
+        kvm_ioc(IOC_NONE, 0x04, 0), // KVM_GET_VCPU_MMAP_SIZE
+        kvm_ioc(IOC_READ | IOC_WRITE, 0x05, size_of::<kvm_cpuid2>()), // KVM_GET_SUPPORTED_CPUID
+        kvm_ioc(IOC_WRITE, 0x46, size_of::<kvm_userspace_memory_region>()), // KVM_SET_USER_MEMORY_REGION
+        kvm_ioc(IOC_NONE, 0x80, 0),                                         // KVM_RUN
+        kvm_ioc(IOC_NONE, 0x41, 0),                                         // KVM_CREATE_VCPU
+        kvm_ioc(IOC_READ, 0x81, size_of::<kvm_regs>()),                     // KVM_GET_REGS
+        kvm_ioc(IOC_READ, 0x83, size_of::<kvm_sregs>()),                    // KVM_GET_SREGS
+        kvm_ioc(IOC_WRITE, 0x84, size_of::<kvm_sregs>()),                   // KVM_SET_SREGS
+        kvm_ioc(IOC_WRITE, 0x89, size_of::<kvm_msrs>()),                    // KVM_SET_MSRS
+        kvm_ioc(IOC_WRITE, 0x8b, size_of::<kvm_signal_mask>()),             // KVM_SET_SIGNAL_MASK
+        kvm_ioc(IOC_WRITE, 0x90, size_of::<kvm_cpuid2>()),                  // KVM_SET_CPUID2
+        kvm_ioc(IOC_READ, 0xa4, size_of::<kvm_xsave>()),                    // KVM_GET_XSAVE
+        kvm_ioc(IOC_WRITE, 0xa5, size_of::<kvm_xsave>()),                   // KVM_SET_XSAVE
+        kvm_ioc(IOC_WRITE, 0xa7, size_of::<kvm_xcrs>()),                    // KVM_SET_XCRS
+        KVM_SET_DEVICE_ATTR,
+        KVM_HAS_DEVICE_ATTR,
+    ]
+}
+
+const KVM_SET_DEVICE_ATTR: u64 = kvm_ioc(
+    IOC_WRITE,
+    0xe1,
+    std::mem::size_of::<kvm_bindings::kvm_device_attr>(),
+);
+const KVM_HAS_DEVICE_ATTR: u64 = kvm_ioc(
+    IOC_WRITE,
+    0xe3,
+    std::mem::size_of::<kvm_bindings::kvm_device_attr>(),
+);
+const KVM_SET_SIGNAL_MASK: u64 = kvm_ioc(
+    IOC_WRITE,
+    0x8b,
+    std::mem::size_of::<kvm_bindings::kvm_signal_mask>(),
+);
