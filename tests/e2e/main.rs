@@ -447,3 +447,36 @@ fn dev_shm_is_private_to_the_sandbox() {
         "the sandbox's /dev/shm must not reach the host's"
     );
 }
+
+/// 32 threads in 8 processes doing syscalls, page faults and signals (tests/stress/stress.c):
+/// 60 seconds on the kvm platform (its stress test), 10 on ptrace; every check must hold and
+/// nothing may hang.
+#[test]
+fn stress_threads_processes_faults_and_signals() {
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/stress/stress.c");
+    let bin = tmp().join("stress");
+    let o = support::run(
+        std::process::Command::new("cc")
+            .args(["-O1", "-pthread", "-o"])
+            .arg(&bin)
+            .arg(&src),
+        T,
+    );
+    assert_eq!(o.code, Some(0), "{}", o.stderr_str());
+    let secs = if support::platform() == "kvm" { 60 } else { 10 };
+    let b = bin.to_string_lossy().into_owned();
+    let s = support::sandboxed(
+        &[&b, &secs.to_string()],
+        std::path::Path::new("/"),
+        &[],
+        std::time::Duration::from_secs(secs * 3 + 60),
+    );
+    assert_eq!(
+        s.code,
+        Some(0),
+        "stdout:\n{}\nstderr:\n{}",
+        s.stdout_str(),
+        s.stderr_str()
+    );
+    assert!(s.stdout_str().contains("stress: ok"), "{}", s.stdout_str());
+}

@@ -426,16 +426,30 @@ impl Context for KvmContext {
             kick.in_app.store(false, Ordering::SeqCst);
             return Ok(Event::Interrupt);
         }
-        let exit = match v.fd.run() {
-            Ok(VcpuExit::IoOut(port, _)) => Exit::Out(port),
-            Ok(VcpuExit::IoIn(port, _)) => Exit::In(port),
-            Ok(VcpuExit::Intr) => Exit::Interrupted,
-            Err(e) if e.errno() == libc::EINTR => Exit::Interrupted,
-            Err(e) => {
-                kick.in_app.store(false, Ordering::SeqCst);
-                return Err(run_err(e));
+        let exit = loop {
+            let exit = match v.fd.run() {
+                Ok(VcpuExit::IoOut(port, _)) => Exit::Out(port),
+                Ok(VcpuExit::IoIn(port, _)) => Exit::In(port),
+                Ok(VcpuExit::Intr) => Exit::Interrupted,
+                Err(e) if e.errno() == libc::EINTR => Exit::Interrupted,
+                Err(e) => {
+                    kick.in_app.store(false, Ordering::SeqCst);
+                    return Err(run_err(e));
+                }
+                Ok(other) => Exit::Other(format!("{other:?}")),
+            };
+            if let Exit::Interrupted = exit {
+                v.fd.set_kvm_immediate_exit(0);
+                consume_kick();
+                let rip = v.fd.sync_regs().regs.rip;
+                if (CODE_VA..CODE_VA + 4096).contains(&rip) {
+                    // Stopped between an event and the entry code's exit (the syscall or
+                    // exception is half taken): finish it; the kick stays set for the next
+                    // switch.
+                    continue;
+                }
             }
-            Ok(other) => Exit::Other(format!("{other:?}")),
+            break exit;
         };
         kick.in_app.store(false, Ordering::SeqCst);
         v.cr3 = cr3;
@@ -444,8 +458,8 @@ impl Context for KvmContext {
         let kernel = sync.sregs.cs.dpl == 0;
         match exit {
             Exit::Interrupted => {
-                v.fd.set_kvm_immediate_exit(0);
-                consume_kick();
+                // The application ran until the kick: what it did is kept.
+                store(v, regs);
                 kick.kicked.store(false, Ordering::SeqCst);
                 Ok(Event::Interrupt)
             }
