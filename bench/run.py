@@ -42,9 +42,20 @@ MICRO = [
 def runners():
     r = [("native", [])]
     r.append(("palisade-ptrace", [PALISADE, "do", "--platform", "ptrace", "--"]))
+    if kvm_usable():
+        r.append(("palisade-kvm", [PALISADE, "do", "--platform", "kvm", "--"]))
     if shutil.which("runsc"):
         r.append(("runsc-ptrace", ["runsc", "--platform=ptrace", "--network=none", "do"]))
     return r
+
+
+def kvm_usable():
+    try:
+        os.close(os.open("/dev/kvm", os.O_RDWR))
+        return True
+    except OSError:
+        print("# no usable /dev/kvm: the kvm platform is left out", file=sys.stderr)
+        return False
 
 
 def run_micro(prefix, binary, name, iters):
@@ -194,6 +205,18 @@ def main():
             except Exception as e:  # a sandbox that cannot run it is reported, not fatal
                 print(f"# {name} on {rn}: {e}", file=sys.stderr)
         row(name, "ns/op", vals)
+
+    if (not only or "kvm_floor" in only) and "palisade-kvm" in names:
+        # The raw KVM exit round trip of this machine (a ring-3 guest doing `out` in a loop):
+        # the floor under the kvm platform's syscall cost.
+        floor = os.path.join(tmp, "kvm_floor")
+        subprocess.run(["cc", "-O2", "-o", floor, os.path.join(ROOT, "bench", "kvm_floor.c")], check=True)
+        n = "2000" if args.quick else "20000"
+        v = statistics.median(
+            float(subprocess.run([floor, n], capture_output=True, text=True, check=True).stdout)
+            for _ in range(args.runs)
+        )
+        row("kvm exit floor", "ns", {"palisade-kvm": v})
 
     if not only or "do_true" in only:
         vals = {}

@@ -60,10 +60,11 @@ int main(void)
 			failures++;
 		}
 	}
-	/* The top of the lower half (where a sandbox platform may keep its own pages), the
-	 * kernel half, and non-canonical addresses. */
+	/* The top of the lower half (where a sandbox platform may keep its own pages; its one
+	 * readable page is probed by probe_top_page.c), the kernel half, and non-canonical
+	 * addresses. */
 	unsigned long addrs[] = {
-		0x7fffc0000000UL, 0x7fffe0000000UL, 0x7fffe0001000UL, 0x7fffe0003000UL,
+		0x7fffc0000000UL, 0x7fffe0001000UL, 0x7fffe0003000UL,
 		0x7ffffffff000UL, 0x800000000000UL, 0xffff800000000000UL, 0xffffffffff600000UL,
 		0xfffffffffffff000UL,
 	};
