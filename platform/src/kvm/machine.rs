@@ -427,55 +427,9 @@ impl Machine {
                 stack[first + 2 * i].store(addr, Ordering::Relaxed);
                 stack[first + 2 * i + 1].store(value, Ordering::Relaxed);
             }
-            let r = &mut v.fd.sync_regs_mut().regs;
-            r.rip = store_entry(routine, chunk.len());
-            r.rsp = v.stack_va + first as u64 * 8;
-            r.rflags = 2;
-            v.fd.set_sync_dirty_reg(SyncReg::Register);
-            match v.fd.run() {
-                Ok(VcpuExit::IoOut(DONE_PORT, _)) => {}
-                Ok(VcpuExit::IoOut(port, _)) if port >= VECTOR_PORT => {
-                    let cr2 = v.fd.sync_regs().sregs.cr2;
-                    tracing::error!(
-                        "kvm: page-table store faulted: vector {} cr2 {cr2:#x}",
-                        port - VECTOR_PORT
-                    );
-                    return Err(PlatformError::Unsupported("a page-table store faulted"));
-                }
-                Ok(e) => {
-                    tracing::error!("kvm: page-table store ended with {e:?}");
-                    return Err(PlatformError::Unsupported(
-                        "a page-table store ended unexpectedly",
-                    ));
-                }
-                Err(e) if e.errno() == libc::EINTR => {
-                    // A stray signal: do this chunk again (the stores are idempotent).
-                    return self.retry_store(v, chunk, routine);
-                }
-                Err(e) => return Err(kvm_err("KVM_RUN(page-table store)")(e)),
-            }
+            run_stores(v, routine, chunk.len(), v.stack_va + first as u64 * 8)?;
         }
         Ok(())
-    }
-
-    fn retry_store(&self, v: &mut Vcpu, chunk: &[(u64, u64)], routine: u64) -> Result<()> {
-        for _ in 0..8 {
-            let first = 512 - 2 * chunk.len();
-            let r = &mut v.fd.sync_regs_mut().regs;
-            r.rip = store_entry(routine, chunk.len());
-            r.rsp = v.stack_va + first as u64 * 8;
-            r.rflags = 2;
-            v.fd.set_sync_dirty_reg(SyncReg::Register);
-            match v.fd.run() {
-                Ok(VcpuExit::IoOut(DONE_PORT, _)) => return Ok(()),
-                Err(e) if e.errno() == libc::EINTR => continue,
-                Ok(_) => break,
-                Err(e) => return Err(kvm_err("KVM_RUN(page-table store)")(e)),
-            }
-        }
-        Err(PlatformError::Unsupported(
-            "a page-table store did not complete",
-        ))
     }
 
     /// Give page-table pages back: make KVM drop any shadow of them first.
@@ -490,6 +444,40 @@ impl Machine {
             Err(e) => tracing::error!("kvm: not reusing {} page-table pages: {e}", pages.len()),
         }
     }
+}
+
+/// Run the last `n` stores of `routine` on the maintenance vCPU, their pairs at `rsp`. A
+/// stray signal only means running the batch again (the stores are idempotent).
+fn run_stores(v: &mut Vcpu, routine: u64, n: usize, rsp: u64) -> Result<()> {
+    for _ in 0..8 {
+        let r = &mut v.fd.sync_regs_mut().regs;
+        r.rip = store_entry(routine, n);
+        r.rsp = rsp;
+        r.rflags = 2;
+        v.fd.set_sync_dirty_reg(SyncReg::Register);
+        match v.fd.run() {
+            Ok(VcpuExit::IoOut(DONE_PORT, _)) => return Ok(()),
+            Ok(VcpuExit::IoOut(port, _)) if port >= VECTOR_PORT => {
+                let cr2 = v.fd.sync_regs().sregs.cr2;
+                tracing::error!(
+                    "kvm: page-table store faulted: vector {} cr2 {cr2:#x}",
+                    port - VECTOR_PORT
+                );
+                return Err(PlatformError::Unsupported("a page-table store faulted"));
+            }
+            Ok(e) => {
+                tracing::error!("kvm: page-table store ended with {e:?}");
+                return Err(PlatformError::Unsupported(
+                    "a page-table store ended unexpectedly",
+                ));
+            }
+            Err(e) if e.errno() == libc::EINTR => continue,
+            Err(e) => return Err(kvm_err("KVM_RUN(page-table store)")(e)),
+        }
+    }
+    Err(PlatformError::Unsupported(
+        "a page-table store did not complete",
+    ))
 }
 
 /// A vCPU device-attribute ioctl (kvm-ioctls offers these for vCPUs only on other
