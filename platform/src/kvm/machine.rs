@@ -149,8 +149,6 @@ pub(crate) struct Vcpu {
     /// Pool page of its exception stack, and that stack's top address.
     pub stack_page: u64,
     pub stack_va: u64,
-    /// The root the vCPU last ran with.
-    pub cr3: u64,
 }
 
 /// Fields drop in order: the vCPUs, then the VM, then the memory it maps.
@@ -389,7 +387,6 @@ impl Machine {
             index,
             stack_page,
             stack_va,
-            cr3: s.cr3,
         };
         v.fd.set_sync_valid_reg(SyncReg::Register);
         v.fd.set_sync_valid_reg(SyncReg::SystemRegister);

@@ -23,7 +23,7 @@ use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, Ordering};
 use std::sync::{Arc, Once};
 
-use kvm_bindings::{kvm_run, kvm_xsave};
+use kvm_bindings::{kvm_run, kvm_sync_regs, kvm_xsave};
 use kvm_ioctls::{SyncReg, VcpuExit};
 
 use crate::abi::{SEGV_ACCERR, SEGV_MAPERR, SI_KERNEL};
@@ -162,13 +162,15 @@ fn install_kick_handler() {
 }
 
 thread_local! {
-    static KICK_BLOCKED: Cell<bool> = const { Cell::new(false) };
+    /// This thread's id once it is ready to run vCPUs (the kick signal blocked); 0 before.
+    static READY_TID: Cell<i32> = const { Cell::new(0) };
 }
 
-/// The kick signal stays blocked in the sentry's threads; KVM unblocks it inside KVM_RUN.
-fn block_kick_in_this_thread() {
-    KICK_BLOCKED.with(|b| {
-        if !b.get() {
+/// Ready the calling thread to run vCPUs, once: the kick signal stays blocked in the sentry's
+/// threads (KVM unblocks it inside KVM_RUN). Returns the thread's id, for kicks.
+fn ready_this_thread() -> i32 {
+    READY_TID.with(|t| {
+        if t.get() == 0 {
             // SAFETY: the set is initialised by sigemptyset before use; pthread_sigmask only
             // changes this thread's mask.
             unsafe {
@@ -177,9 +179,10 @@ fn block_kick_in_this_thread() {
                 libc::sigaddset(&mut set, KICK_SIGNAL);
                 libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
             }
-            b.set(true);
+            t.set(gettid());
         }
-    });
+        t.get()
+    })
 }
 
 /// Take a pending kick, so the next KVM_RUN is not interrupted by it.
@@ -358,8 +361,7 @@ fn load(v: &mut Vcpu, cr3: u64, regs: &Regs) {
 }
 
 /// Read the general registers and the segment state of a run's end into `regs`.
-fn store(v: &Vcpu, regs: &mut Regs) {
-    let sync = v.fd.sync_regs();
+fn store(sync: &kvm_sync_regs, regs: &mut Regs) {
     let k = &sync.regs;
     let r = &mut regs.0;
     r.rax = k.rax;
@@ -416,10 +418,14 @@ fn vector_signal(vector: u8, rip: u64) -> SigInfo {
 impl Context for KvmContext {
     fn switch(&mut self, address_space: &dyn AddressSpace, regs: &mut Regs) -> Result<Event> {
         let cr3 = kvm_as(address_space)?.cr3();
-        block_kick_in_this_thread();
-        self.kick.tid.store(gettid(), Ordering::Release);
-        let kick = self.kick.clone();
-        let v = self.vcpu()?;
+        self.kick.tid.store(ready_this_thread(), Ordering::Release);
+        self.vcpu()?;
+        let KvmContext {
+            machine,
+            vcpu,
+            kick,
+        } = self;
+        let v = vcpu.as_mut().ok_or(PlatformError::Unsupported("no vCPU"))?;
         load(v, cr3, regs);
         kick.in_app.store(true, Ordering::SeqCst);
         if kick.kicked.swap(false, Ordering::SeqCst) {
@@ -441,7 +447,7 @@ impl Context for KvmContext {
             if let Exit::Interrupted = exit {
                 v.fd.set_kvm_immediate_exit(0);
                 consume_kick();
-                let rip = v.fd.sync_regs().regs.rip;
+                let rip = v.fd.sync_regs_mut().regs.rip;
                 if (CODE_VA..CODE_VA + 4096).contains(&rip) {
                     // Stopped between an event and the entry code's exit (the syscall or
                     // exception is half taken): finish it; the kick stays set for the next
@@ -452,19 +458,18 @@ impl Context for KvmContext {
             break exit;
         };
         kick.in_app.store(false, Ordering::SeqCst);
-        v.cr3 = cr3;
-        let sync = v.fd.sync_regs();
+        let sync: &kvm_sync_regs = v.fd.sync_regs_mut();
         let rip = sync.regs.rip;
         let kernel = sync.sregs.cs.dpl == 0;
         match exit {
             Exit::Interrupted => {
                 // The application ran until the kick: what it did is kept.
-                store(v, regs);
+                store(sync, regs);
                 kick.kicked.store(false, Ordering::SeqCst);
                 Ok(Event::Interrupt)
             }
             Exit::Out(SYSCALL_PORT) if rip == CODE_VA + SYSCALL_ENTRY + 2 => {
-                store(v, regs);
+                store(sync, regs);
                 let r = &mut regs.0;
                 // As the syscall instruction left them: RCX the return address, R11 the flags.
                 r.rip = r.rcx;
@@ -479,10 +484,15 @@ impl Context for KvmContext {
                     && rip == vector_exit_rip((port - VECTOR_PORT) as u8) =>
             {
                 let vector = (port - VECTOR_PORT) as u8;
-                let frame = self.frame(vector)?;
-                let cr2 = self.vcpu.as_ref().map_or(0, |v| v.fd.sync_regs().sregs.cr2);
-                let v = self.vcpu()?;
-                store(v, regs);
+                let frame = frame(
+                    &machine.pool,
+                    v.stack_page,
+                    v.stack_va,
+                    sync.regs.rsp,
+                    vector,
+                )?;
+                let cr2 = sync.sregs.cr2;
+                store(sync, regs);
                 let r = &mut regs.0;
                 r.rip = frame.rip;
                 r.cs = frame.cs;
@@ -528,7 +538,7 @@ impl Context for KvmContext {
             Exit::Out(_) | Exit::In(_) if !kernel => {
                 // The application's own `in`/`out` on the one port ring 3 may use: the #GP
                 // any other port gets.
-                store(v, regs);
+                store(sync, regs);
                 Ok(Event::Signal(vector_signal(13, rip)))
             }
             Exit::Out(port) | Exit::In(port) => {
@@ -587,37 +597,37 @@ struct Frame {
     ss: u64,
 }
 
-impl KvmContext {
-    fn frame(&self, vector: u8) -> Result<Frame> {
-        let v = self
-            .vcpu
-            .as_ref()
-            .ok_or(PlatformError::Unsupported("no vCPU"))?;
-        let rsp = v.fd.sync_regs().regs.rsp;
-        let words = usize::from(has_error_code(vector)) + 5;
-        let off = rsp
-            .checked_sub(v.stack_va)
-            .filter(|o| o % 8 == 0 && *o + words as u64 * 8 <= 4096)
-            .ok_or(PlatformError::Unsupported(
-                "an exception frame outside the vCPU's stack",
-            ))?;
-        let page = self.machine.pool.entries(v.stack_page);
-        let mut i = (off / 8) as usize;
-        let mut next = || {
-            let w = page[i].load(Ordering::Relaxed);
-            i += 1;
-            w
-        };
-        let error = if has_error_code(vector) { next() } else { 0 };
-        Ok(Frame {
-            error,
-            rip: next(),
-            cs: next(),
-            rflags: next(),
-            rsp: next(),
-            ss: next(),
-        })
-    }
+/// The frame the CPU pushed for `vector` at `rsp` on a vCPU's exception stack.
+fn frame(
+    pool: &machine::Pool,
+    stack_page: u64,
+    stack_va: u64,
+    rsp: u64,
+    vector: u8,
+) -> Result<Frame> {
+    let words = usize::from(has_error_code(vector)) + 5;
+    let off = rsp
+        .checked_sub(stack_va)
+        .filter(|o| o % 8 == 0 && *o + words as u64 * 8 <= 4096)
+        .ok_or(PlatformError::Unsupported(
+            "an exception frame outside the vCPU's stack",
+        ))?;
+    let page = pool.entries(stack_page);
+    let mut i = (off / 8) as usize;
+    let mut next = || {
+        let w = page[i].load(Ordering::Relaxed);
+        i += 1;
+        w
+    };
+    let error = if has_error_code(vector) { next() } else { 0 };
+    Ok(Frame {
+        error,
+        rip: next(),
+        cs: next(),
+        rflags: next(),
+        rsp: next(),
+        ss: next(),
+    })
 }
 
 impl Drop for KvmContext {
