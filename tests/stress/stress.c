@@ -1,5 +1,5 @@
-/* Stress: 8 processes of 4 threads each (32 threads) doing syscalls, page faults and signals
- * for a number of seconds (argv[1]); every result is checked. Exit 0 only if all was right.
+/* Stress: 8 processes of 4 threads each (32 threads) doing syscalls, page faults, signals and
+ * forks for a number of seconds (argv[1]); every result is checked. Exit 0 only if all was right.
  * The platforms' stress test (tests/e2e) runs it in the sandbox. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -59,12 +59,29 @@ static void *worker(void *arg)
 		if (rand_r(&seed) % 4 == 0) mprotect(m, len, PROT_READ);
 		for (size_t o = 0; o < len; o += 4096)
 			if (m[o] != (unsigned char)(o / 4096 + tag)) { FAIL("memory lost at page %zu\n", o / 4096); break; }
+		/* now and then a fork from this thread while the siblings go on: the child sees the
+		 * pattern and writes over its copy; ours stays as it was */
+		if (rand_r(&seed) % 16 == 0) {
+			pid_t c = fork();
+			if (c == 0) {
+				for (size_t o = 0; o < len; o += 4096)
+					if (m[o] != (unsigned char)(o / 4096 + tag))
+						_exit(1);
+				mprotect(m, len, PROT_READ | PROT_WRITE);
+				memset(m, 0xee, len);
+				_exit(7);
+			}
+			int st = 0;
+			if (c < 0 || waitpid(c, &st, 0) != c || !WIFEXITED(st) || WEXITSTATUS(st) != 7)
+				FAIL("forked child: %s, status %#x\n", c < 0 ? strerror(errno) : "ended", st);
+			for (size_t o = 0; o < len; o += 4096)
+				if (m[o] != (unsigned char)(o / 4096 + tag)) { FAIL("child's write seen at page %zu\n", o / 4096); break; }
+		}
 		munmap(m, len);
 		/* signals to a sibling thread (queued: every one must arrive) */
 		pid_t to = tids[rand_r(&seed) % THREADS];
 		if (to && syscall(SYS_tgkill, getpid(), to, SIGRTMIN) == 0)
 			atomic_fetch_add(&sent, 1);
-		/* (No fork from these threads yet: see fork_threads_munmap in the syscall suite.) */
 	}
 	pthread_barrier_wait(&stop1);
 	syscall(SYS_getpid); /* pending signals are taken on the way back */

@@ -1,5 +1,6 @@
-//! Futex wait queues. Private futexes are keyed by (address space, address); shared ones by the
-//! memory-file page and offset, so every mapping of the same memory meets at the same key.
+//! Futex wait queues. Private futexes, and shared ones in private mappings, are keyed by
+//! (address space, address); shared ones in shared mappings by the memory-file page and offset,
+//! so every mapping of the same memory meets at the same key.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -11,7 +12,12 @@ use crate::mm::MemoryManager;
 
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub enum Key {
+    /// FUTEX_PRIVATE_FLAG: address space and address.
     Private(usize, u64),
+    /// A shared futex in a private mapping: address space and address as well, but not the
+    /// private key (as Linux's FUT_OFF_MMSHARED: a shared wake does not wake private waiters).
+    MmShared(usize, u64),
+    /// A shared futex in a shared mapping: the memory-file offset.
     Shared(u64),
 }
 
@@ -44,11 +50,14 @@ pub fn key(mm: &Arc<MemoryManager>, addr: u64, private: bool) -> Result<Key, Err
     if !addr.is_multiple_of(4) {
         return Err(Errno::EINVAL);
     }
+    let space = Arc::as_ptr(mm) as usize;
     if private {
-        Ok(Key::Private(Arc::as_ptr(mm) as usize, addr))
-    } else {
-        Ok(Key::Shared(mm.physical(addr)?))
+        return Ok(Key::Private(space, addr));
     }
+    Ok(match mm.futex_frame(addr)? {
+        Some(frame) => Key::Shared(frame),
+        None => Key::MmShared(space, addr),
+    })
 }
 
 impl Futexes {
@@ -121,15 +130,12 @@ impl Futexes {
         woken
     }
 
-    /// Wake by address (clear_child_tid, robust lists): private key of `mm`.
+    /// The kernel's own wake by address (clear_child_tid, robust lists): a shared FUTEX_WAKE,
+    /// as Linux does it (FUTEX_PRIVATE_FLAG waiters on the word are not woken).
     pub fn wake(&self, mm: &Arc<MemoryManager>, addr: u64, n: u32, bitset: u32) -> u32 {
-        let a = key(mm, addr, true)
+        key(mm, addr, false)
             .map(|k| self.wake_key(k, n, bitset))
-            .unwrap_or(0);
-        let b = key(mm, addr, false)
-            .map(|k| self.wake_key(k, n.saturating_sub(a), bitset))
-            .unwrap_or(0);
-        a + b
+            .unwrap_or(0)
     }
 
     /// FUTEX_LOCK_PI's sleep: if the word still reads `seen` (owned by another thread), mark

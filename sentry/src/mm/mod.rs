@@ -1417,13 +1417,19 @@ impl MemoryManager {
         Ok(())
     }
 
-    /// The memory-file offset backing `addr` (faulting the page in for reading): what shared
-    /// futexes are keyed by.
-    pub fn physical(&self, addr: u64) -> Result<u64, Errno> {
+    /// What a shared futex at `addr` is keyed by: the memory-file offset backing it in a
+    /// shared mapping (faulting the page in), the same for every process mapping that memory;
+    /// None in a private mapping, whose frame changes when copy-on-write breaks, so the key must
+    /// be the address in this address space (Linux keys anonymous pages by mm and address too).
+    pub fn futex_frame(&self, addr: u64) -> Result<Option<u64>, Errno> {
         let mut m = self.lock();
         let page = page_down(addr);
+        let v = self.vma_for_fault(&mut m, page).ok_or(Errno::EFAULT)?;
+        if !v.shared {
+            return Ok(None);
+        }
         let frame = self.frame_for(&mut m, page, false)?;
-        Ok(frame + (addr - page))
+        Ok(Some(frame + (addr - page)))
     }
 
     pub fn read_bytes(&self, addr: u64, buf: &mut [u8]) -> Result<(), Errno> {
