@@ -480,3 +480,30 @@ fn stress_threads_processes_faults_and_signals() {
     );
     assert!(s.stdout_str().contains("stress: ok"), "{}", s.stdout_str());
 }
+
+#[test]
+fn python3_http_server_and_urllib_over_loopback() {
+    // `python3 -m http.server` (a dual-stack listener on ::) serves a file to urllib over
+    // 127.0.0.1, all on the sentry's TCP/IP stack; the same runs natively.
+    let code = r#"
+import socket, subprocess, sys, time, urllib.request
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+port = s.getsockname()[1]
+s.close()
+srv = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--directory", "/etc"],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+body = None
+for _ in range(200):
+    try:
+        body = urllib.request.urlopen(f"http://127.0.0.1:{port}/passwd", timeout=10).read()
+        break
+    except OSError:
+        time.sleep(0.05)
+srv.terminate()
+srv.wait()
+print(body == open("/etc/passwd", "rb").read(), len(body or b"") > 0)
+"#;
+    let s = assert_same(&["/usr/bin/python3", "-c", code]);
+    assert_eq!(s.stdout_str(), "True True\n");
+}

@@ -88,6 +88,8 @@ pub struct Kernel {
     pub timers: timer::Timers,
     /// The abstract unix socket namespace.
     pub unix: crate::net::unix::Namespace,
+    /// The TCP/IP stack, started by the first inet socket.
+    net: std::sync::OnceLock<Arc<crate::net::stack::Stack>>,
     /// System V IPC objects.
     pub ipc: Arc<ipc::IpcNamespace>,
     init_status: Mutex<Option<ExitStatus>>,
@@ -127,6 +129,11 @@ pub struct Limits {
 }
 
 impl Kernel {
+    /// The sandbox's TCP/IP stack (started on first use).
+    pub fn net(&self) -> Arc<crate::net::stack::Stack> {
+        self.net.get_or_init(crate::net::stack::Stack::new).clone()
+    }
+
     pub fn new(
         platform: Arc<dyn Platform>,
         vdso: Arc<Vdso>,
@@ -164,6 +171,7 @@ impl Kernel {
             futexes: futex::Futexes::default(),
             timers: timer::Timers::default(),
             unix: crate::net::unix::Namespace::default(),
+            net: std::sync::OnceLock::new(),
             ipc: Arc::default(),
             init_status: Mutex::new(None),
             init_cv: Condvar::new(),

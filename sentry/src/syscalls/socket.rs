@@ -1,11 +1,14 @@
-//! Socket syscalls. Unix domain sockets are implemented; other families are not yet
-//! (EAFNOSUPPORT), which is what Linux says for a family it lacks.
+//! Socket syscalls. Unix domain sockets are handled here; AF_INET and AF_INET6 ones in
+//! `inet.rs`, which each call hands its socket to; other families are EAFNOSUPPORT, which is
+//! what Linux says for a family it lacks.
 
 use std::sync::Arc;
 
 use super::fd_arg;
+use super::inet;
 use crate::errno::{Errno, SysResult};
 use crate::kernel::Task;
+use crate::net::inet::InetSocket;
 use crate::net::unix::{Cred, Kind, UnixSocket, SCM_MAX_FD};
 use crate::vfs::{FileOps, OpenFile};
 
@@ -16,7 +19,7 @@ fn cred(t: &Task) -> Cred {
     (t.tgid, t.creds.uid, t.creds.gid)
 }
 
-fn install(t: &Task, s: Arc<UnixSocket>, flags: i32) -> Result<i32, Errno> {
+fn install(t: &Task, s: Arc<dyn FileOps>, flags: i32) -> Result<i32, Errno> {
     let status = if flags & libc::SOCK_NONBLOCK != 0 {
         libc::O_NONBLOCK as u32
     } else {
@@ -25,6 +28,15 @@ fn install(t: &Task, s: Arc<UnixSocket>, flags: i32) -> Result<i32, Errno> {
     let f = OpenFile::new(None, s, libc::O_RDWR as u32 | status);
     t.fds
         .install(f, flags & libc::SOCK_CLOEXEC != 0, 0, t.nofile())
+}
+
+/// An open file and the inet socket it is.
+type Inet = (Arc<OpenFile>, Arc<InetSocket>);
+
+/// The inet socket behind `fd`, if that is what it is.
+fn inet_sock(t: &Task, fd: u64) -> Result<Option<Inet>, Errno> {
+    let f = t.fds.get(fd_arg(fd))?;
+    Ok(inet::inet_of(&f).map(|s| (f, s)))
 }
 
 fn sock_of(t: &Task, fd: i32) -> Result<(Arc<OpenFile>, Arc<UnixSocket>), Errno> {
@@ -57,6 +69,15 @@ fn parse_type(ty: u64) -> Result<(Kind, i32), Errno> {
 
 pub fn socket(t: &mut Task, a: [u64; 6]) -> SysResult {
     let (domain, proto) = (a[0] as i32, a[2] as i32);
+    if domain == libc::AF_INET || domain == libc::AF_INET6 {
+        let ty = a[1] as i32;
+        let flags = ty & !SOCK_TYPE_MASK;
+        if flags & !(libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC) != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let s = inet::create(t, domain == libc::AF_INET6, ty & SOCK_TYPE_MASK, proto)?;
+        return Ok(install(t, s, flags)? as u64);
+    }
     if domain != libc::AF_UNIX {
         return Err(Errno::EAFNOSUPPORT);
     }
@@ -69,6 +90,9 @@ pub fn socket(t: &mut Task, a: [u64; 6]) -> SysResult {
 
 pub fn socketpair(t: &mut Task, a: [u64; 6]) -> SysResult {
     let domain = a[0] as i32;
+    if domain == libc::AF_INET || domain == libc::AF_INET6 {
+        return Err(Errno::EOPNOTSUPP);
+    }
     if domain != libc::AF_UNIX {
         return Err(Errno::EAFNOSUPPORT);
     }
@@ -151,6 +175,9 @@ fn write_addr(t: &Task, addr: u64, len_addr: u64, name: Option<&[u8]>) -> Result
 }
 
 pub fn bind(t: &mut Task, a: [u64; 6]) -> SysResult {
+    if let Some((_, s)) = inet_sock(t, a[0])? {
+        return inet::bind(t, &s, a[1], a[2]);
+    }
     let (_, s) = sock_of(t, fd_arg(a[0]))?;
     match read_addr(t, a[1], a[2])? {
         Addr::Abstract(name) => t.k.unix.bind(&name, &s)?,
@@ -167,12 +194,18 @@ pub fn bind(t: &mut Task, a: [u64; 6]) -> SysResult {
 }
 
 pub fn listen(t: &mut Task, a: [u64; 6]) -> SysResult {
+    if let Some((_, s)) = inet_sock(t, a[0])? {
+        return inet::listen(&s, a[1] as i32);
+    }
     let (_, s) = sock_of(t, fd_arg(a[0]))?;
     s.listen(a[1] as i32)?;
     Ok(0)
 }
 
 pub fn connect(t: &mut Task, a: [u64; 6]) -> SysResult {
+    if let Some((f, s)) = inet_sock(t, a[0])? {
+        return inet::connect(t, &f, &s, a[1], a[2]);
+    }
     let (_, s) = sock_of(t, fd_arg(a[0]))?;
     let addr = read_addr(t, a[1], a[2])?;
     let server = find_peer(t, &addr)?;
@@ -193,6 +226,12 @@ pub fn accept4(t: &mut Task, a: [u64; 6]) -> SysResult {
     let flags = a[3] as i32;
     if flags & !(libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC) != 0 {
         return Err(Errno::EINVAL);
+    }
+    if let Some((f, s)) = inet_sock(t, a[0])? {
+        if s.kind == crate::net::inet::Kind::Dgram {
+            return Err(Errno::EOPNOTSUPP);
+        }
+        return inet::accept(t, &f, &s, a);
     }
     let (f, s) = sock_of(t, fd_arg(a[0]))?;
     if s.kind == Kind::Dgram {
@@ -220,12 +259,18 @@ pub fn accept(t: &mut Task, a: [u64; 6]) -> SysResult {
 }
 
 pub fn getsockname(t: &mut Task, a: [u64; 6]) -> SysResult {
+    if let Some((_, s)) = inet_sock(t, a[0])? {
+        return inet::getsockname(t, &s, a[1], a[2]);
+    }
     let (_, s) = sock_of(t, fd_arg(a[0]))?;
     write_addr(t, a[1], a[2], s.name().as_deref())?;
     Ok(0)
 }
 
 pub fn getpeername(t: &mut Task, a: [u64; 6]) -> SysResult {
+    if let Some((_, s)) = inet_sock(t, a[0])? {
+        return inet::getpeername(t, &s, a[1], a[2]);
+    }
     let (_, s) = sock_of(t, fd_arg(a[0]))?;
     let name = s.peer_name().ok_or(Errno::ENOTCONN)?;
     write_addr(t, a[1], a[2], name.as_deref())?;
@@ -233,12 +278,18 @@ pub fn getpeername(t: &mut Task, a: [u64; 6]) -> SysResult {
 }
 
 pub fn shutdown(t: &mut Task, a: [u64; 6]) -> SysResult {
+    if let Some((_, s)) = inet_sock(t, a[0])? {
+        return inet::shutdown(&s, a[1] as i32);
+    }
     let (_, s) = sock_of(t, fd_arg(a[0]))?;
     s.shutdown(a[1] as i32)?;
     Ok(0)
 }
 
 pub fn setsockopt(t: &mut Task, a: [u64; 6]) -> SysResult {
+    if let Some((_, s)) = inet_sock(t, a[0])? {
+        return inet::setsockopt(t, &s, a[1] as i32, a[2] as i32, a[3], a[4]);
+    }
     let (_, s) = sock_of(t, fd_arg(a[0]))?;
     let (level, name) = (a[1] as i32, a[2] as i32);
     if level != SOL_SOCKET {
@@ -287,6 +338,9 @@ pub fn setsockopt(t: &mut Task, a: [u64; 6]) -> SysResult {
 }
 
 pub fn getsockopt(t: &mut Task, a: [u64; 6]) -> SysResult {
+    if let Some((_, s)) = inet_sock(t, a[0])? {
+        return inet::getsockopt(t, &s, a[1] as i32, a[2] as i32, a[3], a[4]);
+    }
     let (_, s) = sock_of(t, fd_arg(a[0]))?;
     let (level, name) = (a[1] as i32, a[2] as i32);
     if level != SOL_SOCKET {
@@ -465,6 +519,9 @@ fn do_send(
 
 pub fn sendto(t: &mut Task, a: [u64; 6]) -> SysResult {
     let data = t.mm.read_vec(a[1], (a[2] as usize).min(1 << 26))?;
+    if let Some((f, s)) = inet_sock(t, a[0])? {
+        return inet::send(t, &f, &s, &data, a[3], Some((a[4], a[5])));
+    }
     do_send(
         t,
         fd_arg(a[0]),
@@ -481,6 +538,9 @@ pub fn sendmsg(t: &mut Task, a: [u64; 6]) -> SysResult {
     let (name, namelen, iov, iovlen, ctl, ctllen) =
         (h[0], h[1] & 0xffff_ffff, h[2], h[3], h[4], h[5]);
     let data = gather(t, iov, iovlen)?;
+    if let Some((f, s)) = inet_sock(t, a[0])? {
+        return inet::send(t, &f, &s, &data, a[2], Some((name, namelen)));
+    }
     let (fds, c) = control_in(t, ctl, ctllen)?;
     do_send(t, fd_arg(a[0]), &data, a[2], Some((name, namelen)), fds, c)
 }
@@ -547,6 +607,9 @@ fn do_recv(
 }
 
 pub fn recvfrom(t: &mut Task, a: [u64; 6]) -> SysResult {
+    if let Some((f, s)) = inet_sock(t, a[0])? {
+        return inet::recvfrom(t, &f, &s, a);
+    }
     let (buf, full, fds, _, from) = do_recv(t, fd_arg(a[0]), a[3], (a[2] as usize).min(1 << 26))?;
     // Descriptors sent to a plain recv are closed (dropped).
     drop(fds);
@@ -561,23 +624,20 @@ pub fn recvfrom(t: &mut Task, a: [u64; 6]) -> SysResult {
     } as u64)
 }
 
-pub fn recvmsg(t: &mut Task, a: [u64; 6]) -> SysResult {
-    let h: [u64; 7] = t.mm.copy_in(a[1])?;
-    let (name, iov, iovlen, ctl, ctllen) = (h[0], h[2], h[3], h[4], h[5]);
+/// The iovecs (base, length) of a msghdr.
+pub(super) fn read_iovs(t: &Task, iov: u64, iovlen: u64) -> Result<Vec<[u64; 2]>, Errno> {
     if iovlen > 1024 {
         return Err(Errno::EMSGSIZE);
     }
-    let mut iovs = Vec::new();
-    let mut cap = 0usize;
-    for i in 0..iovlen {
-        let v: [u64; 2] = t.mm.copy_in(iov.wrapping_add(i * 16))?;
-        cap = cap.saturating_add(v[1] as usize);
-        iovs.push(v);
-    }
-    let flags = a[2];
-    let (buf, full, fds, c, from) = do_recv(t, fd_arg(a[0]), flags, cap.min(1 << 26))?;
+    (0..iovlen)
+        .map(|i| t.mm.copy_in::<[u64; 2]>(iov.wrapping_add(i * 16)))
+        .collect()
+}
+
+/// Spread received bytes over iovecs.
+pub(super) fn scatter(t: &Task, iovs: &[[u64; 2]], buf: &[u8]) -> Result<(), Errno> {
     let mut off = 0;
-    for v in &iovs {
+    for v in iovs {
         if off >= buf.len() {
             break;
         }
@@ -585,6 +645,22 @@ pub fn recvmsg(t: &mut Task, a: [u64; 6]) -> SysResult {
         t.mm.write_bytes(v[0], &buf[off..off + n])?;
         off += n;
     }
+    Ok(())
+}
+
+pub fn recvmsg(t: &mut Task, a: [u64; 6]) -> SysResult {
+    if let Some((f, s)) = inet_sock(t, a[0])? {
+        return inet::recvmsg(t, &f, &s, a[1], a[2]);
+    }
+    let h: [u64; 7] = t.mm.copy_in(a[1])?;
+    let (name, iov, iovlen, ctl, ctllen) = (h[0], h[2], h[3], h[4], h[5]);
+    let iovs = read_iovs(t, iov, iovlen)?;
+    let cap = iovs
+        .iter()
+        .fold(0usize, |c, v| c.saturating_add(v[1] as usize));
+    let flags = a[2];
+    let (buf, full, fds, c, from) = do_recv(t, fd_arg(a[0]), flags, cap.min(1 << 26))?;
+    scatter(t, &iovs, &buf)?;
     let mut msg_flags = 0i32;
     if full > buf.len() {
         msg_flags |= libc::MSG_TRUNC;

@@ -253,13 +253,13 @@ fn entries() -> Vec<Entry> {
         SYS_timer_delete => time::timer_delete, Full, [Int];
         SYS_timerfd_settime => time::timerfd_settime, Partial("TFD_TIMER_CANCEL_ON_SET accepted; clock changes are not tracked"), [Fd, Hex, Hex, Hex];
         SYS_timerfd_gettime => time::timerfd_gettime, Full, [Fd, Hex];
-        SYS_socket => socket::socket, Partial("AF_UNIX; other families give EAFNOSUPPORT until the network issue"), [Int, Hex, Int];
+        SYS_socket => socket::socket, Partial("AF_UNIX; AF_INET and AF_INET6 TCP and UDP on the sentry's stack (loopback only so far); no raw, packet, ICMP or netlink sockets yet"), [Int, Hex, Int];
         SYS_socketpair => socket::socketpair, Full, [Int, Hex, Int, Hex];
-        SYS_bind => socket::bind, Partial("AF_UNIX only (abstract, path and autobind names); inet sockets come with the network issue"), [Fd, Hex, Int];
+        SYS_bind => socket::bind, Full, [Fd, Hex, Int];
         SYS_listen => socket::listen, Full, [Fd, Int];
         SYS_accept => socket::accept, Full, [Fd, Hex, Hex];
         SYS_accept4 => socket::accept4, Full, [Fd, Hex, Hex, Hex];
-        SYS_connect => socket::connect, Partial("AF_UNIX only"), [Fd, Hex, Int];
+        SYS_connect => socket::connect, Partial("AF_UNSPEC dissolves UDP associations; on TCP it is EAFNOSUPPORT, not a disconnect"), [Fd, Hex, Int];
         SYS_sendto => socket::sendto, Full, [Fd, InBuf(2), Int, Hex, Hex, Int];
         SYS_recvfrom => socket::recvfrom, Full, [Fd, OutBuf, Int, Hex, Hex, Hex];
         SYS_sendmsg => socket::sendmsg, Full, [Fd, Hex, Hex];
@@ -269,7 +269,7 @@ fn entries() -> Vec<Entry> {
         SYS_shutdown => socket::shutdown, Full, [Fd, Int];
         SYS_getsockname => socket::getsockname, Full, [Fd, Hex, Hex];
         SYS_getpeername => socket::getpeername, Full, [Fd, Hex, Hex];
-        SYS_setsockopt => socket::setsockopt, Partial("SO_PASSCRED; buffer sizes and timeouts accepted, not applied"), [Fd, Int, Int, Hex, Int];
+        SYS_setsockopt => socket::setsockopt, Partial("unix: SO_PASSCRED, timeouts; inet: timeouts, SO_REUSEADDR/REUSEPORT, SO_LINGER, keepalive, TCP_NODELAY, IP_TTL, IPV6_V6ONLY applied; buffer sizes and multicast options accepted, not applied"), [Fd, Int, Int, Hex, Int];
         SYS_getsockopt => socket::getsockopt, Full, [Fd, Int, Int, Hex, Hex];
         SYS_epoll_create => epoll::epoll_create, Full, [Int];
         SYS_epoll_create1 => epoll::epoll_create1, Full, [Hex];

@@ -1,0 +1,994 @@
+//! AF_INET and AF_INET6 sockets (TCP and UDP) on the sentry's stack. Operations here never
+//! block: they return EAGAIN, and the syscall layer waits on the socket's queue, which the stack
+//! notifies whenever something a waiter could see changed.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use smoltcp::iface::SocketHandle;
+use smoltcp::socket::{tcp, udp};
+use smoltcp::wire::{IpAddress, IpEndpoint, IpListenEndpoint};
+
+use super::stack::{self, Binding, Inner, Listener, Proto, Stack};
+use crate::errno::Errno;
+use crate::kernel::wait::WaitQueue;
+use crate::vfs::{FileOps, Stat};
+
+/// Largest UDP payload over IPv4 (65535 - 20 - 8).
+pub const UDP_MAX: usize = 65507;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Kind {
+    Stream,
+    Dgram,
+}
+
+impl Kind {
+    fn proto(self) -> Proto {
+        match self {
+            Kind::Stream => Proto::Tcp,
+            Kind::Dgram => Proto::Udp,
+        }
+    }
+}
+
+/// Where a TCP socket is in its life, as the application sees it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Phase {
+    /// Never connected (or a failed connect, which may be retried).
+    Idle,
+    Listening,
+    Connecting,
+    Connected,
+}
+
+/// Socket options kept for getsockopt, and those the stack honours.
+#[derive(Clone, Debug)]
+pub struct Opts {
+    pub reuseaddr: bool,
+    pub reuseport: bool,
+    pub keepalive: bool,
+    pub linger: Option<u32>,
+    pub rcvbuf: i32,
+    pub sndbuf: i32,
+    pub rcvtimeo: Option<Duration>,
+    pub sndtimeo: Option<Duration>,
+    pub nodelay: bool,
+    pub v6only: bool,
+    pub ttl: i32,
+    pub tos: i32,
+    pub broadcast: bool,
+    pub keepidle: i32,
+    pub keepintvl: i32,
+    pub keepcnt: i32,
+    pub oobinline: bool,
+}
+
+impl Default for Opts {
+    fn default() -> Self {
+        Opts {
+            reuseaddr: false,
+            reuseport: false,
+            keepalive: false,
+            linger: None,
+            rcvbuf: 131072,
+            sndbuf: 16384,
+            rcvtimeo: None,
+            sndtimeo: None,
+            nodelay: false,
+            v6only: false,
+            ttl: 64,
+            tos: 0,
+            broadcast: false,
+            keepidle: 7200,
+            keepintvl: 75,
+            keepcnt: 9,
+            oobinline: false,
+        }
+    }
+}
+
+struct State {
+    /// The TCP connection or the UDP socket in the stack.
+    handle: Option<SocketHandle>,
+    /// Bound port (0: none yet) and address (None: wildcard).
+    port: u16,
+    addr: Option<IpAddress>,
+    /// The port came from connect or send, not bind: a failed connect gives it back.
+    autobound: bool,
+    phase: Phase,
+    /// SO_ERROR: set by a refused connect or a reset, taken by the next call that reports it.
+    error: Option<Errno>,
+    /// A non-blocking connect finished but no connect call has said so yet (the next one
+    /// returns 0, as Linux's).
+    unreported: bool,
+    /// The TCP state last seen, to tell a reset from an orderly close.
+    last: tcp::State,
+    shut_rd: bool,
+    shut_wr: bool,
+    /// TCP: the remote end; UDP: the connected peer.
+    peer: Option<IpEndpoint>,
+    opts: Opts,
+}
+
+pub struct InetSocket {
+    pub id: u64,
+    pub v6: bool,
+    pub kind: Kind,
+    /// The protocol number socket() was given (0 or IPPROTO_TCP/UDP), for SO_PROTOCOL.
+    stack: Arc<Stack>,
+    queue: Arc<WaitQueue>,
+    st: Mutex<State>,
+    dev: u64,
+    ino: u64,
+}
+
+/// A smoltcp address for an application's: IPv4-mapped IPv6 addresses become IPv4, and the
+/// unspecified address as a destination means this host (Linux connects it to loopback).
+fn dest(a: IpAddress) -> IpAddress {
+    let a = stack::unmapped(a);
+    if a.is_unspecified() {
+        match a {
+            IpAddress::Ipv4(_) => IpAddress::v4(127, 0, 0, 1),
+            IpAddress::Ipv6(_) => IpAddress::Ipv6(smoltcp::wire::Ipv6Address::LOCALHOST),
+        }
+    } else {
+        a
+    }
+}
+
+impl InetSocket {
+    pub fn new(stack: &Arc<Stack>, v6: bool, kind: Kind) -> Arc<InetSocket> {
+        let mut g = stack.lock();
+        Self::new_with(stack, &mut g, v6, kind)
+    }
+
+    /// The socket's state; the stack's lock must be held (it is always taken first).
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.st.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// An address as this socket shows it: IPv4 peers of an IPv6 socket are IPv4-mapped.
+    fn shown(&self, e: IpEndpoint) -> IpEndpoint {
+        if self.v6 {
+            stack::mapped(e)
+        } else {
+            e
+        }
+    }
+
+    fn binding(&self, st: &State, addr: Option<IpAddress>) -> Binding {
+        Binding {
+            owner: self.id,
+            v6: self.v6,
+            addr,
+            dual: self.v6 && !st.opts.v6only,
+            reuseaddr: st.opts.reuseaddr,
+            reuseport: st.opts.reuseport,
+            listening: false,
+        }
+    }
+
+    /// The address family check every address goes through: IPv4 addresses on an IPv6 socket
+    /// only as IPv4-mapped, and not at all with IPV6_V6ONLY.
+    fn check_family(&self, st: &State, a: IpAddress) -> Result<(), Errno> {
+        match a {
+            IpAddress::Ipv4(_) if self.v6 && st.opts.v6only => Err(Errno::ENETUNREACH),
+            _ => Ok(()),
+        }
+    }
+
+    pub fn bind(&self, ep: IpEndpoint) -> Result<(), Errno> {
+        let mut g = self.stack.lock();
+        let mut st = self.state();
+        if st.port != 0 || st.phase != Phase::Idle {
+            return Err(Errno::EINVAL);
+        }
+        let addr = stack::unmapped(ep.addr);
+        if self.v6 && st.opts.v6only && matches!(addr, IpAddress::Ipv4(_)) {
+            return Err(Errno::EINVAL);
+        }
+        let addr = if addr.is_unspecified() {
+            None
+        } else {
+            if !g.is_local(addr) {
+                return Err(Errno::EADDRNOTAVAIL);
+            }
+            Some(addr)
+        };
+        let mut b = self.binding(&st, addr);
+        if addr.is_some() {
+            b.dual = false;
+        }
+        let port = g.bind(self.kind.proto(), ep.port, b)?;
+        st.port = port;
+        st.addr = addr;
+        // A port the kernel chose is not locked to the socket (Linux's SOCK_BINDPORT_LOCK).
+        st.autobound = ep.port == 0;
+        if self.kind == Kind::Dgram {
+            self.udp_open(&mut g, &mut st)?;
+        }
+        Ok(())
+    }
+
+    /// Give a UDP socket its smoltcp socket, bound to the claimed port.
+    fn udp_open(&self, g: &mut Inner, st: &mut State) -> Result<SocketHandle, Errno> {
+        if let Some(h) = st.handle {
+            return Ok(h);
+        }
+        if st.port == 0 {
+            let b = self.binding(st, None);
+            st.port = g.bind(Proto::Udp, 0, b)?;
+            st.autobound = true;
+        }
+        let h = g.add_udp();
+        let ep = IpListenEndpoint {
+            addr: st.addr,
+            port: st.port,
+        };
+        if let Some(u) = g.udp(h) {
+            u.bind(ep).map_err(|_| Errno::EINVAL)?;
+        }
+        st.handle = Some(h);
+        g.watch(self.id, &self.queue, vec![h]);
+        Ok(h)
+    }
+
+    pub fn listen(&self, backlog: i32) -> Result<(), Errno> {
+        if self.kind != Kind::Stream {
+            return Err(Errno::EOPNOTSUPP);
+        }
+        let backlog = backlog.clamp(1, 4096) as usize;
+        let mut g = self.stack.lock();
+        let mut st = self.state();
+        match st.phase {
+            Phase::Idle => {}
+            Phase::Listening => {
+                // A second listen() only changes the backlog.
+                if let Some(l) = g.listeners.get_mut(&self.id) {
+                    l.backlog = backlog;
+                }
+                drop(st);
+                g.refill(self.id);
+                self.stack.settle(g);
+                return Ok(());
+            }
+            _ => return Err(Errno::EINVAL),
+        }
+        if st.port == 0 {
+            let b = self.binding(&st, None);
+            st.port = g.bind(Proto::Tcp, 0, b)?;
+            st.autobound = true;
+        }
+        g.set_listening(Proto::Tcp, st.port, self.id)?;
+        st.phase = Phase::Listening;
+        g.listeners.insert(
+            self.id,
+            Listener {
+                backlog,
+                port: st.port,
+                addr: st.addr,
+                nodelay: st.opts.nodelay,
+                pool: Vec::new(),
+                ready: VecDeque::new(),
+            },
+        );
+        drop(st);
+        g.watch(self.id, &self.queue, Vec::new());
+        g.refill(self.id);
+        self.stack.settle(g);
+        Ok(())
+    }
+
+    /// Take an established connection off the accept queue: EAGAIN if there is none.
+    pub fn accept(&self) -> Result<(Arc<InetSocket>, IpEndpoint), Errno> {
+        let mut g = self.stack.lock();
+        let st = self.state();
+        if st.phase != Phase::Listening {
+            return Err(Errno::EINVAL);
+        }
+        let opts = st.opts.clone();
+        let port = st.port;
+        drop(st);
+        let Some(mut l) = g.listeners.remove(&self.id) else {
+            return Err(Errno::EINVAL);
+        };
+        let mut found = None;
+        let mut i = 0;
+        while i < l.ready.len() {
+            let h = l.ready[i];
+            let Some(t) = g.tcp_ref(h) else {
+                l.ready.remove(i);
+                continue;
+            };
+            match t.state() {
+                tcp::State::SynReceived | tcp::State::Listen => i += 1,
+                tcp::State::Closed => {
+                    g.remove(h);
+                    l.ready.remove(i);
+                }
+                _ => {
+                    // An IPv4 connection on a V6ONLY or IPv6 one on an IPv4 listener (smoltcp
+                    // listens on both families): not ours, reset it.
+                    let remote = t.remote_endpoint();
+                    let local = t.local_endpoint();
+                    let v4 = matches!(remote.map(|e| e.addr), Some(IpAddress::Ipv4(_)));
+                    let fits = if self.v6 { !(v4 && opts.v6only) } else { v4 };
+                    l.ready.remove(i);
+                    if !fits {
+                        if let Some(t) = g.tcp(h) {
+                            t.abort();
+                        }
+                        g.orphan(h, port, stack::NO_OWNER);
+                        continue;
+                    }
+                    found = Some((h, remote, local));
+                    break;
+                }
+            }
+        }
+        g.listeners.insert(self.id, l);
+        let Some((h, remote, local)) = found else {
+            return Err(Errno::EAGAIN);
+        };
+        let (Some(remote), Some(local)) = (remote, local) else {
+            return Err(Errno::EAGAIN);
+        };
+        let c = InetSocket::new_with(&self.stack, &mut g, self.v6, Kind::Stream);
+        {
+            let mut cs = c.state();
+            cs.handle = Some(h);
+            cs.port = local.port;
+            cs.addr = Some(local.addr);
+            cs.phase = Phase::Connected;
+            cs.last = g.tcp_state(h);
+            cs.peer = Some(remote);
+            cs.opts = Opts {
+                linger: None,
+                ..opts.clone()
+            };
+            let mut b = c.binding(&cs, Some(local.addr));
+            b.dual = false;
+            g.claim(Proto::Tcp, port, b);
+        }
+        g.watch(c.id, &c.queue, vec![h]);
+        g.refill(self.id);
+        self.stack.settle(g);
+        let shown = self.shown(remote);
+        Ok((c, shown))
+    }
+
+    fn new_with(stack: &Arc<Stack>, g: &mut Inner, v6: bool, kind: Kind) -> Arc<InetSocket> {
+        let id = g.new_id();
+        Arc::new(InetSocket {
+            id,
+            v6,
+            kind,
+            stack: stack.clone(),
+            queue: Arc::new(WaitQueue::default()),
+            st: Mutex::new(State {
+                handle: None,
+                port: 0,
+                addr: None,
+                autobound: false,
+                phase: Phase::Idle,
+                error: None,
+                unreported: false,
+                last: tcp::State::Closed,
+                shut_rd: false,
+                shut_wr: false,
+                peer: None,
+                opts: Opts::default(),
+            }),
+            dev: crate::fs::new_dev(),
+            ino: crate::fs::new_ino(),
+        })
+    }
+
+    /// Start connecting (TCP) or set the default peer (UDP; None: AF_UNSPEC dissolves it).
+    /// TCP returns EINPROGRESS when the handshake is under way; `connect_result` tells how it
+    /// ended.
+    pub fn connect(&self, to: Option<IpEndpoint>) -> Result<(), Errno> {
+        let mut g = self.stack.lock();
+        let mut st = self.state();
+        if self.kind == Kind::Dgram {
+            let Some(to) = to else {
+                // Dissolve the association; a port the kernel chose goes back.
+                st.peer = None;
+                if st.autobound {
+                    if let Some(h) = st.handle.take() {
+                        g.remove(h);
+                    }
+                    g.unbind(Proto::Udp, st.port, self.id);
+                    g.unwatch(self.id);
+                    st.port = 0;
+                }
+                return Ok(());
+            };
+            self.check_family(&st, to.addr)?;
+            let dst = IpEndpoint::new(dest(to.addr), to.port);
+            if g.source_for(dst.addr).is_none() {
+                return Err(Errno::ENETUNREACH);
+            }
+            self.udp_open(&mut g, &mut st)?;
+            st.peer = Some(dst);
+            return Ok(());
+        }
+        self.observe(&g, &mut st);
+        if st.unreported {
+            st.unreported = false;
+            if st.phase == Phase::Connected {
+                return Ok(());
+            }
+            if let Some(e) = st.error.take() {
+                return Err(e);
+            }
+        }
+        match st.phase {
+            Phase::Connected => return Err(Errno::EISCONN),
+            Phase::Listening => return Err(Errno::EISCONN),
+            Phase::Connecting => return Err(Errno::EALREADY),
+            Phase::Idle => {}
+        }
+        let Some(to) = to else {
+            return Err(Errno::EAFNOSUPPORT);
+        };
+        self.check_family(&st, to.addr)?;
+        let dst = IpEndpoint::new(dest(to.addr), to.port);
+        if dst.port == 0 {
+            return Err(Errno::ECONNREFUSED);
+        }
+        let src = match st.addr {
+            Some(a) => a,
+            None => g.source_for(dst.addr).ok_or(Errno::ENETUNREACH)?,
+        };
+        if st.port == 0 {
+            let mut b = self.binding(&st, Some(src));
+            b.dual = false;
+            st.port = g.bind(Proto::Tcp, 0, b)?;
+            st.autobound = true;
+        }
+        // A socket left from an earlier, failed attempt goes.
+        if let Some(h) = st.handle.take() {
+            g.remove(h);
+        }
+        let h = g.add_tcp();
+        let nodelay = st.opts.nodelay;
+        let keepalive = st
+            .opts
+            .keepalive
+            .then(|| Duration::from_secs(st.opts.keepidle as u64));
+        let local = IpListenEndpoint {
+            addr: Some(src),
+            port: st.port,
+        };
+        match g.tcp(h) {
+            Some(t) => {
+                t.set_nagle_enabled(!nodelay);
+                t.set_keep_alive(keepalive.map(Into::into));
+            }
+            None => return Err(Errno::ENOBUFS),
+        }
+        g.tcp_connect(h, dst, local)
+            .map_err(|_| Errno::EADDRNOTAVAIL)?;
+        st.handle = Some(h);
+        st.phase = Phase::Connecting;
+        st.peer = Some(dst);
+        st.error = None;
+        st.unreported = true;
+        st.last = tcp::State::SynSent;
+        drop(st);
+        g.watch(self.id, &self.queue, vec![h]);
+        self.stack.settle(g);
+        Err(Errno::EINPROGRESS)
+    }
+
+    /// How a connect under way stands: Ok(true) connected, Ok(false) still going, or the
+    /// error it ended with (taken, as SO_ERROR would be).
+    pub fn connect_result(&self) -> Result<bool, Errno> {
+        let g = self.stack.lock();
+        let mut st = self.state();
+        self.observe(&g, &mut st);
+        match st.phase {
+            Phase::Connected => {
+                st.unreported = false;
+                Ok(true)
+            }
+            Phase::Connecting => Ok(false),
+            _ => {
+                st.unreported = false;
+                Err(st.error.take().unwrap_or(Errno::ECONNREFUSED))
+            }
+        }
+    }
+
+    /// Bring the socket's view up to date with its TCP state: a handshake that finished or
+    /// failed, a reset.
+    fn observe(&self, g: &Inner, st: &mut State) {
+        let Some(h) = st.handle else { return };
+        if self.kind != Kind::Stream {
+            return;
+        }
+        let now = g.tcp_state(h);
+        match (st.phase, now) {
+            (Phase::Connecting, tcp::State::SynSent) => {}
+            (Phase::Connecting, tcp::State::Closed) => {
+                st.phase = Phase::Idle;
+                st.error = Some(Errno::ECONNREFUSED);
+            }
+            (Phase::Connecting, _) => st.phase = Phase::Connected,
+            (Phase::Connected, tcp::State::Closed) => {
+                // Closed without our FIN acknowledged or TIME-WAIT: reset by the peer. Linux
+                // says EPIPE when the peer had already closed its side (CLOSE-WAIT).
+                let orderly = matches!(
+                    st.last,
+                    tcp::State::LastAck
+                        | tcp::State::TimeWait
+                        | tcp::State::Closing
+                        | tcp::State::Closed
+                ) || (st.shut_wr && st.last == tcp::State::FinWait2);
+                let reset = !orderly;
+                if reset && st.error.is_none() {
+                    st.error = Some(if st.last == tcp::State::CloseWait {
+                        Errno::EPIPE
+                    } else {
+                        Errno::ECONNRESET
+                    });
+                }
+            }
+            _ => {}
+        }
+        st.last = now;
+    }
+
+    /// SO_ERROR: the pending error, cleared.
+    pub fn take_error(&self) -> i32 {
+        let g = self.stack.lock();
+        let mut st = self.state();
+        self.observe(&g, &mut st);
+        st.error.take().map_or(0, |e| e.0)
+    }
+
+    pub fn local(&self) -> IpEndpoint {
+        let g = self.stack.lock();
+        let st = self.state();
+        let addr = st
+            .handle
+            .and_then(|h| g.tcp_ref(h).and_then(|t| t.local_endpoint()))
+            .map(|e| e.addr)
+            .or(st.addr);
+        let unspec = if self.v6 {
+            IpAddress::Ipv6(smoltcp::wire::Ipv6Address::UNSPECIFIED)
+        } else {
+            IpAddress::v4(0, 0, 0, 0)
+        };
+        self.shown(IpEndpoint::new(addr.unwrap_or(unspec), st.port))
+    }
+
+    pub fn peer(&self) -> Result<IpEndpoint, Errno> {
+        let g = self.stack.lock();
+        let mut st = self.state();
+        self.observe(&g, &mut st);
+        if self.kind == Kind::Stream && st.phase != Phase::Connected {
+            return Err(Errno::ENOTCONN);
+        }
+        st.peer.map(|e| self.shown(e)).ok_or(Errno::ENOTCONN)
+    }
+
+    /// Send. `to`: sendto's address (UDP). EAGAIN when the buffer is full; EPIPE when the
+    /// sending side is shut (the caller raises SIGPIPE).
+    pub fn send(&self, data: &[u8], to: Option<IpEndpoint>) -> Result<usize, Errno> {
+        let mut g = self.stack.lock();
+        let mut st = self.state();
+        if self.kind == Kind::Dgram {
+            if st.shut_wr {
+                return Err(Errno::EPIPE);
+            }
+            let dst = match to {
+                Some(to) => {
+                    self.check_family(&st, to.addr)?;
+                    IpEndpoint::new(dest(to.addr), to.port)
+                }
+                None => st.peer.ok_or(Errno::EDESTADDRREQ)?,
+            };
+            if data.len() > UDP_MAX {
+                return Err(Errno::EMSGSIZE);
+            }
+            if dst.port == 0 {
+                return Err(Errno::EINVAL);
+            }
+            let src = match st.addr {
+                Some(a) => a,
+                None => g.source_for(dst.addr).ok_or(Errno::ENETUNREACH)?,
+            };
+            let h = self.udp_open(&mut g, &mut st)?;
+            let mut meta = udp::UdpMetadata::from(dst);
+            meta.local_address = Some(src);
+            let r = match g.udp(h) {
+                Some(u) => u.send_slice(data, meta),
+                None => return Err(Errno::EBADF),
+            };
+            drop(st);
+            return match r {
+                Ok(()) => {
+                    self.stack.settle(g);
+                    Ok(data.len())
+                }
+                Err(udp::SendError::BufferFull) => Err(Errno::EAGAIN),
+                Err(udp::SendError::Unaddressable) => Err(Errno::ENETUNREACH),
+            };
+        }
+        self.observe(&g, &mut st);
+        if let Some(e) = st.error.take() {
+            return Err(e);
+        }
+        match st.phase {
+            Phase::Connecting => return Err(Errno::EAGAIN),
+            Phase::Connected => {}
+            _ => return Err(Errno::EPIPE),
+        }
+        if st.shut_wr {
+            return Err(Errno::EPIPE);
+        }
+        let Some(h) = st.handle else {
+            return Err(Errno::EPIPE);
+        };
+        drop(st);
+        let Some(t) = g.tcp(h) else {
+            return Err(Errno::EPIPE);
+        };
+        if !t.may_send() {
+            return Err(Errno::EPIPE);
+        }
+        let n = t.send_slice(data).map_err(|_| Errno::EPIPE)?;
+        if n == 0 && !data.is_empty() {
+            return Err(Errno::EAGAIN);
+        }
+        self.stack.settle(g);
+        Ok(n)
+    }
+
+    /// Receive into `buf`. Returns (bytes, the datagram's full length, its source). EAGAIN
+    /// when nothing is there yet; Ok(0) at end of stream.
+    pub fn recv(
+        &self,
+        buf: &mut [u8],
+        peek: bool,
+    ) -> Result<(usize, usize, Option<IpEndpoint>), Errno> {
+        let mut g = self.stack.lock();
+        let mut st = self.state();
+        if self.kind == Kind::Dgram {
+            let Some(h) = st.handle else {
+                return Err(Errno::EAGAIN);
+            };
+            let peer = st.peer;
+            let shut = st.shut_rd;
+            drop(st);
+            let Some(u) = g.udp(h) else {
+                return Err(Errno::EAGAIN);
+            };
+            loop {
+                let (n, full, from) = match u.peek() {
+                    Ok((data, meta)) => {
+                        let n = data.len().min(buf.len());
+                        buf[..n].copy_from_slice(&data[..n]);
+                        (n, data.len(), meta.endpoint)
+                    }
+                    Err(_) if shut => return Ok((0, 0, None)),
+                    Err(_) => return Err(Errno::EAGAIN),
+                };
+                // A connected socket takes datagrams from its peer only.
+                let from_peer = peer.is_none_or(|p| p == from);
+                if !peek || !from_peer {
+                    let _ = u.recv();
+                }
+                if from_peer {
+                    let shown = self.shown(from);
+                    return Ok((n, full, Some(shown)));
+                }
+            }
+        }
+        self.observe(&g, &mut st);
+        match st.phase {
+            Phase::Connected => {}
+            Phase::Connecting => return Err(Errno::EAGAIN),
+            _ => return Err(Errno::ENOTCONN),
+        }
+        if st.shut_rd {
+            return Ok((0, 0, None));
+        }
+        let Some(h) = st.handle else {
+            return Err(Errno::ENOTCONN);
+        };
+        let Some(t) = g.tcp(h) else {
+            return Ok((0, 0, None));
+        };
+        let r = if peek {
+            t.peek_slice(buf).map_err(|_| ())
+        } else {
+            t.recv_slice(buf).map_err(|_| ())
+        };
+        match r {
+            Ok(0) if !buf.is_empty() => {
+                if t.may_recv() {
+                    return Err(Errno::EAGAIN);
+                }
+                // End of stream, or a reset.
+                if let Some(e) = st.error.take() {
+                    return Err(e);
+                }
+                Ok((0, 0, None))
+            }
+            Ok(n) => {
+                drop(st);
+                if !peek {
+                    self.stack.settle(g);
+                }
+                Ok((n, n, None))
+            }
+            Err(()) => {
+                if let Some(e) = st.error.take() {
+                    return Err(e);
+                }
+                Ok((0, 0, None))
+            }
+        }
+    }
+
+    pub fn shutdown(&self, how: i32) -> Result<(), Errno> {
+        let (rd, wr) = match how {
+            libc::SHUT_RD => (true, false),
+            libc::SHUT_WR => (false, true),
+            libc::SHUT_RDWR => (true, true),
+            _ => return Err(Errno::EINVAL),
+        };
+        let mut g = self.stack.lock();
+        let mut st = self.state();
+        self.observe(&g, &mut st);
+        if self.kind == Kind::Stream && st.phase != Phase::Connected {
+            return Err(Errno::ENOTCONN);
+        }
+        if self.kind == Kind::Dgram && st.peer.is_none() {
+            return Err(Errno::ENOTCONN);
+        }
+        st.shut_rd |= rd;
+        if wr && !st.shut_wr {
+            st.shut_wr = true;
+            if let Some(t) = st.handle.and_then(|h| g.tcp(h)) {
+                t.close();
+            }
+        }
+        drop(st);
+        self.stack.settle(g);
+        // Readers and writers wake to see the shutdown.
+        self.queue.notify_all();
+        Ok(())
+    }
+
+    pub fn opts(&self) -> Opts {
+        let _g = self.stack.lock();
+        self.state().opts.clone()
+    }
+
+    /// Change options; the stack's sockets follow (TCP_NODELAY, SO_KEEPALIVE, IP_TTL).
+    pub fn set_opts(&self, f: impl FnOnce(&mut Opts) -> Result<(), Errno>) -> Result<(), Errno> {
+        let mut g = self.stack.lock();
+        let mut st = self.state();
+        f(&mut st.opts)?;
+        let o = st.opts.clone();
+        if let Some(h) = st.handle {
+            if let Some(t) = g.tcp(h) {
+                t.set_nagle_enabled(!o.nodelay);
+                t.set_keep_alive(
+                    o.keepalive
+                        .then(|| Duration::from_secs(o.keepidle.max(1) as u64).into()),
+                );
+                t.set_hop_limit(Some(o.ttl.clamp(1, 255) as u8));
+            } else if let Some(u) = g.udp(h) {
+                u.set_hop_limit(Some(o.ttl.clamp(1, 255) as u8));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn is_listening(&self) -> bool {
+        let _g = self.stack.lock();
+        self.state().phase == Phase::Listening
+    }
+
+    /// FIONREAD: bytes ready to read (UDP: the next datagram's size).
+    pub fn rx_pending(&self) -> usize {
+        let mut g = self.stack.lock();
+        let st = self.state();
+        let Some(h) = st.handle else { return 0 };
+        if let Some(t) = g.tcp_ref(h) {
+            return t.recv_queue();
+        }
+        g.udp(h)
+            .and_then(|u| u.peek().ok().map(|(d, _)| d.len()))
+            .unwrap_or(0)
+    }
+
+    /// SIOCOUTQ: bytes sent but not yet acknowledged or still queued.
+    pub fn tx_pending(&self) -> usize {
+        let g = self.stack.lock();
+        let st = self.state();
+        st.handle
+            .and_then(|h| g.tcp_ref(h).map(|t| t.send_queue()))
+            .unwrap_or(0)
+    }
+}
+
+impl Drop for InetSocket {
+    fn drop(&mut self) {
+        let mut g = self.stack.lock();
+        g.unwatch(self.id);
+        let mut st = self.state();
+        let proto = self.kind.proto();
+        let port = st.port;
+        if let Some(l) = g.listeners.remove(&self.id) {
+            // Connections nobody accepted are reset, as Linux does.
+            for h in l.pool.into_iter().chain(l.ready) {
+                if let Some(t) = g.tcp(h) {
+                    t.abort();
+                }
+                g.orphan(h, port, stack::NO_OWNER);
+            }
+            g.unbind(proto, port, self.id);
+        }
+        match st.handle.take() {
+            Some(h) if self.kind == Kind::Stream => {
+                let linger0 = st.opts.linger == Some(0);
+                if let Some(t) = g.tcp(h) {
+                    // Unread data, or SO_LINGER with a zero timeout: reset instead of FIN.
+                    if linger0 || t.recv_queue() > 0 {
+                        t.abort();
+                    } else {
+                        t.close();
+                    }
+                }
+                g.orphan(h, port, self.id);
+            }
+            Some(h) => {
+                g.remove(h);
+                g.unbind(proto, port, self.id);
+            }
+            None => {
+                if port != 0 {
+                    g.unbind(proto, port, self.id);
+                }
+            }
+        }
+        drop(st);
+        g.run();
+    }
+}
+
+impl FileOps for InetSocket {
+    fn io_timeout(&self, write: bool) -> Option<Duration> {
+        let o = self.opts();
+        if write {
+            o.sndtimeo
+        } else {
+            o.rcvtimeo
+        }
+    }
+
+    fn read(&self, buf: &mut [u8], _: u64) -> Result<usize, Errno> {
+        self.recv(buf, false).map(|r| r.0)
+    }
+
+    fn write(&self, buf: &[u8], _: u64) -> Result<usize, Errno> {
+        self.send(buf, None)
+    }
+
+    fn seekable(&self) -> bool {
+        false
+    }
+
+    fn stat(&self) -> Result<Stat, Errno> {
+        Ok(crate::fs::synth::attr(
+            self.dev,
+            self.ino,
+            libc::S_IFSOCK | 0o777,
+            0,
+        ))
+    }
+
+    fn wait_queue(&self) -> Option<&WaitQueue> {
+        Some(&self.queue)
+    }
+
+    fn readiness(&self) -> u32 {
+        let (i, o, h, e, rdhup) = (
+            libc::POLLIN as u32,
+            libc::POLLOUT as u32,
+            libc::POLLHUP as u32,
+            libc::POLLERR as u32,
+            libc::POLLRDHUP as u32,
+        );
+        let g = self.stack.lock();
+        let mut st = self.state();
+        self.observe(&g, &mut st);
+        let err = if st.error.is_some() { e } else { 0 };
+        if self.kind == Kind::Dgram {
+            let mut r = o | err;
+            if let Some(u) = st.handle.and_then(|h| g.udp_ref(h)) {
+                if u.can_recv() {
+                    r |= i;
+                }
+                if !u.can_send() {
+                    r &= !o;
+                }
+            }
+            if st.shut_rd {
+                r |= i | rdhup;
+            }
+            return r;
+        }
+        match st.phase {
+            Phase::Listening => {
+                let ready = g.listeners.get(&self.id).is_some_and(|l| {
+                    l.ready.iter().any(|&h| {
+                        !matches!(
+                            g.tcp_state(h),
+                            tcp::State::SynReceived | tcp::State::Listen | tcp::State::Closed
+                        )
+                    })
+                });
+                if ready {
+                    i
+                } else {
+                    0
+                }
+            }
+            Phase::Idle => {
+                // Never connected, or a connect that failed: hung up.
+                o | h | err | if st.error.is_some() { i | rdhup } else { 0 }
+            }
+            Phase::Connecting => err,
+            Phase::Connected => {
+                let Some(t) = st.handle.and_then(|hd| g.tcp_ref(hd)) else {
+                    return i | o | h | rdhup | err;
+                };
+                let mut r = err;
+                let rx_closed = !t.may_recv();
+                if t.can_recv() || rx_closed || st.shut_rd {
+                    r |= i;
+                }
+                if rx_closed || st.shut_rd {
+                    r |= rdhup;
+                }
+                let tx_closed = st.shut_wr || !t.may_send();
+                if tx_closed || t.send_queue() < t.send_capacity() {
+                    r |= o;
+                }
+                if (rx_closed && tx_closed) || t.state() == tcp::State::Closed {
+                    r |= h;
+                }
+                r
+            }
+        }
+    }
+
+    fn ioctl(&self, mm: &crate::mm::MemoryManager, req: u64, arg: u64) -> Result<u64, Errno> {
+        match req as libc::c_ulong {
+            libc::FIONREAD => {
+                let n = self.rx_pending() as i32;
+                mm.copy_out(arg, &n)?;
+                Ok(0)
+            }
+            libc::TIOCOUTQ => {
+                let n = self.tx_pending() as i32;
+                mm.copy_out(arg, &n)?;
+                Ok(0)
+            }
+            _ => Err(Errno::ENOTTY),
+        }
+    }
+
+    fn into_any_arc(self: Arc<Self>) -> Option<Arc<dyn std::any::Any + Send + Sync>> {
+        Some(self)
+    }
+}

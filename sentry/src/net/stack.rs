@@ -1,0 +1,615 @@
+//! The sentry's TCP/IP stack: smoltcp behind one lock, with a loopback interface (127.0.0.1/8
+//! and ::1). Every socket operation runs the stack to quiescence before it returns (loopback
+//! packets are delivered at once, so a connect or a send has reached the peer socket by then);
+//! a timer thread runs it when smoltcp asks to be polled later (retransmits, delayed ACKs,
+//! TIME-WAIT). After each run, the sockets whose state changed have their wait queues notified.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
+use std::time::Duration;
+
+use smoltcp::iface::{Config, Interface, PollResult, SocketHandle, SocketSet};
+use smoltcp::phy::{self, Device, DeviceCapabilities, Medium};
+use smoltcp::socket::{tcp, udp};
+use smoltcp::time::Instant as SInstant;
+use smoltcp::wire::{HardwareAddress, IpAddress, IpCidr, IpEndpoint, Ipv6Address};
+
+use crate::kernel::wait::WaitQueue;
+
+/// Loopback MTU (Linux's `lo` has 65536).
+const LOOPBACK_MTU: usize = 65535;
+/// Default socket buffers: Linux's tcp_rmem/tcp_wmem defaults are 128 KiB and 16 KiB, but
+/// those grow with autotuning; smoltcp's do not, so start where a loopback stream is not
+/// window-bound.
+pub const TCP_BUF: usize = 256 * 1024;
+/// UDP: payload bytes and datagrams queued per socket.
+pub const UDP_BUF: usize = 212_992;
+const UDP_PACKETS: usize = 256;
+/// Ephemeral ports: /proc/sys/net/ipv4/ip_local_port_range's default.
+const EPHEMERAL: std::ops::RangeInclusive<u16> = 32768..=60999;
+/// The owner of orphans that hold no port claim of their own (connections a listener never
+/// handed out).
+pub const NO_OWNER: u64 = 0;
+/// Most loops of polling one operation runs before leaving the rest to the timer thread.
+const MAX_ROUNDS: usize = 4096;
+
+/// A loopback device: what is transmitted is received.
+#[derive(Default)]
+struct Loop {
+    queue: VecDeque<Vec<u8>>,
+}
+
+struct LoopRx(Vec<u8>);
+struct LoopTx<'a>(&'a mut VecDeque<Vec<u8>>);
+
+impl phy::RxToken for LoopRx {
+    fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
+        f(&self.0)
+    }
+}
+
+impl phy::TxToken for LoopTx<'_> {
+    fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
+        let mut b = vec![0u8; len];
+        let r = f(&mut b);
+        self.0.push_back(b);
+        r
+    }
+}
+
+impl Device for Loop {
+    type RxToken<'a> = LoopRx;
+    type TxToken<'a> = LoopTx<'a>;
+
+    fn capabilities(&self) -> DeviceCapabilities {
+        let mut c = DeviceCapabilities::default();
+        c.medium = Medium::Ip;
+        c.max_transmission_unit = LOOPBACK_MTU;
+        // Packets never leave the sandbox: no checksums to compute or verify.
+        c.checksum = phy::ChecksumCapabilities::ignored();
+        c
+    }
+
+    fn receive(&mut self, _: SInstant) -> Option<(LoopRx, LoopTx<'_>)> {
+        let p = self.queue.pop_front()?;
+        Some((LoopRx(p), LoopTx(&mut self.queue)))
+    }
+
+    fn transmit(&mut self, _: SInstant) -> Option<LoopTx<'_>> {
+        Some(LoopTx(&mut self.queue))
+    }
+}
+
+/// Transport protocol of a port binding.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum Proto {
+    Tcp,
+    Udp,
+}
+
+/// One claim on a port (bind, connect's ephemeral port, an accepted connection, a closing
+/// connection in TIME-WAIT).
+#[derive(Clone, Debug)]
+pub struct Binding {
+    pub owner: u64,
+    /// The socket is AF_INET6.
+    pub v6: bool,
+    /// None: the wildcard address (IPv4-mapped addresses are stored as IPv4).
+    pub addr: Option<IpAddress>,
+    /// An IPv6 socket that also takes IPv4 (IPV6_V6ONLY off).
+    pub dual: bool,
+    pub reuseaddr: bool,
+    pub reuseport: bool,
+    pub listening: bool,
+}
+
+impl Binding {
+    /// Whether the binding takes traffic for `a`'s family.
+    fn covers_family(&self, v4: bool) -> bool {
+        if v4 {
+            !self.v6 || self.dual
+        } else {
+            self.v6
+        }
+    }
+
+    /// Whether two bindings of one port cover a common address.
+    fn overlaps(&self, o: &Binding) -> bool {
+        match (self.addr, o.addr) {
+            (Some(a), Some(b)) => a == b,
+            (None, Some(a)) => self.covers_family(matches!(a, IpAddress::Ipv4(_))),
+            (Some(a), None) => o.covers_family(matches!(a, IpAddress::Ipv4(_))),
+            (None, None) => {
+                (self.covers_family(true) && o.covers_family(true))
+                    || (self.covers_family(false) && o.covers_family(false))
+            }
+        }
+    }
+
+    /// Linux's bind conflict rule, simplified: overlapping bindings conflict unless both set
+    /// SO_REUSEPORT, or both set SO_REUSEADDR and neither listens.
+    fn conflicts(&self, o: &Binding) -> bool {
+        let shared_port = self.reuseport && o.reuseport;
+        let reusable = self.reuseaddr && o.reuseaddr && !o.listening && !self.listening;
+        self.overlaps(o) && !shared_port && !reusable
+    }
+}
+
+pub struct Stack {
+    inner: Mutex<Inner>,
+    /// Wakes the timer thread when a socket operation moved the next poll earlier.
+    timer: Condvar,
+}
+
+pub struct Inner {
+    iface: Interface,
+    dev: Loop,
+    sockets: SocketSet<'static>,
+    /// The handles in `sockets` and their protocol: smoltcp panics on a stale handle or one of
+    /// the wrong type, so every access checks here first.
+    live: HashMap<SocketHandle, Proto>,
+    epoch: std::time::Instant,
+    /// Port claims, per protocol and port.
+    ports: HashMap<(Proto, u16), Vec<Binding>>,
+    /// Sockets the stack must tell about changes: id → watch.
+    watches: HashMap<u64, Watch>,
+    /// TCP connections whose file is closed, finishing their close (FIN, TIME-WAIT); removed
+    /// with their port claim once closed.
+    orphans: Vec<(SocketHandle, Proto, u16, u64)>,
+    next_ephemeral: u16,
+    next_id: u64,
+    /// When the timer thread means to poll next.
+    timer_at: Option<std::time::Instant>,
+    /// Listening sockets, by socket id.
+    pub listeners: HashMap<u64, Listener>,
+}
+
+/// A listening socket's connections: smoltcp's TCP socket takes one connection, so a listener
+/// keeps a pool of them listening on its port, refilled after every run of the stack (a SYN
+/// nobody listens for would be reset).
+pub struct Listener {
+    pub backlog: usize,
+    pub port: u16,
+    pub addr: Option<IpAddress>,
+    pub nodelay: bool,
+    /// smoltcp sockets listening for a SYN.
+    pub pool: Vec<SocketHandle>,
+    /// Sockets that took a SYN, in arrival order: accept takes the established ones.
+    pub ready: VecDeque<SocketHandle>,
+}
+
+/// A socket's wait queue and what its waiters last saw.
+struct Watch {
+    queue: Weak<WaitQueue>,
+    handles: Vec<SocketHandle>,
+    seen: u64,
+}
+
+impl Stack {
+    pub fn new() -> Arc<Stack> {
+        let mut dev = Loop::default();
+        let epoch = std::time::Instant::now();
+        let mut iface = Interface::new(
+            Config::new(HardwareAddress::Ip),
+            &mut dev,
+            SInstant::from_micros(0),
+        );
+        iface.update_ip_addrs(|a| {
+            let _ = a.push(IpCidr::new(IpAddress::v4(127, 0, 0, 1), 8));
+            let _ = a.push(IpCidr::new(IpAddress::Ipv6(Ipv6Address::LOCALHOST), 128));
+        });
+        let s = Arc::new(Stack {
+            inner: Mutex::new(Inner {
+                iface,
+                dev,
+                sockets: SocketSet::new(vec![]),
+                live: HashMap::new(),
+                epoch,
+                ports: HashMap::new(),
+                watches: HashMap::new(),
+                orphans: Vec::new(),
+                next_ephemeral: *EPHEMERAL.start(),
+                next_id: 1,
+                timer_at: None,
+                listeners: HashMap::new(),
+            }),
+            timer: Condvar::new(),
+        });
+        let weak = Arc::downgrade(&s);
+        let _ = std::thread::Builder::new()
+            .name("net-timer".into())
+            .spawn(move || timer_loop(weak));
+        s
+    }
+
+    pub fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Run the stack after an operation and release the lock; wakes the timer thread if it
+    /// must poll sooner than it meant to.
+    pub fn settle(&self, mut g: MutexGuard<'_, Inner>) {
+        g.run();
+        let next = g.next_poll();
+        let sooner = match (next, g.timer_at) {
+            (Some(n), Some(t)) => n < t,
+            (Some(_), None) => true,
+            _ => false,
+        };
+        drop(g);
+        if sooner {
+            self.timer.notify_one();
+        }
+    }
+}
+
+fn timer_loop(stack: Weak<Stack>) {
+    loop {
+        let Some(s) = stack.upgrade() else { return };
+        let mut g = s.lock();
+        g.run();
+        let next = g.next_poll();
+        g.timer_at = next;
+        let wait = match next {
+            Some(at) => at.saturating_duration_since(std::time::Instant::now()),
+            None => Duration::from_secs(1),
+        };
+        let (mut g, _) = s
+            .timer
+            .wait_timeout(g, wait.min(Duration::from_secs(1)))
+            .unwrap_or_else(|e| e.into_inner());
+        g.timer_at = None;
+        drop(g);
+        // Let the stack go when the last socket does (the Weak upgrade fails then).
+        drop(s);
+    }
+}
+
+impl Inner {
+    fn now(&self) -> SInstant {
+        SInstant::from_micros(self.epoch.elapsed().as_micros() as i64)
+    }
+
+    pub fn new_id(&mut self) -> u64 {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    /// Poll until nothing moves, then reap finished orphans and notify changed sockets.
+    pub fn run(&mut self) {
+        for _ in 0..MAX_ROUNDS {
+            let now = self.now();
+            let r = self.iface.poll(now, &mut self.dev, &mut self.sockets);
+            if r == PollResult::None && self.dev.queue.is_empty() {
+                break;
+            }
+        }
+        let ids: Vec<u64> = self.listeners.keys().copied().collect();
+        for id in ids {
+            self.refill(id);
+        }
+        self.reap_orphans();
+        self.notify_changed();
+    }
+
+    fn next_poll(&mut self) -> Option<std::time::Instant> {
+        let now = self.now();
+        let d = self.iface.poll_delay(now, &self.sockets)?;
+        Some(std::time::Instant::now() + Duration::from_micros(d.total_micros()))
+    }
+
+    fn reap_orphans(&mut self) {
+        let mut i = 0;
+        while i < self.orphans.len() {
+            let (h, proto, port, owner) = self.orphans[i];
+            // Data for a closed socket has no reader: reset the connection, as Linux does.
+            if let Some(t) = self.tcp(h) {
+                if t.recv_queue() > 0 {
+                    t.abort();
+                }
+            }
+            if self.tcp_state(h) == tcp::State::Closed {
+                self.remove(h);
+                self.unbind(proto, port, owner);
+                self.orphans.swap_remove(i);
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    /// A fingerprint of what a waiter can observe of a socket.
+    fn fingerprint(&self, handles: &[SocketHandle]) -> u64 {
+        let mut f = 0u64;
+        for &h in handles {
+            let v = if let Some(s) = self.tcp_ref(h) {
+                (s.state() as u64) | (s.recv_queue() as u64) << 8 | (s.send_queue() as u64) << 36
+            } else if let Some(s) = self.udp_ref(h) {
+                (s.recv_queue() as u64) | (s.send_queue() as u64) << 32
+            } else {
+                0
+            };
+            f = f.rotate_left(13) ^ v;
+        }
+        f
+    }
+
+    fn notify_changed(&mut self) {
+        let ids: Vec<u64> = self.watches.keys().copied().collect();
+        let mut wake = Vec::new();
+        for id in ids {
+            let Some(w) = self.watches.get(&id) else {
+                continue;
+            };
+            let f = self.fingerprint(&w.handles);
+            if let Some(w) = self.watches.get_mut(&id) {
+                if w.seen != f {
+                    w.seen = f;
+                    if let Some(q) = w.queue.upgrade() {
+                        wake.push(q);
+                    }
+                }
+            }
+        }
+        for q in wake {
+            q.notify_all();
+        }
+    }
+
+    /// Tell `queue` about changes to the smoltcp sockets `handles`.
+    pub fn watch(&mut self, id: u64, queue: &Arc<WaitQueue>, handles: Vec<SocketHandle>) {
+        let seen = self.fingerprint(&handles);
+        self.watches.insert(
+            id,
+            Watch {
+                queue: Arc::downgrade(queue),
+                handles,
+                seen,
+            },
+        );
+    }
+
+    /// Keep a listener's pool of listening sockets full; its watch follows the sockets it
+    /// has, and what its waiters saw stays as it was (so a connection that arrived is news).
+    pub fn refill(&mut self, id: u64) {
+        let Some(mut l) = self.listeners.remove(&id) else {
+            return;
+        };
+        // Sockets that took a SYN join the accept queue; those reset meanwhile go.
+        let mut i = 0;
+        while i < l.pool.len() {
+            let h = l.pool[i];
+            match self.tcp_state(h) {
+                tcp::State::Listen => i += 1,
+                tcp::State::Closed => {
+                    self.remove(h);
+                    l.pool.swap_remove(i);
+                }
+                _ => l.ready.push_back(l.pool.swap_remove(i)),
+            }
+        }
+        // At least one listening socket, up to the backlog counting connections not
+        // accepted yet.
+        let want = l.backlog.saturating_sub(l.ready.len()).max(1);
+        while l.pool.len() < want {
+            let h = self.add_tcp();
+            let ep = smoltcp::wire::IpListenEndpoint {
+                addr: l.addr,
+                port: l.port,
+            };
+            let ok = match self.tcp(h) {
+                Some(t) => {
+                    t.set_nagle_enabled(!l.nodelay);
+                    t.listen(ep).is_ok()
+                }
+                None => false,
+            };
+            if !ok {
+                self.remove(h);
+                break;
+            }
+            l.pool.push(h);
+        }
+        let handles: Vec<SocketHandle> = l.pool.iter().chain(l.ready.iter()).copied().collect();
+        if let Some(w) = self.watches.get_mut(&id) {
+            w.handles = handles;
+        }
+        self.listeners.insert(id, l);
+    }
+
+    pub fn unwatch(&mut self, id: u64) {
+        self.watches.remove(&id);
+    }
+
+    /// Start a TCP handshake from `local` to `remote`.
+    pub fn tcp_connect(
+        &mut self,
+        h: SocketHandle,
+        remote: IpEndpoint,
+        local: smoltcp::wire::IpListenEndpoint,
+    ) -> Result<(), tcp::ConnectError> {
+        if self.live.get(&h) != Some(&Proto::Tcp) {
+            return Err(tcp::ConnectError::InvalidState);
+        }
+        let cx = self.iface.context();
+        self.sockets
+            .get_mut::<tcp::Socket<'static>>(h)
+            .connect(cx, remote, local)
+    }
+
+    /// Whether `addr` is one of the stack's own addresses.
+    pub fn is_local(&self, addr: IpAddress) -> bool {
+        self.iface.has_ip_addr(addr)
+    }
+
+    /// A new TCP socket in the set.
+    pub fn add_tcp(&mut self) -> SocketHandle {
+        let s = tcp::Socket::new(
+            tcp::SocketBuffer::new(vec![0u8; TCP_BUF]),
+            tcp::SocketBuffer::new(vec![0u8; TCP_BUF]),
+        );
+        let h = self.sockets.add(s);
+        self.live.insert(h, Proto::Tcp);
+        h
+    }
+
+    pub fn add_udp(&mut self) -> SocketHandle {
+        let buf = || {
+            udp::PacketBuffer::new(
+                vec![udp::PacketMetadata::EMPTY; UDP_PACKETS],
+                vec![0u8; UDP_BUF],
+            )
+        };
+        let h = self.sockets.add(udp::Socket::new(buf(), buf()));
+        self.live.insert(h, Proto::Udp);
+        h
+    }
+
+    pub fn tcp_ref(&self, h: SocketHandle) -> Option<&tcp::Socket<'static>> {
+        (self.live.get(&h) == Some(&Proto::Tcp))
+            .then(|| self.sockets.get::<tcp::Socket<'static>>(h))
+    }
+
+    pub fn tcp(&mut self, h: SocketHandle) -> Option<&mut tcp::Socket<'static>> {
+        (self.live.get(&h) == Some(&Proto::Tcp))
+            .then(|| self.sockets.get_mut::<tcp::Socket<'static>>(h))
+    }
+
+    pub fn udp_ref(&self, h: SocketHandle) -> Option<&udp::Socket<'static>> {
+        (self.live.get(&h) == Some(&Proto::Udp))
+            .then(|| self.sockets.get::<udp::Socket<'static>>(h))
+    }
+
+    pub fn udp(&mut self, h: SocketHandle) -> Option<&mut udp::Socket<'static>> {
+        (self.live.get(&h) == Some(&Proto::Udp))
+            .then(|| self.sockets.get_mut::<udp::Socket<'static>>(h))
+    }
+
+    /// The state of a TCP socket (Closed for a handle that is gone).
+    pub fn tcp_state(&self, h: SocketHandle) -> tcp::State {
+        self.tcp_ref(h).map_or(tcp::State::Closed, |s| s.state())
+    }
+
+    /// Claim `port` (0: an ephemeral one) for `b`. Returns the port.
+    pub fn bind(
+        &mut self,
+        proto: Proto,
+        port: u16,
+        b: Binding,
+    ) -> Result<u16, crate::errno::Errno> {
+        if port != 0 {
+            let list = self.ports.entry((proto, port)).or_default();
+            if list.iter().any(|o| o.owner != b.owner && b.conflicts(o)) {
+                return Err(crate::errno::Errno::EADDRINUSE);
+            }
+            list.retain(|o| o.owner != b.owner);
+            list.push(b);
+            return Ok(port);
+        }
+        let span = (EPHEMERAL.end() - EPHEMERAL.start()) as u32 + 1;
+        for _ in 0..span {
+            let p = self.next_ephemeral;
+            self.next_ephemeral = if p >= *EPHEMERAL.end() {
+                *EPHEMERAL.start()
+            } else {
+                p + 1
+            };
+            if self.ports.get(&(proto, p)).is_none_or(|l| l.is_empty()) {
+                self.ports.insert((proto, p), vec![b]);
+                return Ok(p);
+            }
+        }
+        Err(crate::errno::Errno::EADDRINUSE)
+    }
+
+    /// Record a claim without the conflict check: an accepted connection shares its
+    /// listener's port.
+    pub fn claim(&mut self, proto: Proto, port: u16, b: Binding) {
+        self.ports.entry((proto, port)).or_default().push(b);
+    }
+
+    /// Update a claim in place (listen marks it listening).
+    pub fn set_listening(
+        &mut self,
+        proto: Proto,
+        port: u16,
+        owner: u64,
+    ) -> Result<(), crate::errno::Errno> {
+        let list = self.ports.entry((proto, port)).or_default();
+        let Some(me) = list.iter().find(|b| b.owner == owner).cloned() else {
+            return Ok(());
+        };
+        let mut l = me.clone();
+        l.listening = true;
+        if list
+            .iter()
+            .any(|o| o.owner != owner && o.listening && l.conflicts(o))
+        {
+            return Err(crate::errno::Errno::EADDRINUSE);
+        }
+        for b in list.iter_mut().filter(|b| b.owner == owner) {
+            b.listening = true;
+        }
+        Ok(())
+    }
+
+    pub fn unbind(&mut self, proto: Proto, port: u16, owner: u64) {
+        if let Some(list) = self.ports.get_mut(&(proto, port)) {
+            list.retain(|b| b.owner != owner);
+            if list.is_empty() {
+                self.ports.remove(&(proto, port));
+            }
+        }
+    }
+
+    /// A closed file's TCP connection finishes closing on its own; its port stays claimed
+    /// (as TIME-WAIT's does, with the socket's SO_REUSEADDR) until then.
+    pub fn orphan(&mut self, h: SocketHandle, port: u16, owner: u64) {
+        if let Some(list) = self.ports.get_mut(&(Proto::Tcp, port)) {
+            for b in list.iter_mut().filter(|b| b.owner == owner) {
+                b.listening = false;
+            }
+        }
+        self.orphans.push((h, Proto::Tcp, port, owner));
+    }
+
+    pub fn remove(&mut self, h: SocketHandle) {
+        if self.live.remove(&h).is_some() {
+            self.sockets.remove(h);
+        }
+    }
+
+    /// The source address for reaching `dst`, if the stack has a route there.
+    pub fn source_for(&mut self, dst: IpAddress) -> Option<IpAddress> {
+        match dst {
+            IpAddress::Ipv4(d) => self
+                .iface
+                .get_source_address_ipv4(&d)
+                .map(IpAddress::Ipv4)
+                .filter(|_| self.is_local(dst)),
+            IpAddress::Ipv6(d) => {
+                let s = self.iface.get_source_address_ipv6(&d);
+                self.is_local(dst).then_some(IpAddress::Ipv6(s))
+            }
+        }
+    }
+}
+
+/// `IpEndpoint` for an IPv4-mapped IPv6 address, as Linux shows IPv4 peers to IPv6 sockets.
+pub fn mapped(e: IpEndpoint) -> IpEndpoint {
+    match e.addr {
+        IpAddress::Ipv4(a) => IpEndpoint::new(IpAddress::Ipv6(a.to_ipv6_mapped()), e.port),
+        IpAddress::Ipv6(_) => e,
+    }
+}
+
+/// The IPv4 address inside an IPv4-mapped IPv6 address.
+pub fn unmapped(a: IpAddress) -> IpAddress {
+    match a {
+        IpAddress::Ipv6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddress::Ipv4(v4),
+            None => a,
+        },
+        a => a,
+    }
+}
