@@ -465,12 +465,7 @@ impl FileOps for UnixSocket {
     }
 
     fn stat(&self) -> Result<Stat, Errno> {
-        Ok(crate::fs::synth::attr(
-            self.dev,
-            self.ino,
-            libc::S_IFSOCK | 0o777,
-            0,
-        ))
+        Ok(super::socket_stat(self.dev, self.ino))
     }
 
     fn wait_queue(&self) -> Option<&WaitQueue> {

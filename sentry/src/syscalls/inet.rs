@@ -267,12 +267,7 @@ pub fn send(
                     return Ok(total as u64);
                 }
             }
-            Err(Errno::EPIPE) if total == 0 => {
-                if flags & libc::MSG_NOSIGNAL as u64 == 0 {
-                    t.signal_self(libc::SIGPIPE);
-                }
-                return Err(Errno::EPIPE);
-            }
+            Err(Errno::EPIPE) if total == 0 => return Err(super::socket::epipe(t, flags)),
             Err(e) if total == 0 => return Err(e),
             Err(_) => return Ok(total as u64),
         }

@@ -380,6 +380,14 @@ pub fn getsockopt(t: &mut Task, a: [u64; 6]) -> SysResult {
 
 // ---- data ---------------------------------------------------------------------------------
 
+/// A send on a closed connection: EPIPE, and SIGPIPE unless MSG_NOSIGNAL.
+pub(super) fn epipe(t: &Task, flags: u64) -> Errno {
+    if flags & libc::MSG_NOSIGNAL as u64 == 0 {
+        t.signal_self(libc::SIGPIPE);
+    }
+    Errno::EPIPE
+}
+
 /// Gather a message from iovecs.
 fn gather(t: &Task, iov: u64, n: u64) -> Result<Vec<u8>, Errno> {
     if n > 1024 {
@@ -496,12 +504,7 @@ fn do_send(
                 }
             }
             Err(Errno::EAGAIN) if !nonblock => {}
-            Err(Errno::EPIPE) if total == 0 => {
-                if flags & libc::MSG_NOSIGNAL as u64 == 0 {
-                    t.signal_self(libc::SIGPIPE);
-                }
-                return Err(Errno::EPIPE);
-            }
+            Err(Errno::EPIPE) if total == 0 => return Err(epipe(t, flags)),
             Err(e) if total == 0 => return Err(e),
             Err(_) => return Ok(total as u64),
         }
