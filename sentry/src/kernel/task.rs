@@ -324,6 +324,11 @@ impl Task {
                             FaultError::AccErr => (libc::SIGSEGV, platform::abi::SEGV_ACCERR),
                         };
                         let _ = info;
+                        tracing::debug!(
+                            "tid {}: fault at {addr:#x} ({access:?}, rip {:#x}): {e:?}",
+                            self.tid,
+                            self.regs.0.rip
+                        );
                         self.force_signal(SigInfo::fault(sig, code, addr));
                     }
                 }

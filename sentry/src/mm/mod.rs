@@ -379,39 +379,51 @@ impl MemoryManager {
         self.drop_pages(m, start, end)
     }
 
-    /// Forget the pages in [start, end): free owned frames, unmap what the stub has.
+    /// Forget the pages in [start, end): unmap what the stub has, then free owned frames.
+    ///
+    /// The stub's mapping goes first: other threads of the application run on while we hold
+    /// the lock, and a frame freed while still mapped could be handed to another address space
+    /// and read or written through the stale mapping.
     fn drop_pages(&self, m: &mut Inner, start: u64, end: u64) -> Result<(), Errno> {
         let pages: Vec<(u64, Pte)> = m.ptes.range(start..end).map(|(&a, &p)| (a, p)).collect();
         if pages.is_empty() {
             return Ok(());
         }
-        let mut any_mapped = false;
-        let mut run: Option<(u64, u64)> = None;
-        for (a, p) in &pages {
+        for (a, _) in &pages {
             m.ptes.remove(a);
-            any_mapped |= p.mapped.is_some();
+        }
+        if pages.iter().any(|(_, p)| p.mapped.is_some()) {
+            // On failure the frames stay allocated (leaked, never reused while mapped).
+            self.space.unmap(start, end - start).map_err(host)?;
+        }
+        self.release(pages.iter().map(|(_, p)| *p));
+        Ok(())
+    }
+
+    /// Drop the references of pages no address in the stub maps any more: frames owned by us
+    /// alone are freed (contiguous ones in one go); borrowed or still shared ones lose one
+    /// reference.
+    fn release(&self, pages: impl Iterator<Item = Pte>) {
+        let mut run: Option<(u64, u64)> = None;
+        for p in pages {
             if !p.owned || self.mf.refs(p.frame) > 1 {
                 // A borrowed page, or one still used by another address space (copy-on-write
                 // after fork): drop our reference.
                 self.mf.decref(p.frame);
-            } else {
-                run = match run {
-                    Some((s, l)) if s + l == p.frame => Some((s, l + PAGE_SIZE)),
-                    Some((s, l)) => {
-                        self.mf.free(s, l);
-                        Some((p.frame, PAGE_SIZE))
-                    }
-                    None => Some((p.frame, PAGE_SIZE)),
-                };
+                continue;
             }
-        }
-        if any_mapped {
-            self.space.unmap(start, end - start).map_err(host)?;
+            run = match run {
+                Some((s, l)) if s + l == p.frame => Some((s, l + PAGE_SIZE)),
+                Some((s, l)) => {
+                    self.mf.free(s, l);
+                    Some((p.frame, PAGE_SIZE))
+                }
+                None => Some((p.frame, PAGE_SIZE)),
+            };
         }
         if let Some((s, l)) = run {
             self.mf.free(s, l);
         }
-        Ok(())
     }
 
     /// Find a free range of `len` bytes, top-down from the mmap base, or at `hint` if free.
@@ -1258,10 +1270,17 @@ impl MemoryManager {
                 }
             }
         }
+        // The old frame of a page copied here is released once the new one is mapped.
+        let mut old = None;
         if write && !v.shared {
             if let Some(p) = m.ptes.get(&page).copied() {
                 if !self.exclusive(&p) {
-                    self.cow_copy(m, page, p).map_err(|_| FaultError::Host)?;
+                    let (_, o) = self.cow_copy(m, page, p).map_err(|_| FaultError::Host)?;
+                    if let Some(e) = m.ptes.get_mut(&page) {
+                        // Whatever the stub maps there is the old frame: map the copy.
+                        e.mapped = None;
+                    }
+                    old = Some(o);
                 }
             }
         }
@@ -1290,6 +1309,7 @@ impl MemoryManager {
             open = true;
         }
         self.space.map_files(&runs).map_err(|_| FaultError::Host)?;
+        self.release(old.into_iter());
         for (pa, p) in pages {
             let prot = if v.shared || self.exclusive(&p) {
                 v.prot
@@ -1304,34 +1324,38 @@ impl MemoryManager {
         Ok(())
     }
 
-    /// Replace a borrowed page with a private copy (not mapped yet).
-    fn cow_copy(&self, m: &mut Inner, page: u64, p: Pte) -> Result<Pte, Errno> {
+    /// Replace a borrowed or shared page with a private copy (not mapped yet). Returns the new
+    /// entry and the old one, whose reference the caller drops (`release`) only once the stub
+    /// no longer maps the old frame: until then other threads may read it there, and its
+    /// other owner could free it for reuse.
+    fn cow_copy(&self, m: &mut Inner, page: u64, p: Pte) -> Result<(Pte, Pte), Errno> {
         let frame = self.mf.allocate(PAGE_SIZE).map_err(|_| Errno::ENOMEM)?;
-        self.mf
-            .copy(p.frame, frame, PAGE_SIZE)
-            .map_err(|_| Errno::EFAULT)?;
-        // Our reference to the page we no longer use (borrowed, or shared after fork).
-        self.mf.decref(p.frame);
+        if self.mf.copy(p.frame, frame, PAGE_SIZE).is_err() {
+            self.mf.free(frame, PAGE_SIZE);
+            return Err(Errno::EFAULT);
+        }
         let np = Pte {
             frame,
             owned: true,
             mapped: p.mapped,
         };
         m.ptes.insert(page, np);
-        Ok(np)
+        Ok((np, p))
     }
 
     /// Break copy-on-write for a page and map the private copy writable.
     fn cow_break(&self, m: &mut Inner, page: u64, p: Pte, v: &Vma) -> Result<u64, Errno> {
-        let np = self.cow_copy(m, page, p)?;
+        let (np, old) = self.cow_copy(m, page, p)?;
         if np.mapped.is_some() {
-            self.space
-                .map_file(page, PAGE_SIZE, np.frame, v.prot)
-                .map_err(host)?;
+            if let Err(e) = self.space.map_file(page, PAGE_SIZE, np.frame, v.prot) {
+                // The stub may still map the old frame: its reference is kept (leaked).
+                return Err(host(e));
+            }
             if let Some(e) = m.ptes.get_mut(&page) {
                 e.mapped = Some(v.prot);
             }
         }
+        self.release(std::iter::once(old));
         Ok(np.frame)
     }
 
