@@ -113,6 +113,12 @@ fn boot(g: &Global, args: &Args, preserved: Vec<OwnedFd>) -> anyhow::Result<Boot
         m.gofer = Some(conn);
     }
     let gofer_pid = gofer.id() as i32;
+    // The container's interfaces, taken over before we leave for a namespace of our own.
+    let nics = match (g.network_or("sandbox"), plan.network_namespace()) {
+        ("sandbox", Some(ns)) => crate::netns::take_interfaces(&ns)?,
+        ("host", _) => bail!("--network host is not available yet"),
+        _ => Vec::new(),
+    };
     let namespaced = crate::confine::namespaces()?;
     let listener = control::bind(&args.state_dir)?;
     let hostname = if plan.hostname.is_empty() {
@@ -144,6 +150,7 @@ fn boot(g: &Global, args: &Args, preserved: Vec<OwnedFd>) -> anyhow::Result<Boot
         init_unkillable: true,
         limits: crate::cgroup::sandbox_limits(plan.resources.as_ref()),
         platform,
+        nics,
     };
     // No host path from here on (the empty root goes over the state directory, in our
     // mount namespace only).

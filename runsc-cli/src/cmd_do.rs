@@ -79,6 +79,10 @@ pub fn run(g: &Global, args: Args) -> anyhow::Result<i32> {
         readonly_paths: Vec::new(),
         seccomp: Vec::new(),
     };
+    // `do` has no network namespace to take over: loopback only.
+    if g.network_or("none") == "host" {
+        anyhow::bail!("--network host is not available yet");
+    }
     let cfg = sentry::BootConfig {
         container,
         hostname: nix::unistd::gethostname()
@@ -88,6 +92,7 @@ pub fn run(g: &Global, args: Args) -> anyhow::Result<i32> {
         init_unkillable: false,
         limits: sentry::Limits::default(),
         platform,
+        nics: Vec::new(),
     };
     crate::confine::seal(namespaced, &std::env::temp_dir())?;
     let result = sentry::boot(cfg);

@@ -353,9 +353,10 @@ fn spawn_sandbox(
     cmd.arg("--platform")
         .arg(&g.platform)
         .arg("--overlay")
-        .arg(&g.overlay)
-        .arg("--network")
-        .arg(&g.network);
+        .arg(&g.overlay);
+    if let Some(n) = &g.network {
+        cmd.arg("--network").arg(n);
+    }
     if g.strace {
         cmd.arg("--strace");
     }

@@ -16,6 +16,7 @@ mod console;
 mod control;
 mod hooks;
 mod lifecycle;
+mod netns;
 mod oci;
 mod seccomp;
 mod state;
@@ -66,9 +67,11 @@ pub struct Global {
     /// Platform that runs application code: `ptrace`, or `kvm` (needs /dev/kvm).
     #[arg(long, global = true, default_value = "ptrace", value_parser = ["ptrace", "kvm"])]
     platform: String,
-    /// Networking: `none` (loopback only); `sandbox` and `host` await the network stack.
-    #[arg(long, global = true, default_value = "none", value_parser = ["sandbox", "host", "none"])]
-    network: String,
+    /// Networking: `sandbox` (the default for `create` and `run`: the sandbox's own TCP/IP
+    /// stack takes over the interfaces of the container's network namespace), `none`
+    /// (loopback only; the default for `do`), `host` (not available yet).
+    #[arg(long, global = true, value_parser = ["sandbox", "host", "none"])]
+    network: Option<String>,
     /// Container root: `root:memory` keeps changes in sandbox memory, `none` writes them to
     /// the host.
     #[arg(long, global = true, default_value = "root:memory", value_parser = ["root:memory", "none"])]
@@ -85,6 +88,11 @@ pub struct Global {
 }
 
 impl Global {
+    /// The networking mode asked for, or `default`.
+    pub fn network_or<'a>(&'a self, default: &'a str) -> &'a str {
+        self.network.as_deref().unwrap_or(default)
+    }
+
     /// The platform asked for. For kvm, /dev/kvm is opened here, before the sentry is
     /// sealed off from host paths; a missing device is reported before anything starts.
     pub fn platform_kind(&self) -> anyhow::Result<sentry::PlatformKind> {

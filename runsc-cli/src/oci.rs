@@ -82,6 +82,15 @@ const CONTAINER_TYPE: &str = "io.kubernetes.cri.container-type";
 const SANDBOX_ID: &str = "io.kubernetes.cri.sandbox-id";
 
 impl Plan {
+    /// The network namespace the container joins (linux.namespaces, type network, with a
+    /// path), as containerd's CRI plugin names the pod's.
+    pub fn network_namespace(&self) -> Option<PathBuf> {
+        let nss = self.spec.linux().as_ref()?.namespaces().as_ref()?;
+        nss.iter()
+            .find(|n| n.typ() == oci_spec::runtime::LinuxNamespaceType::Network)
+            .and_then(|n| n.path().clone())
+    }
+
     /// For a pod's container (not the pod's sandbox container), the id of the pod's sandbox
     /// container whose sandbox it joins.
     pub fn pod_sandbox(&self, id: &str) -> Option<String> {

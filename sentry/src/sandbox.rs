@@ -141,6 +141,9 @@ pub struct BootConfig {
     pub init_unkillable: bool,
     /// How application code runs.
     pub platform: PlatformKind,
+    /// Interfaces the sandbox's TCP/IP stack takes over (sandbox networking); none: loopback
+    /// only.
+    pub nics: Vec<crate::net::stack::NicConfig>,
 }
 
 /// The platforms a sandbox can run on (`--platform`).
@@ -497,6 +500,10 @@ impl Sandbox {
             cfg.init_unkillable,
             cfg.limits,
         );
+        if let Some(nic) = cfg.nics.into_iter().next() {
+            // Started now: the stack answers ARP and ping before any socket exists.
+            k.start_net(Some(nic));
+        }
         furnish(
             &k,
             &root,

@@ -1247,3 +1247,169 @@ fn seccomp_profile_is_enforced_inside() {
         o.stderr_str()
     );
 }
+
+/// A network namespace with a veth pair into it (198.18.0.1/24 on the host's end, 198.18.0.2/24
+/// and a default route inside), removed when dropped.
+struct Veth {
+    ns: String,
+    host: String,
+    inner: String,
+}
+
+impl Veth {
+    fn new() -> Veth {
+        let n = std::process::id() % 100_000;
+        let v = Veth {
+            ns: format!("palisade-t{n}"),
+            host: format!("pvh{n}"),
+            inner: format!("pvc{n}"),
+        };
+        v.cleanup();
+        let ip = |args: &[&str]| {
+            let o = run(Command::new("ip").args(args), T);
+            assert_eq!(o.code, Some(0), "ip {args:?}: {}", o.stderr_str());
+        };
+        ip(&["netns", "add", &v.ns]);
+        ip(&[
+            "link", "add", &v.host, "type", "veth", "peer", "name", &v.inner,
+        ]);
+        ip(&["link", "set", &v.inner, "netns", &v.ns]);
+        ip(&["addr", "add", "198.18.0.1/24", "dev", &v.host]);
+        ip(&["link", "set", &v.host, "up"]);
+        ip(&["-n", &v.ns, "addr", "add", "198.18.0.2/24", "dev", &v.inner]);
+        ip(&["-n", &v.ns, "link", "set", &v.inner, "up"]);
+        ip(&["-n", &v.ns, "link", "set", "lo", "up"]);
+        ip(&["-n", &v.ns, "route", "add", "default", "via", "198.18.0.1"]);
+        v
+    }
+
+    fn cleanup(&self) {
+        let _ = run(Command::new("ip").args(["netns", "del", &self.ns]), T);
+        let _ = run(Command::new("ip").args(["link", "del", &self.host]), T);
+    }
+}
+
+impl Drop for Veth {
+    fn drop(&mut self) {
+        self.cleanup();
+    }
+}
+
+/// `--network sandbox` (the default of `run`): the sentry's stack takes over the interface of
+/// the container's network namespace. A host client reaches a server in the sandbox and a
+/// sandboxed client a host server, over TCP and UDP; the host's ping is answered by the
+/// sentry; the host kernel no longer holds the address.
+#[test]
+fn sandbox_networking_takes_over_the_veth() {
+    use std::io::{Read, Write};
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let veth = Veth::new();
+    // Host servers, on the host's end of the veth.
+    let tcp = std::net::TcpListener::bind("198.18.0.1:0").expect("host TCP server");
+    let udp = std::net::UdpSocket::bind("198.18.0.1:0").expect("host UDP server");
+    let (tport, uport) = (
+        tcp.local_addr().expect("addr").port(),
+        udp.local_addr().expect("addr").port(),
+    );
+    let tcp_server = std::thread::spawn(move || {
+        let (mut c, _) = tcp.accept().expect("accept");
+        let mut b = [0u8; 64];
+        let n = c.read(&mut b).expect("read");
+        c.write_all(&[b"echo:", &b[..n]].concat()).expect("write");
+    });
+    let udp_server = std::thread::spawn(move || {
+        let mut b = [0u8; 64];
+        let (n, from) = udp.recv_from(&mut b).expect("recv");
+        udp.send_to(&[b"echo:", &b[..n]].concat(), from)
+            .expect("send");
+    });
+    let script = format!(
+        "peer tcp-serve 8080 & peer udp-serve 8081 & sleep 0.3; \
+         peer tcp-call 198.18.0.1 {tport} hello; peer udp-call 198.18.0.1 {uport} hi; wait"
+    );
+    let dir = bundle("netns", &["sh", "-c", &script]);
+    let peer = dir.join("rootfs/bin/peer");
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/net/peer.c");
+    let o = run(
+        Command::new("cc")
+            .args(["-O1", "-static", "-o"])
+            .arg(&peer)
+            .arg(&src),
+        T,
+    );
+    assert_eq!(o.code, Some(0), "cc: {}", o.stderr_str());
+    edit(&dir, |c| {
+        let nss = c["linux"]["namespaces"].as_array_mut().expect("namespaces");
+        nss.retain(|n| n["type"] != "network");
+        nss.push(
+            serde_json::json!({"type": "network", "path": format!("/var/run/netns/{}", veth.ns)}),
+        );
+    });
+    let root = dir.join("state");
+    let out = dir.join("out");
+    let mut child = cli(&root, &["run", "net"])
+        .current_dir(&dir)
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&out).expect("out"))
+        .stderr(std::fs::File::create(dir.join("err")).expect("err"))
+        .spawn()
+        .expect("palisade run");
+    let listening = || {
+        std::fs::read_to_string(&out)
+            .unwrap_or_default()
+            .matches("listening")
+            .count()
+    };
+    for _ in 0..300 {
+        if listening() == 2 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(listening(), 2, "the sandbox's servers did not start");
+    // Host client to the sandbox's TCP server.
+    let addr: std::net::SocketAddr = "198.18.0.2:8080".parse().expect("addr");
+    let mut s = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(5))
+        .expect("connect to the sandbox");
+    s.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    s.write_all(b"fromhost").expect("send");
+    let mut got = String::new();
+    s.read_to_string(&mut got).expect("answer");
+    assert_eq!(got, "echo:fromhost");
+    // Host client to the sandbox's UDP server.
+    let u = std::net::UdpSocket::bind("198.18.0.1:0").expect("udp");
+    u.set_read_timeout(Some(Duration::from_millis(500)))
+        .expect("timeout");
+    let mut b = [0u8; 64];
+    let mut answer = None;
+    for _ in 0..10 {
+        u.send_to(b"fromhost", "198.18.0.2:8081").expect("send");
+        if let Ok((n, _)) = u.recv_from(&mut b) {
+            answer = Some(b[..n].to_vec());
+            break;
+        }
+    }
+    assert_eq!(answer.as_deref(), Some(&b"echo:fromhost"[..]));
+    // The sentry answers the host's ping.
+    let p = run(
+        Command::new("busybox").args(["ping", "-c", "1", "-W", "3", "198.18.0.2"]),
+        T,
+    );
+    assert_eq!(p.code, Some(0), "ping: {}", p.stdout_str());
+    // The sandboxed clients reached the host's servers.
+    let status = child.wait().expect("wait");
+    let text = std::fs::read_to_string(&out).unwrap_or_default();
+    let err = std::fs::read_to_string(dir.join("err")).unwrap_or_default();
+    assert!(status.success(), "{text}\n{err}");
+    assert!(text.contains("echo:hello\n"), "{text}\n{err}");
+    assert!(text.contains("echo:hi\n"), "{text}\n{err}");
+    tcp_server.join().expect("tcp server");
+    udp_server.join().expect("udp server");
+    // The host kernel gave the address up.
+    let o = run(
+        Command::new("ip").args(["-n", &veth.ns, "addr", "show", "dev", &veth.inner]),
+        T,
+    );
+    assert!(!o.stdout_str().contains("198.18.0.2"), "{}", o.stdout_str());
+}

@@ -131,7 +131,14 @@ pub struct Limits {
 impl Kernel {
     /// The sandbox's TCP/IP stack (started on first use).
     pub fn net(&self) -> Arc<crate::net::stack::Stack> {
-        self.net.get_or_init(crate::net::stack::Stack::new).clone()
+        self.net
+            .get_or_init(|| crate::net::stack::Stack::new(None))
+            .clone()
+    }
+
+    /// Start the stack at boot with the interface it takes over.
+    pub fn start_net(&self, nic: Option<crate::net::stack::NicConfig>) {
+        let _ = self.net.set(crate::net::stack::Stack::new(nic));
     }
 
     pub fn new(

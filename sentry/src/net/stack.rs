@@ -5,14 +5,16 @@
 //! TIME-WAIT). After each run, the sockets whose state changed have their wait queues notified.
 
 use std::collections::{HashMap, VecDeque};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
+use nix::sys::socket::MsgFlags;
 use smoltcp::iface::{Config, Interface, PollResult, SocketHandle, SocketSet};
 use smoltcp::phy::{self, Device, DeviceCapabilities, Medium};
 use smoltcp::socket::{tcp, udp};
 use smoltcp::time::Instant as SInstant;
-use smoltcp::wire::{HardwareAddress, IpAddress, IpCidr, IpEndpoint, Ipv6Address};
+use smoltcp::wire::{EthernetAddress, HardwareAddress, IpAddress, IpCidr, IpEndpoint, Ipv6Address};
 
 use crate::kernel::wait::WaitQueue;
 
@@ -33,50 +35,211 @@ pub const NO_OWNER: u64 = 0;
 /// Most loops of polling one operation runs before leaving the rest to the timer thread.
 const MAX_ROUNDS: usize = 4096;
 
-/// A loopback device: what is transmitted is received.
-#[derive(Default)]
-struct Loop {
-    queue: VecDeque<Vec<u8>>,
+/// An interface the stack takes over (sandbox networking): its name, hardware address, MTU,
+/// addresses (with prefix lengths), default gateways, and a packet socket bound to it on the
+/// host, through which its Ethernet frames come and go.
+pub struct NicConfig {
+    pub name: String,
+    pub mac: [u8; 6],
+    pub mtu: u32,
+    pub addrs: Vec<(std::net::IpAddr, u8)>,
+    pub gateways: Vec<std::net::IpAddr>,
+    pub packet: OwnedFd,
 }
 
-struct LoopRx(Vec<u8>);
-struct LoopTx<'a>(&'a mut VecDeque<Vec<u8>>);
+/// The stack's device. Loopback only: IP packets, and what is transmitted is received. With
+/// an interface: Ethernet frames; those for our own hardware address, and our ARP and
+/// neighbour solicitations for our own addresses, come back in (that is how loopback works
+/// here); the rest goes out on the packet socket.
+struct Link {
+    queue: VecDeque<Vec<u8>>,
+    wire: Option<Wire>,
+}
 
-impl phy::RxToken for LoopRx {
+struct Wire {
+    fd: Arc<OwnedFd>,
+    mac: EthernetAddress,
+    /// Our addresses: solicitations for them are answered by ourselves.
+    local: Vec<IpAddress>,
+    mtu: usize,
+}
+
+const ETH_HEADER: usize = 14;
+
+fn random_port() -> u16 {
+    let mut b = [0u8; 2];
+    platform::host::getrandom(&mut b);
+    let span = EPHEMERAL.end() - EPHEMERAL.start() + 1;
+    EPHEMERAL.start() + u16::from_le_bytes(b) % span
+}
+
+fn is_loopback(a: &IpAddress) -> bool {
+    match a {
+        IpAddress::Ipv4(v) => v.is_loopback(),
+        IpAddress::Ipv6(v) => v.is_loopback(),
+    }
+}
+
+impl Wire {
+    /// Where a frame we transmit goes: Some(true) back to us, Some(false) to the wire, None
+    /// nowhere (a solicitation for a loopback address nobody holds).
+    fn route(&self, f: &[u8]) -> Option<bool> {
+        if f.len() < ETH_HEADER {
+            return None;
+        }
+        if f[..6] == self.mac.0 {
+            return Some(true);
+        }
+        if f[0] & 1 == 0 {
+            return Some(false);
+        }
+        // Broadcast or multicast: an ARP request or a neighbour solicitation may be ours.
+        let target = match u16::from_be_bytes([f[12], f[13]]) {
+            0x0806 if f.len() >= ETH_HEADER + 28 => {
+                let t = &f[ETH_HEADER + 24..ETH_HEADER + 28];
+                Some(IpAddress::v4(t[0], t[1], t[2], t[3]))
+            }
+            // IPv6, ICMPv6 (next header 58) neighbour solicitation (type 135): its target.
+            0x86dd if f.len() >= ETH_HEADER + 40 + 24 && f[ETH_HEADER + 6] == 58 => {
+                let icmp = &f[ETH_HEADER + 40..];
+                (icmp[0] == 135).then(|| {
+                    let mut a = [0u8; 16];
+                    a.copy_from_slice(&icmp[8..24]);
+                    IpAddress::Ipv6(Ipv6Address::from(a))
+                })
+            }
+            _ => None,
+        };
+        match target {
+            Some(t) if self.local.contains(&t) => Some(true),
+            Some(t) if is_loopback(&t) => None,
+            _ => Some(false),
+        }
+    }
+
+    fn send(&self, f: &[u8]) {
+        if f.len() > self.mtu + ETH_HEADER {
+            // Bigger than the wire takes (a loopback-sized datagram to another host): Linux
+            // would fragment it; dropped here.
+            tracing::debug!(
+                len = f.len(),
+                "frame larger than the interface's MTU dropped"
+            );
+            return;
+        }
+        // A full queue drops the frame, as a NIC would; TCP sends it again.
+        let _ = nix::sys::socket::send(self.fd.as_raw_fd(), f, MsgFlags::MSG_DONTWAIT);
+    }
+}
+
+struct LinkRx(Vec<u8>);
+struct LinkTx<'a> {
+    queue: &'a mut VecDeque<Vec<u8>>,
+    wire: Option<&'a Wire>,
+}
+
+impl phy::RxToken for LinkRx {
     fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
         f(&self.0)
     }
 }
 
-impl phy::TxToken for LoopTx<'_> {
+impl phy::TxToken for LinkTx<'_> {
     fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
         let mut b = vec![0u8; len];
         let r = f(&mut b);
-        self.0.push_back(b);
+        match self.wire.map(|w| (w, w.route(&b))) {
+            None | Some((_, Some(true))) => self.queue.push_back(b),
+            Some((w, Some(false))) => w.send(&b),
+            Some((_, None)) => {}
+        }
         r
     }
 }
 
-impl Device for Loop {
-    type RxToken<'a> = LoopRx;
-    type TxToken<'a> = LoopTx<'a>;
+impl Device for Link {
+    type RxToken<'a> = LinkRx;
+    type TxToken<'a> = LinkTx<'a>;
 
     fn capabilities(&self) -> DeviceCapabilities {
         let mut c = DeviceCapabilities::default();
-        c.medium = Medium::Ip;
-        c.max_transmission_unit = LOOPBACK_MTU;
-        // Packets never leave the sandbox: no checksums to compute or verify.
-        c.checksum = phy::ChecksumCapabilities::ignored();
+        match &self.wire {
+            None => {
+                c.medium = Medium::Ip;
+                c.max_transmission_unit = LOOPBACK_MTU;
+                // Packets never leave the sandbox: no checksums to compute or verify.
+                c.checksum = phy::ChecksumCapabilities::ignored();
+            }
+            Some(_) => {
+                // Loopback traffic shares the device: its MTU stays loopback's; frames too
+                // big for the wire are dropped there (TCP peers announce their MSS).
+                c.medium = Medium::Ethernet;
+                c.max_transmission_unit = LOOPBACK_MTU + ETH_HEADER;
+                // Checksums are computed for what goes out; what comes in over a veth may
+                // carry a partial one (checksum offload), so none is verified.
+                let mut ck = phy::ChecksumCapabilities::ignored();
+                ck.ipv4 = phy::Checksum::Tx;
+                ck.udp = phy::Checksum::Tx;
+                ck.tcp = phy::Checksum::Tx;
+                ck.icmpv4 = phy::Checksum::Tx;
+                ck.icmpv6 = phy::Checksum::Tx;
+                c.checksum = ck;
+            }
+        }
         c
     }
 
-    fn receive(&mut self, _: SInstant) -> Option<(LoopRx, LoopTx<'_>)> {
+    fn receive(&mut self, _: SInstant) -> Option<(LinkRx, LinkTx<'_>)> {
         let p = self.queue.pop_front()?;
-        Some((LoopRx(p), LoopTx(&mut self.queue)))
+        Some((
+            LinkRx(p),
+            LinkTx {
+                queue: &mut self.queue,
+                wire: self.wire.as_ref(),
+            },
+        ))
     }
 
-    fn transmit(&mut self, _: SInstant) -> Option<LoopTx<'_>> {
-        Some(LoopTx(&mut self.queue))
+    fn transmit(&mut self, _: SInstant) -> Option<LinkTx<'_>> {
+        Some(LinkTx {
+            queue: &mut self.queue,
+            wire: self.wire.as_ref(),
+        })
+    }
+}
+
+/// The interface's frames, received on its packet socket and run through the stack.
+fn rx_loop(stack: Weak<Stack>, fd: Arc<OwnedFd>, mac: EthernetAddress) {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    let mut buf = vec![0u8; LOOPBACK_MTU + ETH_HEADER];
+    loop {
+        let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
+        match poll(&mut fds, PollTimeout::NONE) {
+            Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+            Err(e) => {
+                tracing::error!("packet socket: {e}; the interface is down");
+                return;
+            }
+        }
+        let Some(s) = stack.upgrade() else { return };
+        let mut g = s.lock();
+        // A bounded batch per round: other operations get the lock in between.
+        for _ in 0..256 {
+            match nix::sys::socket::recv(fd.as_raw_fd(), &mut buf, MsgFlags::MSG_DONTWAIT) {
+                Ok(n) if n >= ETH_HEADER => {
+                    let f = &buf[..n];
+                    // Our own frames going out are seen here too; and only what is addressed
+                    // to us (or to all) is ours.
+                    if f[6..12] == mac.0 || (f[..6] != mac.0 && f[0] & 1 == 0) {
+                        continue;
+                    }
+                    g.dev.queue.push_back(f.to_vec());
+                }
+                Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+                Err(_) => break,
+            }
+        }
+        s.settle(g);
     }
 }
 
@@ -143,7 +306,9 @@ pub struct Stack {
 
 pub struct Inner {
     iface: Interface,
-    dev: Loop,
+    dev: Link,
+    /// Default gateways (sandbox networking): other networks are reached through them.
+    gateways: Vec<IpAddress>,
     sockets: SocketSet<'static>,
     /// The handles in `sockets` and their protocol: smoltcp panics on a stale handle or one of
     /// the wrong type, so every access checks here first.
@@ -186,29 +351,68 @@ struct Watch {
 }
 
 impl Stack {
-    pub fn new() -> Arc<Stack> {
-        let mut dev = Loop::default();
-        let epoch = std::time::Instant::now();
-        let mut iface = Interface::new(
-            Config::new(HardwareAddress::Ip),
-            &mut dev,
-            SInstant::from_micros(0),
-        );
-        iface.update_ip_addrs(|a| {
-            let _ = a.push(IpCidr::new(IpAddress::v4(127, 0, 0, 1), 8));
-            let _ = a.push(IpCidr::new(IpAddress::Ipv6(Ipv6Address::LOCALHOST), 128));
+    /// A stack with the loopback interface, and `nic` if the sandbox has one.
+    pub fn new(nic: Option<NicConfig>) -> Arc<Stack> {
+        let lo = [
+            IpCidr::new(IpAddress::v4(127, 0, 0, 1), 8),
+            IpCidr::new(IpAddress::Ipv6(Ipv6Address::LOCALHOST), 128),
+        ];
+        let mut cidrs: Vec<IpCidr> = lo.to_vec();
+        let mut gateways = Vec::new();
+        let mut rx = None;
+        let wire = nic.map(|n| {
+            cidrs.extend(n.addrs.iter().map(|&(a, p)| IpCidr::new(a.into(), p)));
+            gateways = n.gateways.iter().map(|&g| IpAddress::from(g)).collect();
+            let fd = Arc::new(n.packet);
+            let mac = EthernetAddress(n.mac);
+            rx = Some((fd.clone(), mac));
+            Wire {
+                fd,
+                mac,
+                local: cidrs.iter().map(|c| c.address()).collect(),
+                mtu: n.mtu as usize,
+            }
         });
+        let hw = match &wire {
+            Some(w) => HardwareAddress::Ethernet(w.mac),
+            None => HardwareAddress::Ip,
+        };
+        let mut dev = Link {
+            queue: VecDeque::new(),
+            wire,
+        };
+        let epoch = std::time::Instant::now();
+        let mut iface = Interface::new(Config::new(hw), &mut dev, SInstant::from_micros(0));
+        iface.update_ip_addrs(|a| {
+            for c in &cidrs {
+                if a.push(*c).is_err() {
+                    tracing::warn!("address {c} left out: the interface holds 8 at most");
+                }
+            }
+        });
+        for g in &gateways {
+            let r = match *g {
+                IpAddress::Ipv4(v4) => iface.routes_mut().add_default_ipv4_route(v4),
+                IpAddress::Ipv6(v6) => iface.routes_mut().add_default_ipv6_route(v6),
+            };
+            if r.is_err() {
+                tracing::warn!("default route via {g} left out: the route table is full");
+            }
+        }
         let s = Arc::new(Stack {
             inner: Mutex::new(Inner {
                 iface,
                 dev,
+                gateways,
                 sockets: SocketSet::new(vec![]),
                 live: HashMap::new(),
                 epoch,
                 ports: HashMap::new(),
                 watches: HashMap::new(),
                 orphans: Vec::new(),
-                next_ephemeral: *EPHEMERAL.start(),
+                // A random start, as Linux's: a peer may still hold the last sandbox's
+                // connections from the first ports in TIME-WAIT.
+                next_ephemeral: random_port(),
                 next_id: 1,
                 timer_at: None,
                 listeners: HashMap::new(),
@@ -219,6 +423,12 @@ impl Stack {
         let _ = std::thread::Builder::new()
             .name("net-timer".into())
             .spawn(move || timer_loop(weak));
+        if let Some((fd, mac)) = rx {
+            let weak = Arc::downgrade(&s);
+            let _ = std::thread::Builder::new()
+                .name("net-rx".into())
+                .spawn(move || rx_loop(weak, fd, mac));
+        }
         s
     }
 
@@ -579,19 +789,35 @@ impl Inner {
         }
     }
 
-    /// The source address for reaching `dst`, if the stack has a route there.
+    /// The source address for reaching `dst`, if the stack has a route there: the address
+    /// itself if it is ours, else an address of ours on the same network, else (through a
+    /// default gateway) our first address of that family on the interface.
     pub fn source_for(&mut self, dst: IpAddress) -> Option<IpAddress> {
-        match dst {
-            IpAddress::Ipv4(d) => self
-                .iface
-                .get_source_address_ipv4(&d)
-                .map(IpAddress::Ipv4)
-                .filter(|_| self.is_local(dst)),
-            IpAddress::Ipv6(d) => {
-                let s = self.iface.get_source_address_ipv6(&d);
-                self.is_local(dst).then_some(IpAddress::Ipv6(s))
-            }
+        if self.is_local(dst) {
+            return Some(dst);
         }
+        if is_loopback(&dst) {
+            return None;
+        }
+        let v4 = matches!(dst, IpAddress::Ipv4(_));
+        let ours = || {
+            self.iface
+                .ip_addrs()
+                .iter()
+                .filter(move |c| !is_loopback(&c.address()))
+                .filter(move |c| matches!(c.address(), IpAddress::Ipv4(_)) == v4)
+        };
+        if let Some(c) = ours().find(|c| c.contains_addr(&dst)) {
+            return Some(c.address());
+        }
+        let routed = self
+            .gateways
+            .iter()
+            .any(|g| matches!(g, IpAddress::Ipv4(_)) == v4);
+        if routed {
+            return ours().next().map(|c| c.address());
+        }
+        None
     }
 }
 
