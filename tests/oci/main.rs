@@ -1323,9 +1323,13 @@ fn sandbox_networking_takes_over_the_veth() {
         udp.send_to(&[b"echo:", &b[..n]].concat(), from)
             .expect("send");
     });
+    // Loopback goes on working beside the interface, to 127.0.0.1 and to our own address.
     let script = format!(
-        "peer tcp-serve 8080 & peer udp-serve 8081 & sleep 0.3; \
-         peer tcp-call 198.18.0.1 {tport} hello; peer udp-call 198.18.0.1 {uport} hi; wait"
+        "peer tcp-serve 8080 & peer udp-serve 8081 & peer tcp-serve 7070 & \
+         peer tcp-serve 7071 & sleep 0.3; \
+         peer tcp-call 127.0.0.1 7070 lo; peer tcp-call 198.18.0.2 7071 self; \
+         peer tcp-call 198.18.0.1 {tport} hello; peer udp-call 198.18.0.1 {uport} hi; \
+         busybox ip addr; wait"
     );
     let dir = bundle("netns", &["sh", "-c", &script]);
     let peer = dir.join("rootfs/bin/peer");
@@ -1361,12 +1365,12 @@ fn sandbox_networking_takes_over_the_veth() {
             .count()
     };
     for _ in 0..300 {
-        if listening() == 2 {
+        if listening() == 4 {
             break;
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    assert_eq!(listening(), 2, "the sandbox's servers did not start");
+    assert_eq!(listening(), 4, "the sandbox's servers did not start");
     // Host client to the sandbox's TCP server.
     let addr: std::net::SocketAddr = "198.18.0.2:8080".parse().expect("addr");
     let mut s = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(5))
@@ -1404,6 +1408,17 @@ fn sandbox_networking_takes_over_the_veth() {
     assert!(status.success(), "{text}\n{err}");
     assert!(text.contains("echo:hello\n"), "{text}\n{err}");
     assert!(text.contains("echo:hi\n"), "{text}\n{err}");
+    assert!(text.contains("echo:lo\n"), "{text}\n{err}");
+    assert!(text.contains("echo:self\n"), "{text}\n{err}");
+    // `ip addr` inside shows the interface and its address (netlink).
+    assert!(text.contains(&format!(": {}: <", veth.inner)), "{text}");
+    assert!(
+        text.contains(&format!(
+            "inet 198.18.0.2/24 brd 198.18.0.255 scope global {}",
+            veth.inner
+        )),
+        "{text}"
+    );
     tcp_server.join().expect("tcp server");
     udp_server.join().expect("udp server");
     // The host kernel gave the address up.

@@ -1,6 +1,8 @@
 //! Networking: unix domain sockets, and the TCP/IP stack (smoltcp) with its inet sockets.
 
+pub mod ifreq;
 pub mod inet;
+pub mod netlink;
 pub mod stack;
 pub mod unix;
 

@@ -47,6 +47,16 @@ pub struct NicConfig {
     pub packet: OwnedFd,
 }
 
+/// What the application is told of the interface (netlink, ioctls).
+#[derive(Clone, Debug)]
+pub struct NicInfo {
+    pub name: String,
+    pub mac: [u8; 6],
+    pub mtu: u32,
+    pub addrs: Vec<(std::net::IpAddr, u8)>,
+    pub gateways: Vec<std::net::IpAddr>,
+}
+
 /// The stack's device. Loopback only: IP packets, and what is transmitted is received. With
 /// an interface: Ethernet frames; those for our own hardware address, and our ARP and
 /// neighbour solicitations for our own addresses, come back in (that is how loopback works
@@ -309,6 +319,8 @@ pub struct Inner {
     dev: Link,
     /// Default gateways (sandbox networking): other networks are reached through them.
     gateways: Vec<IpAddress>,
+    /// The interface taken over, as netlink and ioctls describe it.
+    pub nic: Option<NicInfo>,
     sockets: SocketSet<'static>,
     /// The handles in `sockets` and their protocol: smoltcp panics on a stale handle or one of
     /// the wrong type, so every access checks here first.
@@ -360,6 +372,13 @@ impl Stack {
         let mut cidrs: Vec<IpCidr> = lo.to_vec();
         let mut gateways = Vec::new();
         let mut rx = None;
+        let info = nic.as_ref().map(|n| NicInfo {
+            name: n.name.clone(),
+            mac: n.mac,
+            mtu: n.mtu,
+            addrs: n.addrs.clone(),
+            gateways: n.gateways.clone(),
+        });
         let wire = nic.map(|n| {
             cidrs.extend(n.addrs.iter().map(|&(a, p)| IpCidr::new(a.into(), p)));
             gateways = n.gateways.iter().map(|&g| IpAddress::from(g)).collect();
@@ -404,6 +423,7 @@ impl Stack {
                 iface,
                 dev,
                 gateways,
+                nic: info,
                 sockets: SocketSet::new(vec![]),
                 live: HashMap::new(),
                 epoch,

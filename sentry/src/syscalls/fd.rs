@@ -250,7 +250,16 @@ pub fn ioctl(t: &mut Task, a: [u64; 6]) -> SysResult {
             t.mm.copy_out(a[2], &n)?;
             Ok(0)
         }
-        r => f.ops.ioctl(&t.mm, r, a[2]),
+        r => {
+            // Interface ioctls (SIOCGIF*) are any socket's, as in Linux.
+            if f.ops.stat()?.file_type() == libc::S_IFSOCK {
+                let nic = t.k.net().lock().nic.clone();
+                if let Some(res) = crate::net::ifreq::ioctl(nic.as_ref(), &t.mm, r, a[2]) {
+                    return res;
+                }
+            }
+            f.ops.ioctl(&t.mm, r, a[2])
+        }
     }
 }
 

@@ -10,6 +10,7 @@ mod inet;
 mod info;
 mod ipc;
 mod mm;
+mod netlink;
 mod notify;
 mod poll;
 mod process;

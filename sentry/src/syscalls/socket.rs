@@ -6,9 +6,11 @@ use std::sync::Arc;
 
 use super::fd_arg;
 use super::inet;
+use super::netlink;
 use crate::errno::{Errno, SysResult};
 use crate::kernel::Task;
 use crate::net::inet::InetSocket;
+use crate::net::netlink::NetlinkSocket;
 use crate::net::unix::{Cred, Kind, UnixSocket, SCM_MAX_FD};
 use crate::vfs::{FileOps, OpenFile};
 
@@ -37,6 +39,15 @@ type Inet = (Arc<OpenFile>, Arc<InetSocket>);
 fn inet_sock(t: &Task, fd: u64) -> Result<Option<Inet>, Errno> {
     let f = t.fds.get(fd_arg(fd))?;
     Ok(inet::inet_of(&f).map(|s| (f, s)))
+}
+
+/// An open file and the netlink socket it is.
+type Netlink = (Arc<OpenFile>, Arc<NetlinkSocket>);
+
+/// The netlink socket behind descriptor `fd`, if it is one.
+fn nl_sock(t: &Task, fd: u64) -> Result<Option<Netlink>, Errno> {
+    let f = t.fds.get(fd_arg(fd))?;
+    Ok(netlink::netlink_of(&f).map(|s| (f, s)))
 }
 
 fn sock_of(t: &Task, fd: i32) -> Result<(Arc<OpenFile>, Arc<UnixSocket>), Errno> {
@@ -76,6 +87,15 @@ pub fn socket(t: &mut Task, a: [u64; 6]) -> SysResult {
             return Err(Errno::EINVAL);
         }
         let s = inet::create(t, domain == libc::AF_INET6, ty & SOCK_TYPE_MASK, proto)?;
+        return Ok(install(t, s, flags)? as u64);
+    }
+    if domain == libc::AF_NETLINK {
+        let ty = a[1] as i32;
+        let flags = ty & !SOCK_TYPE_MASK;
+        if flags & !(libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC) != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let s = netlink::create(t, ty & SOCK_TYPE_MASK, proto)?;
         return Ok(install(t, s, flags)? as u64);
     }
     if domain != libc::AF_UNIX {
@@ -175,6 +195,9 @@ fn write_addr(t: &Task, addr: u64, len_addr: u64, name: Option<&[u8]>) -> Result
 }
 
 pub fn bind(t: &mut Task, a: [u64; 6]) -> SysResult {
+    if let Some((_, s)) = nl_sock(t, a[0])? {
+        return netlink::bind(t, &s, a[1], a[2]);
+    }
     if let Some((_, s)) = inet_sock(t, a[0])? {
         return inet::bind(t, &s, a[1], a[2]);
     }
@@ -194,6 +217,9 @@ pub fn bind(t: &mut Task, a: [u64; 6]) -> SysResult {
 }
 
 pub fn listen(t: &mut Task, a: [u64; 6]) -> SysResult {
+    if nl_sock(t, a[0])?.is_some() {
+        return Err(Errno::EOPNOTSUPP);
+    }
     if let Some((_, s)) = inet_sock(t, a[0])? {
         return inet::listen(&s, a[1] as i32);
     }
@@ -203,6 +229,11 @@ pub fn listen(t: &mut Task, a: [u64; 6]) -> SysResult {
 }
 
 pub fn connect(t: &mut Task, a: [u64; 6]) -> SysResult {
+    if let Some((_, s)) = nl_sock(t, a[0])? {
+        // Only the kernel (port 0) answers here; connecting autobinds.
+        netlink::send(t, &s, &[], Some((a[1], a[2])))?;
+        return Ok(0);
+    }
     if let Some((f, s)) = inet_sock(t, a[0])? {
         return inet::connect(t, &f, &s, a[1], a[2]);
     }
@@ -259,6 +290,9 @@ pub fn accept(t: &mut Task, a: [u64; 6]) -> SysResult {
 }
 
 pub fn getsockname(t: &mut Task, a: [u64; 6]) -> SysResult {
+    if let Some((_, s)) = nl_sock(t, a[0])? {
+        return netlink::getsockname(t, &s, a[1], a[2]);
+    }
     if let Some((_, s)) = inet_sock(t, a[0])? {
         return inet::getsockname(t, &s, a[1], a[2]);
     }
@@ -268,6 +302,9 @@ pub fn getsockname(t: &mut Task, a: [u64; 6]) -> SysResult {
 }
 
 pub fn getpeername(t: &mut Task, a: [u64; 6]) -> SysResult {
+    if nl_sock(t, a[0])?.is_some() {
+        return netlink::getpeername(t, a[1], a[2]);
+    }
     if let Some((_, s)) = inet_sock(t, a[0])? {
         return inet::getpeername(t, &s, a[1], a[2]);
     }
@@ -287,6 +324,9 @@ pub fn shutdown(t: &mut Task, a: [u64; 6]) -> SysResult {
 }
 
 pub fn setsockopt(t: &mut Task, a: [u64; 6]) -> SysResult {
+    if let Some((_, s)) = nl_sock(t, a[0])? {
+        return netlink::setsockopt(t, &s, a[1] as i32, a[2] as i32, a[3], a[4]);
+    }
     if let Some((_, s)) = inet_sock(t, a[0])? {
         return inet::setsockopt(t, &s, a[1] as i32, a[2] as i32, a[3], a[4]);
     }
@@ -338,6 +378,9 @@ pub fn setsockopt(t: &mut Task, a: [u64; 6]) -> SysResult {
 }
 
 pub fn getsockopt(t: &mut Task, a: [u64; 6]) -> SysResult {
+    if let Some((_, s)) = nl_sock(t, a[0])? {
+        return netlink::getsockopt(t, &s, a[1] as i32, a[2] as i32, a[3], a[4]);
+    }
     if let Some((_, s)) = inet_sock(t, a[0])? {
         return inet::getsockopt(t, &s, a[1] as i32, a[2] as i32, a[3], a[4]);
     }
@@ -525,6 +568,9 @@ pub fn sendto(t: &mut Task, a: [u64; 6]) -> SysResult {
     if let Some((f, s)) = inet_sock(t, a[0])? {
         return inet::send(t, &f, &s, &data, a[3], Some((a[4], a[5])));
     }
+    if let Some((_, s)) = nl_sock(t, a[0])? {
+        return netlink::send(t, &s, &data, Some((a[4], a[5])));
+    }
     do_send(
         t,
         fd_arg(a[0]),
@@ -543,6 +589,9 @@ pub fn sendmsg(t: &mut Task, a: [u64; 6]) -> SysResult {
     let data = gather(t, iov, iovlen)?;
     if let Some((f, s)) = inet_sock(t, a[0])? {
         return inet::send(t, &f, &s, &data, a[2], Some((name, namelen)));
+    }
+    if let Some((_, s)) = nl_sock(t, a[0])? {
+        return netlink::send(t, &s, &data, Some((name, namelen)));
     }
     let (fds, c) = control_in(t, ctl, ctllen)?;
     do_send(t, fd_arg(a[0]), &data, a[2], Some((name, namelen)), fds, c)
@@ -613,6 +662,9 @@ pub fn recvfrom(t: &mut Task, a: [u64; 6]) -> SysResult {
     if let Some((f, s)) = inet_sock(t, a[0])? {
         return inet::recvfrom(t, &f, &s, a);
     }
+    if let Some((f, s)) = nl_sock(t, a[0])? {
+        return netlink::recvfrom(t, &f, &s, a);
+    }
     let (buf, full, fds, _, from) = do_recv(t, fd_arg(a[0]), a[3], (a[2] as usize).min(1 << 26))?;
     // Descriptors sent to a plain recv are closed (dropped).
     drop(fds);
@@ -654,6 +706,9 @@ pub(super) fn scatter(t: &Task, iovs: &[[u64; 2]], buf: &[u8]) -> Result<(), Err
 pub fn recvmsg(t: &mut Task, a: [u64; 6]) -> SysResult {
     if let Some((f, s)) = inet_sock(t, a[0])? {
         return inet::recvmsg(t, &f, &s, a[1], a[2]);
+    }
+    if let Some((f, s)) = nl_sock(t, a[0])? {
+        return netlink::recvmsg(t, &f, &s, a[1], a[2]);
     }
     let h: [u64; 7] = t.mm.copy_in(a[1])?;
     let (name, iov, iovlen, ctl, ctllen) = (h[0], h[2], h[3], h[4], h[5]);

@@ -77,7 +77,7 @@ fn entries() -> Vec<Entry> {
         SYS_brk => mm::brk, Full, [Hex];
         SYS_rt_sigaction => signal::rt_sigaction, Full, [Int, Hex, Hex, Int];
         SYS_rt_sigprocmask => signal::rt_sigprocmask, Full, [Int, Hex, Hex, Int];
-        SYS_ioctl => fd::ioctl, Partial("TCGETS, TIOCGWINSZ, FIONREAD, FIOCLEX, FIONCLEX, FIONBIO; ENOTTY otherwise"), [Fd, Hex, Hex];
+        SYS_ioctl => fd::ioctl, Partial("TCGETS, TIOCGWINSZ, FIONREAD, FIOCLEX, FIONCLEX, FIONBIO, SIOCOUTQ, SIOCGIF{CONF,NAME,INDEX,FLAGS,MTU,TXQLEN,ADDR,NETMASK,BRDADDR,HWADDR}; ENOTTY otherwise"), [Fd, Hex, Hex];
         SYS_pread64 => rw::pread64, Full, [Fd, OutBuf, Int, Int];
         SYS_pwrite64 => rw::pwrite64, Full, [Fd, InBuf(2), Int, Int];
         SYS_readv => rw::readv, Full, [Fd, Hex, Int];
@@ -253,7 +253,7 @@ fn entries() -> Vec<Entry> {
         SYS_timer_delete => time::timer_delete, Full, [Int];
         SYS_timerfd_settime => time::timerfd_settime, Partial("TFD_TIMER_CANCEL_ON_SET accepted; clock changes are not tracked"), [Fd, Hex, Hex, Hex];
         SYS_timerfd_gettime => time::timerfd_gettime, Full, [Fd, Hex];
-        SYS_socket => socket::socket, Partial("AF_UNIX; AF_INET and AF_INET6 TCP and UDP on the sentry's stack (loopback only so far); no raw, packet, ICMP or netlink sockets yet"), [Int, Hex, Int];
+        SYS_socket => socket::socket, Partial("AF_UNIX; AF_INET and AF_INET6 TCP and UDP on the sentry's stack (loopback, and the interface taken over with --network sandbox); AF_NETLINK NETLINK_ROUTE (link, address and route dumps); no raw, packet or ICMP sockets yet"), [Int, Hex, Int];
         SYS_socketpair => socket::socketpair, Full, [Int, Hex, Int, Hex];
         SYS_bind => socket::bind, Full, [Fd, Hex, Int];
         SYS_listen => socket::listen, Full, [Fd, Int];
