@@ -71,6 +71,11 @@ fn take_all() -> anyhow::Result<Vec<sentry::NicConfig>> {
             }
         }
         let Some(mac) = mac else { continue };
+        if !nics.is_empty() {
+            // The stack holds one interface so far: the others stay the host's.
+            tracing::warn!(%name, "left to the host: the sandbox takes one interface");
+            continue;
+        }
         let mine: Vec<&AddressMessage> = addrs
             .iter()
             .filter_map(|m| match m {
