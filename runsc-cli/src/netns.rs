@@ -133,11 +133,13 @@ fn take_all() -> anyhow::Result<Vec<sentry::NicConfig>> {
         let _ = std::fs::write(format!("/proc/sys/net/ipv6/conf/{name}/disable_ipv6"), "1");
         tracing::info!(%name, ?nic_addrs, ?gateways, "the sandbox's stack takes the interface");
         nics.push(sentry::NicConfig {
-            name,
-            mac,
-            mtu,
-            addrs: nic_addrs,
-            gateways,
+            info: sentry::NicInfo {
+                name,
+                mac,
+                mtu,
+                addrs: nic_addrs,
+                gateways,
+            },
             packet,
         });
     }

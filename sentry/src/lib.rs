@@ -14,7 +14,7 @@ pub mod syscalls;
 pub mod vfs;
 
 pub use kernel::Limits;
-pub use net::stack::NicConfig;
+pub use net::stack::{NicConfig, NicInfo};
 pub use sandbox::{
     boot, BootConfig, BootError, ContainerConfig, ContainerState, MountSpec, PlatformKind,
     ProcessSpec, Sandbox, Stdio,

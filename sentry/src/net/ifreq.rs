@@ -68,30 +68,28 @@ fn mask(prefix: u8) -> std::net::Ipv4Addr {
         .into()
 }
 
-/// Handle `req` if it is an interface ioctl (None otherwise).
-pub fn ioctl(
-    nic: Option<&NicInfo>,
-    mm: &MemoryManager,
-    req: u64,
-    arg: u64,
-) -> Option<Result<u64, Errno>> {
-    let req = req as libc::c_ulong;
-    let known = [
-        libc::SIOCGIFCONF,
-        libc::SIOCGIFNAME,
-        libc::SIOCGIFINDEX,
-        libc::SIOCGIFFLAGS,
-        libc::SIOCGIFMTU,
-        libc::SIOCGIFTXQLEN,
-        libc::SIOCGIFADDR,
-        libc::SIOCGIFNETMASK,
-        libc::SIOCGIFBRDADDR,
-        libc::SIOCGIFHWADDR,
-    ];
-    if !known.contains(&req) {
-        return None;
-    }
-    Some(handle(nic, mm, req, arg))
+/// The interface ioctls handled here.
+const REQUESTS: [libc::c_ulong; 10] = [
+    libc::SIOCGIFCONF,
+    libc::SIOCGIFNAME,
+    libc::SIOCGIFINDEX,
+    libc::SIOCGIFFLAGS,
+    libc::SIOCGIFMTU,
+    libc::SIOCGIFTXQLEN,
+    libc::SIOCGIFADDR,
+    libc::SIOCGIFNETMASK,
+    libc::SIOCGIFBRDADDR,
+    libc::SIOCGIFHWADDR,
+];
+
+/// Whether `req` is an interface ioctl (checked before anything else is looked up).
+pub fn is_interface_request(req: u64) -> bool {
+    REQUESTS.contains(&(req as libc::c_ulong))
+}
+
+/// Answer interface ioctl `req` (one `is_interface_request` accepts).
+pub fn ioctl(nic: Option<&NicInfo>, mm: &MemoryManager, req: u64, arg: u64) -> Result<u64, Errno> {
+    handle(nic, mm, req as libc::c_ulong, arg)
 }
 
 fn handle(

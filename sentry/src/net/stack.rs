@@ -35,19 +35,15 @@ pub const NO_OWNER: u64 = 0;
 /// Most loops of polling one operation runs before leaving the rest to the timer thread.
 const MAX_ROUNDS: usize = 4096;
 
-/// An interface the stack takes over (sandbox networking): its name, hardware address, MTU,
-/// addresses (with prefix lengths), default gateways, and a packet socket bound to it on the
-/// host, through which its Ethernet frames come and go.
+/// An interface the stack takes over (sandbox networking): what it is, and a packet socket
+/// bound to it on the host, through which its Ethernet frames come and go.
 pub struct NicConfig {
-    pub name: String,
-    pub mac: [u8; 6],
-    pub mtu: u32,
-    pub addrs: Vec<(std::net::IpAddr, u8)>,
-    pub gateways: Vec<std::net::IpAddr>,
+    pub info: NicInfo,
     pub packet: OwnedFd,
 }
 
-/// What the application is told of the interface (netlink, ioctls).
+/// An interface as the stack sets it up and the application is told of it (netlink, ioctls):
+/// name, hardware address, MTU, addresses with prefix lengths, default gateways.
 #[derive(Clone, Debug)]
 pub struct NicInfo {
     pub name: String,
@@ -372,17 +368,11 @@ impl Stack {
         let mut cidrs: Vec<IpCidr> = lo.to_vec();
         let mut gateways = Vec::new();
         let mut rx = None;
-        let info = nic.as_ref().map(|n| NicInfo {
-            name: n.name.clone(),
-            mac: n.mac,
-            mtu: n.mtu,
-            addrs: n.addrs.clone(),
-            gateways: n.gateways.clone(),
-        });
-        let wire = nic.map(|n| {
+        let info = nic.as_ref().map(|n| n.info.clone());
+        let wire = nic.map(|NicConfig { info: n, packet }| {
             cidrs.extend(n.addrs.iter().map(|&(a, p)| IpCidr::new(a.into(), p)));
             gateways = n.gateways.iter().map(|&g| IpAddress::from(g)).collect();
-            let fd = Arc::new(n.packet);
+            let fd = Arc::new(packet);
             let mac = EthernetAddress(n.mac);
             rx = Some((fd.clone(), mac));
             Wire {

@@ -250,16 +250,14 @@ pub fn ioctl(t: &mut Task, a: [u64; 6]) -> SysResult {
             t.mm.copy_out(a[2], &n)?;
             Ok(0)
         }
-        r => {
-            // Interface ioctls (SIOCGIF*) are any socket's, as in Linux.
-            if f.ops.stat()?.file_type() == libc::S_IFSOCK {
-                let nic = t.k.net().lock().nic.clone();
-                if let Some(res) = crate::net::ifreq::ioctl(nic.as_ref(), &t.mm, r, a[2]) {
-                    return res;
-                }
-            }
-            f.ops.ioctl(&t.mm, r, a[2])
+        // Interface ioctls (SIOCGIF*) are any socket's, as in Linux.
+        r if crate::net::ifreq::is_interface_request(r)
+            && f.ops.stat()?.file_type() == libc::S_IFSOCK =>
+        {
+            let nic = t.k.net().lock().nic.clone();
+            crate::net::ifreq::ioctl(nic.as_ref(), &t.mm, r, a[2])
         }
+        r => f.ops.ioctl(&t.mm, r, a[2]),
     }
 }
 
