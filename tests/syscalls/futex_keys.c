@@ -109,8 +109,16 @@ int main(void)
 		    ctid_word);
 	CHECK(tid > 0);
 	wait_sleeping(getpid(), tid);
-	CHECK(fx(priv_word, FUTEX_WAKE, 1, NULL) == 0);
-	CHECK(fx(priv_word, FUTEX_WAKE_PRIVATE, 1, NULL) == 1);
+	/* "Sleeping" may come a little before the wait is queued (a loaded machine): the shared
+	 * wake must never find it; the private one is tried until it does (the wait lasts 5 s). */
+	long woken = 0;
+	for (int i = 0; i < 100 && woken == 0; i++) {
+		CHECK(fx(priv_word, FUTEX_WAKE, 1, NULL) == 0);
+		woken = fx(priv_word, FUTEX_WAKE_PRIVATE, 1, NULL);
+		if (woken == 0)
+			usleep(20000);
+	}
+	CHECK(woken == 1);
 	while (*(volatile int *)ctid_word != 0)
 		fx(ctid_word, FUTEX_WAIT, tid, NULL);
 	if (priv_result != 0)
