@@ -537,6 +537,32 @@ impl ProcRoot {
     }
 }
 
+impl ProcRoot {
+    /// /proc/sys/net: the stack's tunables (read-only: the sandbox's stack is not tuned from
+    /// inside).
+    fn sys_net(&self) -> Arc<dyn Inode> {
+        use super::synth::SynthDir;
+        let net = SynthDir::new(self.dev, 0o555, PROC_SUPER_MAGIC);
+        let mut dirs: Vec<(&str, Arc<SynthDir>)> = Vec::new();
+        for (dir, name, text) in crate::net::sockopt::sysctl_files() {
+            let d = match dirs.iter().find(|(n, _)| *n == dir) {
+                Some((_, d)) => d.clone(),
+                None => {
+                    let d = SynthDir::new(self.dev, 0o555, PROC_SUPER_MAGIC);
+                    net.add(dir, d.clone());
+                    dirs.push((dir, d.clone()));
+                    d
+                }
+            };
+            d.add(
+                name,
+                gen_file(self.dev, Box::new(move || Ok(text.clone().into_bytes()))),
+            );
+        }
+        net
+    }
+}
+
 impl Inode for ProcRoot {
     fn stat(&self) -> Result<Stat, Errno> {
         let mut s = attr(self.dev, self.ino, libc::S_IFDIR | 0o555, 0);
@@ -562,6 +588,7 @@ impl Inode for ProcRoot {
                         ino: super::new_ino(),
                     }),
                 );
+                sys.add("net", self.sys_net());
                 Ok(sys)
             }
             n if self.global_file(n).is_some() => self.global_file(n).ok_or(Errno::ENOENT),

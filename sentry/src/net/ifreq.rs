@@ -28,7 +28,7 @@ struct If<'a> {
 fn interfaces(nic: Option<&NicInfo>) -> Vec<If<'_>> {
     let up = libc::IFF_UP | libc::IFF_RUNNING | libc::IFF_LOWER_UP;
     let mut v = vec![If {
-        index: 1,
+        index: super::netlink::LO_INDEX as i32,
         name: "lo",
         flags: up | libc::IFF_LOOPBACK,
         mtu: 65536,
@@ -38,7 +38,7 @@ fn interfaces(nic: Option<&NicInfo>) -> Vec<If<'_>> {
     }];
     if let Some(n) = nic {
         v.push(If {
-            index: 2,
+            index: super::netlink::NIC_INDEX as i32,
             name: &n.name,
             flags: up | libc::IFF_BROADCAST | libc::IFF_MULTICAST,
             mtu: n.mtu as i32,

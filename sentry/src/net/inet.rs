@@ -63,17 +63,27 @@ pub struct Opts {
     pub keepintvl: i32,
     pub keepcnt: i32,
     pub oobinline: bool,
+    /// TCP_MAXSEG as set (0: not set).
+    pub maxseg: i32,
+    pub rcvlowat: i32,
+    /// Options only kept for getsockopt (and IP_PKTINFO's control message): see `sockopt`.
+    pub ints: std::collections::BTreeMap<(i32, i32), i32>,
 }
 
-impl Default for Opts {
-    fn default() -> Self {
+impl Opts {
+    fn new(kind: Kind) -> Self {
+        use super::sockopt as so;
+        let (rcvbuf, sndbuf) = match kind {
+            Kind::Stream => (so::TCP_RMEM[1], so::TCP_WMEM[1]),
+            Kind::Dgram => (so::RMEM_DEFAULT, so::WMEM_DEFAULT),
+        };
         Opts {
             reuseaddr: false,
             reuseport: false,
             keepalive: false,
             linger: None,
-            rcvbuf: 131072,
-            sndbuf: 16384,
+            rcvbuf,
+            sndbuf,
             rcvtimeo: None,
             sndtimeo: None,
             nodelay: false,
@@ -85,8 +95,51 @@ impl Default for Opts {
             keepintvl: 75,
             keepcnt: 9,
             oobinline: false,
+            maxseg: 0,
+            rcvlowat: 1,
+            ints: Default::default(),
         }
     }
+
+    /// A kept option's value (its default if never set).
+    pub fn int(&self, o: &super::sockopt::IntOpt) -> i32 {
+        self.ints
+            .get(&(o.level, o.name))
+            .copied()
+            .unwrap_or(o.default)
+    }
+
+    /// Whether a kept flag (IP_PKTINFO...) is on.
+    pub fn flag(&self, level: i32, name: i32) -> bool {
+        super::sockopt::find(level, name).is_some_and(|o| self.int(o) != 0)
+    }
+}
+
+/// `<asm-generic/sockios.h>`'s SIOCATMARK, which the libc crate lacks.
+const SIOCATMARK: libc::c_ulong = 0x8905;
+
+/// What one receive got.
+#[derive(Default)]
+pub struct Received {
+    /// Bytes copied.
+    pub n: usize,
+    /// The datagram's whole length (a stream: `n`).
+    pub full: usize,
+    /// UDP: the sender.
+    pub from: Option<IpEndpoint>,
+    /// UDP: the local address the datagram was sent to, and the interface it came in on
+    /// (IP_PKTINFO).
+    pub to: Option<(IpAddress, u32)>,
+}
+
+/// What TCP_INFO and TCP_MAXSEG tell.
+pub struct TcpInfo {
+    /// Linux's TCP_* state number.
+    pub state: u8,
+    /// The segment size: TCP_MAXSEG's (536 before a connection), else the path's.
+    pub mss: u32,
+    /// The path MTU (0 when not connected).
+    pub pmtu: u32,
 }
 
 struct State {
@@ -379,7 +432,7 @@ impl InetSocket {
                 shut_rd: false,
                 shut_wr: false,
                 peer: None,
-                opts: Opts::default(),
+                opts: Opts::new(kind),
             }),
             dev: crate::fs::new_dev(),
             ino: crate::fs::new_ino(),
@@ -408,6 +461,9 @@ impl InetSocket {
             };
             self.check_family(&st, to.addr)?;
             let dst = IpEndpoint::new(dest(to.addr), to.port);
+            if g.is_broadcast(dst.addr) && !st.opts.broadcast {
+                return Err(Errno::EACCES);
+            }
             if g.source_for(dst.addr).is_none() {
                 return Err(Errno::ENETUNREACH);
             }
@@ -542,11 +598,23 @@ impl InetSocket {
         st.last = now;
     }
 
+    /// A UDP socket's view of ICMP errors about its datagrams: a connected socket takes the
+    /// one about its peer as its pending error.
+    fn observe_udp(&self, g: &mut Inner, st: &mut State) {
+        let Some(e) = st.handle.and_then(|h| g.take_udp_error(h)) else {
+            return;
+        };
+        if st.peer == Some(e.remote) {
+            st.error = Some(e.errno);
+        }
+    }
+
     /// SO_ERROR: the pending error, cleared.
     pub fn take_error(&self) -> i32 {
-        let g = self.stack.lock();
+        let mut g = self.stack.lock();
         let mut st = self.state();
         self.observe(&g, &mut st);
+        self.observe_udp(&mut g, &mut st);
         st.error.take().map_or(0, |e| e.0)
     }
 
@@ -582,6 +650,10 @@ impl InetSocket {
         let mut g = self.stack.lock();
         let mut st = self.state();
         if self.kind == Kind::Dgram {
+            self.observe_udp(&mut g, &mut st);
+            if let Some(e) = st.error.take() {
+                return Err(e);
+            }
             if st.shut_wr {
                 return Err(Errno::EPIPE);
             }
@@ -597,6 +669,9 @@ impl InetSocket {
             }
             if dst.port == 0 {
                 return Err(Errno::EINVAL);
+            }
+            if g.is_broadcast(dst.addr) && !st.opts.broadcast {
+                return Err(Errno::EACCES);
             }
             let src = match st.addr {
                 Some(a) => a,
@@ -651,14 +726,22 @@ impl InetSocket {
 
     /// Receive into `buf`. Returns (bytes, the datagram's full length, its source). EAGAIN
     /// when nothing is there yet; Ok(0) at end of stream.
-    pub fn recv(
-        &self,
-        buf: &mut [u8],
-        peek: bool,
-    ) -> Result<(usize, usize, Option<IpEndpoint>), Errno> {
+    /// The most one stream receive can return: what the receive buffer holds when full.
+    pub fn rx_capacity(&self) -> usize {
+        let mut g = self.stack.lock();
+        let st = self.state();
+        let cap = st.handle.and_then(|h| g.tcp(h).map(|t| t.recv_capacity()));
+        cap.unwrap_or(st.opts.rcvbuf.max(0) as usize).max(1)
+    }
+
+    pub fn recv(&self, buf: &mut [u8], peek: bool) -> Result<Received, Errno> {
         let mut g = self.stack.lock();
         let mut st = self.state();
         if self.kind == Kind::Dgram {
+            self.observe_udp(&mut g, &mut st);
+            if let Some(e) = st.error.take() {
+                return Err(e);
+            }
             let Some(h) = st.handle else {
                 return Err(Errno::EAGAIN);
             };
@@ -669,13 +752,13 @@ impl InetSocket {
                 return Err(Errno::EAGAIN);
             };
             loop {
-                let (n, full, from) = match u.peek() {
+                let (n, full, from, to) = match u.peek() {
                     Ok((data, meta)) => {
                         let n = data.len().min(buf.len());
                         buf[..n].copy_from_slice(&data[..n]);
-                        (n, data.len(), meta.endpoint)
+                        (n, data.len(), meta.endpoint, meta.local_address)
                     }
-                    Err(_) if shut => return Ok((0, 0, None)),
+                    Err(_) if shut => return Ok(Received::default()),
                     Err(_) => return Err(Errno::EAGAIN),
                 };
                 // A connected socket takes datagrams from its peer only.
@@ -684,8 +767,21 @@ impl InetSocket {
                     let _ = u.recv();
                 }
                 if from_peer {
-                    let shown = self.shown(from);
-                    return Ok((n, full, Some(shown)));
+                    // A datagram from one of our own addresses came over loopback.
+                    let to = to.map(|a| {
+                        let dev = if stack::is_loopback(&a) || stack::is_loopback(&from.addr) {
+                            super::netlink::LO_INDEX
+                        } else {
+                            super::netlink::NIC_INDEX
+                        };
+                        (a, dev)
+                    });
+                    return Ok(Received {
+                        n,
+                        full,
+                        from: Some(self.shown(from)),
+                        to,
+                    });
                 }
             }
         }
@@ -696,13 +792,13 @@ impl InetSocket {
             _ => return Err(Errno::ENOTCONN),
         }
         if st.shut_rd {
-            return Ok((0, 0, None));
+            return Ok(Received::default());
         }
         let Some(h) = st.handle else {
             return Err(Errno::ENOTCONN);
         };
         let Some(t) = g.tcp(h) else {
-            return Ok((0, 0, None));
+            return Ok(Received::default());
         };
         let r = if peek {
             t.peek_slice(buf).map_err(|_| ())
@@ -718,22 +814,41 @@ impl InetSocket {
                 if let Some(e) = st.error.take() {
                     return Err(e);
                 }
-                Ok((0, 0, None))
+                Ok(Received::default())
             }
             Ok(n) => {
                 drop(st);
                 if !peek {
                     self.stack.settle(g);
                 }
-                Ok((n, n, None))
+                Ok(Received {
+                    n,
+                    full: n,
+                    ..Received::default()
+                })
             }
             Err(()) => {
                 if let Some(e) = st.error.take() {
                     return Err(e);
                 }
-                Ok((0, 0, None))
+                Ok(Received::default())
             }
         }
+    }
+
+    /// Close a listener's queue: connections nobody accepted are reset, as Linux does. False
+    /// if `id` was not listening.
+    fn stop_listening(g: &mut Inner, id: u64, port: u16) -> bool {
+        let Some(l) = g.listeners.remove(&id) else {
+            return false;
+        };
+        for h in l.pool.into_iter().chain(l.ready) {
+            if let Some(t) = g.tcp(h) {
+                t.abort();
+            }
+            g.orphan(h, port, stack::NO_OWNER);
+        }
+        true
     }
 
     pub fn shutdown(&self, how: i32) -> Result<(), Errno> {
@@ -746,6 +861,26 @@ impl InetSocket {
         let mut g = self.stack.lock();
         let mut st = self.state();
         self.observe(&g, &mut st);
+        if st.phase == Phase::Listening {
+            // Shutting a listener's reading side stops it listening (accept waiters wake to
+            // EINVAL); a port the kernel chose goes back.
+            if rd {
+                Self::stop_listening(&mut g, self.id, st.port);
+                g.unbind(Proto::Tcp, st.port, self.id);
+                if st.autobound {
+                    st.port = 0;
+                } else {
+                    let b = self.binding(&st, st.addr);
+                    g.bind(Proto::Tcp, st.port, b)?;
+                }
+                st.phase = Phase::Idle;
+                g.unwatch(self.id);
+            }
+            drop(st);
+            self.stack.settle(g);
+            self.queue.notify_all();
+            return Ok(());
+        }
         if self.kind == Kind::Stream && st.phase != Phase::Connected {
             return Err(Errno::ENOTCONN);
         }
@@ -792,6 +927,51 @@ impl InetSocket {
         Ok(())
     }
 
+    pub fn tcp_info(&self) -> TcpInfo {
+        let g = self.stack.lock();
+        let mut st = self.state();
+        self.observe(&g, &mut st);
+        let now = st.handle.map(|h| g.tcp_state(h));
+        use super::sockopt::TcpState as L;
+        let state = match (st.phase, now) {
+            (Phase::Listening, _) => L::Listen,
+            (Phase::Idle, _) | (_, None) => L::Close,
+            (_, Some(s)) => match s {
+                tcp::State::Closed | tcp::State::Listen => L::Close,
+                tcp::State::SynSent => L::SynSent,
+                tcp::State::SynReceived => L::SynRecv,
+                tcp::State::Established => L::Established,
+                tcp::State::FinWait1 => L::FinWait1,
+                tcp::State::FinWait2 => L::FinWait2,
+                tcp::State::CloseWait => L::CloseWait,
+                tcp::State::Closing => L::Closing,
+                tcp::State::LastAck => L::LastAck,
+                // An open socket's connection in TIME-WAIT shows CLOSE (Linux keeps the
+                // time-wait apart from the socket).
+                tcp::State::TimeWait => L::Close,
+            },
+        } as u8;
+        let connected = matches!(st.phase, Phase::Connected | Phase::Connecting);
+        let pmtu = match st.peer {
+            Some(p) if connected => g.mtu_to(p.addr) as u32,
+            _ => 0,
+        };
+        // IP and TCP headers, and TCP's timestamp option.
+        let headers = if matches!(st.peer.map(|p| p.addr), Some(IpAddress::Ipv6(_))) {
+            60 + 12
+        } else {
+            40 + 12
+        };
+        let path = pmtu.saturating_sub(headers);
+        let mss = match (st.opts.maxseg as u32, path) {
+            (0, 0) => 536,
+            (0, p) => p,
+            (m, 0) => m,
+            (m, p) => m.min(p),
+        };
+        TcpInfo { state, mss, pmtu }
+    }
+
     pub fn is_listening(&self) -> bool {
         let _g = self.stack.lock();
         self.state().phase == Phase::Listening
@@ -827,14 +1007,7 @@ impl Drop for InetSocket {
         let mut st = self.state();
         let proto = self.kind.proto();
         let port = st.port;
-        if let Some(l) = g.listeners.remove(&self.id) {
-            // Connections nobody accepted are reset, as Linux does.
-            for h in l.pool.into_iter().chain(l.ready) {
-                if let Some(t) = g.tcp(h) {
-                    t.abort();
-                }
-                g.orphan(h, port, stack::NO_OWNER);
-            }
+        if Self::stop_listening(&mut g, self.id, port) {
             g.unbind(proto, port, self.id);
         }
         match st.handle.take() {
@@ -876,7 +1049,7 @@ impl FileOps for InetSocket {
     }
 
     fn read(&self, buf: &mut [u8], _: u64) -> Result<usize, Errno> {
-        self.recv(buf, false).map(|r| r.0)
+        self.recv(buf, false).map(|r| r.n)
     }
 
     fn write(&self, buf: &[u8], _: u64) -> Result<usize, Errno> {
@@ -903,9 +1076,10 @@ impl FileOps for InetSocket {
             libc::POLLERR as u32,
             libc::POLLRDHUP as u32,
         );
-        let g = self.stack.lock();
+        let mut g = self.stack.lock();
         let mut st = self.state();
         self.observe(&g, &mut st);
+        self.observe_udp(&mut g, &mut st);
         let err = if st.error.is_some() { e } else { 0 };
         if self.kind == Kind::Dgram {
             let mut r = o | err;
@@ -948,7 +1122,15 @@ impl FileOps for InetSocket {
                     return i | o | h | rdhup | err;
                 };
                 let mut r = err;
-                let rx_closed = !t.may_recv();
+                // The peer's FIN is in (smoltcp's may_recv stays true while data is queued).
+                let rx_closed = matches!(
+                    t.state(),
+                    tcp::State::CloseWait
+                        | tcp::State::LastAck
+                        | tcp::State::Closing
+                        | tcp::State::TimeWait
+                        | tcp::State::Closed
+                );
                 if t.can_recv() || rx_closed || st.shut_rd {
                     r |= i;
                 }
@@ -959,7 +1141,9 @@ impl FileOps for InetSocket {
                 if tx_closed || t.send_queue() < t.send_capacity() {
                     r |= o;
                 }
-                if (rx_closed && tx_closed) || t.state() == tcp::State::Closed {
+                // Linux: both directions shut (by either end for reading, by us for
+                // writing), or the connection gone.
+                if ((rx_closed || st.shut_rd) && tx_closed) || t.state() == tcp::State::Closed {
                     r |= h;
                 }
                 r
@@ -968,13 +1152,24 @@ impl FileOps for InetSocket {
     }
 
     fn ioctl(&self, mm: &crate::mm::MemoryManager, req: u64, arg: u64) -> Result<u64, Errno> {
-        match req as libc::c_ulong {
+        let req = req as libc::c_ulong;
+        let queue = matches!(req, libc::FIONREAD | libc::TIOCOUTQ | libc::SIOCOUTQNSD);
+        if queue && self.kind == Kind::Stream && self.is_listening() {
+            return Err(Errno::EINVAL);
+        }
+        match req {
+            // No urgent data is ever held apart (the stack delivers it inline), so the read
+            // position is never at the mark.
+            SIOCATMARK if self.kind == Kind::Stream => {
+                mm.copy_out(arg, &0i32)?;
+                Ok(0)
+            }
             libc::FIONREAD => {
                 let n = self.rx_pending() as i32;
                 mm.copy_out(arg, &n)?;
                 Ok(0)
             }
-            libc::TIOCOUTQ => {
+            libc::TIOCOUTQ | libc::SIOCOUTQNSD => {
                 let n = self.tx_pending() as i32;
                 mm.copy_out(arg, &n)?;
                 Ok(0)

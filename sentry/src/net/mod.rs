@@ -1,8 +1,10 @@
 //! Networking: unix domain sockets, and the TCP/IP stack (smoltcp) with its inet sockets.
 
+pub mod icmp;
 pub mod ifreq;
 pub mod inet;
 pub mod netlink;
+pub mod sockopt;
 pub mod stack;
 pub mod unix;
 

@@ -26,8 +26,8 @@ use crate::kernel::wait::WaitQueue;
 use crate::vfs::{FileOps, Stat};
 
 /// Index of the loopback interface; the taken-over interface is the next.
-const LO_INDEX: u32 = 1;
-const NIC_INDEX: u32 = 2;
+pub const LO_INDEX: u32 = 1;
+pub const NIC_INDEX: u32 = 2;
 /// Loopback's MTU as Linux reports it.
 const LO_MTU: u32 = 65536;
 /// The main routing table.

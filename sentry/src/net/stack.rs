@@ -28,7 +28,7 @@ pub const TCP_BUF: usize = 256 * 1024;
 pub const UDP_BUF: usize = 212_992;
 const UDP_PACKETS: usize = 256;
 /// Ephemeral ports: /proc/sys/net/ipv4/ip_local_port_range's default.
-const EPHEMERAL: std::ops::RangeInclusive<u16> = 32768..=60999;
+pub const EPHEMERAL: std::ops::RangeInclusive<u16> = 32768..=60999;
 /// The owner of orphans that hold no port claim of their own (connections a listener never
 /// handed out).
 pub const NO_OWNER: u64 = 0;
@@ -60,7 +60,12 @@ pub struct NicInfo {
 struct Link {
     queue: VecDeque<Vec<u8>>,
     wire: Option<Wire>,
+    /// ICMP errors about our UDP datagrams seen going in, for the stack to hand out.
+    icmp: Vec<super::icmp::UdpError>,
 }
+
+/// At most this many ICMP errors wait between two runs of the stack (a flood is cut short).
+const MAX_ICMP_PENDING: usize = 64;
 
 struct Wire {
     fd: Arc<OwnedFd>,
@@ -79,7 +84,7 @@ fn random_port() -> u16 {
     EPHEMERAL.start() + u16::from_le_bytes(b) % span
 }
 
-fn is_loopback(a: &IpAddress) -> bool {
+pub fn is_loopback(a: &IpAddress) -> bool {
     match a {
         IpAddress::Ipv4(v) => v.is_loopback(),
         IpAddress::Ipv6(v) => v.is_loopback(),
@@ -95,6 +100,16 @@ impl Wire {
         }
         if f[..6] == self.mac.0 {
             return Some(true);
+        }
+        // The stack takes any address routed to it (all of 127.0.0.0/8), so it would answer
+        // ARP for every address of the wire's network: only replies for our own go out.
+        let arp = u16::from_be_bytes([f[12], f[13]]) == 0x0806 && f.len() >= ETH_HEADER + 28;
+        if arp && f[ETH_HEADER + 6..ETH_HEADER + 8] == [0, 2] {
+            let s = &f[ETH_HEADER + 14..ETH_HEADER + 18];
+            return self
+                .local
+                .contains(&IpAddress::v4(s[0], s[1], s[2], s[3]))
+                .then_some(false);
         }
         if f[0] & 1 == 0 {
             return Some(false);
@@ -118,6 +133,8 @@ impl Wire {
         };
         match target {
             Some(t) if self.local.contains(&t) => Some(true),
+            // 127.0.0.0/8 is all ours; IPv6 loopback is only ::1, which is in `local`.
+            Some(IpAddress::Ipv4(t)) if t.is_loopback() => Some(true),
             Some(t) if is_loopback(&t) => None,
             _ => Some(false),
         }
@@ -197,6 +214,18 @@ impl Device for Link {
 
     fn receive(&mut self, _: SInstant) -> Option<(LinkRx, LinkTx<'_>)> {
         let p = self.queue.pop_front()?;
+        let ip = match &self.wire {
+            None => Some(&p[..]),
+            Some(_) => match p.get(12..14) {
+                Some([0x08, 0x00]) | Some([0x86, 0xdd]) => p.get(ETH_HEADER..),
+                _ => None,
+            },
+        };
+        if let Some(e) = ip.and_then(super::icmp::udp_error) {
+            if self.icmp.len() < MAX_ICMP_PENDING {
+                self.icmp.push(e);
+            }
+        }
         Some((
             LinkRx(p),
             LinkTx {
@@ -211,6 +240,21 @@ impl Device for Link {
             queue: &mut self.queue,
             wire: self.wire.as_ref(),
         })
+    }
+}
+
+/// Whether a frame from the wire carries a loopback address (as source, destination, or
+/// ARP's sender or target): Linux drops such martians on every interface but `lo`, and so
+/// must we, or a neighbour could reach services bound to 127.0.0.1.
+fn martian(f: &[u8]) -> bool {
+    let v4 = |b: &[u8]| b.first() == Some(&127);
+    let v6 = |b: &[u8]| <[u8; 16]>::try_from(b).is_ok_and(|a| Ipv6Address::from(a).is_loopback());
+    let p = &f[ETH_HEADER.min(f.len())..];
+    match u16::from_be_bytes([f[12], f[13]]) {
+        0x0800 => v4(p.get(12..16).unwrap_or(&[])) || v4(p.get(16..20).unwrap_or(&[])),
+        0x86dd => v6(p.get(8..24).unwrap_or(&[])) || v6(p.get(24..40).unwrap_or(&[])),
+        0x0806 => v4(p.get(14..18).unwrap_or(&[])) || v4(p.get(24..28).unwrap_or(&[])),
+        _ => false,
     }
 }
 
@@ -236,7 +280,7 @@ fn rx_loop(stack: Weak<Stack>, fd: Arc<OwnedFd>, mac: EthernetAddress) {
                     let f = &buf[..n];
                     // Our own frames going out are seen here too; and only what is addressed
                     // to us (or to all) is ours.
-                    if f[6..12] == mac.0 || (f[..6] != mac.0 && f[0] & 1 == 0) {
+                    if f[6..12] == mac.0 || (f[..6] != mac.0 && f[0] & 1 == 0) || martian(f) {
                         continue;
                     }
                     g.dev.queue.push_back(f.to_vec());
@@ -335,6 +379,8 @@ pub struct Inner {
     timer_at: Option<std::time::Instant>,
     /// Listening sockets, by socket id.
     pub listeners: HashMap<u64, Listener>,
+    /// The last ICMP error about each UDP socket's datagrams, until the socket looks.
+    udp_errors: HashMap<SocketHandle, super::icmp::UdpError>,
 }
 
 /// A listening socket's connections: smoltcp's TCP socket takes one connection, so a listener
@@ -389,6 +435,7 @@ impl Stack {
         let mut dev = Link {
             queue: VecDeque::new(),
             wire,
+            icmp: Vec::new(),
         };
         let epoch = std::time::Instant::now();
         let mut iface = Interface::new(Config::new(hw), &mut dev, SInstant::from_micros(0));
@@ -398,6 +445,18 @@ impl Stack {
                     tracing::warn!("address {c} left out: the interface holds 8 at most");
                 }
             }
+        });
+        // All of 127.0.0.0/8 is ours, as on Linux: the stack takes packets for any address
+        // routed through one of its own.
+        iface.set_any_ip(true);
+        let lo_net = smoltcp::iface::Route {
+            cidr: IpCidr::new(IpAddress::v4(127, 0, 0, 0), 8),
+            via_router: IpAddress::v4(127, 0, 0, 1),
+            preferred_until: None,
+            expires_at: None,
+        };
+        iface.routes_mut().update(|r| {
+            let _ = r.push(lo_net);
         });
         for g in &gateways {
             let r = match *g {
@@ -426,6 +485,7 @@ impl Stack {
                 next_id: 1,
                 timer_at: None,
                 listeners: HashMap::new(),
+                udp_errors: HashMap::new(),
             }),
             timer: Condvar::new(),
         });
@@ -504,12 +564,49 @@ impl Inner {
                 break;
             }
         }
+        self.route_icmp();
         let ids: Vec<u64> = self.listeners.keys().copied().collect();
         for id in ids {
             self.refill(id);
         }
-        self.reap_orphans();
+        if self.reap_orphans() {
+            // Resets to send for orphans that were just aborted.
+            for _ in 0..MAX_ROUNDS {
+                let now = self.now();
+                let r = self.iface.poll(now, &mut self.dev, &mut self.sockets);
+                if r == PollResult::None && self.dev.queue.is_empty() {
+                    break;
+                }
+            }
+            self.reap_orphans();
+        }
         self.notify_changed();
+    }
+
+    /// Hand ICMP errors to the UDP sockets on the port they are about.
+    fn route_icmp(&mut self) {
+        for e in std::mem::take(&mut self.dev.icmp) {
+            let hits: Vec<SocketHandle> = self
+                .live
+                .iter()
+                .filter(|(_, p)| **p == Proto::Udp)
+                .map(|(h, _)| *h)
+                .filter(|h| {
+                    self.udp_ref(*h).is_some_and(|u| {
+                        let ep = u.endpoint();
+                        ep.port == e.local.port && ep.addr.is_none_or(|a| a == e.local.addr)
+                    })
+                })
+                .collect();
+            for h in hits {
+                self.udp_errors.insert(h, e);
+            }
+        }
+    }
+
+    /// The ICMP error waiting for UDP socket `h`, taken.
+    pub fn take_udp_error(&mut self, h: SocketHandle) -> Option<super::icmp::UdpError> {
+        self.udp_errors.remove(&h)
     }
 
     fn next_poll(&mut self) -> Option<std::time::Instant> {
@@ -518,14 +615,20 @@ impl Inner {
         Some(std::time::Instant::now() + Duration::from_micros(d.total_micros()))
     }
 
-    fn reap_orphans(&mut self) {
+    /// Remove orphans whose connections are over; returns whether any was reset here (its
+    /// RST is yet to be sent).
+    fn reap_orphans(&mut self) -> bool {
+        let mut aborted = false;
         let mut i = 0;
         while i < self.orphans.len() {
             let (h, proto, port, owner) = self.orphans[i];
             // Data for a closed socket has no reader: reset the connection, as Linux does.
             if let Some(t) = self.tcp(h) {
-                if t.recv_queue() > 0 {
+                if t.recv_queue() > 0 && t.state() != tcp::State::Closed {
                     t.abort();
+                    aborted = true;
+                    i += 1;
+                    continue;
                 }
             }
             if self.tcp_state(h) == tcp::State::Closed {
@@ -536,6 +639,7 @@ impl Inner {
                 i += 1;
             }
         }
+        aborted
     }
 
     /// A fingerprint of what a waiter can observe of a socket.
@@ -545,7 +649,9 @@ impl Inner {
             let v = if let Some(s) = self.tcp_ref(h) {
                 (s.state() as u64) | (s.recv_queue() as u64) << 8 | (s.send_queue() as u64) << 36
             } else if let Some(s) = self.udp_ref(h) {
-                (s.recv_queue() as u64) | (s.send_queue() as u64) << 32
+                (s.recv_queue() as u64)
+                    | (s.send_queue() as u64) << 32
+                    | (self.udp_errors.contains_key(&h) as u64) << 63
             } else {
                 0
             };
@@ -658,8 +764,9 @@ impl Inner {
     }
 
     /// Whether `addr` is one of the stack's own addresses.
+    /// Whether `addr` is one of ours: the interfaces' addresses and all of 127.0.0.0/8.
     pub fn is_local(&self, addr: IpAddress) -> bool {
-        self.iface.has_ip_addr(addr)
+        self.iface.has_ip_addr(addr) || matches!(addr, IpAddress::Ipv4(a) if a.is_loopback())
     }
 
     /// A new TCP socket in the set.
@@ -794,15 +901,41 @@ impl Inner {
     }
 
     pub fn remove(&mut self, h: SocketHandle) {
+        self.udp_errors.remove(&h);
         if self.live.remove(&h).is_some() {
             self.sockets.remove(h);
+        }
+    }
+
+    /// The MTU of the way to `dst`: loopback's for our own addresses, else the interface's.
+    pub fn mtu_to(&self, dst: IpAddress) -> usize {
+        match (&self.dev.wire, self.is_local(dst) || is_loopback(&dst)) {
+            (Some(w), false) => w.mtu,
+            _ => LOOPBACK_MTU,
         }
     }
 
     /// The source address for reaching `dst`, if the stack has a route there: the address
     /// itself if it is ours, else an address of ours on the same network, else (through a
     /// default gateway) our first address of that family on the interface.
+    /// Whether `dst` is an IPv4 broadcast address: the limited one or an interface's
+    /// directed one (sending there needs SO_BROADCAST).
+    pub fn is_broadcast(&self, dst: IpAddress) -> bool {
+        let IpAddress::Ipv4(v4) = dst else {
+            return false;
+        };
+        v4.is_broadcast()
+            || self.iface.ip_addrs().iter().any(|c| match c {
+                smoltcp::wire::IpCidr::Ipv4(c) => c.prefix_len() < 31 && c.broadcast() == Some(v4),
+                _ => false,
+            })
+    }
+
     pub fn source_for(&mut self, dst: IpAddress) -> Option<IpAddress> {
+        // As Linux's `local 127.0.0.0/8 dev lo src 127.0.0.1`.
+        if matches!(dst, IpAddress::Ipv4(a) if a.is_loopback()) {
+            return Some(IpAddress::v4(127, 0, 0, 1));
+        }
         if self.is_local(dst) {
             return Some(dst);
         }

@@ -9,6 +9,7 @@ use smoltcp::wire::{IpAddress, IpEndpoint, Ipv4Address, Ipv6Address};
 use crate::errno::{Errno, SysResult};
 use crate::kernel::Task;
 use crate::net::inet::{InetSocket, Kind, Opts};
+use crate::net::sockopt;
 use crate::vfs::OpenFile;
 
 const SIN_LEN: usize = std::mem::size_of::<libc::sockaddr_in>();
@@ -26,6 +27,10 @@ pub fn inet_of(f: &Arc<OpenFile>) -> Option<Arc<InetSocket>> {
 
 /// socket(AF_INET/AF_INET6, ...).
 pub fn create(t: &Task, v6: bool, ty: i32, proto: i32) -> Result<Arc<InetSocket>, Errno> {
+    // inet_create's first check: IPPROTO_MAX is 263 (MPTCP is 262).
+    if !(0..263).contains(&proto) {
+        return Err(Errno::EINVAL);
+    }
     let kind = match ty {
         libc::SOCK_STREAM => Kind::Stream,
         libc::SOCK_DGRAM => Kind::Dgram,
@@ -54,11 +59,12 @@ fn read_addr(t: &Task, s: &InetSocket, addr: u64, len: u64) -> Result<Option<IpE
         return Ok(None);
     }
     if s.v6 {
-        if family != libc::AF_INET6 {
-            return Err(Errno::EAFNOSUPPORT);
-        }
+        // inet6_bind and tcp_v6_connect look at the length first.
         if raw.len() < SIN6_LEN_RFC2133 {
             return Err(Errno::EINVAL);
+        }
+        if family != libc::AF_INET6 {
+            return Err(Errno::EAFNOSUPPORT);
         }
         let port = u16::from_be_bytes([raw[2], raw[3]]);
         let mut a = [0u8; 16];
@@ -277,29 +283,65 @@ pub fn send(
     }
 }
 
-/// recv/recvfrom/recvmsg: returns (data, the datagram's full length, its source).
-pub fn recv(
-    t: &mut Task,
-    f: &OpenFile,
-    s: &InetSocket,
-    cap: usize,
-    flags: u64,
-) -> Result<(Vec<u8>, usize, Option<IpEndpoint>), Errno> {
+/// What recv/recvfrom/recvmsg got: the bytes (none kept under a stream's MSG_TRUNC) and the
+/// rest of `net::inet::Received`.
+struct Got {
+    buf: Vec<u8>,
+    full: usize,
+    from: Option<IpEndpoint>,
+    to: Option<(IpAddress, u32)>,
+}
+
+impl Got {
+    /// The call's return value: MSG_TRUNC makes a datagram socket return its whole length.
+    fn ret(&self, s: &InetSocket, flags: u64) -> u64 {
+        if flags & libc::MSG_TRUNC as u64 != 0 && s.kind == Kind::Dgram {
+            return self.full as u64;
+        }
+        self.buf.len() as u64
+    }
+
+    /// Whether the bytes go to the application: MSG_TRUNC on a stream discards them.
+    fn copies(s: &InetSocket, flags: u64) -> bool {
+        !(s.kind == Kind::Stream && flags & libc::MSG_TRUNC as u64 != 0)
+    }
+}
+
+/// The largest buffer one receive fills: a stream gives what its receive buffer holds (more
+/// arrives only as the application reads), a datagram at most 64 KiB.
+fn recv_cap(s: &InetSocket, want: usize, waitall: bool) -> usize {
+    match s.kind {
+        Kind::Dgram => want.min(1 << 16),
+        Kind::Stream if waitall => want.min(1 << 26),
+        Kind::Stream => want.min(s.rx_capacity()),
+    }
+}
+
+fn recv(t: &mut Task, f: &OpenFile, s: &InetSocket, want: usize, flags: u64) -> Result<Got, Errno> {
+    // Urgent data is never held apart (see SIOCATMARK), so there is none to read out of band:
+    // tcp_recvmsg says ENOTCONN on a listener, then EINVAL.
+    if flags & libc::MSG_OOB as u64 != 0 && s.kind == Kind::Stream {
+        return Err(if s.is_listening() {
+            Errno::ENOTCONN
+        } else {
+            Errno::EINVAL
+        });
+    }
     let peek = flags & libc::MSG_PEEK as u64 != 0;
     let waitall = flags & libc::MSG_WAITALL as u64 != 0 && s.kind == Kind::Stream && !peek;
     let nonblock = nonblocking(f, flags);
     let timeout = s.opts().rcvtimeo;
+    let cap = recv_cap(s, want, waitall);
     let mut buf = vec![0u8; cap];
     let mut got = 0usize;
-    let mut meta = (0usize, None);
+    let mut first = None;
     loop {
         let r = blocking(t, s, nonblock, timeout, || s.recv(&mut buf[got..], peek));
         match r {
-            Ok((n, full, from)) => {
-                if got == 0 {
-                    meta = (full, from);
-                }
-                got += n;
+            Ok(r) => {
+                got += r.n;
+                let n = r.n;
+                first.get_or_insert(r);
                 if !waitall || got >= cap || n == 0 {
                     break;
                 }
@@ -309,51 +351,106 @@ pub fn recv(
         }
     }
     buf.truncate(got);
-    let full = if s.kind == Kind::Stream { got } else { meta.0 };
-    Ok((buf, full, meta.1))
+    let first = first.unwrap_or_default();
+    let full = if s.kind == Kind::Stream {
+        got
+    } else {
+        first.full
+    };
+    Ok(Got {
+        buf,
+        full,
+        from: first.from,
+        to: first.to,
+    })
 }
 
 pub fn recvfrom(t: &mut Task, f: &OpenFile, s: &InetSocket, a: [u64; 6]) -> SysResult {
     let flags = a[3];
-    let (buf, full, from) = recv(t, f, s, (a[2] as usize).min(1 << 26), flags)?;
-    t.mm.write_bytes(a[1], &buf)?;
-    if let (Some(from), true) = (from, a[4] != 0) {
+    let got = recv(t, f, s, a[2] as usize, flags)?;
+    if Got::copies(s, flags) {
+        t.mm.write_bytes(a[1], &got.buf)?;
+    }
+    if let (Some(from), true) = (got.from, a[4] != 0) {
         write_addr(t, s.v6, a[4], a[5], from)?;
     }
-    let n = if flags & libc::MSG_TRUNC as u64 != 0 && s.kind == Kind::Dgram {
-        full
-    } else {
-        buf.len()
-    };
-    Ok(n as u64)
+    Ok(got.ret(s, flags))
 }
 
-/// recvmsg: the header at `hdr` (name, iovecs; no control messages for inet sockets yet).
+/// The control messages a datagram carries: IP_PKTINFO / IPV6_PKTINFO when asked for.
+fn control(s: &InetSocket, got: &Got, room: usize, msg_flags: &mut i32) -> Vec<u8> {
+    let mut out = Vec::new();
+    let Some((to, index)) = got.to else {
+        return out;
+    };
+    let o = s.opts();
+    let v4 = match to {
+        IpAddress::Ipv4(a) => Some(a.octets()),
+        IpAddress::Ipv6(_) => None,
+    };
+    if let (true, Some(a)) = (o.flag(libc::IPPROTO_IP, libc::IP_PKTINFO), v4) {
+        // struct in_pktinfo: ifindex, spec_dst, addr.
+        let mut d = index.to_ne_bytes().to_vec();
+        d.extend_from_slice(&a);
+        d.extend_from_slice(&a);
+        super::socket::put_cmsg(
+            &mut out,
+            room,
+            libc::IPPROTO_IP,
+            libc::IP_PKTINFO,
+            &d,
+            msg_flags,
+        );
+    }
+    if s.v6 && o.flag(libc::IPPROTO_IPV6, libc::IPV6_RECVPKTINFO) {
+        // struct in6_pktinfo: the address (IPv4 ones mapped), ifindex.
+        let addr = match to {
+            IpAddress::Ipv6(a) => a.octets(),
+            IpAddress::Ipv4(a) => std::net::Ipv4Addr::from(a.octets())
+                .to_ipv6_mapped()
+                .octets(),
+        };
+        let mut d = addr.to_vec();
+        d.extend_from_slice(&index.to_ne_bytes());
+        super::socket::put_cmsg(
+            &mut out,
+            room,
+            libc::IPPROTO_IPV6,
+            libc::IPV6_PKTINFO,
+            &d,
+            msg_flags,
+        );
+    }
+    out
+}
+
+/// recvmsg: the header at `hdr` (name, iovecs, control).
 pub fn recvmsg(t: &mut Task, f: &OpenFile, s: &InetSocket, hdr: u64, flags: u64) -> SysResult {
     let h: [u64; 7] = t.mm.copy_in(hdr)?;
-    let (name, iov, iovlen) = (h[0], h[2], h[3]);
+    let (name, iov, iovlen, ctl, ctllen) = (h[0], h[2], h[3], h[4], h[5]);
     let iovs = super::socket::read_iovs(t, iov, iovlen)?;
-    let cap = iovs
+    let want = iovs
         .iter()
         .fold(0usize, |c, v| c.saturating_add(v[1] as usize));
-    let (buf, full, from) = recv(t, f, s, cap.min(1 << 26), flags)?;
-    super::socket::scatter(t, &iovs, &buf)?;
+    let got = recv(t, f, s, want, flags)?;
+    if Got::copies(s, flags) {
+        super::socket::scatter(t, &iovs, &got.buf)?;
+    }
     let mut msg_flags = 0i32;
-    if full > buf.len() {
+    if got.full > got.buf.len() {
         msg_flags |= libc::MSG_TRUNC;
     }
-    t.mm.copy_out(hdr.wrapping_add(40), &0u64)?;
+    let control = control(s, &got, ctllen as usize, &mut msg_flags);
+    if !control.is_empty() {
+        t.mm.write_bytes(ctl, &control)?;
+    }
+    t.mm.copy_out(hdr.wrapping_add(40), &(control.len() as u64))?;
     t.mm.copy_out(hdr.wrapping_add(48), &msg_flags)?;
-    match (from, name != 0) {
+    match (got.from, name != 0) {
         (Some(from), true) => write_addr(t, s.v6, name, hdr.wrapping_add(8), from)?,
         _ => t.mm.copy_out(hdr.wrapping_add(8), &0u32)?,
     }
-    let n = if flags & libc::MSG_TRUNC as u64 != 0 && s.kind == Kind::Dgram {
-        full
-    } else {
-        buf.len()
-    };
-    Ok(n as u64)
+    Ok(got.ret(s, flags))
 }
 
 fn timeval_in(t: &Task, addr: u64, len: u64) -> Result<Option<Duration>, Errno> {
@@ -380,6 +477,39 @@ fn timeval_out(d: Option<Duration>) -> Vec<u8> {
     v
 }
 
+/// Whether `level` is one this socket has options at: Ok(true) yes, Ok(false) a level Linux
+/// knows but not for this socket (get: EOPNOTSUPP; set: ENOPROTOOPT), as for unknown levels.
+fn level_applies(s: &InetSocket, level: i32) -> bool {
+    match level {
+        libc::SOL_SOCKET | libc::IPPROTO_IP => true,
+        libc::IPPROTO_IPV6 => s.v6,
+        libc::IPPROTO_TCP => s.kind == Kind::Stream,
+        libc::IPPROTO_UDP => s.kind == Kind::Dgram,
+        _ => false,
+    }
+}
+
+/// A kept option (see `net::sockopt`) this socket has.
+fn kept(s: &InetSocket, level: i32, name: i32) -> Option<&'static sockopt::IntOpt> {
+    sockopt::find(level, name).filter(|o| match o.applies {
+        sockopt::Applies::All => true,
+        sockopt::Applies::Stream => s.kind == Kind::Stream,
+        sockopt::Applies::Dgram => s.kind == Kind::Dgram,
+    })
+}
+
+/// SO_RCVBUF/SO_SNDBUF: Linux caps the value by {r,w}mem_max (unless forced), doubles it for
+/// bookkeeping, and has floors.
+fn buf_size(v: i32, max: i32, min: i32, force: bool) -> i32 {
+    let v = v as u32;
+    let v = if force {
+        v.min(i32::MAX as u32 / 2)
+    } else {
+        v.min(max as u32)
+    };
+    ((v * 2) as i32).max(min)
+}
+
 pub fn setsockopt(
     t: &mut Task,
     s: &InetSocket,
@@ -388,6 +518,9 @@ pub fn setsockopt(
     val: u64,
     len: u64,
 ) -> SysResult {
+    if !level_applies(s, level) {
+        return Err(Errno::ENOPROTOOPT);
+    }
     if level == libc::SOL_SOCKET && (name == libc::SO_RCVTIMEO || name == libc::SO_SNDTIMEO) {
         let d = timeval_in(t, val, len)?;
         s.set_opts(|o| {
@@ -416,49 +549,72 @@ pub fn setsockopt(
         return Err(Errno::EINVAL);
     }
     let v: i32 = t.mm.copy_in(val)?;
-    let stream = s.kind == Kind::Stream;
     let set = |f: &dyn Fn(&mut Opts)| {
         s.set_opts(|o| {
             f(o);
             Ok(())
         })
     };
+    if let Some(k) = kept(s, level, name) {
+        let v = k.accept(v)?;
+        return s
+            .set_opts(|o| {
+                o.ints.insert((level, name), v);
+                Ok(())
+            })
+            .map(|()| 0);
+    }
+    let admin = t.creds.has_cap(caps::Capability::CAP_NET_ADMIN);
     match (level, name) {
         (libc::SOL_SOCKET, libc::SO_REUSEADDR) => set(&|o| o.reuseaddr = v != 0)?,
         (libc::SOL_SOCKET, libc::SO_REUSEPORT) => set(&|o| o.reuseport = v != 0)?,
         (libc::SOL_SOCKET, libc::SO_KEEPALIVE) => set(&|o| o.keepalive = v != 0)?,
         (libc::SOL_SOCKET, libc::SO_BROADCAST) => set(&|o| o.broadcast = v != 0)?,
         (libc::SOL_SOCKET, libc::SO_OOBINLINE) => set(&|o| o.oobinline = v != 0)?,
-        // Linux doubles the value (for bookkeeping overhead) and has floors.
         (libc::SOL_SOCKET, libc::SO_RCVBUF | libc::SO_RCVBUFFORCE) => {
-            set(&|o| o.rcvbuf = (v.clamp(1152, 1 << 30)) * 2)?
+            let force = name == libc::SO_RCVBUFFORCE;
+            if force && !admin {
+                return Err(Errno::EPERM);
+            }
+            let n = buf_size(v, sockopt::RMEM_MAX, sockopt::MIN_RCVBUF, force);
+            set(&|o| o.rcvbuf = n)?
         }
         (libc::SOL_SOCKET, libc::SO_SNDBUF | libc::SO_SNDBUFFORCE) => {
-            set(&|o| o.sndbuf = (v.clamp(2304, 1 << 30)) * 2)?
+            let force = name == libc::SO_SNDBUFFORCE;
+            if force && !admin {
+                return Err(Errno::EPERM);
+            }
+            let n = buf_size(v, sockopt::WMEM_MAX, sockopt::MIN_SNDBUF, force);
+            set(&|o| o.sndbuf = n)?
         }
-        (libc::SOL_SOCKET, libc::SO_PRIORITY | libc::SO_RCVLOWAT | libc::SO_PASSCRED) => {}
-        (libc::IPPROTO_TCP, libc::TCP_NODELAY) if stream => set(&|o| o.nodelay = v != 0)?,
-        (libc::IPPROTO_TCP, libc::TCP_KEEPIDLE) if stream => {
+        // A low-water mark of 0 is 1; Linux has no SO_SNDLOWAT to set.
+        (libc::SOL_SOCKET, libc::SO_RCVLOWAT) => set(&|o| o.rcvlowat = v.max(1))?,
+        (libc::IPPROTO_TCP, libc::TCP_NODELAY) => set(&|o| o.nodelay = v != 0)?,
+        (libc::IPPROTO_TCP, libc::TCP_KEEPIDLE) => {
             if !(1..=32767).contains(&v) {
                 return Err(Errno::EINVAL);
             }
             set(&|o| o.keepidle = v)?
         }
-        (libc::IPPROTO_TCP, libc::TCP_KEEPINTVL) if stream => {
+        (libc::IPPROTO_TCP, libc::TCP_KEEPINTVL) => {
             if !(1..=32767).contains(&v) {
                 return Err(Errno::EINVAL);
             }
             set(&|o| o.keepintvl = v)?
         }
-        (libc::IPPROTO_TCP, libc::TCP_KEEPCNT) if stream => {
+        (libc::IPPROTO_TCP, libc::TCP_KEEPCNT) => {
             if !(1..=127).contains(&v) {
                 return Err(Errno::EINVAL);
             }
             set(&|o| o.keepcnt = v)?
         }
-        (libc::IPPROTO_TCP, libc::TCP_CORK | libc::TCP_QUICKACK | libc::TCP_DEFER_ACCEPT)
-            if stream => {}
-        (libc::IPPROTO_TCP, _) if !stream => return Err(Errno::ENOPROTOOPT),
+        // Linux's TCP_MIN_MSS and MAX_TCP_WINDOW.
+        (libc::IPPROTO_TCP, libc::TCP_MAXSEG) => {
+            if v != 0 && !(88..=32767).contains(&v) {
+                return Err(Errno::EINVAL);
+            }
+            set(&|o| o.maxseg = v)?
+        }
         (libc::IPPROTO_IP, libc::IP_TTL) => {
             let ttl = if v == -1 { 64 } else { v };
             if !(1..=255).contains(&ttl) {
@@ -467,37 +623,36 @@ pub fn setsockopt(
             set(&|o| o.ttl = ttl)?
         }
         (libc::IPPROTO_IP, libc::IP_TOS) => set(&|o| o.tos = v & 0xfc)?,
-        (
-            libc::IPPROTO_IP,
-            libc::IP_MULTICAST_TTL
-            | libc::IP_MULTICAST_LOOP
-            | libc::IP_RECVERR
-            | libc::IP_PKTINFO
-            | libc::IP_MTU_DISCOVER
-            | libc::IP_RECVTOS
-            | libc::IP_RECVTTL,
-        ) => {}
-        (libc::IPPROTO_IPV6, libc::IPV6_V6ONLY) if s.v6 => {
+        (libc::IPPROTO_IPV6, libc::IPV6_V6ONLY) => {
+            // Fixed once the socket has a port.
+            if s.local().port != 0 {
+                return Err(Errno::EINVAL);
+            }
             set(&|o| o.v6only = v != 0)?;
         }
-        (libc::IPPROTO_IPV6, libc::IPV6_UNICAST_HOPS) if s.v6 => {
+        (libc::IPPROTO_IPV6, libc::IPV6_UNICAST_HOPS) => {
             let hops = if v == -1 { 64 } else { v };
             if !(0..=255).contains(&hops) {
                 return Err(Errno::EINVAL);
             }
             set(&|o| o.ttl = hops)?
         }
-        (
-            libc::IPPROTO_IPV6,
-            libc::IPV6_MULTICAST_HOPS
-            | libc::IPV6_MULTICAST_LOOP
-            | libc::IPV6_RECVERR
-            | libc::IPV6_RECVPKTINFO
-            | libc::IPV6_TCLASS,
-        ) if s.v6 => {}
         _ => return Err(Errno::ENOPROTOOPT),
     }
     Ok(0)
+}
+
+/// struct tcp_info as Linux lays out its first 104 bytes (up to tcpi_total_retrans): what
+/// the stack knows is filled in, counters it does not keep are 0.
+fn tcp_info(i: &crate::net::inet::TcpInfo) -> Vec<u8> {
+    let mut b = vec![0u8; 104];
+    b[0] = i.state;
+    // tcpi_snd_mss at 24, tcpi_rcv_mss at 28, tcpi_pmtu at 64, tcpi_advmss at 88.
+    b[24..28].copy_from_slice(&i.mss.to_ne_bytes());
+    b[28..32].copy_from_slice(&i.mss.to_ne_bytes());
+    b[64..68].copy_from_slice(&i.pmtu.to_ne_bytes());
+    b[88..92].copy_from_slice(&i.mss.to_ne_bytes());
+    b
 }
 
 pub fn getsockopt(
@@ -512,10 +667,14 @@ pub fn getsockopt(
     if (len as i32) < 0 {
         return Err(Errno::EINVAL);
     }
+    if !level_applies(s, level) {
+        return Err(Errno::EOPNOTSUPP);
+    }
     let o = s.opts();
     let stream = s.kind == Kind::Stream;
     let int = |v: i32| v.to_ne_bytes().to_vec();
     let out: Vec<u8> = match (level, name) {
+        _ if kept(s, level, name).is_some() => int(kept(s, level, name).map_or(0, |k| o.int(k))),
         (libc::SOL_SOCKET, libc::SO_TYPE) => int(if stream {
             libc::SOCK_STREAM
         } else {
@@ -538,6 +697,8 @@ pub fn getsockopt(
         (libc::SOL_SOCKET, libc::SO_OOBINLINE) => int(o.oobinline as i32),
         (libc::SOL_SOCKET, libc::SO_RCVBUF) => int(o.rcvbuf),
         (libc::SOL_SOCKET, libc::SO_SNDBUF) => int(o.sndbuf),
+        (libc::SOL_SOCKET, libc::SO_RCVLOWAT) => int(o.rcvlowat),
+        (libc::SOL_SOCKET, libc::SO_SNDLOWAT) => int(1),
         (libc::SOL_SOCKET, libc::SO_RCVTIMEO) => timeval_out(o.rcvtimeo),
         (libc::SOL_SOCKET, libc::SO_SNDTIMEO) => timeval_out(o.sndtimeo),
         (libc::SOL_SOCKET, libc::SO_LINGER) => {
@@ -545,16 +706,16 @@ pub fn getsockopt(
             v.extend_from_slice(&(o.linger.unwrap_or(0) as i32).to_ne_bytes());
             v
         }
-        (libc::IPPROTO_TCP, libc::TCP_NODELAY) if stream => int(o.nodelay as i32),
-        (libc::IPPROTO_TCP, libc::TCP_KEEPIDLE) if stream => int(o.keepidle),
-        (libc::IPPROTO_TCP, libc::TCP_KEEPINTVL) if stream => int(o.keepintvl),
-        (libc::IPPROTO_TCP, libc::TCP_KEEPCNT) if stream => int(o.keepcnt),
-        (libc::IPPROTO_TCP, libc::TCP_MAXSEG) if stream => int(65483),
-        (libc::IPPROTO_TCP, _) if !stream => return Err(Errno::ENOPROTOOPT),
+        (libc::IPPROTO_TCP, libc::TCP_NODELAY) => int(o.nodelay as i32),
+        (libc::IPPROTO_TCP, libc::TCP_KEEPIDLE) => int(o.keepidle),
+        (libc::IPPROTO_TCP, libc::TCP_KEEPINTVL) => int(o.keepintvl),
+        (libc::IPPROTO_TCP, libc::TCP_KEEPCNT) => int(o.keepcnt),
+        (libc::IPPROTO_TCP, libc::TCP_MAXSEG) => int(s.tcp_info().mss as i32),
+        (libc::IPPROTO_TCP, libc::TCP_INFO) => tcp_info(&s.tcp_info()),
         (libc::IPPROTO_IP, libc::IP_TTL) => int(o.ttl),
         (libc::IPPROTO_IP, libc::IP_TOS) => int(o.tos),
-        (libc::IPPROTO_IPV6, libc::IPV6_V6ONLY) if s.v6 => int(o.v6only as i32),
-        (libc::IPPROTO_IPV6, libc::IPV6_UNICAST_HOPS) if s.v6 => int(o.ttl),
+        (libc::IPPROTO_IPV6, libc::IPV6_V6ONLY) => int(o.v6only as i32),
+        (libc::IPPROTO_IPV6, libc::IPV6_UNICAST_HOPS) => int(o.ttl),
         _ => return Err(Errno::ENOPROTOOPT),
     };
     let n = out.len().min(len as usize);

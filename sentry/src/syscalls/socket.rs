@@ -756,17 +756,18 @@ pub fn recvmsg(t: &mut Task, a: [u64; 6]) -> SysResult {
     let (_, s) = sock_of(t, fd_arg(a[0]))?;
     if s.passcred() {
         let (pid, uid, gid) = c.unwrap_or((0, u32::MAX, u32::MAX));
-        if control.len() + 32 <= ctllen as usize {
-            control.extend_from_slice(&28u64.to_le_bytes());
-            control.extend_from_slice(&SOL_SOCKET.to_le_bytes());
-            control.extend_from_slice(&libc::SCM_CREDENTIALS.to_le_bytes());
-            control.extend_from_slice(&pid.to_le_bytes());
-            control.extend_from_slice(&uid.to_le_bytes());
-            control.extend_from_slice(&gid.to_le_bytes());
-            control.resize((control.len() + 7) & !7, 0);
-        } else {
-            msg_flags |= libc::MSG_CTRUNC;
-        }
+        let mut d = pid.to_ne_bytes().to_vec();
+        d.extend_from_slice(&uid.to_ne_bytes());
+        d.extend_from_slice(&gid.to_ne_bytes());
+        let ty = libc::SCM_CREDENTIALS;
+        put_cmsg(
+            &mut control,
+            ctllen as usize,
+            SOL_SOCKET,
+            ty,
+            &d,
+            &mut msg_flags,
+        );
     }
     if !control.is_empty() {
         t.mm.write_bytes(ctl, &control)?;
@@ -784,6 +785,31 @@ pub fn recvmsg(t: &mut Task, a: [u64; 6]) -> SysResult {
     } else {
         buf.len()
     } as u64)
+}
+
+/// Append a control message to `out` as Linux's put_cmsg does, given `room` bytes of control
+/// buffer in all: without room for the header nothing is written; without room for the data
+/// it is cut short; either way the message gets MSG_CTRUNC.
+pub fn put_cmsg(out: &mut Vec<u8>, room: usize, level: i32, ty: i32, data: &[u8], flags: &mut i32) {
+    const HDR: usize = 16;
+    let left = room.saturating_sub(out.len());
+    if left < HDR {
+        *flags |= libc::MSG_CTRUNC;
+        return;
+    }
+    let mut len = HDR + data.len();
+    if left < len {
+        *flags |= libc::MSG_CTRUNC;
+        len = left;
+    }
+    let start = out.len();
+    out.extend_from_slice(&(len as u64).to_ne_bytes());
+    out.extend_from_slice(&level.to_ne_bytes());
+    out.extend_from_slice(&ty.to_ne_bytes());
+    out.extend_from_slice(&data[..len - HDR]);
+    // CMSG_SPACE: padded to 8, but never past the buffer.
+    let space = (HDR + data.len() + 7) & !7;
+    out.resize(start + space.min(left), 0);
 }
 
 /// `struct mmsghdr`: a msghdr (56 bytes) and the length it carried, padded to 64.
