@@ -176,29 +176,25 @@ fn pipe_of(f: &OpenFile) -> Option<Arc<crate::fs::pipe::Pipe>> {
 const SPLICE_F_NONBLOCK: u64 = 2;
 const SPLICE_FLAGS: u64 = 0xf;
 
-/// Wait until pipe `p` (read through `f`) has data or no writers; EAGAIN when `nonblock`.
-fn wait_readable(
-    t: &mut Task,
-    f: &Arc<OpenFile>,
-    p: &crate::fs::pipe::Pipe,
-    nonblock: bool,
-) -> Result<(), Errno> {
-    if p.buffered() > 0 {
+/// Wait until `f` is ready for one of `events` (or in error); EAGAIN when `nonblock`. A pipe's
+/// read end is ready with data or with no writers left (the caller then reads the EOF); its
+/// write end with room or with no readers left (the write then fails with EPIPE).
+fn wait_ready(t: &mut Task, f: &Arc<OpenFile>, events: i16, nonblock: bool) -> Result<(), Errno> {
+    let mask = (events | libc::POLLHUP | libc::POLLERR) as u32;
+    if f.ops.readiness() & mask != 0 {
         return Ok(());
     }
     if nonblock {
-        // No writers left: the caller reads the EOF.
-        return if f.ops.readiness() & libc::POLLHUP as u32 != 0 {
-            Ok(())
-        } else {
-            Err(Errno::EAGAIN)
-        };
+        return Err(Errno::EAGAIN);
     }
     let q = f.ops.wait_queue().ok_or(Errno::EINVAL)?;
     t.block_io(&[q], None, |_| {
-        let r = f.ops.readiness();
-        Ok((r & (libc::POLLIN | libc::POLLHUP) as u32 != 0).then_some(()))
+        Ok((f.ops.readiness() & mask != 0).then_some(()))
     })
+}
+
+fn nonblocking(f: &OpenFile) -> bool {
+    f.flags() & libc::O_NONBLOCK as u32 != 0
 }
 
 /// splice(2): between a pipe and a file, socket or another pipe.
@@ -215,6 +211,10 @@ pub fn splice(t: &mut Task, a: [u64; 6]) -> SysResult {
     }
     if (pin.is_some() && off_in != 0) || (pout.is_some() && off_out != 0) {
         return Err(Errno::ESPIPE);
+    }
+    // Other files without positions (sockets...) take no offset either.
+    if (off_in != 0 && !inp.ops.seekable()) || (off_out != 0 && !out.ops.seekable()) {
+        return Err(Errno::EINVAL);
     }
     if let (Some(x), Some(y)) = (&pin, &pout) {
         if Arc::ptr_eq(x, y) {
@@ -239,19 +239,28 @@ pub fn splice(t: &mut Task, a: [u64; 6]) -> SysResult {
     } else {
         None
     };
-    // From a pipe: what is buffered (waiting for some), at most `len`.
-    let count = match &pin {
+    // From a pipe: what is buffered (waiting for some), at most `len`. From a stream
+    // (a socket): what one read gives, once there is something (its O_NONBLOCK decides).
+    let mut count = match &pin {
         Some(p) => {
-            wait_readable(
-                t,
-                &inp,
-                p,
-                nonblock || inp.flags() & libc::O_NONBLOCK as u32 != 0,
-            )?;
+            wait_ready(t, &inp, libc::POLLIN, nonblock || nonblocking(&inp))?;
             p.buffered().min(len)
         }
-        None => len.min(STEP * 16),
+        None => {
+            if !inp.ops.seekable() {
+                wait_ready(t, &inp, libc::POLLIN, nonblocking(&inp))?;
+            }
+            len.min(STEP * 16)
+        }
     };
+    // Into a pipe: what fits (waiting for room); a full pipe is never waited on halfway.
+    if let (Some(p), true) = (&pout, count > 0) {
+        wait_ready(t, &out, libc::POLLOUT, nonblock || nonblocking(&out))?;
+        let room = p.size().saturating_sub(p.buffered());
+        if room > 0 {
+            count = count.min(room);
+        }
+    }
     if count == 0 {
         return Ok(0); // the input pipe has no writers left
     }
@@ -287,12 +296,7 @@ pub fn tee(t: &mut Task, a: [u64; 6]) -> SysResult {
         return Err(Errno::EINVAL);
     }
     let nonblock = a[3] & SPLICE_F_NONBLOCK != 0;
-    wait_readable(
-        t,
-        &inp,
-        &pin,
-        nonblock || inp.flags() & libc::O_NONBLOCK as u32 != 0,
-    )?;
+    wait_ready(t, &inp, libc::POLLIN, nonblock || nonblocking(&inp))?;
     let mut buf = vec![0u8; (a[2] as usize).min(pin.buffered()).min(MAX_RW)];
     let n = pin.peek(&mut buf);
     if n == 0 {
