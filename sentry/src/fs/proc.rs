@@ -578,6 +578,7 @@ impl Inode for ProcRoot {
                 Ok(format!("{tgid}/task/{tid}").into_bytes())
             })),
             b"mounts" => Ok(SynthLink::new(self.dev, "self/mounts")),
+            b"net" => Ok(SynthLink::new(self.dev, "self/net")),
             b"sys" => {
                 let sys = super::synth::SynthDir::new(self.dev, 0o555, PROC_SUPER_MAGIC);
                 sys.add(
@@ -635,6 +636,7 @@ impl Inode for ProcRoot {
             "filesystems",
             "meminfo",
             "mounts",
+            "net",
             "sys",
             "uptime",
             "version",
@@ -644,7 +646,7 @@ impl Inode for ProcRoot {
                 ino: 3 + i as u64,
                 kind: match *n {
                     "sys" => dt(libc::S_IFDIR),
-                    "mounts" => dt(libc::S_IFLNK),
+                    "mounts" | "net" => dt(libc::S_IFLNK),
                     _ => dt(libc::S_IFREG),
                 },
                 name: n.as_bytes().to_vec(),
@@ -1181,6 +1183,18 @@ impl Inode for ProcPid {
                 ino: super::new_ino(),
                 info: name == b"fdinfo",
             })),
+            b"net" => {
+                let dir = super::synth::SynthDir::new(self.dev, 0o555, PROC_SUPER_MAGIC);
+                for &(name, make) in crate::net::procfs::FILES {
+                    let k = self.k.clone();
+                    let gen: Generator = Box::new(move || {
+                        let k = k.upgrade().ok_or(Errno::ENOENT)?;
+                        Ok(make(&k.net()).into_bytes())
+                    });
+                    dir.add(name, gen_file(self.dev, gen));
+                }
+                Ok(dir)
+            }
             b"task" => Ok(Arc::new(ProcTasks {
                 k: self.k.clone(),
                 pid: self.pid,
@@ -1223,6 +1237,7 @@ impl Inode for ProcPid {
             ("maps", libc::S_IFREG),
             ("mountinfo", libc::S_IFREG),
             ("mounts", libc::S_IFREG),
+            ("net", libc::S_IFDIR),
             ("root", libc::S_IFLNK),
             ("stat", libc::S_IFREG),
             ("statm", libc::S_IFREG),

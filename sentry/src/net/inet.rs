@@ -132,6 +132,41 @@ pub struct Received {
     pub to: Option<(IpAddress, u32)>,
 }
 
+/// Linux's name for a TCP socket's state.
+fn linux_state(phase: Phase, now: Option<tcp::State>) -> super::sockopt::TcpState {
+    use super::sockopt::TcpState as L;
+    match (phase, now) {
+        (Phase::Listening, _) => L::Listen,
+        (Phase::Idle, _) | (_, None) => L::Close,
+        (_, Some(s)) => match s {
+            tcp::State::Closed | tcp::State::Listen => L::Close,
+            tcp::State::SynSent => L::SynSent,
+            tcp::State::SynReceived => L::SynRecv,
+            tcp::State::Established => L::Established,
+            tcp::State::FinWait1 => L::FinWait1,
+            tcp::State::FinWait2 => L::FinWait2,
+            tcp::State::CloseWait => L::CloseWait,
+            tcp::State::Closing => L::Closing,
+            tcp::State::LastAck => L::LastAck,
+            // An open socket's connection in TIME-WAIT shows CLOSE (Linux keeps the
+            // time-wait apart from the socket).
+            tcp::State::TimeWait => L::Close,
+        },
+    }
+}
+
+/// A line of /proc/net/{tcp,udp}{,6}.
+pub struct ProcEntry {
+    pub local: IpEndpoint,
+    pub remote: Option<IpEndpoint>,
+    /// Linux's TCP_* state number (UDP: ESTABLISHED when connected, else CLOSE).
+    pub state: u8,
+    pub tx_queue: usize,
+    pub rx_queue: usize,
+    pub uid: u32,
+    pub ino: u64,
+}
+
 /// What TCP_INFO and TCP_MAXSEG tell.
 pub struct TcpInfo {
     /// Linux's TCP_* state number.
@@ -175,6 +210,8 @@ pub struct InetSocket {
     st: Mutex<State>,
     dev: u64,
     ino: u64,
+    /// The creator's fsuid (an accepted socket: its listener's), as fstat and /proc/net show.
+    uid: u32,
 }
 
 /// A smoltcp address for an application's: IPv4-mapped IPv6 addresses become IPv4, and the
@@ -192,9 +229,9 @@ fn dest(a: IpAddress) -> IpAddress {
 }
 
 impl InetSocket {
-    pub fn new(stack: &Arc<Stack>, v6: bool, kind: Kind) -> Arc<InetSocket> {
+    pub fn new(stack: &Arc<Stack>, v6: bool, kind: Kind, uid: u32) -> Arc<InetSocket> {
         let mut g = stack.lock();
-        Self::new_with(stack, &mut g, v6, kind)
+        Self::new_with(stack, &mut g, v6, kind, uid)
     }
 
     /// The socket's state; the stack's lock must be held (it is always taken first).
@@ -226,7 +263,7 @@ impl InetSocket {
     /// The address family check every address goes through: IPv4 addresses on an IPv6 socket
     /// only as IPv4-mapped, and not at all with IPV6_V6ONLY.
     fn check_family(&self, st: &State, a: IpAddress) -> Result<(), Errno> {
-        match a {
+        match stack::unmapped(a) {
             IpAddress::Ipv4(_) if self.v6 && st.opts.v6only => Err(Errno::ENETUNREACH),
             _ => Ok(()),
         }
@@ -322,6 +359,8 @@ impl InetSocket {
                 backlog,
                 port: st.port,
                 addr: st.addr,
+                takes_v4: !self.v6 || !st.opts.v6only,
+                takes_v6: self.v6,
                 nodelay: st.opts.nodelay,
                 pool: Vec::new(),
                 ready: VecDeque::new(),
@@ -388,7 +427,7 @@ impl InetSocket {
         let (Some(remote), Some(local)) = (remote, local) else {
             return Err(Errno::EAGAIN);
         };
-        let c = InetSocket::new_with(&self.stack, &mut g, self.v6, Kind::Stream);
+        let c = InetSocket::new_with(&self.stack, &mut g, self.v6, Kind::Stream, self.uid);
         {
             let mut cs = c.state();
             cs.handle = Some(h);
@@ -412,9 +451,15 @@ impl InetSocket {
         Ok((c, shown))
     }
 
-    fn new_with(stack: &Arc<Stack>, g: &mut Inner, v6: bool, kind: Kind) -> Arc<InetSocket> {
+    fn new_with(
+        stack: &Arc<Stack>,
+        g: &mut Inner,
+        v6: bool,
+        kind: Kind,
+        uid: u32,
+    ) -> Arc<InetSocket> {
         let id = g.new_id();
-        Arc::new(InetSocket {
+        let s = Arc::new(InetSocket {
             id,
             v6,
             kind,
@@ -436,7 +481,10 @@ impl InetSocket {
             }),
             dev: crate::fs::new_dev(),
             ino: crate::fs::new_ino(),
-        })
+            uid,
+        });
+        g.inet.insert(id, Arc::downgrade(&s));
+        s
     }
 
     /// Start connecting (TCP) or set the default peer (UDP; None: AF_UNSPEC dissolves it).
@@ -472,6 +520,41 @@ impl InetSocket {
             return Ok(());
         }
         self.observe(&g, &mut st);
+        if to.is_none() {
+            // AF_UNSPEC: tcp_disconnect. A listener stops listening; a connection is reset
+            // and the socket may connect again.
+            return match st.phase {
+                Phase::Idle => Ok(()),
+                Phase::Listening => {
+                    drop(st);
+                    drop(g);
+                    self.shutdown(libc::SHUT_RD)
+                }
+                Phase::Connecting | Phase::Connected => {
+                    if let Some(h) = st.handle.take() {
+                        if let Some(t) = g.tcp(h) {
+                            t.abort();
+                        }
+                        g.run();
+                        g.remove(h);
+                    }
+                    if st.autobound {
+                        g.unbind(Proto::Tcp, st.port, self.id);
+                        st.port = 0;
+                    }
+                    st.phase = Phase::Idle;
+                    st.peer = None;
+                    st.error = None;
+                    st.unreported = false;
+                    st.shut_rd = false;
+                    st.shut_wr = false;
+                    drop(st);
+                    g.watch(self.id, &self.queue, Vec::new());
+                    self.stack.settle(g);
+                    Ok(())
+                }
+            };
+        }
         if st.unreported {
             st.unreported = false;
             if st.phase == Phase::Connected {
@@ -621,11 +704,21 @@ impl InetSocket {
     pub fn local(&self) -> IpEndpoint {
         let g = self.stack.lock();
         let st = self.state();
+        self.local_in(&g, &st)
+    }
+
+    /// The local address: a connection's own, a bound one, a connected UDP socket's route
+    /// source (Linux fixes it at connect), else the wildcard.
+    fn local_in(&self, g: &Inner, st: &State) -> IpEndpoint {
         let addr = st
             .handle
             .and_then(|h| g.tcp_ref(h).and_then(|t| t.local_endpoint()))
             .map(|e| e.addr)
-            .or(st.addr);
+            .or(st.addr)
+            .or_else(|| {
+                let peer = st.peer.filter(|_| self.kind == Kind::Dgram)?;
+                g.source_for(peer.addr)
+            });
         let unspec = if self.v6 {
             IpAddress::Ipv6(smoltcp::wire::Ipv6Address::UNSPECIFIED)
         } else {
@@ -927,30 +1020,57 @@ impl InetSocket {
         Ok(())
     }
 
+    /// The socket's /proc/net line; None while it has no port (Linux lists only sockets
+    /// in its lookup tables). The stack's lock is taken by the caller.
+    pub fn proc_entry(&self, g: &Inner) -> Option<ProcEntry> {
+        let mut st = self.state();
+        self.observe(g, &mut st);
+        if st.port == 0 {
+            return None;
+        }
+        let local = self.local_in(g, &st);
+        let (state, tx_queue, rx_queue) = match self.kind {
+            Kind::Stream => {
+                let s = linux_state(st.phase, st.handle.map(|h| g.tcp_state(h)));
+                let q = st
+                    .handle
+                    .and_then(|h| g.tcp_ref(h))
+                    .map(|t| (t.send_queue(), t.recv_queue()))
+                    .unwrap_or_default();
+                (s as u8, q.0, q.1)
+            }
+            Kind::Dgram => {
+                use super::sockopt::TcpState as L;
+                let s = if st.peer.is_some() {
+                    L::Established
+                } else {
+                    L::Close
+                };
+                let rx = st
+                    .handle
+                    .and_then(|h| g.udp_ref(h))
+                    .map(|u| u.recv_queue())
+                    .unwrap_or(0);
+                (s as u8, 0, rx)
+            }
+        };
+        let connected = self.kind == Kind::Dgram || st.phase != Phase::Listening;
+        Some(ProcEntry {
+            local,
+            remote: st.peer.filter(|_| connected).map(|p| self.shown(p)),
+            state,
+            tx_queue,
+            rx_queue,
+            uid: self.uid,
+            ino: self.ino,
+        })
+    }
+
     pub fn tcp_info(&self) -> TcpInfo {
         let g = self.stack.lock();
         let mut st = self.state();
         self.observe(&g, &mut st);
-        let now = st.handle.map(|h| g.tcp_state(h));
-        use super::sockopt::TcpState as L;
-        let state = match (st.phase, now) {
-            (Phase::Listening, _) => L::Listen,
-            (Phase::Idle, _) | (_, None) => L::Close,
-            (_, Some(s)) => match s {
-                tcp::State::Closed | tcp::State::Listen => L::Close,
-                tcp::State::SynSent => L::SynSent,
-                tcp::State::SynReceived => L::SynRecv,
-                tcp::State::Established => L::Established,
-                tcp::State::FinWait1 => L::FinWait1,
-                tcp::State::FinWait2 => L::FinWait2,
-                tcp::State::CloseWait => L::CloseWait,
-                tcp::State::Closing => L::Closing,
-                tcp::State::LastAck => L::LastAck,
-                // An open socket's connection in TIME-WAIT shows CLOSE (Linux keeps the
-                // time-wait apart from the socket).
-                tcp::State::TimeWait => L::Close,
-            },
-        } as u8;
+        let state = linux_state(st.phase, st.handle.map(|h| g.tcp_state(h))) as u8;
         let connected = matches!(st.phase, Phase::Connected | Phase::Connecting);
         let pmtu = match st.peer {
             Some(p) if connected => g.mtu_to(p.addr) as u32,
@@ -1004,6 +1124,7 @@ impl Drop for InetSocket {
     fn drop(&mut self) {
         let mut g = self.stack.lock();
         g.unwatch(self.id);
+        g.inet.remove(&self.id);
         let mut st = self.state();
         let proto = self.kind.proto();
         let port = st.port;
@@ -1061,7 +1182,9 @@ impl FileOps for InetSocket {
     }
 
     fn stat(&self) -> Result<Stat, Errno> {
-        Ok(super::socket_stat(self.dev, self.ino))
+        let mut s = super::socket_stat(self.dev, self.ino);
+        s.uid = self.uid;
+        Ok(s)
     }
 
     fn wait_queue(&self) -> Option<&WaitQueue> {

@@ -4,6 +4,8 @@ pub mod icmp;
 pub mod ifreq;
 pub mod inet;
 pub mod netlink;
+pub mod procfs;
+pub mod refuse;
 pub mod sockopt;
 pub mod stack;
 pub mod unix;

@@ -154,8 +154,17 @@ pub fn sysctl_files() -> Vec<(&'static str, &'static str, String)> {
             "ip_local_port_range",
             format!("{}\t{}\n", ports.start(), ports.end()),
         ),
+        (
+            "ipv4",
+            "ping_group_range",
+            format!("{}\t{}\n", PING_GROUPS.0, PING_GROUPS.1),
+        ),
     ]
 }
+
+/// net.ipv4.ping_group_range: the groups that may open ICMP echo ("ping") sockets. Linux's
+/// default, `1 0`, lets none; the sandbox keeps it (and has no ping sockets yet).
+pub const PING_GROUPS: (u32, u32) = (1, 0);
 
 /// Linux's TCP states (include/net/tcp_states.h; libc has no names for them), as TCP_INFO and
 /// /proc/net/tcp number them.

@@ -59,9 +59,35 @@ pub struct NicInfo {
 /// here); the rest goes out on the packet socket.
 struct Link {
     queue: VecDeque<Vec<u8>>,
+    /// Packet and byte counts, for /proc/net/dev: loopback's, and the interface's.
+    pub lo: Counters,
+    pub nic: Counters,
     wire: Option<Wire>,
     /// ICMP errors about our UDP datagrams seen going in, for the stack to hand out.
     icmp: Vec<super::icmp::UdpError>,
+    /// Ports and families no listener takes a SYN for (see `refuse`).
+    refused: Vec<super::refuse::Refused>,
+}
+
+/// An interface's traffic: what /proc/net/dev shows.
+#[derive(Clone, Copy, Default, Debug)]
+pub struct Counters {
+    pub rx_packets: u64,
+    pub rx_bytes: u64,
+    pub tx_packets: u64,
+    pub tx_bytes: u64,
+}
+
+impl Counters {
+    fn count(&mut self, rx: bool, len: usize) {
+        let (p, b) = if rx {
+            (&mut self.rx_packets, &mut self.rx_bytes)
+        } else {
+            (&mut self.tx_packets, &mut self.tx_bytes)
+        };
+        *p += 1;
+        *b += len as u64;
+    }
 }
 
 /// At most this many ICMP errors wait between two runs of the stack (a flood is cut short).
@@ -159,6 +185,8 @@ struct LinkRx(Vec<u8>);
 struct LinkTx<'a> {
     queue: &'a mut VecDeque<Vec<u8>>,
     wire: Option<&'a Wire>,
+    lo: &'a mut Counters,
+    nic: &'a mut Counters,
 }
 
 impl phy::RxToken for LinkRx {
@@ -172,11 +200,64 @@ impl phy::TxToken for LinkTx<'_> {
         let mut b = vec![0u8; len];
         let r = f(&mut b);
         match self.wire.map(|w| (w, w.route(&b))) {
-            None | Some((_, Some(true))) => self.queue.push_back(b),
-            Some((w, Some(false))) => w.send(&b),
+            None | Some((_, Some(true))) => {
+                // Linux's loopback counts an Ethernet header on each packet.
+                let len = b.len() + if self.wire.is_none() { ETH_HEADER } else { 0 };
+                self.lo.count(false, len);
+                self.lo.count(true, len);
+                self.queue.push_back(b)
+            }
+            Some((w, Some(false))) => {
+                self.nic.count(false, b.len());
+                w.send(&b)
+            }
             Some((_, None)) => {}
         }
         r
+    }
+}
+
+impl Link {
+    /// The IP packet in a frame off the queue.
+    fn ip_of<'a>(&self, f: &'a [u8]) -> Option<&'a [u8]> {
+        match &self.wire {
+            None => Some(f),
+            Some(_) => match f.get(12..14) {
+                Some([0x08, 0x00]) | Some([0x86, 0xdd]) => f.get(ETH_HEADER..),
+                _ => None,
+            },
+        }
+    }
+
+    /// The reset for a SYN no listener's family takes, if `f` is one.
+    fn refuse(&self, f: &[u8]) -> Option<Vec<u8>> {
+        if self.refused.is_empty() {
+            return None;
+        }
+        super::refuse::reset_for(self.ip_of(f)?, &self.refused)
+    }
+
+    /// Send IP packet `ip` back to where frame `to` came from.
+    fn answer(&mut self, to: &[u8], ip: Vec<u8>) {
+        let Some(w) = &self.wire else {
+            self.lo.count(false, ip.len() + ETH_HEADER);
+            self.lo.count(true, ip.len() + ETH_HEADER);
+            self.queue.push_back(ip);
+            return;
+        };
+        let mut f = Vec::with_capacity(ETH_HEADER + ip.len());
+        f.extend_from_slice(&to[6..12]);
+        f.extend_from_slice(&w.mac.0);
+        f.extend_from_slice(&to[12..14]);
+        f.extend_from_slice(&ip);
+        if f[..6] == w.mac.0 {
+            self.lo.count(false, f.len());
+            self.lo.count(true, f.len());
+            self.queue.push_back(f);
+        } else {
+            self.nic.count(false, f.len());
+            w.send(&f);
+        }
     }
 }
 
@@ -213,15 +294,12 @@ impl Device for Link {
     }
 
     fn receive(&mut self, _: SInstant) -> Option<(LinkRx, LinkTx<'_>)> {
-        let p = self.queue.pop_front()?;
-        let ip = match &self.wire {
-            None => Some(&p[..]),
-            Some(_) => match p.get(12..14) {
-                Some([0x08, 0x00]) | Some([0x86, 0xdd]) => p.get(ETH_HEADER..),
-                _ => None,
-            },
-        };
-        if let Some(e) = ip.and_then(super::icmp::udp_error) {
+        let mut p = self.queue.pop_front()?;
+        while let Some(rst) = self.refuse(&p) {
+            self.answer(&p, rst);
+            p = self.queue.pop_front()?;
+        }
+        if let Some(e) = self.ip_of(&p).and_then(super::icmp::udp_error) {
             if self.icmp.len() < MAX_ICMP_PENDING {
                 self.icmp.push(e);
             }
@@ -231,6 +309,8 @@ impl Device for Link {
             LinkTx {
                 queue: &mut self.queue,
                 wire: self.wire.as_ref(),
+                lo: &mut self.lo,
+                nic: &mut self.nic,
             },
         ))
     }
@@ -239,6 +319,8 @@ impl Device for Link {
         Some(LinkTx {
             queue: &mut self.queue,
             wire: self.wire.as_ref(),
+            lo: &mut self.lo,
+            nic: &mut self.nic,
         })
     }
 }
@@ -255,6 +337,21 @@ fn martian(f: &[u8]) -> bool {
         0x86dd => v6(p.get(8..24).unwrap_or(&[])) || v6(p.get(24..40).unwrap_or(&[])),
         0x0806 => v4(p.get(14..18).unwrap_or(&[])) || v4(p.get(24..28).unwrap_or(&[])),
         _ => false,
+    }
+}
+
+/// The network a CIDR address is in: its address with the host bits cleared.
+fn network(c: &IpCidr) -> IpCidr {
+    match c {
+        IpCidr::Ipv4(c) => IpCidr::Ipv4(c.network()),
+        IpCidr::Ipv6(c) => {
+            let bits = u128::from_be_bytes(c.address().octets());
+            let mask = u128::MAX
+                .checked_shl(128 - c.prefix_len() as u32)
+                .unwrap_or(0);
+            let a = Ipv6Address::from((bits & mask).to_be_bytes());
+            IpCidr::new(IpAddress::Ipv6(a), c.prefix_len())
+        }
     }
 }
 
@@ -283,6 +380,7 @@ fn rx_loop(stack: Weak<Stack>, fd: Arc<OwnedFd>, mac: EthernetAddress) {
                     if f[6..12] == mac.0 || (f[..6] != mac.0 && f[0] & 1 == 0) || martian(f) {
                         continue;
                     }
+                    g.dev.nic.count(true, f.len());
                     g.dev.queue.push_back(f.to_vec());
                 }
                 Ok(_) | Err(nix::errno::Errno::EINTR) => {}
@@ -381,6 +479,8 @@ pub struct Inner {
     pub listeners: HashMap<u64, Listener>,
     /// The last ICMP error about each UDP socket's datagrams, until the socket looks.
     udp_errors: HashMap<SocketHandle, super::icmp::UdpError>,
+    /// Every inet socket, by id, for /proc/net.
+    pub inet: std::collections::BTreeMap<u64, std::sync::Weak<super::inet::InetSocket>>,
 }
 
 /// A listening socket's connections: smoltcp's TCP socket takes one connection, so a listener
@@ -390,6 +490,9 @@ pub struct Listener {
     pub backlog: usize,
     pub port: u16,
     pub addr: Option<IpAddress>,
+    /// The families of connections it takes (smoltcp's wildcard listeners take both).
+    pub takes_v4: bool,
+    pub takes_v6: bool,
     pub nodelay: bool,
     /// smoltcp sockets listening for a SYN.
     pub pool: Vec<SocketHandle>,
@@ -436,6 +539,9 @@ impl Stack {
             queue: VecDeque::new(),
             wire,
             icmp: Vec::new(),
+            refused: Vec::new(),
+            lo: Counters::default(),
+            nic: Counters::default(),
         };
         let epoch = std::time::Instant::now();
         let mut iface = Interface::new(Config::new(hw), &mut dev, SInstant::from_micros(0));
@@ -486,6 +592,7 @@ impl Stack {
                 timer_at: None,
                 listeners: HashMap::new(),
                 udp_errors: HashMap::new(),
+                inet: Default::default(),
             }),
             timer: Condvar::new(),
         });
@@ -557,6 +664,7 @@ impl Inner {
 
     /// Poll until nothing moves, then reap finished orphans and notify changed sockets.
     pub fn run(&mut self) {
+        self.dev.refused = self.refused();
         for _ in 0..MAX_ROUNDS {
             let now = self.now();
             let r = self.iface.poll(now, &mut self.dev, &mut self.sockets);
@@ -581,6 +689,27 @@ impl Inner {
             self.reap_orphans();
         }
         self.notify_changed();
+    }
+
+    /// Ports with a wildcard listener and families no listener there takes.
+    fn refused(&self) -> Vec<super::refuse::Refused> {
+        let mut out = Vec::new();
+        for l in self.listeners.values().filter(|l| l.addr.is_none()) {
+            let on_port = || self.listeners.values().filter(|o| o.port == l.port);
+            let takes = |v4: bool| {
+                on_port().any(|o| match o.addr {
+                    None => (v4 && o.takes_v4) || (!v4 && o.takes_v6),
+                    Some(a) => matches!(a, IpAddress::Ipv4(_)) == v4,
+                })
+            };
+            for v4 in [true, false] {
+                let r = super::refuse::Refused { port: l.port, v4 };
+                if !takes(v4) && !out.contains(&r) {
+                    out.push(r);
+                }
+            }
+        }
+        out
     }
 
     /// Hand ICMP errors to the UDP sockets on the port they are about.
@@ -918,6 +1047,31 @@ impl Inner {
     /// The source address for reaching `dst`, if the stack has a route there: the address
     /// itself if it is ours, else an address of ours on the same network, else (through a
     /// default gateway) our first address of that family on the interface.
+    /// Traffic so far: loopback's and the interface's.
+    pub fn counters(&self) -> (Counters, Counters) {
+        (self.dev.lo, self.dev.nic)
+    }
+
+    /// The interface's routes as (destination network, gateway): its own networks, then
+    /// the default routes.
+    pub fn routes(&self) -> Vec<(IpCidr, Option<IpAddress>)> {
+        let mut v: Vec<(IpCidr, Option<IpAddress>)> = self
+            .iface
+            .ip_addrs()
+            .iter()
+            .filter(|c| !is_loopback(&c.address()))
+            .map(|c| (network(c), None))
+            .collect();
+        for g in &self.gateways {
+            let any = match g {
+                IpAddress::Ipv4(_) => IpCidr::new(IpAddress::v4(0, 0, 0, 0), 0),
+                IpAddress::Ipv6(_) => IpCidr::new(IpAddress::Ipv6(Ipv6Address::UNSPECIFIED), 0),
+            };
+            v.push((any, Some(*g)));
+        }
+        v
+    }
+
     /// Whether `dst` is an IPv4 broadcast address: the limited one or an interface's
     /// directed one (sending there needs SO_BROADCAST).
     pub fn is_broadcast(&self, dst: IpAddress) -> bool {
@@ -931,7 +1085,7 @@ impl Inner {
             })
     }
 
-    pub fn source_for(&mut self, dst: IpAddress) -> Option<IpAddress> {
+    pub fn source_for(&self, dst: IpAddress) -> Option<IpAddress> {
         // As Linux's `local 127.0.0.0/8 dev lo src 127.0.0.1`.
         if matches!(dst, IpAddress::Ipv4(a) if a.is_loopback()) {
             return Some(IpAddress::v4(127, 0, 0, 1));

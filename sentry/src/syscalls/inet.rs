@@ -31,6 +31,19 @@ pub fn create(t: &Task, v6: bool, ty: i32, proto: i32) -> Result<Arc<InetSocket>
     if !(0..263).contains(&proto) {
         return Err(Errno::EINVAL);
     }
+    // ICMP echo sockets: only for groups in ping_group_range (ping_init_sock).
+    let icmp = if v6 {
+        libc::IPPROTO_ICMPV6
+    } else {
+        libc::IPPROTO_ICMP
+    };
+    if ty == libc::SOCK_DGRAM && proto == icmp {
+        let (lo, hi) = crate::net::sockopt::PING_GROUPS;
+        if !(lo..=hi).contains(&t.creds.egid) {
+            return Err(Errno::EACCES);
+        }
+        return Err(Errno::EPROTONOSUPPORT);
+    }
     let kind = match ty {
         libc::SOCK_STREAM => Kind::Stream,
         libc::SOCK_DGRAM => Kind::Dgram,
@@ -42,7 +55,7 @@ pub fn create(t: &Task, v6: bool, ty: i32, proto: i32) -> Result<Arc<InetSocket>
         (_, 0) | (Kind::Stream, libc::IPPROTO_TCP) | (Kind::Dgram, libc::IPPROTO_UDP) => {}
         _ => return Err(Errno::EPROTONOSUPPORT),
     }
-    Ok(InetSocket::new(&t.k.net(), v6, kind))
+    Ok(InetSocket::new(&t.k.net(), v6, kind, t.creds.fsuid))
 }
 
 /// An address from the application. `None`: AF_UNSPEC (connect's "dissolve").
