@@ -39,6 +39,18 @@ static inline int tcp_pair(int *cli, int *srv)
 	return (*cli < 0 || *srv < 0) ? -1 : 0;
 }
 
+/* A UDP socket bound to 127.0.0.1 (port chosen by the kernel); its address in *a. */
+static inline int udp_bound(struct sockaddr_in *a)
+{
+	int u = socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in b = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t n = sizeof b;
+	if (u < 0 || bind(u, (struct sockaddr *)&b, sizeof b) || getsockname(u, (struct sockaddr *)&b, &n))
+		return -1;
+	*a = b;
+	return u;
+}
+
 static inline int readiness(int fd, int events, int ms)
 {
 	struct pollfd p = { .fd = fd, .events = events };

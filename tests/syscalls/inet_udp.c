@@ -4,17 +4,6 @@
 #include "inet.h"
 #include <sys/ioctl.h>
 
-static int udp_bound(struct sockaddr_in *a)
-{
-	int s = socket(AF_INET, SOCK_DGRAM, 0);
-	struct sockaddr_in b = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t n = sizeof b;
-	if (s < 0 || bind(s, (struct sockaddr *)&b, sizeof b) || getsockname(s, (struct sockaddr *)&b, &n))
-		return -1;
-	*a = b;
-	return s;
-}
-
 int main(void)
 {
 	struct sockaddr_in a, b, from;

@@ -6,21 +6,10 @@
 #include "check.h"
 #include "inet.h"
 
-static int bound(struct sockaddr_in *a)
-{
-	int u = socket(AF_INET, SOCK_DGRAM, 0);
-	struct sockaddr_in b = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t n = sizeof b;
-	if (bind(u, (struct sockaddr *)&b, sizeof b) || getsockname(u, (struct sockaddr *)&b, &n))
-		return -1;
-	*a = b;
-	return u;
-}
-
 int main(void)
 {
 	struct sockaddr_in pa, qa, me, got;
-	int p = bound(&pa), q = bound(&qa);
+	int p = udp_bound(&pa), q = udp_bound(&qa);
 	int c = socket(AF_INET, SOCK_DGRAM, 0);
 	socklen_t n = sizeof me;
 	CHECK(connect(c, (struct sockaddr *)&pa, sizeof pa) == 0);

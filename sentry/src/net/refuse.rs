@@ -58,12 +58,19 @@ pub fn reset_for(ip: &[u8], refused: &[Refused]) -> Option<Vec<u8>> {
         return None;
     }
     // RFC 793: a reset for a SYN acknowledges it (seq + 1) from sequence number 0.
-    let rst = TcpRepr {
-        src_port: tcp.dst_port(),
-        dst_port: tcp.src_port(),
-        control: TcpControl::Rst,
-        seq_number: TcpSeqNumber(0),
-        ack_number: Some(tcp.seq_number() + tcp.segment_len()),
+    let mut rst = segment(tcp.dst_port(), tcp.src_port(), TcpControl::Rst, 0);
+    rst.ack_number = Some(tcp.seq_number() + tcp.segment_len());
+    Some(packet(dst, src, &rst))
+}
+
+/// A bare TCP segment: no options, no data, no window.
+fn segment(src_port: u16, dst_port: u16, control: TcpControl, seq: i32) -> TcpRepr<'static> {
+    TcpRepr {
+        src_port,
+        dst_port,
+        control,
+        seq_number: TcpSeqNumber(seq),
+        ack_number: None,
         window_len: 0,
         window_scale: None,
         max_seg_size: None,
@@ -71,14 +78,22 @@ pub fn reset_for(ip: &[u8], refused: &[Refused]) -> Option<Vec<u8>> {
         sack_ranges: [None; 3],
         timestamp: None,
         payload: &[],
-    };
-    let ip_repr = IpRepr::new(dst, src, IpProtocol::Tcp, rst.buffer_len(), 64);
+    }
+}
+
+/// `seg` in an IP packet from `src` to `dst`, checksums filled in.
+fn packet(src: IpAddress, dst: IpAddress, seg: &TcpRepr<'_>) -> Vec<u8> {
+    let ip = IpRepr::new(src, dst, IpProtocol::Tcp, seg.buffer_len(), 64);
     let caps = ChecksumCapabilities::default();
-    let mut out = vec![0u8; ip_repr.header_len() + rst.buffer_len()];
-    ip_repr.emit(&mut out[..], &caps);
-    let mut t = TcpPacket::new_unchecked(&mut out[ip_repr.header_len()..]);
-    rst.emit(&mut t, &dst, &src, &caps);
-    Some(out)
+    let mut out = vec![0u8; ip.header_len() + seg.buffer_len()];
+    ip.emit(&mut out[..], &caps);
+    seg.emit(
+        &mut TcpPacket::new_unchecked(&mut out[ip.header_len()..]),
+        &src,
+        &dst,
+        &caps,
+    );
+    out
 }
 
 #[cfg(test)]
@@ -86,37 +101,12 @@ mod tests {
     use super::*;
 
     fn syn(v4: bool, port: u16) -> Vec<u8> {
-        let (src, dst) = if v4 {
-            (IpAddress::v4(127, 0, 0, 1), IpAddress::v4(127, 0, 0, 1))
+        let a = if v4 {
+            IpAddress::v4(127, 0, 0, 1)
         } else {
-            let l = IpAddress::Ipv6(smoltcp::wire::Ipv6Address::LOCALHOST);
-            (l, l)
+            IpAddress::Ipv6(smoltcp::wire::Ipv6Address::LOCALHOST)
         };
-        let s = TcpRepr {
-            src_port: 40000,
-            dst_port: port,
-            control: TcpControl::Syn,
-            seq_number: TcpSeqNumber(1000),
-            ack_number: None,
-            window_len: 100,
-            window_scale: None,
-            max_seg_size: None,
-            sack_permitted: false,
-            sack_ranges: [None; 3],
-            timestamp: None,
-            payload: &[],
-        };
-        let ip = IpRepr::new(src, dst, IpProtocol::Tcp, s.buffer_len(), 64);
-        let caps = ChecksumCapabilities::default();
-        let mut out = vec![0u8; ip.header_len() + s.buffer_len()];
-        ip.emit(&mut out[..], &caps);
-        s.emit(
-            &mut TcpPacket::new_unchecked(&mut out[ip.header_len()..]),
-            &src,
-            &dst,
-            &caps,
-        );
-        out
+        packet(a, a, &segment(40000, port, TcpControl::Syn, 1000))
     }
 
     #[test]

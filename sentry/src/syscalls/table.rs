@@ -77,7 +77,7 @@ fn entries() -> Vec<Entry> {
         SYS_brk => mm::brk, Full, [Hex];
         SYS_rt_sigaction => signal::rt_sigaction, Full, [Int, Hex, Hex, Int];
         SYS_rt_sigprocmask => signal::rt_sigprocmask, Full, [Int, Hex, Hex, Int];
-        SYS_ioctl => fd::ioctl, Partial("TCGETS, TIOCGWINSZ, FIONREAD, FIOCLEX, FIONCLEX, FIONBIO, SIOCOUTQ, SIOCGIF{CONF,NAME,INDEX,FLAGS,MTU,TXQLEN,ADDR,NETMASK,BRDADDR,HWADDR}; ENOTTY otherwise"), [Fd, Hex, Hex];
+        SYS_ioctl => fd::ioctl, Partial("TCGETS, TIOCGWINSZ, FIONREAD, FIOCLEX, FIONCLEX, FIONBIO, SIOCOUTQ, SIOCOUTQNSD, SIOCATMARK, SIOCGIF{CONF,NAME,INDEX,FLAGS,MTU,TXQLEN,ADDR,NETMASK,BRDADDR,HWADDR}; ENOTTY otherwise"), [Fd, Hex, Hex];
         SYS_pread64 => rw::pread64, Full, [Fd, OutBuf, Int, Int];
         SYS_pwrite64 => rw::pwrite64, Full, [Fd, InBuf(2), Int, Int];
         SYS_readv => rw::readv, Full, [Fd, Hex, Int];
