@@ -367,6 +367,7 @@ impl InetSocket {
             },
         );
         drop(st);
+        g.listeners_changed();
         g.watch(self.id, &self.queue, Vec::new());
         g.refill(self.id);
         self.stack.settle(g);
@@ -819,14 +820,6 @@ impl InetSocket {
 
     /// Receive into `buf`. Returns (bytes, the datagram's full length, its source). EAGAIN
     /// when nothing is there yet; Ok(0) at end of stream.
-    /// The most one stream receive can return: what the receive buffer holds when full.
-    pub fn rx_capacity(&self) -> usize {
-        let mut g = self.stack.lock();
-        let st = self.state();
-        let cap = st.handle.and_then(|h| g.tcp(h).map(|t| t.recv_capacity()));
-        cap.unwrap_or(st.opts.rcvbuf.max(0) as usize).max(1)
-    }
-
     pub fn recv(&self, buf: &mut [u8], peek: bool) -> Result<Received, Errno> {
         let mut g = self.stack.lock();
         let mut st = self.state();
@@ -935,6 +928,7 @@ impl InetSocket {
         let Some(l) = g.listeners.remove(&id) else {
             return false;
         };
+        g.listeners_changed();
         for h in l.pool.into_iter().chain(l.ready) {
             if let Some(t) = g.tcp(h) {
                 t.abort();

@@ -664,14 +664,7 @@ impl Inner {
 
     /// Poll until nothing moves, then reap finished orphans and notify changed sockets.
     pub fn run(&mut self) {
-        self.dev.refused = self.refused();
-        for _ in 0..MAX_ROUNDS {
-            let now = self.now();
-            let r = self.iface.poll(now, &mut self.dev, &mut self.sockets);
-            if r == PollResult::None && self.dev.queue.is_empty() {
-                break;
-            }
-        }
+        self.poll_until_quiet();
         self.route_icmp();
         let ids: Vec<u64> = self.listeners.keys().copied().collect();
         for id in ids {
@@ -679,16 +672,26 @@ impl Inner {
         }
         if self.reap_orphans() {
             // Resets to send for orphans that were just aborted.
-            for _ in 0..MAX_ROUNDS {
-                let now = self.now();
-                let r = self.iface.poll(now, &mut self.dev, &mut self.sockets);
-                if r == PollResult::None && self.dev.queue.is_empty() {
-                    break;
-                }
-            }
+            self.poll_until_quiet();
             self.reap_orphans();
         }
         self.notify_changed();
+    }
+
+    /// Poll smoltcp until it has nothing more to do and no packet waits (bounded).
+    fn poll_until_quiet(&mut self) {
+        for _ in 0..MAX_ROUNDS {
+            let now = self.now();
+            let r = self.iface.poll(now, &mut self.dev, &mut self.sockets);
+            if r == PollResult::None && self.dev.queue.is_empty() {
+                break;
+            }
+        }
+    }
+
+    /// A listener came or went: recompute which SYNs the stack refuses itself.
+    pub fn listeners_changed(&mut self) {
+        self.dev.refused = self.refused();
     }
 
     /// Ports with a wildcard listener and families no listener there takes.

@@ -320,13 +320,13 @@ impl Got {
     }
 }
 
-/// The largest buffer one receive fills: a stream gives what its receive buffer holds (more
-/// arrives only as the application reads), a datagram at most 64 KiB.
+/// The largest buffer one receive fills: a stream gives at most what its receive buffer
+/// holds (`TCP_BUF`; more arrives only as the application reads), a datagram 64 KiB.
 fn recv_cap(s: &InetSocket, want: usize, waitall: bool) -> usize {
     match s.kind {
         Kind::Dgram => want.min(1 << 16),
         Kind::Stream if waitall => want.min(1 << 26),
-        Kind::Stream => want.min(s.rx_capacity()),
+        Kind::Stream => want.min(crate::net::stack::TCP_BUF),
     }
 }
 
