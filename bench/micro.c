@@ -6,6 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <linux/futex.h>
@@ -43,6 +47,62 @@ static double now_ns(void)
 	return t.tv_sec * 1e9 + t.tv_nsec;
 }
 
+/* A TCP listener on ADDR (port 0: any), its port in *port. */
+static int tcp_listener(const char *addr, int *port)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(*port)};
+	inet_pton(AF_INET, addr, &a.sin_addr);
+	socklen_t len = sizeof a;
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	int one = 1;
+	setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof a) || listen(s, 8) ||
+	    getsockname(s, (struct sockaddr *)&a, &len))
+		return -1;
+	*port = ntohs(a.sin_port);
+	return s;
+}
+
+static int tcp_connect(const char *addr, int port)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+	inet_pton(AF_INET, addr, &a.sin_addr);
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	for (int i = 0; i < 200; i++) { /* the server may still be starting */
+		if (connect(s, (struct sockaddr *)&a, sizeof a) == 0)
+			return s;
+		close(s);
+		usleep(20000);
+		s = socket(AF_INET, SOCK_STREAM, 0);
+	}
+	return -1;
+}
+
+/* Send MIB mebibytes on S in 64 KiB writes, then close. */
+static int send_mib(int s, long mib)
+{
+	static char chunk[65536];
+	for (long i = 0; i < mib * 16; i++)
+		for (size_t off = 0; off < sizeof chunk;) {
+			ssize_t w = write(s, chunk + off, sizeof chunk - off);
+			if (w <= 0)
+				return 1;
+			off += w;
+		}
+	return close(s);
+}
+
+/* Read S to its end; the byte count. */
+static long drain(int s)
+{
+	static char chunk[65536];
+	long total = 0;
+	ssize_t r;
+	while ((r = read(s, chunk, sizeof chunk)) > 0)
+		total += r;
+	return r < 0 ? -1 : total;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
@@ -51,6 +111,30 @@ int main(int argc, char **argv)
 	}
 	const char *name = argv[1];
 	long n = atol(argv[2]);
+	if (!strcmp(name, "tcp_sink")) {
+		/* Host side of the veth benchmark: micro tcp_sink PORT [ADDR]; prints "listening",
+		 * then, after one connection has sent its all, MiB/s from accept to end of stream. */
+		int port = (int)n;
+		int l = tcp_listener(argc > 3 ? argv[3] : "0.0.0.0", &port);
+		if (l < 0)
+			return 1;
+		printf("listening %d\n", port);
+		fflush(stdout);
+		int c = accept(l, NULL, NULL);
+		double t = now_ns();
+		long got = drain(c);
+		if (got <= 0)
+			return 1;
+		printf("%.1f\n", got / 1048576.0 / ((now_ns() - t) / 1e9));
+		return 0;
+	}
+	if (!strcmp(name, "tcp_send")) {
+		/* micro tcp_send MIB ADDR PORT: the sandboxed sender of the veth benchmark. */
+		if (argc < 5)
+			return 2;
+		int s = tcp_connect(argv[3], atoi(argv[4]));
+		return s < 0 || send_mib(s, n);
+	}
 	char buf[4096];
 	struct stat st;
 	double t0 = now_ns();
@@ -218,6 +302,69 @@ int main(int argc, char **argv)
 		double t1 = now_ns();
 		close(fd);
 		unlink(p);
+		printf("%.1f\n", (t1 - t0) / n);
+		return 0;
+	} else if (!strcmp(name, "tcp_stream")) {
+		/* N MiB from one process to another over loopback TCP; prints MiB/s (the receiver's
+		 * view: accept to end of stream). */
+		int port = 0;
+		int l = tcp_listener("127.0.0.1", &port);
+		if (l < 0)
+			return 1;
+		pid_t p = fork();
+		if (p == 0)
+			_exit(send_mib(tcp_connect("127.0.0.1", port), n));
+		int c = accept(l, NULL, NULL);
+		t0 = now_ns();
+		long got = drain(c);
+		double t1 = now_ns();
+		int status;
+		waitpid(p, &status, 0);
+		if (got != n * 1048576L || status != 0)
+			return 1;
+		printf("%.1f\n", n / ((t1 - t0) / 1e9));
+		return 0;
+	} else if (!strcmp(name, "tcp_rr")) {
+		/* 64-byte request, 64-byte response between two processes over loopback TCP
+		 * (TCP_NODELAY): a round trip per iteration. */
+		int port = 0, one = 1;
+		int l = tcp_listener("127.0.0.1", &port);
+		if (l < 0)
+			return 1;
+		pid_t p = fork();
+		if (p == 0) {
+			int c = accept(l, NULL, NULL);
+			setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+			for (long i = 0; i < n; i++) {
+				for (int got = 0; got < 64;) {
+					ssize_t r = read(c, buf + got, 64 - got);
+					if (r <= 0)
+						_exit(1);
+					got += r;
+				}
+				if (write(c, buf, 64) != 64)
+					_exit(1);
+			}
+			_exit(0);
+		}
+		int s = tcp_connect("127.0.0.1", port);
+		setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+		t0 = now_ns();
+		for (long i = 0; i < n; i++) {
+			if (write(s, buf, 64) != 64)
+				return 1;
+			for (int got = 0; got < 64;) {
+				ssize_t r = read(s, buf + got, 64 - got);
+				if (r <= 0)
+					return 1;
+				got += r;
+			}
+		}
+		double t1 = now_ns();
+		int status;
+		waitpid(p, &status, 0);
+		if (status != 0)
+			return 1;
 		printf("%.1f\n", (t1 - t0) / n);
 		return 0;
 	} else {

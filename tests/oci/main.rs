@@ -1249,7 +1249,7 @@ fn seccomp_profile_is_enforced_inside() {
 }
 
 /// A network namespace with a veth pair into it (198.18.0.1/24 on the host's end, 198.18.0.2/24
-/// and a default route inside), removed when dropped.
+/// inside, and a default route unless `new_without_route`), removed when dropped.
 struct Veth {
     ns: String,
     host: String,
@@ -1258,6 +1258,16 @@ struct Veth {
 
 impl Veth {
     fn new() -> Veth {
+        let v = Veth::new_without_route();
+        let o = run(
+            Command::new("ip").args(["-n", &v.ns, "route", "add", "default", "via", "198.18.0.1"]),
+            T,
+        );
+        assert_eq!(o.code, Some(0), "ip route: {}", o.stderr_str());
+        v
+    }
+
+    fn new_without_route() -> Veth {
         let n = std::process::id() % 100_000;
         let v = Veth {
             ns: format!("palisade-t{n}"),
@@ -1279,7 +1289,6 @@ impl Veth {
         ip(&["-n", &v.ns, "addr", "add", "198.18.0.2/24", "dev", &v.inner]);
         ip(&["-n", &v.ns, "link", "set", &v.inner, "up"]);
         ip(&["-n", &v.ns, "link", "set", "lo", "up"]);
-        ip(&["-n", &v.ns, "route", "add", "default", "via", "198.18.0.1"]);
         v
     }
 
@@ -1293,6 +1302,61 @@ impl Drop for Veth {
     fn drop(&mut self) {
         self.cleanup();
     }
+}
+
+/// A bundle running `script` under sh, with the `peer` helper in /bin, joining `veth`'s
+/// network namespace.
+fn net_bundle(name: &str, script: &str, veth: &Veth) -> PathBuf {
+    let dir = bundle(name, &["sh", "-c", script]);
+    let peer = dir.join("rootfs/bin/peer");
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/net/peer.c");
+    let o = run(
+        Command::new("cc")
+            .args(["-O1", "-static", "-o"])
+            .arg(&peer)
+            .arg(&src),
+        T,
+    );
+    assert_eq!(o.code, Some(0), "cc: {}", o.stderr_str());
+    edit(&dir, |c| {
+        let nss = c["linux"]["namespaces"].as_array_mut().expect("namespaces");
+        nss.retain(|n| n["type"] != "network");
+        nss.push(
+            serde_json::json!({"type": "network", "path": format!("/var/run/netns/{}", veth.ns)}),
+        );
+    });
+    dir
+}
+
+/// The sandbox speaks first to a host on its own network, with no default route and no
+/// traffic from the host before: its ARP request must carry the interface's address (a
+/// request from 127.0.0.1 goes unanswered).
+#[test]
+fn sandbox_client_reaches_an_on_link_host_first() {
+    use std::io::{Read, Write};
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let veth = Veth::new_without_route();
+    let tcp = std::net::TcpListener::bind("198.18.0.1:0").expect("host TCP server");
+    let port = tcp.local_addr().expect("addr").port();
+    let server = std::thread::spawn(move || {
+        let (mut c, _) = tcp.accept().expect("accept");
+        let mut b = [0u8; 64];
+        let n = c.read(&mut b).expect("read");
+        c.write_all(&[b"echo:", &b[..n]].concat()).expect("write");
+    });
+    let dir = net_bundle(
+        "onlink",
+        // Not exec'd by sh: the process to time out must not be pid 1, which ignores it.
+        &format!("busybox timeout 10 peer tcp-call 198.18.0.1 {port} first; exit $?"),
+        &veth,
+    );
+    let o = run(
+        cli(&dir.join("state"), &["run", "onlink"]).current_dir(&dir),
+        T,
+    );
+    assert_eq!(o.code, Some(0), "{}", o.stderr_str());
+    assert_eq!(o.stdout_str(), "echo:first\n");
+    server.join().expect("server");
 }
 
 /// `--network sandbox` (the default of `run`): the sentry's stack takes over the interface of
@@ -1331,24 +1395,7 @@ fn sandbox_networking_takes_over_the_veth() {
          peer tcp-call 198.18.0.1 {tport} hello; peer udp-call 198.18.0.1 {uport} hi; \
          busybox ip addr; wait"
     );
-    let dir = bundle("netns", &["sh", "-c", &script]);
-    let peer = dir.join("rootfs/bin/peer");
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/net/peer.c");
-    let o = run(
-        Command::new("cc")
-            .args(["-O1", "-static", "-o"])
-            .arg(&peer)
-            .arg(&src),
-        T,
-    );
-    assert_eq!(o.code, Some(0), "cc: {}", o.stderr_str());
-    edit(&dir, |c| {
-        let nss = c["linux"]["namespaces"].as_array_mut().expect("namespaces");
-        nss.retain(|n| n["type"] != "network");
-        nss.push(
-            serde_json::json!({"type": "network", "path": format!("/var/run/netns/{}", veth.ns)}),
-        );
-    });
+    let dir = net_bundle("netns", &script, &veth);
     let root = dir.join("state");
     let out = dir.join("out");
     let mut child = cli(&root, &["run", "net"])

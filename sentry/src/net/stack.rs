@@ -514,7 +514,9 @@ impl Stack {
             IpCidr::new(IpAddress::v4(127, 0, 0, 1), 8),
             IpCidr::new(IpAddress::Ipv6(Ipv6Address::LOCALHOST), 128),
         ];
-        let mut cidrs: Vec<IpCidr> = lo.to_vec();
+        // The interface's addresses first: smoltcp takes the first IPv4 address as the
+        // sender of its ARP requests, and a host drops a request from 127.0.0.1.
+        let mut cidrs: Vec<IpCidr> = Vec::new();
         let mut gateways = Vec::new();
         let mut rx = None;
         let info = nic.as_ref().map(|n| n.info.clone());
@@ -527,10 +529,11 @@ impl Stack {
             Wire {
                 fd,
                 mac,
-                local: cidrs.iter().map(|c| c.address()).collect(),
+                local: cidrs.iter().chain(&lo).map(|c| c.address()).collect(),
                 mtu: n.mtu as usize,
             }
         });
+        cidrs.extend(lo);
         let hw = match &wire {
             Some(w) => HardwareAddress::Ethernet(w.mac),
             None => HardwareAddress::Ip,
@@ -1047,9 +1050,6 @@ impl Inner {
         }
     }
 
-    /// The source address for reaching `dst`, if the stack has a route there: the address
-    /// itself if it is ours, else an address of ours on the same network, else (through a
-    /// default gateway) our first address of that family on the interface.
     /// Traffic so far: loopback's and the interface's.
     pub fn counters(&self) -> (Counters, Counters) {
         (self.dev.lo, self.dev.nic)
@@ -1088,6 +1088,9 @@ impl Inner {
             })
     }
 
+    /// The source address for reaching `dst`, if the stack has a route there: the address
+    /// itself if it is ours, else an address of ours on the same network, else (through a
+    /// default gateway) our first address of that family on the interface.
     pub fn source_for(&self, dst: IpAddress) -> Option<IpAddress> {
         // As Linux's `local 127.0.0.0/8 dev lo src 127.0.0.1`.
         if matches!(dst, IpAddress::Ipv4(a) if a.is_loopback()) {
