@@ -10,6 +10,7 @@
 
 pub mod abi;
 pub mod host;
+pub mod hostsock;
 pub mod kvm;
 pub mod memfile;
 pub mod ptrace;

@@ -114,12 +114,17 @@ fn boot(g: &Global, args: &Args, preserved: Vec<OwnedFd>) -> anyhow::Result<Boot
     }
     let gofer_pid = gofer.id() as i32;
     // The container's interfaces, taken over before we leave for a namespace of our own.
+    let host_network = g.network_or("sandbox") == "host";
     let nics = match (g.network_or("sandbox"), plan.network_namespace()) {
         ("sandbox", Some(ns)) => crate::netns::take_interfaces(&ns)?,
-        ("host", _) => bail!("--network host is not available yet"),
+        // Host sockets are made in the container's network namespace when it names one.
+        ("host", Some(ns)) => {
+            crate::netns::join(&ns)?;
+            Vec::new()
+        }
         _ => Vec::new(),
     };
-    let namespaced = crate::confine::namespaces()?;
+    let namespaced = crate::confine::namespaces(host_network)?;
     let listener = control::bind(&args.state_dir)?;
     let hostname = if plan.hostname.is_empty() {
         "palisade".to_string()
@@ -151,10 +156,11 @@ fn boot(g: &Global, args: &Args, preserved: Vec<OwnedFd>) -> anyhow::Result<Boot
         limits: crate::cgroup::sandbox_limits(plan.resources.as_ref()),
         platform,
         nics,
+        host_network,
     };
     // No host path from here on (the empty root goes over the state directory, in our
     // mount namespace only).
-    crate::confine::seal(namespaced, &args.state_dir)?;
+    crate::confine::seal(namespaced, &args.state_dir, host_network)?;
     let sandbox = sentry::Sandbox::new(cfg).map_err(|e| anyhow::anyhow!("{e}"))?;
     let server = control::Server::new(sandbox);
     server.listen(listener)?;

@@ -41,7 +41,8 @@ pub fn run(g: &Global, args: Args) -> anyhow::Result<i32> {
     let overlay = args.overlay2 == "root:memory";
     let root = args.rootfs.as_deref().unwrap_or(std::path::Path::new("/"));
     let (mut gofer, sentry_end, _) = crate::cmd_gofer::spawn(root, !overlay, false, &[])?;
-    let namespaced = crate::confine::namespaces()?;
+    let host_network = g.network_or("none") == "host";
+    let namespaced = crate::confine::namespaces(host_network)?;
     let cwd = match &args.rootfs {
         Some(_) => b"/".to_vec(),
         None => std::env::current_dir()
@@ -79,10 +80,7 @@ pub fn run(g: &Global, args: Args) -> anyhow::Result<i32> {
         readonly_paths: Vec::new(),
         seccomp: Vec::new(),
     };
-    // `do` has no network namespace to take over: loopback only.
-    if g.network_or("none") == "host" {
-        anyhow::bail!("--network host is not available yet");
-    }
+    // `do` has no network namespace to take over: loopback only, or the host's sockets.
     let cfg = sentry::BootConfig {
         container,
         hostname: nix::unistd::gethostname()
@@ -93,8 +91,9 @@ pub fn run(g: &Global, args: Args) -> anyhow::Result<i32> {
         limits: sentry::Limits::default(),
         platform,
         nics: Vec::new(),
+        host_network,
     };
-    crate::confine::seal(namespaced, &std::env::temp_dir())?;
+    crate::confine::seal(namespaced, &std::env::temp_dir(), host_network)?;
     let result = sentry::boot(cfg);
     let _ = gofer.kill();
     let _ = gofer.wait();

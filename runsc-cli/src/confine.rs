@@ -15,22 +15,23 @@ fn violation() -> Violation {
     }
 }
 
-/// Before the process has a second thread: new mount, IPC, UTS and network namespaces
-/// (when the caller is privileged). Returns whether they were entered.
-pub fn namespaces() -> anyhow::Result<bool> {
-    confine::enter_namespaces().context("entering the sandbox's namespaces")
+/// Before the process has a second thread: new mount, IPC, UTS and (unless `host_network`)
+/// network namespaces, when the caller is privileged. Returns whether they were entered.
+pub fn namespaces(host_network: bool) -> anyhow::Result<bool> {
+    confine::enter_namespaces(host_network).context("entering the sandbox's namespaces")
 }
 
 /// After everything the sandbox needs from host paths is open and before the sentry
 /// starts: the root becomes an empty directory (over `empty`, when `namespaced`), no
 /// capability is left, and the seccomp allow-list applies to this thread and every thread
-/// and stub process created from here on.
-pub fn seal(namespaced: bool, empty: &Path) -> anyhow::Result<()> {
+/// and stub process created from here on (with the socket calls of `--network host` when
+/// `host_network`).
+pub fn seal(namespaced: bool, empty: &Path, host_network: bool) -> anyhow::Result<()> {
     if namespaced {
         confine::pivot_to_empty(empty).context("confining the sandbox")?;
     }
     confine::drop_privileges().context("confining the sandbox")?;
-    confine::install_seccomp(violation()).context("confining the sandbox")?;
+    confine::install_seccomp(violation(), host_network).context("confining the sandbox")?;
     // For the test that proves the filter is active: a host system call outside the
     // allow-list (mkdir) must kill the process (SIGSYS).
     if std::env::var_os("PALISADE_TEST_FORBIDDEN_SYSCALL").is_some() {

@@ -69,7 +69,8 @@ pub struct Global {
     platform: String,
     /// Networking: `sandbox` (the default for `create` and `run`: the sandbox's own TCP/IP
     /// stack takes over the interfaces of the container's network namespace), `none`
-    /// (loopback only; the default for `do`), `host` (not available yet).
+    /// (loopback only; the default for `do`), `host` (inet sockets are host sockets of the
+    /// sandbox's network namespace: faster, but the host kernel parses the traffic).
     #[arg(long, global = true, value_parser = ["sandbox", "host", "none"])]
     network: Option<String>,
     /// Container root: `root:memory` keeps changes in sandbox memory, `none` writes them to

@@ -33,6 +33,15 @@ pub fn take_interfaces(ns: &Path) -> anyhow::Result<Vec<sentry::NicConfig>> {
     taken.with_context(|| format!("network namespace {}", ns.display()))
 }
 
+/// Join network namespace `ns` for good (`--network host` with a namespace in the spec):
+/// the threads started from here on, the sentry's, make their host sockets there.
+pub fn join(ns: &Path) -> anyhow::Result<()> {
+    let target = File::open(ns)
+        .with_context(|| format!("linux.namespaces: network namespace {}", ns.display()))?;
+    setns(target.as_fd(), CloneFlags::CLONE_NEWNET)
+        .with_context(|| format!("entering network namespace {}", ns.display()))
+}
+
 fn take_all() -> anyhow::Result<Vec<sentry::NicConfig>> {
     let nl = Netlink::open()?;
     let links = nl.dump(RouteNetlinkMessage::GetLink(LinkMessage::default()))?;

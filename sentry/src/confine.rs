@@ -40,11 +40,14 @@ pub enum ConfineError {
 /// Enter new mount, IPC, UTS and network namespaces; mounts of the host propagate into ours
 /// (unmounts included), ours never out. Must be called before the process has a second
 /// thread. Returns false, changing nothing, when the caller may not (an unprivileged user).
-pub fn enter_namespaces() -> Result<bool, ConfineError> {
-    let flags = CloneFlags::CLONE_NEWNS
-        | CloneFlags::CLONE_NEWIPC
-        | CloneFlags::CLONE_NEWUTS
-        | CloneFlags::CLONE_NEWNET;
+///
+/// `host_network`: stay in the current network namespace, whose sockets the application's
+/// inet sockets then are (`--network host`).
+pub fn enter_namespaces(host_network: bool) -> Result<bool, ConfineError> {
+    let mut flags = CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWIPC | CloneFlags::CLONE_NEWUTS;
+    if !host_network {
+        flags |= CloneFlags::CLONE_NEWNET;
+    }
     match unshare(flags) {
         Ok(()) => {}
         Err(nix::errno::Errno::EPERM) => return Ok(false),
@@ -159,8 +162,9 @@ fn any(m: &mut BTreeMap<i64, Vec<SeccompRule>>, nrs: &[i64]) {
 }
 
 /// The host system calls the sentry (and, inherited, its stubs) may make, each with why.
-/// An empty rule list allows the call with any arguments.
-fn allowed() -> Result<BTreeMap<i64, Vec<SeccompRule>>, ConfineError> {
+/// An empty rule list allows the call with any arguments. `host_network`: the socket calls of
+/// `--network host` too.
+fn allowed(host_network: bool) -> Result<BTreeMap<i64, Vec<SeccompRule>>, ConfineError> {
     use libc::*;
     let mut m: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
     // I/O on descriptors the sentry holds: the memory file, host stdio and terminals, the
@@ -209,6 +213,24 @@ fn allowed() -> Result<BTreeMap<i64, Vec<SeccompRule>>, ConfineError> {
     // platform's vCPU requests (they act only on KVM descriptors, which only it holds).
     let mut ioctls = vec![TIOCGWINSZ, TCGETS, FIONREAD];
     ioctls.extend(platform::kvm::ioctls());
+    if host_network {
+        // Host sockets' queue lengths and urgent mark (`net::hostinet`).
+        ioctls.extend([TIOCOUTQ, crate::net::inet::SIOCATMARK]);
+        // Host inet sockets only, never a packet, netlink or unix socket.
+        m.insert(SYS_socket, any_of(0, &[AF_INET as u64, AF_INET6 as u64])?);
+        any(
+            &mut m,
+            &[
+                SYS_bind,
+                SYS_connect,
+                SYS_listen,
+                SYS_getsockname,
+                SYS_getpeername,
+                SYS_setsockopt,
+                SYS_getsockopt,
+            ],
+        );
+    }
     m.insert(SYS_ioctl, any_of(1, &ioctls)?);
     // Memory: the sentry's own heap and its mappings of the memory file; the stubs' address
     // spaces are built by syscalls injected into them (mmap of the memory file, mprotect,
@@ -348,12 +370,12 @@ fn refuse(nr: i64, errno: i32) -> Result<BpfProgram, ConfineError> {
 
 /// Install the sentry's seccomp filters on every thread of the process (and so on every
 /// stub it creates later).
-pub fn install_seccomp(violation: Violation) -> Result<(), ConfineError> {
+pub fn install_seccomp(violation: Violation, host_network: bool) -> Result<(), ConfineError> {
     let mismatch = match violation {
         Violation::Kill => SeccompAction::KillProcess,
         Violation::Log => SeccompAction::Log,
     };
-    let allow = compile(allowed()?, mismatch, SeccompAction::Allow)?;
+    let allow = compile(allowed(host_network)?, mismatch, SeccompAction::Allow)?;
     // clone3 passes its flags in memory, where a filter cannot look: it fails with ENOSYS,
     // and glibc falls back to clone, whose flags the allow-list checks.
     let no_clone3 = refuse(libc::SYS_clone3, libc::ENOSYS)?;

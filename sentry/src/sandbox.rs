@@ -144,6 +144,9 @@ pub struct BootConfig {
     /// Interfaces the sandbox's TCP/IP stack takes over (sandbox networking); none: loopback
     /// only.
     pub nics: Vec<crate::net::stack::NicConfig>,
+    /// `--network host`: inet sockets are host sockets of the sandbox process's network
+    /// namespace (its seccomp filter then allows the socket calls; see `confine`).
+    pub host_network: bool,
 }
 
 /// The platforms a sandbox can run on (`--platform`).
@@ -500,6 +503,9 @@ impl Sandbox {
             cfg.init_unkillable,
             cfg.limits,
         );
+        if cfg.host_network {
+            k.use_host_network();
+        }
         if let Some(nic) = cfg.nics.into_iter().next() {
             // Started now: the stack answers ARP and ping before any socket exists.
             k.start_net(Some(nic));

@@ -507,3 +507,90 @@ print(body == open("/etc/passwd", "rb").read(), len(body or b"") > 0)
     let s = assert_same(&["/usr/bin/python3", "-c", code]);
     assert_eq!(s.stdout_str(), "True True\n");
 }
+
+/// `--network host`: the sandbox's inet sockets are host sockets. A sandboxed client reaches
+/// host servers on 127.0.0.1 (TCP and UDP) and ::1, and a host client reaches a server in
+/// the sandbox.
+#[test]
+fn host_network_reaches_host_servers() {
+    use std::io::{BufRead, Read, Write};
+    let echo = |l: std::net::TcpListener| {
+        std::thread::spawn(move || {
+            if let Ok((mut c, _)) = l.accept() {
+                let mut b = [0u8; 64];
+                let n = c.read(&mut b).unwrap_or(0);
+                let _ = c.write_all(&[b"echo:", &b[..n]].concat());
+            }
+        })
+    };
+    let v4 = std::net::TcpListener::bind("127.0.0.1:0").expect("tcp");
+    let v6 = std::net::TcpListener::bind("[::1]:0").expect("tcp6");
+    let udp = std::net::UdpSocket::bind("127.0.0.1:0").expect("udp");
+    let ports = [&v4.local_addr(), &v6.local_addr(), &udp.local_addr()]
+        .map(|a| a.as_ref().map(|a| a.port()).unwrap_or(0));
+    let (t4, t6) = (echo(v4), echo(v6));
+    let tu = std::thread::spawn(move || {
+        let mut b = [0u8; 64];
+        if let Ok((n, from)) = udp.recv_from(&mut b) {
+            let _ = udp.send_to(&[b"echo:", &b[..n]].concat(), from);
+        }
+    });
+    let code = format!(
+        r#"
+import socket, sys
+def call(fam, addr, port, msg):
+    c = socket.socket(fam)
+    c.connect((addr, port))
+    c.sendall(msg)
+    print(c.recv(64).decode())
+call(socket.AF_INET, "127.0.0.1", {}, b"v4")
+call(socket.AF_INET6, "::1", {}, b"v6")
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.sendto(b"udp", ("127.0.0.1", {}))
+print(u.recvfrom(64)[0].decode())
+l = socket.socket()
+l.bind(("127.0.0.1", 0))
+l.listen(1)
+print("port", l.getsockname()[1], flush=True)
+c, peer = l.accept()
+c.sendall(b"from-sandbox:" + c.recv(64))
+c.close()
+print("peer", peer[0])
+"#,
+        ports[0], ports[1], ports[2]
+    );
+    let mut child = support::palisade_cmd()
+        .args(["--network", "host", "do", "/usr/bin/python3", "-c", &code])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("palisade");
+    let mut out = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    while out.read_line(&mut line).unwrap_or(0) > 0 {
+        lines.push(line.trim_end().to_string());
+        if let Some(p) = line.trim_end().strip_prefix("port ") {
+            let p: u16 = p.parse().expect("port");
+            let mut c = std::net::TcpStream::connect(("127.0.0.1", p)).expect("connect");
+            c.write_all(b"host").expect("send");
+            let mut got = String::new();
+            c.read_to_string(&mut got).expect("answer");
+            lines.push(got);
+        }
+        line.clear();
+    }
+    let status = child.wait().expect("wait");
+    let mut err = String::new();
+    let _ = child.stderr.take().map(|mut e| e.read_to_string(&mut err));
+    assert!(status.success(), "{lines:?}\n{err}");
+    for t in [t4, t6, tu] {
+        t.join().expect("server");
+    }
+    assert_eq!(lines[..3], ["echo:v4", "echo:v6", "echo:udp"], "{lines:?}");
+    assert_eq!(
+        lines[4..],
+        ["from-sandbox:host", "peer 127.0.0.1"],
+        "{lines:?}"
+    );
+}

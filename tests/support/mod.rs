@@ -98,7 +98,8 @@ pub fn sandboxed(args: &[&str], cwd: &Path, envs: &[(&str, &str)], timeout: Dura
     sandboxed_on(&platform(), args, cwd, envs, timeout)
 }
 
-/// `palisade --platform PLATFORM do -- ARGS...`.
+/// `palisade --platform PLATFORM do -- ARGS...`. The pseudo-platform `hostnet` is ptrace
+/// with `--network host` (inet sockets are host sockets).
 pub fn sandboxed_on(
     platform: &str,
     args: &[&str],
@@ -107,12 +108,12 @@ pub fn sandboxed_on(
     timeout: Duration,
 ) -> Output {
     let mut c = Command::new(palisade());
-    c.arg("--platform")
-        .arg(platform)
-        .arg("do")
-        .arg("--")
-        .args(args)
-        .current_dir(cwd);
+    if platform == "hostnet" {
+        c.args(["--platform", "ptrace", "--network", "host"]);
+    } else {
+        c.arg("--platform").arg(platform);
+    }
+    c.arg("do").arg("--").args(args).current_dir(cwd);
     for (k, v) in envs {
         c.env(k, v);
     }

@@ -2,7 +2,8 @@
 //! system `cc`, run natively, then run under `palisade do`. A program that fails natively is a
 //! wrong test; one that fails sandboxed is a sentry bug unless it is listed, with its reason, in
 //! `known-failures-<platform>.txt` (and a listed program that passes is reported too, so the
-//! list stays true).
+//! list stays true). The inet socket programs run once more under `--network host` (the
+//! `hostnet` pseudo-platform), where their sockets are the host's.
 //!
 //! Usage: `cargo test --release --test syscalls [-- NAME_SUBSTRING...]`
 
@@ -15,6 +16,20 @@ use std::process::Command;
 use std::time::Duration;
 
 const TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Programs about inet sockets, which run a second time under `--network host` (the
+/// `hostnet` pseudo-platform: ptrace, inet sockets are host sockets), by name prefix.
+const INET_PROGRAMS: &[&str] = &[
+    "inet",
+    "tcp_",
+    "udp_",
+    "sock",
+    "epoll_inet",
+    "ephemeral_ports",
+    "select_sockets",
+    "ping_socket",
+    "proc_net",
+];
 
 fn src_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/syscalls")
@@ -129,8 +144,11 @@ fn main() {
                     Ok(()) => {
                         let b = bin.to_string_lossy().into_owned();
                         let n = support::native(&[&b], &build, &envs, TIMEOUT);
+                        let inet = INET_PROGRAMS.iter().any(|p| name.starts_with(p));
+                        let hostnet = String::from("hostnet");
                         platforms
                             .iter()
+                            .chain(inet.then_some(&hostnet))
                             .map(|p| {
                                 let v = if n.code != Some(0) {
                                     Err(format!(
@@ -166,10 +184,13 @@ fn main() {
     let mut results = results.into_inner().unwrap_or_else(|e| e.into_inner());
     results.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
     let mut any_failed = false;
-    for platform in &platforms {
+    let mut all = platforms.clone();
+    all.push("hostnet".into());
+    for platform in &all {
         let known = known_failures(platform);
         let mine: Vec<_> = results.iter().filter(|r| &r.0 == platform).collect();
-        if report(platform, &known, &mine) || mine.is_empty() {
+        // A filter may pick no inet program: then `hostnet` has nothing to run.
+        if report(platform, &known, &mine) || (mine.is_empty() && platform != "hostnet") {
             any_failed = true;
         }
     }

@@ -90,6 +90,8 @@ pub struct Kernel {
     pub unix: crate::net::unix::Namespace,
     /// The TCP/IP stack, started by the first inet socket.
     net: std::sync::OnceLock<Arc<crate::net::stack::Stack>>,
+    /// `--network host`: inet sockets are host sockets (`net::hostinet`).
+    host_network: std::sync::atomic::AtomicBool,
     /// System V IPC objects.
     pub ipc: Arc<ipc::IpcNamespace>,
     init_status: Mutex<Option<ExitStatus>>,
@@ -136,6 +138,17 @@ impl Kernel {
             .clone()
     }
 
+    /// Whether inet sockets are host sockets (`--network host`).
+    pub fn host_network(&self) -> bool {
+        self.host_network.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Make inet sockets host sockets, at boot.
+    pub fn use_host_network(&self) {
+        self.host_network
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
     /// Start the stack at boot with the interface it takes over.
     pub fn start_net(&self, nic: Option<crate::net::stack::NicConfig>) {
         let _ = self.net.set(crate::net::stack::Stack::new(nic));
@@ -179,6 +192,7 @@ impl Kernel {
             timers: timer::Timers::default(),
             unix: crate::net::unix::Namespace::default(),
             net: std::sync::OnceLock::new(),
+            host_network: std::sync::atomic::AtomicBool::new(false),
             ipc: Arc::default(),
             init_status: Mutex::new(None),
             init_cv: Condvar::new(),

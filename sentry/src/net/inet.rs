@@ -116,7 +116,7 @@ impl Opts {
 }
 
 /// `<asm-generic/sockios.h>`'s SIOCATMARK, which the libc crate lacks.
-const SIOCATMARK: libc::c_ulong = 0x8905;
+pub(crate) const SIOCATMARK: libc::c_ulong = 0x8905;
 
 /// What one receive got.
 #[derive(Default)]

@@ -1,5 +1,6 @@
 //! Networking: unix domain sockets, and the TCP/IP stack (smoltcp) with its inet sockets.
 
+pub mod hostinet;
 pub mod icmp;
 pub mod ifreq;
 pub mod inet;

@@ -25,13 +25,14 @@ pub fn inet_of(f: &Arc<OpenFile>) -> Option<Arc<InetSocket>> {
         .ok()
 }
 
-/// socket(AF_INET/AF_INET6, ...).
-pub fn create(t: &Task, v6: bool, ty: i32, proto: i32) -> Result<Arc<InetSocket>, Errno> {
+/// The checks socket(AF_INET/AF_INET6, `ty`, `proto`) makes before any socket type's own:
+/// the protocol's range, and ICMP echo sockets (not provided: EACCES for groups outside
+/// ping_group_range, as ping_init_sock, else EPROTONOSUPPORT).
+pub fn precheck(t: &Task, v6: bool, ty: i32, proto: i32) -> Result<(), Errno> {
     // inet_create's first check: IPPROTO_MAX is 263 (MPTCP is 262).
     if !(0..263).contains(&proto) {
         return Err(Errno::EINVAL);
     }
-    // ICMP echo sockets: only for groups in ping_group_range (ping_init_sock).
     let icmp = if v6 {
         libc::IPPROTO_ICMPV6
     } else {
@@ -44,6 +45,12 @@ pub fn create(t: &Task, v6: bool, ty: i32, proto: i32) -> Result<Arc<InetSocket>
         }
         return Err(Errno::EPROTONOSUPPORT);
     }
+    Ok(())
+}
+
+/// socket(AF_INET/AF_INET6, ...).
+pub fn create(t: &Task, v6: bool, ty: i32, proto: i32) -> Result<Arc<InetSocket>, Errno> {
+    precheck(t, v6, ty, proto)?;
     let kind = match ty {
         libc::SOCK_STREAM => Kind::Stream,
         libc::SOCK_DGRAM => Kind::Dgram,
@@ -466,7 +473,7 @@ pub fn recvmsg(t: &mut Task, f: &OpenFile, s: &InetSocket, hdr: u64, flags: u64)
     Ok(got.ret(s, flags))
 }
 
-fn timeval_in(t: &Task, addr: u64, len: u64) -> Result<Option<Duration>, Errno> {
+pub(super) fn timeval_in(t: &Task, addr: u64, len: u64) -> Result<Option<Duration>, Errno> {
     if len < std::mem::size_of::<libc::timeval>() as u64 {
         return Err(Errno::EINVAL);
     }
@@ -483,7 +490,7 @@ fn timeval_in(t: &Task, addr: u64, len: u64) -> Result<Option<Duration>, Errno> 
     })
 }
 
-fn timeval_out(d: Option<Duration>) -> Vec<u8> {
+pub(super) fn timeval_out(d: Option<Duration>) -> Vec<u8> {
     let d = d.unwrap_or_default();
     let mut v = (d.as_secs() as i64).to_ne_bytes().to_vec();
     v.extend_from_slice(&(d.subsec_micros() as i64).to_ne_bytes());

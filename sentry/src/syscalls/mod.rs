@@ -6,6 +6,7 @@ mod epoll;
 mod fd;
 mod fs;
 mod futex;
+mod hostinet;
 mod inet;
 mod info;
 mod ipc;

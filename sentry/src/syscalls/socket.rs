@@ -5,10 +5,12 @@
 use std::sync::Arc;
 
 use super::fd_arg;
+use super::hostinet;
 use super::inet;
 use super::netlink;
 use crate::errno::{Errno, SysResult};
 use crate::kernel::Task;
+use crate::net::hostinet::HostSocket;
 use crate::net::inet::InetSocket;
 use crate::net::netlink::NetlinkSocket;
 use crate::net::unix::{Cred, Kind, UnixSocket, SCM_MAX_FD};
@@ -39,6 +41,15 @@ type Inet = (Arc<OpenFile>, Arc<InetSocket>);
 fn inet_sock(t: &Task, fd: u64) -> Result<Option<Inet>, Errno> {
     let f = t.fds.get(fd_arg(fd))?;
     Ok(inet::inet_of(&f).map(|s| (f, s)))
+}
+
+/// An open file and the host socket it is (`--network host`).
+type Host = (Arc<OpenFile>, Arc<HostSocket>);
+
+/// The host socket behind `fd`, if that is what it is.
+fn host_sock(t: &Task, fd: u64) -> Result<Option<Host>, Errno> {
+    let f = t.fds.get(fd_arg(fd))?;
+    Ok(hostinet::host_of(&f).map(|s| (f, s)))
 }
 
 /// An open file and the netlink socket it is.
@@ -86,7 +97,12 @@ pub fn socket(t: &mut Task, a: [u64; 6]) -> SysResult {
         if flags & !(libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC) != 0 {
             return Err(Errno::EINVAL);
         }
-        let s = inet::create(t, domain == libc::AF_INET6, ty & SOCK_TYPE_MASK, proto)?;
+        let v6 = domain == libc::AF_INET6;
+        if t.k.host_network() {
+            let s = hostinet::create(t, v6, ty & SOCK_TYPE_MASK, proto)?;
+            return Ok(install(t, s, flags)? as u64);
+        }
+        let s = inet::create(t, v6, ty & SOCK_TYPE_MASK, proto)?;
         return Ok(install(t, s, flags)? as u64);
     }
     if domain == libc::AF_NETLINK {
@@ -201,6 +217,9 @@ pub fn bind(t: &mut Task, a: [u64; 6]) -> SysResult {
     if let Some((_, s)) = inet_sock(t, a[0])? {
         return inet::bind(t, &s, a[1], a[2]);
     }
+    if let Some((_, s)) = host_sock(t, a[0])? {
+        return hostinet::bind(t, &s, a[1], a[2]);
+    }
     let (_, s) = sock_of(t, fd_arg(a[0]))?;
     match read_addr(t, a[1], a[2])? {
         Addr::Abstract(name) => t.k.unix.bind(&name, &s)?,
@@ -223,6 +242,9 @@ pub fn listen(t: &mut Task, a: [u64; 6]) -> SysResult {
     if let Some((_, s)) = inet_sock(t, a[0])? {
         return inet::listen(&s, a[1] as i32);
     }
+    if let Some((_, s)) = host_sock(t, a[0])? {
+        return hostinet::listen(&s, a[1] as i32);
+    }
     let (_, s) = sock_of(t, fd_arg(a[0]))?;
     s.listen(a[1] as i32)?;
     Ok(0)
@@ -236,6 +258,9 @@ pub fn connect(t: &mut Task, a: [u64; 6]) -> SysResult {
     }
     if let Some((f, s)) = inet_sock(t, a[0])? {
         return inet::connect(t, &f, &s, a[1], a[2]);
+    }
+    if let Some((f, s)) = host_sock(t, a[0])? {
+        return hostinet::connect(t, &f, &s, a[1], a[2]);
     }
     let (_, s) = sock_of(t, fd_arg(a[0]))?;
     let addr = read_addr(t, a[1], a[2])?;
@@ -263,6 +288,9 @@ pub fn accept4(t: &mut Task, a: [u64; 6]) -> SysResult {
             return Err(Errno::EOPNOTSUPP);
         }
         return inet::accept(t, &f, &s, a);
+    }
+    if let Some((f, s)) = host_sock(t, a[0])? {
+        return hostinet::accept(t, &f, &s, a);
     }
     let (f, s) = sock_of(t, fd_arg(a[0]))?;
     if s.kind == Kind::Dgram {
@@ -296,6 +324,9 @@ pub fn getsockname(t: &mut Task, a: [u64; 6]) -> SysResult {
     if let Some((_, s)) = inet_sock(t, a[0])? {
         return inet::getsockname(t, &s, a[1], a[2]);
     }
+    if let Some((_, s)) = host_sock(t, a[0])? {
+        return hostinet::name(t, &s, false, a[1], a[2]);
+    }
     let (_, s) = sock_of(t, fd_arg(a[0]))?;
     write_addr(t, a[1], a[2], s.name().as_deref())?;
     Ok(0)
@@ -308,6 +339,9 @@ pub fn getpeername(t: &mut Task, a: [u64; 6]) -> SysResult {
     if let Some((_, s)) = inet_sock(t, a[0])? {
         return inet::getpeername(t, &s, a[1], a[2]);
     }
+    if let Some((_, s)) = host_sock(t, a[0])? {
+        return hostinet::name(t, &s, true, a[1], a[2]);
+    }
     let (_, s) = sock_of(t, fd_arg(a[0]))?;
     let name = s.peer_name().ok_or(Errno::ENOTCONN)?;
     write_addr(t, a[1], a[2], name.as_deref())?;
@@ -317,6 +351,9 @@ pub fn getpeername(t: &mut Task, a: [u64; 6]) -> SysResult {
 pub fn shutdown(t: &mut Task, a: [u64; 6]) -> SysResult {
     if let Some((_, s)) = inet_sock(t, a[0])? {
         return inet::shutdown(&s, a[1] as i32);
+    }
+    if let Some((_, s)) = host_sock(t, a[0])? {
+        return hostinet::shutdown(&s, a[1] as i32);
     }
     let (_, s) = sock_of(t, fd_arg(a[0]))?;
     s.shutdown(a[1] as i32)?;
@@ -329,6 +366,9 @@ pub fn setsockopt(t: &mut Task, a: [u64; 6]) -> SysResult {
     }
     if let Some((_, s)) = inet_sock(t, a[0])? {
         return inet::setsockopt(t, &s, a[1] as i32, a[2] as i32, a[3], a[4]);
+    }
+    if let Some((_, s)) = host_sock(t, a[0])? {
+        return hostinet::setsockopt(t, &s, a[1] as i32, a[2] as i32, a[3], a[4]);
     }
     let (_, s) = sock_of(t, fd_arg(a[0]))?;
     let (level, name) = (a[1] as i32, a[2] as i32);
@@ -383,6 +423,9 @@ pub fn getsockopt(t: &mut Task, a: [u64; 6]) -> SysResult {
     }
     if let Some((_, s)) = inet_sock(t, a[0])? {
         return inet::getsockopt(t, &s, a[1] as i32, a[2] as i32, a[3], a[4]);
+    }
+    if let Some((_, s)) = host_sock(t, a[0])? {
+        return hostinet::getsockopt(t, &s, a[1] as i32, a[2] as i32, a[3], a[4]);
     }
     let (_, s) = sock_of(t, fd_arg(a[0]))?;
     let (level, name) = (a[1] as i32, a[2] as i32);
@@ -568,6 +611,9 @@ pub fn sendto(t: &mut Task, a: [u64; 6]) -> SysResult {
     if let Some((f, s)) = inet_sock(t, a[0])? {
         return inet::send(t, &f, &s, &data, a[3], Some((a[4], a[5])));
     }
+    if let Some((f, s)) = host_sock(t, a[0])? {
+        return hostinet::send(t, &f, &s, &data, a[3], Some((a[4], a[5])));
+    }
     if let Some((_, s)) = nl_sock(t, a[0])? {
         return netlink::send(t, &s, &data, Some((a[4], a[5])));
     }
@@ -589,6 +635,9 @@ pub fn sendmsg(t: &mut Task, a: [u64; 6]) -> SysResult {
     let data = gather(t, iov, iovlen)?;
     if let Some((f, s)) = inet_sock(t, a[0])? {
         return inet::send(t, &f, &s, &data, a[2], Some((name, namelen)));
+    }
+    if let Some((f, s)) = host_sock(t, a[0])? {
+        return hostinet::send(t, &f, &s, &data, a[2], Some((name, namelen)));
     }
     if let Some((_, s)) = nl_sock(t, a[0])? {
         return netlink::send(t, &s, &data, Some((name, namelen)));
@@ -662,6 +711,9 @@ pub fn recvfrom(t: &mut Task, a: [u64; 6]) -> SysResult {
     if let Some((f, s)) = inet_sock(t, a[0])? {
         return inet::recvfrom(t, &f, &s, a);
     }
+    if let Some((f, s)) = host_sock(t, a[0])? {
+        return hostinet::recvfrom(t, &f, &s, a);
+    }
     if let Some((f, s)) = nl_sock(t, a[0])? {
         return netlink::recvfrom(t, &f, &s, a);
     }
@@ -706,6 +758,9 @@ pub(super) fn scatter(t: &Task, iovs: &[[u64; 2]], buf: &[u8]) -> Result<(), Err
 pub fn recvmsg(t: &mut Task, a: [u64; 6]) -> SysResult {
     if let Some((f, s)) = inet_sock(t, a[0])? {
         return inet::recvmsg(t, &f, &s, a[1], a[2]);
+    }
+    if let Some((f, s)) = host_sock(t, a[0])? {
+        return hostinet::recvmsg(t, &f, &s, a[1], a[2]);
     }
     if let Some((f, s)) = nl_sock(t, a[0])? {
         return netlink::recvmsg(t, &f, &s, a[1], a[2]);
