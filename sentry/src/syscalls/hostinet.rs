@@ -4,12 +4,13 @@
 //! host kernel, which is Linux.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use crate::errno::{Errno, SysResult};
 use crate::kernel::Task;
 use crate::net::hostinet::{option_size, HostSocket, Kind};
 use crate::vfs::OpenFile;
+
+use super::inet::{addr_out, blocking, nonblocking};
 
 /// Send flags handed to the host (MSG_DONTWAIT and MSG_NOSIGNAL are the sentry's business).
 const SEND_FLAGS: i32 = libc::MSG_OOB | libc::MSG_DONTROUTE | libc::MSG_MORE | libc::MSG_EOR;
@@ -53,44 +54,6 @@ fn addr_in(t: &Task, addr: u64, len: u64) -> Result<Vec<u8>, Errno> {
     }
 }
 
-/// Write an address out, truncated to the caller's room, its full length in `*len_addr`.
-fn addr_out(t: &Task, addr: u64, len_addr: u64, b: &[u8]) -> Result<(), Errno> {
-    if addr == 0 {
-        return Ok(());
-    }
-    let avail: u32 = t.mm.copy_in(len_addr)?;
-    if (avail as i32) < 0 {
-        return Err(Errno::EINVAL);
-    }
-    let n = b.len().min(avail as usize);
-    t.mm.write_bytes(addr, &b[..n])?;
-    t.mm.copy_out(len_addr, &(b.len() as u32))
-}
-
-fn nonblocking(f: &OpenFile, flags: u64) -> bool {
-    f.flags() & libc::O_NONBLOCK as u32 != 0 || flags & libc::MSG_DONTWAIT as u64 != 0
-}
-
-/// Run `op` until it stops saying EAGAIN, waiting for the host socket between tries.
-fn blocking<T>(
-    t: &mut Task,
-    s: &HostSocket,
-    nonblock: bool,
-    timeout: Option<Duration>,
-    mut op: impl FnMut() -> Result<T, Errno>,
-) -> Result<T, Errno> {
-    match op() {
-        Err(Errno::EAGAIN) if !nonblock => {}
-        r => return r,
-    }
-    let deadline = timeout.and_then(crate::kernel::time::deadline);
-    let q = crate::vfs::FileOps::wait_queue(s).ok_or(Errno::EIO)?;
-    t.block_io(&[q], deadline, |_| match op() {
-        Err(Errno::EAGAIN) => Ok(None),
-        r => r.map(Some),
-    })
-}
-
 pub fn bind(t: &mut Task, s: &HostSocket, addr: u64, len: u64) -> SysResult {
     s.bind(&addr_in(t, addr, len)?)?;
     Ok(0)
@@ -132,14 +95,7 @@ pub fn accept(t: &mut Task, f: &OpenFile, s: &HostSocket, a: [u64; 6]) -> SysRes
     let flags = a[3] as i32;
     let (conn, peer) = blocking(t, s, nonblocking(f, 0), s.timeout(false), || s.accept())?;
     addr_out(t, a[1], a[2], &peer)?;
-    let status = if flags & libc::SOCK_NONBLOCK != 0 {
-        libc::O_NONBLOCK as u32
-    } else {
-        0
-    };
-    let nf = OpenFile::new(None, conn, libc::O_RDWR as u32 | status);
-    Ok(t.fds
-        .install(nf, flags & libc::SOCK_CLOEXEC != 0, 0, t.nofile())? as u64)
+    Ok(super::socket::install(t, conn, flags)? as u64)
 }
 
 /// getsockname (`peer` false) and getpeername.

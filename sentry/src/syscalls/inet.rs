@@ -135,6 +135,12 @@ fn sockaddr(v6: bool, e: IpEndpoint) -> Vec<u8> {
 /// Write an address out (accept, getsockname, recvfrom): truncated to the room the caller
 /// gave, the full length stored in `*len_addr`.
 fn write_addr(t: &Task, v6: bool, addr: u64, len_addr: u64, e: IpEndpoint) -> Result<(), Errno> {
+    addr_out(t, addr, len_addr, &sockaddr(v6, e))
+}
+
+/// Write socket address bytes `b` out: truncated to the room the caller gave at `*len_addr`,
+/// the full length stored there (nothing when `addr` is null).
+pub(super) fn addr_out(t: &Task, addr: u64, len_addr: u64, b: &[u8]) -> Result<(), Errno> {
     if addr == 0 {
         return Ok(());
     }
@@ -142,22 +148,21 @@ fn write_addr(t: &Task, v6: bool, addr: u64, len_addr: u64, e: IpEndpoint) -> Re
     if (avail as i32) < 0 {
         return Err(Errno::EINVAL);
     }
-    let b = sockaddr(v6, e);
     let n = b.len().min(avail as usize);
     t.mm.write_bytes(addr, &b[..n])?;
     t.mm.copy_out(len_addr, &(b.len() as u32))?;
     Ok(())
 }
 
-fn nonblocking(f: &OpenFile, flags: u64) -> bool {
+pub(super) fn nonblocking(f: &OpenFile, flags: u64) -> bool {
     f.flags() & libc::O_NONBLOCK as u32 != 0 || flags & libc::MSG_DONTWAIT as u64 != 0
 }
 
 /// Run `op` until it stops saying EAGAIN, waiting on the socket between tries (unless
 /// non-blocking); `timeout` is SO_RCVTIMEO or SO_SNDTIMEO.
-fn blocking<T>(
+pub(super) fn blocking<T>(
     t: &mut Task,
-    s: &InetSocket,
+    s: &dyn crate::vfs::FileOps,
     nonblock: bool,
     timeout: Option<Duration>,
     mut op: impl FnMut() -> Result<T, Errno>,
@@ -167,7 +172,7 @@ fn blocking<T>(
         r => return r,
     }
     let deadline = timeout.and_then(crate::kernel::time::deadline);
-    let q = crate::vfs::FileOps::wait_queue(s).ok_or(Errno::EIO)?;
+    let q = s.wait_queue().ok_or(Errno::EIO)?;
     t.block_io(&[q], deadline, |_| match op() {
         Err(Errno::EAGAIN) => Ok(None),
         r => r.map(Some),
@@ -232,14 +237,7 @@ pub fn accept(t: &mut Task, f: &OpenFile, s: &InetSocket, a: [u64; 6]) -> SysRes
     let timeout = s.opts().rcvtimeo;
     let (conn, peer) = blocking(t, s, nonblocking(f, 0), timeout, || s.accept())?;
     write_addr(t, s.v6, a[1], a[2], peer)?;
-    let status = if flags & libc::SOCK_NONBLOCK != 0 {
-        libc::O_NONBLOCK as u32
-    } else {
-        0
-    };
-    let nf = OpenFile::new(None, conn, libc::O_RDWR as u32 | status);
-    Ok(t.fds
-        .install(nf, flags & libc::SOCK_CLOEXEC != 0, 0, t.nofile())? as u64)
+    Ok(super::socket::install(t, conn, flags)? as u64)
 }
 
 pub fn getsockname(t: &mut Task, s: &InetSocket, addr: u64, len: u64) -> SysResult {

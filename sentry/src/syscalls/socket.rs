@@ -23,7 +23,9 @@ fn cred(t: &Task) -> Cred {
     (t.tgid, t.creds.uid, t.creds.gid)
 }
 
-fn install(t: &Task, s: Arc<dyn FileOps>, flags: i32) -> Result<i32, Errno> {
+/// A new socket (or accepted connection) in the descriptor table, with SOCK_NONBLOCK and
+/// SOCK_CLOEXEC from `flags`.
+pub(super) fn install(t: &Task, s: Arc<dyn FileOps>, flags: i32) -> Result<i32, Errno> {
     let status = if flags & libc::SOCK_NONBLOCK != 0 {
         libc::O_NONBLOCK as u32
     } else {
