@@ -48,8 +48,12 @@ fn inet_sock(t: &Task, fd: u64) -> Result<Option<Inet>, Errno> {
 /// An open file and the host socket it is (`--network host`).
 type Host = (Arc<OpenFile>, Arc<HostSocket>);
 
-/// The host socket behind `fd`, if that is what it is.
+/// The host socket behind `fd`, if that is what it is (only `--network host` has them: no
+/// extra descriptor lookup on the socket calls otherwise).
 fn host_sock(t: &Task, fd: u64) -> Result<Option<Host>, Errno> {
+    if !t.k.host_network() {
+        return Ok(None);
+    }
     let f = t.fds.get(fd_arg(fd))?;
     Ok(hostinet::host_of(&f).map(|s| (f, s)))
 }
