@@ -74,3 +74,55 @@ static inline int read_text(const char *path, char *buf, size_t n)
 	buf[got] = 0;
 	return (int)got;
 }
+
+/* A fresh scratch directory, /tmp/palisade-<tag>-<pid>, for a program's files; S("rel") names
+ * a path inside it (eight rotating buffers, so a call can take several). */
+#include <ftw.h>
+static inline char *scratch_base(void)
+{
+	static char base[96];
+	return base;
+}
+
+static inline void scratch_init(const char *tag)
+{
+	snprintf(scratch_base(), 96, "/tmp/palisade-%s-%d", tag, getpid());
+	if (mkdir(scratch_base(), 0777) != 0) {
+		perror("scratch mkdir");
+		exit(2);
+	}
+}
+
+static inline const char *S(const char *rel)
+{
+	static char bufs[8][256];
+	static int i;
+	char *b = bufs[i++ % 8];
+	snprintf(b, 256, "%s/%s", scratch_base(), rel);
+	return b;
+}
+
+static inline int scratch_rm_one(const char *p, const struct stat *st, int type, struct FTW *f)
+{
+	(void)st;
+	(void)f;
+	return type == FTW_DP ? rmdir(p) : unlink(p);
+}
+
+/* Remove the scratch directory and everything in it (without following symlinks). */
+static inline void scratch_cleanup(void)
+{
+	chmod(scratch_base(), 0777);
+	nftw(scratch_base(), scratch_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Create (or truncate) a file holding text; 0 or -1. */
+static inline int put_text(const char *path, const char *text)
+{
+	int fd = open(path, O_CREAT | O_WRONLY | O_TRUNC, 0644);
+	if (fd < 0)
+		return -1;
+	ssize_t n = write(fd, text, strlen(text));
+	close(fd);
+	return n == (ssize_t)strlen(text) ? 0 : -1;
+}
