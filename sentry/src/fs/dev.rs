@@ -24,10 +24,6 @@ struct Device {
     kind: Kind,
 }
 
-fn makedev(major: u64, minor: u64) -> u64 {
-    ((major & 0xfff) << 8) | (minor & 0xff) | ((minor & !0xff) << 12) | ((major & !0xfff) << 32)
-}
-
 impl Inode for Device {
     fn stat(&self) -> Result<Stat, Errno> {
         Ok(self.stat)
@@ -77,13 +73,31 @@ impl FileOps for DeviceFile {
     }
 }
 
+/// Open a device node some other file system holds (made by mknod, or in the image): the
+/// sentry's own device of that number, or ENXIO for a number no device of ours has, as
+/// Linux answers for a device without a driver.
+pub fn open_node(stat: &Stat) -> Result<Arc<dyn FileOps>, Errno> {
+    if stat.file_type() != libc::S_IFCHR {
+        return Err(Errno::ENXIO);
+    }
+    let kind = match (libc::major(stat.rdev), libc::minor(stat.rdev)) {
+        (1, 3) => Kind::Null,
+        (1, 5) => Kind::Zero,
+        (1, 7) => Kind::Full,
+        (1, 8) | (1, 9) => Kind::Random,
+        (5, 0) => return super::pty::open_controlling(),
+        _ => return Err(Errno::ENXIO),
+    };
+    Ok(Arc::new(DeviceFile { stat: *stat, kind }))
+}
+
 /// A null device (reads end at once, writes vanish), to mount over a file to hide it.
 pub fn null() -> Arc<dyn Inode> {
     let stat = attr(
         super::new_dev(),
         super::new_ino(),
         libc::S_IFCHR | 0o666,
-        makedev(1, 3),
+        libc::makedev(1, 3),
     );
     Arc::new(Device {
         stat,
@@ -107,14 +121,19 @@ pub fn new() -> Arc<SynthDir> {
             dev,
             super::new_ino(),
             libc::S_IFCHR | 0o666,
-            makedev(1, minor),
+            libc::makedev(1, minor),
         );
         root.add(name, Arc::new(Device { stat, kind }));
     }
     // devpts is mounted on /dev/pts; /dev/ptmx is its ptmx, as in containers.
     root.add("pts", SynthDir::new(dev, 0o755, DEVFS_MAGIC));
     root.add("ptmx", SynthLink::new(dev, "pts/ptmx"));
-    let stat = attr(dev, super::new_ino(), libc::S_IFCHR | 0o666, makedev(5, 0));
+    let stat = attr(
+        dev,
+        super::new_ino(),
+        libc::S_IFCHR | 0o666,
+        libc::makedev(5, 0),
+    );
     root.add(
         "tty",
         Arc::new(Device {

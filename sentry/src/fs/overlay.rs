@@ -309,6 +309,9 @@ impl OverlayInode {
                 }
                 node
             }
+            t @ (libc::S_IFCHR | libc::S_IFBLK) => {
+                up_dir.mknod(&name, t | perm, st.rdev, &creds)?
+            }
             t => up_dir.create(&name, t | perm, &creds)?,
         };
         if removed {
@@ -523,6 +526,23 @@ impl Inode for OverlayInode {
     fn create(&self, name: &[u8], mode: u32, creds: &Creds) -> Result<Arc<dyn Inode>, Errno> {
         let (up, had_whiteout) = self.make_way(name)?;
         up.create(name, mode, creds)?;
+        Ok(self.made(name, had_whiteout)?)
+    }
+
+    fn mknod(
+        &self,
+        name: &[u8],
+        mode: u32,
+        rdev: u64,
+        creds: &Creds,
+    ) -> Result<Arc<dyn Inode>, Errno> {
+        // Device 0/0 is how this overlay marks a whiteout: Linux refuses it too (EPERM for
+        // an unprivileged whiteout, and it would hide the name here).
+        if rdev == 0 && mode & libc::S_IFMT == libc::S_IFCHR {
+            return Err(Errno::EPERM);
+        }
+        let (up, had_whiteout) = self.make_way(name)?;
+        up.mknod(name, mode, rdev, creds)?;
         Ok(self.made(name, had_whiteout)?)
     }
 

@@ -3,23 +3,29 @@
 //!
 //! - input (written to the master): ICRNL/INLCR/IGNCR/ISTRIP; with ISIG, ^C, ^\ and ^Z send
 //!   SIGINT, SIGQUIT and SIGTSTP to the foreground process group (flushing input unless
-//!   NOFLSH); with ICANON, lines are edited (ERASE, KILL, WERASE) and handed to readers whole,
-//!   EOF (^D) ending a line or making a read return 0; echo (ECHO, ECHOE, ECHOK, ECHONL,
-//!   ECHOCTL) goes to the master's output;
+//!   NOFLSH); with ICANON, lines are edited (ERASE, KILL, WERASE, LNEXT) and handed to
+//!   readers whole, EOF (^D) ending a line or making a read return 0, EOL and EOL2 ending one
+//!   with themselves; echo (ECHO, ECHOE, ECHOK, ECHOKE, ECHONL, ECHOCTL) goes to the master's
+//!   output; without ICANON, reads wait as VMIN and VTIME say;
 //! - output (written to the slave): OPOST with ONLCR turns "\n" into "\r\n";
 //! - termios, window size (a change sends SIGWINCH to the foreground group), the controlling
 //!   session and its foreground group, locking (`TIOCSPTLCK`) and the pty number
 //!   (`TIOCGPTN`).
 //!
-//! Not done: VMIN/VTIME timing in non-canonical mode (a read returns what is there, at least
-//! one byte), SIGTTIN/SIGTTOU for background jobs, packet mode, flow control (IXON).
+//! - job control: a process of the terminal's session outside its foreground group that
+//!   reads gets SIGTTIN, and one that writes with TOSTOP or changes the terminal gets SIGTTOU
+//!   (EIO instead when its group is orphaned or, for reads, when it ignores the signal).
+//!
+//! Not done: packet mode, flow control (IXON), REPRINT (^R); VTIME's inter-byte timer with
+//! VMIN > 0 starts only if bytes were there when the read began to wait, and a non-blocking
+//! read with fewer than VMIN bytes there answers EAGAIN where Linux returns them.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use super::synth::{attr, dir_file, dt};
 use crate::errno::Errno;
-use crate::kernel::signal::SigInfo;
+use crate::kernel::signal::{self, SigInfo};
 use crate::kernel::wait::WaitQueue;
 use crate::kernel::Kernel;
 use crate::mm::MemoryManager;
@@ -107,6 +113,8 @@ struct State {
     input: VecDeque<Vec<u8>>,
     /// The line being edited (canonical mode).
     line: Vec<u8>,
+    /// The last byte was LNEXT (^V): the next one is data, whatever it is.
+    lnext: bool,
     /// Output for the master.
     output: VecDeque<u8>,
     master_open: bool,
@@ -187,6 +195,11 @@ impl State {
         if t.i(libc::ISTRIP) {
             c &= 0x7f;
         }
+        if std::mem::take(&mut self.lnext) {
+            self.line.push(c);
+            self.echo(c);
+            return None;
+        }
         if c == b'\r' {
             if t.i(libc::IGNCR) {
                 return None;
@@ -234,6 +247,12 @@ impl State {
             while self.line.last().is_some_and(|b| *b != b' ') {
                 self.erase();
             }
+        } else if c == cc(libc::VLNEXT) && c != 0 && t.l(libc::IEXTEN) {
+            self.lnext = true;
+            if t.l(libc::ECHO) && t.l(libc::ECHOCTL) {
+                // "^" and a backspace: the next character is echoed over it.
+                self.put_output(b"^\x08");
+            }
         } else if c == cc(libc::VKILL) && c != 0 {
             if t.l(libc::ECHOK) && !t.l(libc::ECHOKE) {
                 self.line.clear();
@@ -246,7 +265,10 @@ impl State {
             // Ends the line without itself; on an empty line, a read returns 0.
             let line = std::mem::take(&mut self.line);
             self.input.push_back(line);
-        } else if c == b'\n' || (c == cc(libc::VEOL) && c != 0) {
+        } else if c == b'\n'
+            || (c == cc(libc::VEOL) && c != 0)
+            || (c == cc(libc::VEOL2) && c != 0 && t.l(libc::IEXTEN))
+        {
             self.echo(c);
             let mut line = std::mem::take(&mut self.line);
             line.push(c);
@@ -267,6 +289,11 @@ impl Terminal {
     /// Send `sig` to the foreground process group.
     fn signal_foreground(&self, sig: i32) {
         let pgrp = self.lock().pgrp;
+        self.signal_pgrp(pgrp, sig);
+    }
+
+    /// Send `sig` to every process of group `pgrp`.
+    fn signal_pgrp(&self, pgrp: i32, sig: i32) {
         let Some(k) = self.fs.k.upgrade() else {
             return;
         };
@@ -301,6 +328,52 @@ impl Terminal {
         s
     }
 
+    /// Job control (Linux's __tty_check_change): a process whose controlling terminal this
+    /// is, outside the foreground group, that reads (`sig` SIGTTIN) or writes with TOSTOP or
+    /// changes the terminal (SIGTTOU). If it ignores or blocks the signal, a read is EIO and
+    /// the rest goes ahead; if its group is orphaned, EIO; otherwise the group gets the
+    /// signal and the call is restarted after it (ERESTARTSYS).
+    fn job_control(&self, sig: i32) -> Result<(), Errno> {
+        let (session, fg) = {
+            let st = self.lock();
+            (st.session, st.pgrp)
+        };
+        let Some(session) = session else {
+            return Ok(());
+        };
+        let Some(k) = self.fs.k.upgrade() else {
+            return Ok(());
+        };
+        let (tgid, tid) = super::proc::current_task();
+        let (tg, thread) = {
+            let tasks = k.tasks();
+            (
+                tasks.groups.get(&tgid).cloned(),
+                tasks.threads.get(&tid).cloned(),
+            )
+        };
+        let Some(tg) = tg else {
+            return Ok(());
+        };
+        let pgid = tg.pgid();
+        if tg.sid() != session || fg <= 0 || pgid == fg {
+            return Ok(());
+        }
+        let blocked = thread.is_some_and(|h| h.lock().mask & signal::bit(sig) != 0);
+        if blocked || tg.action(sig).handler == signal::SIG_IGN {
+            return if sig == libc::SIGTTIN {
+                Err(Errno::EIO)
+            } else {
+                Ok(())
+            };
+        }
+        if k.pgrp_orphaned(pgid, None) {
+            return Err(Errno::EIO);
+        }
+        self.signal_pgrp(pgid, sig);
+        Err(Errno::ERESTARTSYS)
+    }
+
     /// ioctls both ends answer.
     fn ioctl(&self, mm: &MemoryManager, req: u64, arg: u64, master: bool) -> Result<u64, Errno> {
         match req {
@@ -312,6 +385,7 @@ impl Terminal {
             libc::TCSETS | libc::TCSETSW | libc::TCSETSF => {
                 let mut b = [0u8; 36];
                 mm.read_bytes(arg, &mut b)?;
+                self.job_control(libc::SIGTTOU)?;
                 let mut st = self.lock();
                 let was_canon = st.termios.l(libc::ICANON);
                 st.termios = Termios::from_bytes(&b);
@@ -357,7 +431,14 @@ impl Terminal {
                 mm.copy_out(arg, &(n.min(i32::MAX as usize) as i32))?;
                 Ok(0)
             }
+            // A pty's writes go straight into the other end's buffer (Linux's
+            // pty_chars_in_buffer is 0): nothing is ever queued for output on this side.
+            libc::TIOCOUTQ => {
+                mm.copy_out(arg, &0i32)?;
+                Ok(0)
+            }
             libc::TCFLSH => {
+                self.job_control(libc::SIGTTOU)?;
                 let mut st = self.lock();
                 match arg as i32 {
                     libc::TCIFLUSH => {
@@ -377,7 +458,8 @@ impl Terminal {
                 Ok(0)
             }
             // Flow control and draining: output is never held back here.
-            libc::TCXONC | libc::TCSBRK | libc::TCSBRKP => Ok(0),
+            libc::TCXONC => self.job_control(libc::SIGTTOU).map(|()| 0),
+            libc::TCSBRK | libc::TCSBRKP => Ok(0),
             libc::TIOCGPGRP => {
                 let (session, pgrp) = {
                     let st = self.lock();
@@ -397,6 +479,10 @@ impl Terminal {
                 let sid = self.caller_sid()?;
                 if self.lock().session != Some(sid) {
                     return Err(Errno::ENOTTY);
+                }
+                match self.job_control(libc::SIGTTOU) {
+                    Err(Errno::EIO) => return Err(Errno::ENOTTY),
+                    r => r?,
                 }
                 let k = self.fs.k.upgrade().ok_or(Errno::EIO)?;
                 let exists = k
@@ -557,6 +643,10 @@ impl FileOps for Master {
         Some(&self.0.queue)
     }
 
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
+    }
+
     fn readiness(&self) -> u32 {
         let st = self.0.lock();
         let mut r = 0;
@@ -585,23 +675,45 @@ impl Drop for Slave {
 
 impl FileOps for Slave {
     fn read(&self, buf: &mut [u8], _off: u64) -> Result<usize, Errno> {
+        self.0.job_control(libc::SIGTTIN)?;
         let mut st = self.0.lock();
-        let canon = st.termios.l(libc::ICANON);
-        let Some(front) = st.input.front_mut() else {
-            return if st.master_open {
-                Err(Errno::EAGAIN)
-            } else {
-                Ok(0) // hung up
+        let t = st.termios;
+        if t.l(libc::ICANON) {
+            let Some(front) = st.input.front_mut() else {
+                return if st.master_open {
+                    Err(Errno::EAGAIN)
+                } else {
+                    Ok(0) // hung up
+                };
             };
-        };
-        let mut n = front.len().min(buf.len());
-        buf[..n].copy_from_slice(&front[..n]);
-        front.drain(..n);
-        if front.is_empty() {
-            st.input.pop_front();
+            let n = front.len().min(buf.len());
+            buf[..n].copy_from_slice(&front[..n]);
+            front.drain(..n);
+            if front.is_empty() {
+                st.input.pop_front();
+            }
+            drop(st);
+            self.0.queue.notify_all();
+            return Ok(n);
         }
-        // Outside canonical mode, a read takes whatever is there.
-        while !canon && n < buf.len() {
+        // Non-canonical: wait for VMIN bytes (at least one, at most the buffer), or with
+        // VMIN 0 for VTIME tenths of a second; VMIN and VTIME both 0 never wait.
+        let (vmin, vtime) = (t.cc[libc::VMIN] as usize, t.cc[libc::VTIME]);
+        let want = vmin.max(1).min(buf.len());
+        let avail = st.input.iter().map(Vec::len).sum::<usize>();
+        let enough = avail >= want
+            || !st.master_open
+            || (vmin == 0 && vtime == 0)
+            || (avail > 0 && crate::vfs::io_timed_out());
+        if !enough {
+            return if vmin == 0 && crate::vfs::io_timed_out() {
+                Ok(0)
+            } else {
+                Err(Errno::EAGAIN)
+            };
+        }
+        let mut n = 0;
+        while n < buf.len() {
             let Some(run) = st.input.front_mut() else {
                 break;
             };
@@ -618,7 +730,20 @@ impl FileOps for Slave {
         Ok(n)
     }
 
+    fn io_timeout(&self, write: bool) -> Option<std::time::Duration> {
+        let st = self.0.lock();
+        let t = st.termios;
+        let (vmin, vtime) = (t.cc[libc::VMIN], t.cc[libc::VTIME]);
+        // VTIME times the whole read with VMIN 0, and the gap after bytes came otherwise.
+        let timed =
+            !write && !t.l(libc::ICANON) && vtime > 0 && (vmin == 0 || !st.input.is_empty());
+        timed.then(|| std::time::Duration::from_millis(100 * vtime as u64))
+    }
+
     fn write(&self, buf: &[u8], _off: u64) -> Result<usize, Errno> {
+        if self.0.lock().termios.l(libc::TOSTOP) {
+            self.0.job_control(libc::SIGTTOU)?;
+        }
         let mut st = self.0.lock();
         if !st.master_open {
             return Err(Errno::EIO);
@@ -656,7 +781,19 @@ impl FileOps for Slave {
     fn readiness(&self) -> u32 {
         let st = self.0.lock();
         let mut r = 0;
-        if !st.input.is_empty() {
+        let t = st.termios;
+        // Linux's input_available_p for poll: VMIN bytes when VTIME is 0, else one.
+        let need = if !t.l(libc::ICANON) && t.cc[libc::VTIME] == 0 {
+            (t.cc[libc::VMIN] as usize).max(1)
+        } else {
+            1
+        };
+        let avail = if t.l(libc::ICANON) {
+            st.input.len()
+        } else {
+            st.input.iter().map(Vec::len).sum()
+        };
+        if avail >= need {
             r |= libc::POLLIN;
         }
         if !st.master_open {
@@ -742,6 +879,7 @@ impl DevPts {
                 locked: true,
                 input: VecDeque::new(),
                 line: Vec::new(),
+                lnext: false,
                 output: VecDeque::new(),
                 master_open: true,
                 slaves: 0,
@@ -759,6 +897,17 @@ impl DevPts {
     fn terminal(&self, index: u32) -> Option<Arc<Terminal>> {
         lock(&self.terminals).get(&index).and_then(Weak::upgrade)
     }
+}
+
+/// TIOCGPTPEER: the slave of the pty whose master is `master`, opened with `flags` (EIO while
+/// locked), and its number; ENOTTY for any other file.
+pub fn open_peer(master: &dyn FileOps, flags: u32) -> Result<(u32, Arc<dyn FileOps>), Errno> {
+    let m = master
+        .as_any()
+        .and_then(|a| a.downcast_ref::<Master>())
+        .ok_or(Errno::ENOTTY)?;
+    let t = m.0.clone();
+    Ok((t.index, SlaveNode(t).open(flags)?))
 }
 
 /// `ptmx` in devpts (and what /dev/ptmx links to).

@@ -433,7 +433,7 @@ impl Inode for TmpInode {
             Kind::Dir(_) => Ok(dir_file(st.stat)),
             Kind::File { .. } => Ok(Arc::new(TmpFile { inode: me.clone() })),
             Kind::Symlink(_) => Err(Errno::ELOOP),
-            Kind::Node => Err(Errno::ENXIO),
+            Kind::Node => super::dev::open_node(&st.stat),
         }
     }
 
@@ -489,6 +489,19 @@ impl Inode for TmpInode {
             .fs
             .inode(ftype | (mode & 0o7777), creds.fsuid, creds.fsgid, kind);
         self.add(name, node.clone())?;
+        Ok(node)
+    }
+
+    fn mknod(
+        &self,
+        name: &[u8],
+        mode: u32,
+        rdev: u64,
+        creds: &Creds,
+    ) -> Result<Arc<dyn Inode>, Errno> {
+        let node = self.create(name, mode, creds)?;
+        let t = crate::vfs::same_kind::<TmpInode>(&node)?;
+        t.lock().stat.rdev = rdev;
         Ok(node)
     }
 

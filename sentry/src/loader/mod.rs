@@ -178,7 +178,7 @@ fn map_elf(
             };
             root = up;
         }
-        mappable = crate::mm::named(mappable, &d.path(&root));
+        mappable = crate::mm::named(mappable, d, &root);
     }
     for p in &loads {
         let prot = Prot {

@@ -116,11 +116,13 @@ impl Drop for SharedMemory {
     }
 }
 
-/// A file mapping under the name /proc/<pid>/maps shows for it (the file's path); all else
-/// is the file's.
+/// A file mapping as /proc/<pid>/maps shows it: under the file's path (as seen from the
+/// mapper's root, " (deleted)" once unlinked) and the device and inode `stat` gives for it;
+/// all else is the file's.
 struct Named {
     inner: Arc<dyn Mappable>,
-    name: String,
+    file: Arc<crate::vfs::Dentry>,
+    root: Arc<crate::vfs::Dentry>,
 }
 
 impl Mappable for Named {
@@ -128,10 +130,13 @@ impl Mappable for Named {
         self.inner.frame(mf, off)
     }
     fn name(&self) -> String {
-        self.name.clone()
+        String::from_utf8_lossy(&self.file.path(&self.root)).into_owned()
     }
     fn ident(&self) -> (u64, u64) {
-        self.inner.ident()
+        match self.file.inode.stat() {
+            Ok(s) => (s.dev, s.ino),
+            Err(_) => self.inner.ident(),
+        }
     }
     fn as_any(&self) -> Option<&dyn std::any::Any> {
         self.inner.as_any()
@@ -141,11 +146,17 @@ impl Mappable for Named {
     }
 }
 
-/// `obj` shown as `name` in /proc/<pid>/maps.
-pub fn named(obj: Arc<dyn Mappable>, name: &[u8]) -> Arc<dyn Mappable> {
+/// `obj`, the pages of the file `file`, named as /proc/<pid>/maps shows it to a process whose
+/// root is `root`.
+pub fn named(
+    obj: Arc<dyn Mappable>,
+    file: &Arc<crate::vfs::Dentry>,
+    root: &Arc<crate::vfs::Dentry>,
+) -> Arc<dyn Mappable> {
     Arc::new(Named {
         inner: obj,
-        name: String::from_utf8_lossy(name).into_owned(),
+        file: file.clone(),
+        root: root.clone(),
     })
 }
 

@@ -250,6 +250,7 @@ pub fn ioctl(t: &mut Task, a: [u64; 6]) -> SysResult {
             t.mm.copy_out(a[2], &n)?;
             Ok(0)
         }
+        r if r == TIOCGPTPEER => open_pty_peer(t, &f, a[2] as u32),
         // Interface ioctls (SIOCGIF*) are any socket's, as in Linux.
         r if crate::net::ifreq::is_interface_request(r)
             && f.ops.stat()?.file_type() == libc::S_IFSOCK =>
@@ -259,6 +260,30 @@ pub fn ioctl(t: &mut Task, a: [u64; 6]) -> SysResult {
         }
         r => f.ops.ioctl(&t.mm, r, a[2]),
     }
+}
+
+/// TIOCGPTPEER (not in the libc crate): _IO('T', 0x41).
+const TIOCGPTPEER: u64 = 0x5441;
+
+/// TIOCGPTPEER on a pty master: a new descriptor for its slave, as if /dev/pts/N were
+/// opened with `flags` (only the access mode, O_NONBLOCK, O_NOCTTY and O_CLOEXEC count).
+fn open_pty_peer(t: &mut Task, f: &Arc<OpenFile>, flags: u32) -> SysResult {
+    let keep = (libc::O_ACCMODE | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC) as u32;
+    let flags = flags & keep;
+    let (index, ops) = crate::fs::pty::open_peer(f.ops.as_ref(), flags)?;
+    // The slave's name in the sandbox's devpts, when it is where it usually is.
+    let path = format!("/dev/pts/{index}");
+    let fs = t.fs();
+    let dentry = crate::vfs::resolve(&fs, &t.creds, &fs.root, path.as_bytes(), false)
+        .ok()
+        .filter(|d| {
+            d.inode
+                .stat()
+                .is_ok_and(|s| s.rdev == ops.stat().map(|o| o.rdev).unwrap_or(0))
+        });
+    let file = OpenFile::new(dentry, ops, flags);
+    let cloexec = flags & libc::O_CLOEXEC as u32 != 0;
+    Ok(t.fds.install(file, cloexec, 0, t.nofile())? as u64)
 }
 
 pub fn close_range(t: &mut Task, a: [u64; 6]) -> SysResult {

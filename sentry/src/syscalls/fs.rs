@@ -242,7 +242,7 @@ fn do_open_how(
                 let d = parent.create(&name, libc::S_IFREG | perm, &t.creds)?;
                 // A new file is opened with the access asked for, whatever its mode says.
                 let ops = d.inode.open(flags)?;
-                let file = OpenFile::new(Some(d), ops, flags);
+                let file = OpenFile::new(Some(d), ops, vfs::file::opened_flags(flags));
                 let cloexec = flags & libc::O_CLOEXEC as u32 != 0;
                 return Ok(t.fds.install(file, cloexec, 0, t.nofile())? as u64);
             }
@@ -293,7 +293,7 @@ fn do_open_how(
             ops
         }
     };
-    let file = OpenFile::new(Some(d), ops, flags);
+    let file = OpenFile::new(Some(d), ops, vfs::file::opened_flags(flags));
     let fd = t.fds.install(file, cloexec, 0, t.nofile())?;
     Ok(fd as u64)
 }
@@ -533,8 +533,24 @@ pub fn fchdir(t: &mut Task, a: [u64; 6]) -> SysResult {
     set_cwd(t, d)
 }
 
-fn fill_statfs(t: &Task, d: &Dentry, buf: u64) -> SysResult {
-    let s = d.inode.statfs()?;
+fn fill_statfs(t: &Task, d: &Arc<Dentry>, buf: u64) -> SysResult {
+    let mut s = d.inode.statfs()?;
+    // The flags are the mount's (where the file system reports none of its own).
+    let flags = vfs::mount::mount_of(d)
+        .map(|m| m.spec.lock().unwrap_or_else(|e| e.into_inner()).flags)
+        .unwrap_or_default();
+    s.f_flags |= ST_VALID;
+    for (on, bit) in [
+        (flags.read_only || d.read_only(), libc::ST_RDONLY),
+        (flags.nosuid, libc::ST_NOSUID),
+        (flags.nodev, libc::ST_NODEV),
+        (flags.noexec, libc::ST_NOEXEC),
+    ] {
+        if on {
+            s.f_flags |= bit as i64;
+        }
+    }
+    s.f_flags |= libc::ST_RELATIME as i64;
     t.mm.copy_out(buf, &s)?;
     Ok(0)
 }
@@ -547,9 +563,29 @@ pub fn statfs(t: &mut Task, a: [u64; 6]) -> SysResult {
 
 pub fn fstatfs(t: &mut Task, a: [u64; 6]) -> SysResult {
     let f = t.fds.get(fd_arg(a[0]))?;
-    let d = f.dentry.clone().ok_or(Errno::ENOSYS)?;
-    fill_statfs(t, &d, a[1])
+    match f.dentry.clone() {
+        Some(d) => fill_statfs(t, &d, a[1]),
+        None => {
+            // Files with no name: pipes, sockets, and the anonymous inodes (epoll, eventfd,
+            // timerfd, signalfd, inotify, pidfd), each on the kernel's internal file system.
+            let magic = match f.ops.stat()?.file_type() {
+                libc::S_IFIFO => PIPEFS_MAGIC,
+                libc::S_IFSOCK => SOCKFS_MAGIC,
+                _ => ANON_INODE_FS_MAGIC,
+            };
+            let mut s = crate::fs::synthetic_statfs(magic);
+            s.f_flags = ST_VALID;
+            t.mm.copy_out(a[1], &s)?;
+            Ok(0)
+        }
+    }
 }
+
+const PIPEFS_MAGIC: i64 = 0x5049_5045;
+const SOCKFS_MAGIC: i64 = 0x534f_434b;
+const ANON_INODE_FS_MAGIC: i64 = 0x0904_1934;
+/// statfs's f_flags always hold ST_VALID (the field is meaningful), then the mount's flags.
+const ST_VALID: i64 = 0x20;
 
 /// getdents64: "." and "..", then the directory's entries; the offset counts entries.
 pub fn getdents64(t: &mut Task, a: [u64; 6]) -> SysResult {
@@ -739,19 +775,24 @@ fn do_mkdir(t: &Task, dirfd: i32, path: u64, mode: u64) -> SysResult {
     create_entry(t, dirfd, path, |p, name| p.mkdir(name, mode, &t.creds))
 }
 
-fn do_mknod(t: &Task, dirfd: i32, path: u64, mode: u64) -> SysResult {
+fn do_mknod(t: &Task, dirfd: i32, path: u64, mode: u64, dev: u64) -> SysResult {
+    // The kernel takes the old 32-bit encoding (new_decode_dev) and re-encodes it.
+    let dev = dev as u32;
+    let (major, minor) = ((dev & 0xfff00) >> 8, (dev & 0xff) | ((dev >> 12) & 0xfff00));
+    let rdev = libc::makedev(major, minor);
     let m = mode as u32;
     let ftype = m & libc::S_IFMT;
     match ftype {
         0 | libc::S_IFREG | libc::S_IFIFO | libc::S_IFSOCK => {}
         libc::S_IFCHR | libc::S_IFBLK if t.creds.has_cap(caps::Capability::CAP_MKNOD) => {}
-        libc::S_IFCHR | libc::S_IFBLK => return Err(Errno::EPERM),
+        libc::S_IFCHR | libc::S_IFBLK | libc::S_IFDIR => return Err(Errno::EPERM),
         _ => return Err(Errno::EINVAL),
     }
     let perm = m & 0o7777 & !umask(t);
     let ftype = if ftype == 0 { libc::S_IFREG } else { ftype };
     create_entry(t, dirfd, path, |p, name| {
-        p.create(name, ftype | perm, &t.creds).map(|_| ())
+        p.create_node(name, ftype | perm, rdev, &t.creds)
+            .map(|_| ())
     })
 }
 
@@ -762,10 +803,10 @@ pub fn mkdirat(t: &mut Task, a: [u64; 6]) -> SysResult {
     do_mkdir(t, fd_arg(a[0]), a[1], a[2])
 }
 pub fn mknod(t: &mut Task, a: [u64; 6]) -> SysResult {
-    do_mknod(t, AT_FDCWD, a[0], a[1])
+    do_mknod(t, AT_FDCWD, a[0], a[1], a[2])
 }
 pub fn mknodat(t: &mut Task, a: [u64; 6]) -> SysResult {
-    do_mknod(t, fd_arg(a[0]), a[1], a[2])
+    do_mknod(t, fd_arg(a[0]), a[1], a[2], a[3])
 }
 
 fn do_symlink(t: &Task, target: u64, dirfd: i32, path: u64) -> SysResult {
@@ -1057,6 +1098,9 @@ pub fn truncate(t: &mut Task, a: [u64; 6]) -> SysResult {
 
 pub fn ftruncate(t: &mut Task, a: [u64; 6]) -> SysResult {
     let f = t.fds.get(fd_arg(a[0]))?;
+    if f.is_path() {
+        return Err(Errno::EBADF);
+    }
     if (a[1] as i64) < 0 || !f.writable() {
         return Err(Errno::EINVAL);
     }

@@ -100,7 +100,7 @@ pub fn mmap(t: &mut Task, a: [u64; 6]) -> SysResult {
         }
         let mut obj = f.ops.mappable().ok_or(Errno::ENODEV)?;
         if let Some(d) = &f.dentry {
-            obj = crate::mm::named(obj, &d.path(&t.fs().root));
+            obj = crate::mm::named(obj, d, &t.fs().root);
         }
         let max = if shared && !f.writable() {
             Prot {

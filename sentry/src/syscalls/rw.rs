@@ -172,10 +172,15 @@ fn blocking(
         .ops
         .io_timeout(false)
         .and_then(crate::kernel::time::deadline);
-    t.block_io(&[q], deadline, |t| match op(t) {
+    let r = t.block_io(&[q], deadline, |t| match op(t) {
         Err(Errno::EAGAIN) => Ok(None),
         r => r.map(Some),
-    })
+    });
+    match r {
+        // The wait's time is up: one last look, which a terminal answers with what it has.
+        Err(Errno::EAGAIN) if deadline.is_some() => crate::vfs::file::after_io_timeout(|| op(t)),
+        r => r,
+    }
 }
 
 pub fn read(t: &mut Task, a: [u64; 6]) -> SysResult {
@@ -449,12 +454,12 @@ pub fn lseek(t: &mut Task, a: [u64; 6]) -> SysResult {
     if new < 0 {
         return Err(Errno::EINVAL);
     }
-    if is_dir && new as u64 != *off {
-        // A directory seek restarts the listing at that entry index.
+    if is_dir && new == 0 {
+        // A directory's offset is an entry index into the listing its description holds
+        // (like tmpfs's cursor): back at 0 the listing is read afresh, so rewinddir sees
+        // entries made since; elsewhere the listing stays, so telldir/seekdir and d_off come
+        // back to the same entry.
         *f.dir_listing.lock().unwrap_or_else(|e| e.into_inner()) = None;
-        if new != 0 {
-            return Err(Errno::EINVAL);
-        }
     }
     *off = new as u64;
     Ok(new as u64)

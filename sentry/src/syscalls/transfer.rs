@@ -405,7 +405,11 @@ pub fn memfd_create(t: &mut Task, a: [u64; 6]) -> SysResult {
     let ops = d.inode.open(libc::O_RDWR as u32)?;
     root.unlink(tmp.as_bytes())?;
     d.rename_removed(&full);
-    let file = OpenFile::new(Some(d), ops, libc::O_RDWR as u32 | libc::O_LARGEFILE as u32);
+    let file = OpenFile::new(
+        Some(d),
+        ops,
+        libc::O_RDWR as u32 | crate::vfs::file::O_LARGEFILE,
+    );
     Ok(t.fds
         .install(file, flags & MFD_CLOEXEC != 0, 0, t.nofile())? as u64)
 }

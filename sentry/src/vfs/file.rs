@@ -104,6 +104,40 @@ pub trait FileOps: Send + Sync {
     }
 }
 
+/// The kernel's O_LARGEFILE (the libc crate's is 0 on x86_64): every open(2) of a 64-bit
+/// process gets it (force_o_largefile), and F_GETFL shows it.
+pub const O_LARGEFILE: u32 = 0o100000;
+
+/// The status flags an open(2) with `flags` leaves on its description: O_LARGEFILE added,
+/// and of an O_PATH open only what O_PATH allows (O_DIRECTORY, O_NOFOLLOW, O_PATH).
+pub fn opened_flags(flags: u32) -> u32 {
+    if flags & libc::O_PATH as u32 != 0 {
+        flags & (libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC) as u32
+    } else {
+        flags | O_LARGEFILE
+    }
+}
+
+thread_local! {
+    /// Set while a blocking read whose `io_timeout` ran out takes its last look (each task
+    /// runs on its own host thread).
+    static IO_TIMED_OUT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Run `op` as the last try of a blocking read whose `io_timeout` ran out: files that answer
+/// something other than EAGAIN then (a terminal's VTIME) see `io_timed_out()`.
+pub fn after_io_timeout<R>(op: impl FnOnce() -> R) -> R {
+    IO_TIMED_OUT.with(|c| c.set(true));
+    let r = op();
+    IO_TIMED_OUT.with(|c| c.set(false));
+    r
+}
+
+/// Whether the caller is the last try of a read whose `io_timeout` ran out.
+pub fn io_timed_out() -> bool {
+    IO_TIMED_OUT.with(|c| c.get())
+}
+
 /// An `Arc<dyn FileOps>` as `Arc<dyn Any>`, for file types that need their concrete type.
 pub fn as_any_arc(ops: Arc<dyn FileOps>) -> Option<Arc<dyn std::any::Any + Send + Sync>> {
     ops.into_any_arc()

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use crate::errno::Errno;
 use crate::fs::inotify;
 pub use fdtable::FdTable;
-pub use file::{DirEntry, FileOps, OpenFile};
+pub use file::{io_timed_out, DirEntry, FileOps, OpenFile};
 
 /// Attributes of an inode (the same shape the gofer reports).
 pub type Stat = gofer::Attr;
@@ -57,6 +57,16 @@ pub trait Inode: Send + Sync {
     }
     /// Create a regular file (or fifo/socket node) `name` in this directory.
     fn create(&self, _name: &[u8], _mode: u32, _creds: &Creds) -> Result<Arc<dyn Inode>, Errno> {
+        Err(self.no_change())
+    }
+    /// Create a device node (character or block, `mode` holds the type) numbered `rdev`.
+    fn mknod(
+        &self,
+        _name: &[u8],
+        _mode: u32,
+        _rdev: u64,
+        _creds: &Creds,
+    ) -> Result<Arc<dyn Inode>, Errno> {
         Err(self.no_change())
     }
     fn mkdir(&self, _name: &[u8], _mode: u32, _creds: &Creds) -> Result<(), Errno> {
@@ -451,9 +461,27 @@ impl Dentry {
         mode: u32,
         creds: &Creds,
     ) -> Result<Arc<Dentry>, Errno> {
+        self.create_node(name, mode, 0, creds)
+    }
+
+    /// Create a file of any type but a directory or symlink; `rdev` numbers a device node.
+    pub fn create_node(
+        self: &Arc<Self>,
+        name: &[u8],
+        mode: u32,
+        rdev: u64,
+        creds: &Creds,
+    ) -> Result<Arc<Dentry>, Errno> {
         let (mode, creds) = self.new_owner(mode, creds);
         let creds = &creds;
-        let inode = self.change(name, || self.inode.create(name, mode, creds))?;
+        let device = matches!(mode & libc::S_IFMT, libc::S_IFCHR | libc::S_IFBLK);
+        let inode = self.change(name, || {
+            if device {
+                self.inode.mknod(name, mode, rdev, creds)
+            } else {
+                self.inode.create(name, mode, creds)
+            }
+        })?;
         inotify::dir_event(self, inotify::IN_CREATE, name, false, 0);
         let d = Self::make(name, Some(self.clone()), inode, None)?;
         if self.inode.cacheable() {
