@@ -1303,9 +1303,24 @@ pub fn mount(t: &mut Task, a: [u64; 6]) -> SysResult {
         }
         return mount::remount(&target, Flags::from_ms(flags)).map(|_| 0);
     }
-    if flags & (libc::MS_BIND | libc::MS_MOVE) != 0 {
-        t.k.log_enosys(u64::MAX - 1000, "mount MS_BIND/MS_MOVE");
+    if flags & libc::MS_MOVE != 0 {
+        t.k.log_enosys(u64::MAX - 1000, "mount MS_MOVE");
         return Err(Errno::EINVAL);
+    }
+    if flags & libc::MS_BIND != 0 {
+        let source_path = t.path_arg(a[0])?;
+        let source = lookup_at(t, AT_FDCWD, &source_path, true, false)?;
+        // A directory over a directory, anything else over anything else (graft_tree).
+        if source.is_dir() != target.is_dir() {
+            return Err(Errno::ENOTDIR);
+        }
+        // The new mount shows the source's file system, with its mount's flags (a bind
+        // ignores MS_RDONLY & co: a remount changes them).
+        let spec = mount::mount_of(&source)
+            .map(|m| m.spec.lock().unwrap_or_else(|e| e.into_inner()).clone())
+            .unwrap_or_else(|| Spec::new("none", "none", Flags::default(), ""));
+        target.bind(&source, spec)?;
+        return Ok(0);
     }
     if !target.is_dir() {
         return Err(Errno::ENOTDIR);
@@ -1336,8 +1351,9 @@ pub fn mount(t: &mut Task, a: [u64; 6]) -> SysResult {
     Ok(0)
 }
 
-/// umount2(2): MNT_DETACH is what every unmount does here (open files keep working);
-/// MNT_FORCE and MNT_EXPIRE are accepted as Linux accepts them for these file systems.
+/// umount2(2): EBUSY while the mount is in use, unless MNT_DETACH (then open files keep
+/// working); MNT_FORCE and MNT_EXPIRE are accepted as Linux accepts them for these file
+/// systems.
 pub fn umount2(t: &mut Task, a: [u64; 6]) -> SysResult {
     let valid =
         (libc::MNT_FORCE | libc::MNT_DETACH | libc::MNT_EXPIRE | libc::UMOUNT_NOFOLLOW) as u64;
@@ -1356,6 +1372,36 @@ pub fn umount2(t: &mut Task, a: [u64; 6]) -> SysResult {
     if d.covers.is_none() {
         return Err(Errno::EINVAL);
     }
+    if a[1] & libc::MNT_DETACH as u64 == 0 && mount_busy(t, &d) {
+        return Err(Errno::EBUSY);
+    }
     d.unmount()?;
     Ok(0)
+}
+
+/// Whether a process works in the mount whose root is `root`: a working directory, a root
+/// or an open file below it (Linux's busy mount; mappings of its files are not counted).
+fn mount_busy(t: &Task, root: &Arc<Dentry>) -> bool {
+    let groups: Vec<_> = t.k.tasks().groups.values().cloned().collect();
+    for g in groups {
+        let view = g.lock().view.clone();
+        if let Some(fs) = view.fs.upgrade() {
+            let fs = fs.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            if fs.cwd.is_below(root) || fs.root.is_below(root) {
+                return true;
+            }
+        }
+        if let Some(fds) = view.fds.upgrade() {
+            let busy = fds.fds().into_iter().any(|fd| {
+                fds.get(fd)
+                    .ok()
+                    .and_then(|f| f.dentry.clone())
+                    .is_some_and(|d| d.is_below(root))
+            });
+            if busy {
+                return true;
+            }
+        }
+    }
+    false
 }

@@ -189,6 +189,10 @@ pub struct Dentry {
     linkable: AtomicBool,
     /// The read-only flag of the mount this dentry belongs to (shared by its dentries).
     mnt_ro: Arc<AtomicBool>,
+    /// The directory is seen in more than one place (a bind mount's tree, or the tree a bind
+    /// mount was made of): each place has its own dentries, so none caches lookups, and
+    /// changes made through one are seen through the other.
+    aliased: AtomicBool,
 }
 
 /// Cached dentries beyond which unused ones are let go, oldest first (gVisor keeps 1000
@@ -257,8 +261,12 @@ impl Dentry {
             Some(p) => p.mnt_ro.clone(),
             None => Arc::new(AtomicBool::new(false)),
         };
+        let aliased = parent
+            .as_ref()
+            .is_some_and(|p| p.aliased.load(Ordering::Relaxed));
         Ok(Arc::new(Dentry {
             mnt_ro,
+            aliased: AtomicBool::new(aliased),
             loc: Mutex::new(Loc {
                 name: name.to_vec(),
                 parent,
@@ -316,20 +324,50 @@ impl Dentry {
         lock(&self.mounted).is_some()
     }
 
+    /// Whether lookups in this directory are cached (see `Dentry`).
+    fn caches(&self) -> bool {
+        self.inode.cacheable() && !self.aliased.load(Ordering::Relaxed)
+    }
+
     /// Mount `inode`'s tree on this dentry (on top of what is mounted here already).
     pub fn mount(self: &Arc<Self>, inode: Arc<dyn Inode>, spec: mount::Spec) -> Result<(), Errno> {
         let top = self.follow_mounts();
         let root = Dentry::new_root(inode, Some(top.clone()))?;
+        top.mount_root(root, spec);
+        Ok(())
+    }
+
+    /// Bind mount: `source`'s file (and what is below it) seen here too. Both trees stop
+    /// caching lookups from then on, so that a change through one is seen through the other.
+    /// Mounts below `source` are not carried over (no MS_REC).
+    pub fn bind(self: &Arc<Self>, source: &Arc<Dentry>, spec: mount::Spec) -> Result<(), Errno> {
+        let top = self.follow_mounts();
+        let root = Dentry::new_root(source.inode.clone(), Some(top.clone()))?;
+        root.aliased.store(true, Ordering::Relaxed);
+        let mut stack = vec![source.clone()];
+        while let Some(d) = stack.pop() {
+            if d.aliased.swap(true, Ordering::Relaxed) && !Arc::ptr_eq(&d, source) {
+                continue;
+            }
+            let mut c = lock(&d.children);
+            stack.extend(c.values().flatten().cloned());
+            // Only mount points stay pinned; every other cached answer is forgotten.
+            c.retain(|_, e| e.as_ref().is_some_and(|x| x.is_mountpoint()));
+        }
+        top.mount_root(root, spec);
+        Ok(())
+    }
+
+    fn mount_root(self: &Arc<Self>, root: Arc<Dentry>, spec: mount::Spec) {
         mount::register(&root, spec);
-        *lock(&top.mounted) = Some(root);
+        *lock(&self.mounted) = Some(root);
         // A directory that makes its dentries afresh on each lookup (procfs) keeps its
         // mount points, as Linux pins a mount point's dentry.
-        if let Some(parent) = top.parent() {
-            if !parent.inode.cacheable() {
-                lock(&parent.children).insert(top.name(), Some(top.clone()));
+        if let Some(parent) = self.parent() {
+            if !parent.caches() {
+                lock(&parent.children).insert(self.name(), Some(self.clone()));
             }
         }
-        Ok(())
     }
 
     /// Remove the mount whose root is this dentry (umount2).
@@ -377,7 +415,7 @@ impl Dentry {
 
     /// The child `name`, from the cache or the file system.
     pub fn lookup(self: &Arc<Self>, name: &[u8]) -> Result<Arc<Dentry>, Errno> {
-        let entry = if self.inode.cacheable() {
+        let entry = if self.caches() {
             let mut c = lock(&self.children);
             match c.get(name) {
                 Some(e) => e.clone(),
@@ -431,7 +469,7 @@ impl Dentry {
                 old.dead.store(true, Ordering::Relaxed);
             }
         }
-        if gone && self.inode.cacheable() {
+        if gone && self.caches() {
             c.insert(name.to_vec(), None);
         }
         Ok(r)
@@ -484,7 +522,7 @@ impl Dentry {
         })?;
         inotify::dir_event(self, inotify::IN_CREATE, name, false, 0);
         let d = Self::make(name, Some(self.clone()), inode, None)?;
-        if self.inode.cacheable() {
+        if self.caches() {
             let mut c = lock(&self.children);
             if !c.contains_key(name) {
                 c.insert(name.to_vec(), Some(d.clone()));
@@ -593,17 +631,17 @@ impl Dentry {
             None => &mut *oc,
         };
         if let Some(d) = moved {
-            if new_dir.inode.cacheable() {
+            if new_dir.caches() {
                 ncache.insert(new.to_vec(), Some(d));
             }
         }
         if exchange {
             if let Some(d) = replaced {
-                if old_dir.inode.cacheable() {
+                if old_dir.caches() {
                     oc.insert(old.to_vec(), Some(d));
                 }
             }
-        } else if old_dir.inode.cacheable() && !(same && old == new) {
+        } else if old_dir.caches() && !(same && old == new) {
             oc.insert(old.to_vec(), None);
         }
         drop(oc);
