@@ -114,6 +114,9 @@ impl Epoll {
 }
 
 impl FileOps for Epoll {
+    fn anon_name(&self) -> Option<&'static str> {
+        Some("[eventpoll]")
+    }
     fn seekable(&self) -> bool {
         false
     }

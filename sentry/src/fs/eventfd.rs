@@ -16,6 +16,9 @@ pub struct EventFd {
 const MAX: u64 = u64::MAX - 1;
 
 impl FileOps for EventFd {
+    fn anon_name(&self) -> Option<&'static str> {
+        Some("[eventfd]")
+    }
     fn read(&self, buf: &mut [u8], _: u64) -> Result<usize, Errno> {
         if buf.len() < 8 {
             return Err(Errno::EINVAL);

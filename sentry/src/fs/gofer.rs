@@ -338,6 +338,10 @@ impl Inode for GoferInode {
         flags: u32,
     ) -> Result<(), Errno> {
         let dst = self.same_fs(to)?;
+        // Whiteouts are made only where the sandbox keeps its own files (tmpfs).
+        if flags & libc::RENAME_WHITEOUT != 0 {
+            return Err(Errno::EINVAL);
+        }
         self.fs
             .client
             .rename(self.fid, name, dst.fid, new_name, flags)?;

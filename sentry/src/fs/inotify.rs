@@ -199,6 +199,9 @@ impl Drop for Inotify {
 }
 
 impl FileOps for Inotify {
+    fn anon_name(&self) -> Option<&'static str> {
+        Some("inotify")
+    }
     fn read(&self, buf: &mut [u8], _off: u64) -> Result<usize, Errno> {
         let mut st = lock(&self.st);
         let Some(first) = st.events.front() else {

@@ -626,6 +626,10 @@ impl Inode for OverlayInode {
         if !Arc::ptr_eq(&dst.fs, &self.fs) {
             return Err(Errno::EXDEV);
         }
+        // As Linux's overlayfs: no RENAME_WHITEOUT on the overlay itself.
+        if flags & !(libc::RENAME_EXCHANGE | libc::RENAME_NOREPLACE) != 0 {
+            return Err(Errno::EINVAL);
+        }
         let exchange = flags & libc::RENAME_EXCHANGE != 0;
         let src = self.child(name)?;
         let existing = match dst.child(new_name) {

@@ -12,6 +12,9 @@ pub struct PidFd {
 }
 
 impl FileOps for PidFd {
+    fn anon_name(&self) -> Option<&'static str> {
+        Some("[pidfd]")
+    }
     fn stat(&self) -> Result<Stat, Errno> {
         Ok(crate::fs::synth::attr(
             self.dev,

@@ -1066,12 +1066,13 @@ impl Inode for ProcFds {
                     Some(d) => d.path(&root),
                     None => {
                         let st = f.ops.stat()?;
-                        let kind = match st.mode & libc::S_IFMT {
-                            libc::S_IFIFO => "pipe",
-                            libc::S_IFSOCK => "socket",
-                            _ => "anon_inode",
-                        };
-                        format!("{kind}:[{}]", st.ino).into_bytes()
+                        match (st.mode & libc::S_IFMT, f.ops.anon_name()) {
+                            (libc::S_IFIFO, _) => format!("pipe:[{}]", st.ino),
+                            (libc::S_IFSOCK, _) => format!("socket:[{}]", st.ino),
+                            (_, Some(name)) => format!("anon_inode:{name}"),
+                            _ => format!("anon_inode:[{}]", st.ino),
+                        }
+                        .into_bytes()
                     }
                 })
             }),

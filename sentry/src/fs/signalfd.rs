@@ -45,6 +45,9 @@ fn record(i: &SigInfo) -> [u8; 128] {
 }
 
 impl FileOps for SignalFd {
+    fn anon_name(&self) -> Option<&'static str> {
+        Some("[signalfd]")
+    }
     fn read(&self, buf: &mut [u8], _: u64) -> Result<usize, Errno> {
         if buf.len() < 128 {
             return Err(Errno::EINVAL);

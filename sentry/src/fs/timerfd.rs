@@ -61,6 +61,9 @@ impl TimerFd {
 }
 
 impl FileOps for TimerFd {
+    fn anon_name(&self) -> Option<&'static str> {
+        Some("[timerfd]")
+    }
     fn read(&self, buf: &mut [u8], _: u64) -> Result<usize, Errno> {
         if buf.len() < 8 {
             return Err(Errno::EINVAL);

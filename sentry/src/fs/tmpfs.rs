@@ -623,6 +623,11 @@ impl Inode for TmpInode {
         self.take(name)?;
         dst.add(new_name, src.clone())?;
         src.lock().stat.ctime = now();
+        if flags & libc::RENAME_WHITEOUT != 0 {
+            // The old name becomes a whiteout: a character device 0/0 (shmem_whiteout).
+            let creds = Creds::new(0, 0);
+            self.create(name, libc::S_IFCHR, &creds)?;
+        }
         Ok(())
     }
 

@@ -955,8 +955,13 @@ pub fn renameat2(t: &mut Task, a: [u64; 6]) -> SysResult {
         return Err(Errno::EINVAL);
     }
     if a[4] & libc::RENAME_WHITEOUT as u64 != 0 {
-        // Whiteouts are for overlay file systems, which need CAP_MKNOD and a real overlay.
-        return Err(Errno::EINVAL);
+        // A whiteout is a device node: CAP_MKNOD; it cannot go with an exchange.
+        if a[4] & libc::RENAME_EXCHANGE as u64 != 0 {
+            return Err(Errno::EINVAL);
+        }
+        if !t.creds.has_cap(caps::Capability::CAP_MKNOD) {
+            return Err(Errno::EPERM);
+        }
     }
     do_rename(t, fd_arg(a[0]), a[1], fd_arg(a[2]), a[3], a[4] as u32)
 }

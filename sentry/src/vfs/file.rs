@@ -98,6 +98,11 @@ pub trait FileOps: Send + Sync {
     fn into_any_arc(self: Arc<Self>) -> Option<Arc<dyn std::any::Any + Send + Sync>> {
         None
     }
+    /// The name of an anonymous-inode file (eventfd, epoll...) as /proc/<pid>/fd shows it
+    /// after "anon_inode:".
+    fn anon_name(&self) -> Option<&'static str> {
+        None
+    }
     /// For syscalls that need the concrete type (pidfds, pipes).
     fn as_any(&self) -> Option<&dyn std::any::Any> {
         None

@@ -641,6 +641,9 @@ impl Dentry {
                     oc.insert(old.to_vec(), Some(d));
                 }
             }
+        } else if flags & libc::RENAME_WHITEOUT != 0 {
+            // The old name now holds a whiteout: let the next lookup find it.
+            oc.remove(old);
         } else if old_dir.caches() && !(same && old == new) {
             oc.insert(old.to_vec(), None);
         }
