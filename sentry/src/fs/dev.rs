@@ -19,6 +19,15 @@ enum Kind {
     Tty,
 }
 
+/// The memory devices (major 1): name in /dev, kind, minor number.
+const MEM_DEVICES: [(&str, Kind, u32); 5] = [
+    ("null", Kind::Null, 3),
+    ("zero", Kind::Zero, 5),
+    ("full", Kind::Full, 7),
+    ("random", Kind::Random, 8),
+    ("urandom", Kind::Random, 9),
+];
+
 struct Device {
     stat: Stat,
     kind: Kind,
@@ -81,11 +90,12 @@ pub fn open_node(stat: &Stat) -> Result<Arc<dyn FileOps>, Errno> {
         return Err(Errno::ENXIO);
     }
     let kind = match (libc::major(stat.rdev), libc::minor(stat.rdev)) {
-        (1, 3) => Kind::Null,
-        (1, 5) => Kind::Zero,
-        (1, 7) => Kind::Full,
-        (1, 8) | (1, 9) => Kind::Random,
         (5, 0) => return super::pty::open_controlling(),
+        (1, minor) => MEM_DEVICES
+            .iter()
+            .find(|d| d.2 == minor)
+            .map(|d| d.1)
+            .ok_or(Errno::ENXIO)?,
         _ => return Err(Errno::ENXIO),
     };
     Ok(Arc::new(DeviceFile { stat: *stat, kind }))
@@ -109,14 +119,7 @@ pub fn null() -> Arc<dyn Inode> {
 pub fn new() -> Arc<SynthDir> {
     let dev = super::new_dev();
     let root = SynthDir::new(dev, 0o755, DEVFS_MAGIC);
-    let devices = [
-        ("null", Kind::Null, 3),
-        ("zero", Kind::Zero, 5),
-        ("full", Kind::Full, 7),
-        ("random", Kind::Random, 8),
-        ("urandom", Kind::Random, 9),
-    ];
-    for (name, kind, minor) in devices {
+    for (name, kind, minor) in MEM_DEVICES {
         let stat = attr(
             dev,
             super::new_ino(),

@@ -138,7 +138,31 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl State {
     fn input_len(&self) -> usize {
-        self.input.iter().map(Vec::len).sum::<usize>() + self.line.len()
+        self.queued() + self.line.len()
+    }
+
+    /// Input bytes a reader may take (the line being edited is not yet theirs).
+    fn queued(&self) -> usize {
+        self.input.iter().map(Vec::len).sum()
+    }
+
+    /// Move input into `buf`: what is left of the first line only (`one_line`, canonical
+    /// mode), or as many runs as fit; the count moved.
+    fn take(&mut self, buf: &mut [u8], one_line: bool) -> usize {
+        let mut n = 0;
+        while let Some(run) = self.input.front_mut() {
+            let k = run.len().min(buf.len() - n);
+            buf[n..n + k].copy_from_slice(&run[..k]);
+            run.drain(..k);
+            if run.is_empty() {
+                self.input.pop_front();
+            }
+            n += k;
+            if one_line || n == buf.len() {
+                break;
+            }
+        }
+        n
     }
 
     /// Echo `c` to the output as the termios asks (control characters as ^X with ECHOCTL).
@@ -423,11 +447,7 @@ impl Terminal {
             }
             libc::FIONREAD => {
                 let st = self.lock();
-                let n = if master {
-                    st.output.len()
-                } else {
-                    st.input.iter().map(Vec::len).sum()
-                };
+                let n = if master { st.output.len() } else { st.queued() };
                 mm.copy_out(arg, &(n.min(i32::MAX as usize) as i32))?;
                 Ok(0)
             }
@@ -679,19 +699,14 @@ impl FileOps for Slave {
         let mut st = self.0.lock();
         let t = st.termios;
         if t.l(libc::ICANON) {
-            let Some(front) = st.input.front_mut() else {
+            if st.input.is_empty() {
                 return if st.master_open {
                     Err(Errno::EAGAIN)
                 } else {
                     Ok(0) // hung up
                 };
-            };
-            let n = front.len().min(buf.len());
-            buf[..n].copy_from_slice(&front[..n]);
-            front.drain(..n);
-            if front.is_empty() {
-                st.input.pop_front();
             }
+            let n = st.take(buf, true);
             drop(st);
             self.0.queue.notify_all();
             return Ok(n);
@@ -700,7 +715,7 @@ impl FileOps for Slave {
         // VMIN 0 for VTIME tenths of a second; VMIN and VTIME both 0 never wait.
         let (vmin, vtime) = (t.cc[libc::VMIN] as usize, t.cc[libc::VTIME]);
         let want = vmin.max(1).min(buf.len());
-        let avail = st.input.iter().map(Vec::len).sum::<usize>();
+        let avail = st.queued();
         let enough = avail >= want
             || !st.master_open
             || (vmin == 0 && vtime == 0)
@@ -712,19 +727,7 @@ impl FileOps for Slave {
                 Err(Errno::EAGAIN)
             };
         }
-        let mut n = 0;
-        while n < buf.len() {
-            let Some(run) = st.input.front_mut() else {
-                break;
-            };
-            let k = run.len().min(buf.len() - n);
-            buf[n..n + k].copy_from_slice(&run[..k]);
-            run.drain(..k);
-            if run.is_empty() {
-                st.input.pop_front();
-            }
-            n += k;
-        }
+        let n = st.take(buf, false);
         drop(st);
         self.0.queue.notify_all();
         Ok(n)
@@ -791,7 +794,7 @@ impl FileOps for Slave {
         let avail = if t.l(libc::ICANON) {
             st.input.len()
         } else {
-            st.input.iter().map(Vec::len).sum()
+            st.queued()
         };
         if avail >= need {
             r |= libc::POLLIN;

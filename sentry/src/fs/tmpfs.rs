@@ -327,6 +327,35 @@ impl TmpInode {
     }
 
     /// Copy `n` bytes at memory-file offset `src` into the file at `off`.
+    /// A new entry `name` that is neither a directory nor a symlink: a regular file (type 0
+    /// too), a fifo, a socket or a device node numbered `rdev`.
+    fn make_node(
+        &self,
+        name: &[u8],
+        mode: u32,
+        rdev: u64,
+        creds: &Creds,
+    ) -> Result<Arc<TmpInode>, Errno> {
+        name_ok(name)?;
+        let ftype = match mode & libc::S_IFMT {
+            0 => libc::S_IFREG,
+            t => t,
+        };
+        let kind = if ftype == libc::S_IFREG {
+            Kind::File {
+                pages: HashMap::new(),
+            }
+        } else {
+            Kind::Node
+        };
+        let node = self
+            .fs
+            .inode(ftype | (mode & 0o7777), creds.fsuid, creds.fsgid, kind);
+        node.lock().stat.rdev = rdev;
+        self.add(name, node.clone())?;
+        Ok(node)
+    }
+
     fn write_from_frame(&self, off: u64, src: u64, n: usize) -> Result<usize, Errno> {
         let mf = self.fs.mf.clone();
         self.write_with(off, n, |frame, at, k| {
@@ -472,24 +501,7 @@ impl Inode for TmpInode {
     }
 
     fn create(&self, name: &[u8], mode: u32, creds: &Creds) -> Result<Arc<dyn Inode>, Errno> {
-        name_ok(name)?;
-        let kind = if mode & libc::S_IFMT == libc::S_IFREG || mode & libc::S_IFMT == 0 {
-            Kind::File {
-                pages: HashMap::new(),
-            }
-        } else {
-            Kind::Node
-        };
-        let ftype = if mode & libc::S_IFMT == 0 {
-            libc::S_IFREG
-        } else {
-            mode & libc::S_IFMT
-        };
-        let node = self
-            .fs
-            .inode(ftype | (mode & 0o7777), creds.fsuid, creds.fsgid, kind);
-        self.add(name, node.clone())?;
-        Ok(node)
+        Ok(self.make_node(name, mode, 0, creds)?)
     }
 
     fn mknod(
@@ -499,10 +511,7 @@ impl Inode for TmpInode {
         rdev: u64,
         creds: &Creds,
     ) -> Result<Arc<dyn Inode>, Errno> {
-        let node = self.create(name, mode, creds)?;
-        let t = crate::vfs::same_kind::<TmpInode>(&node)?;
-        t.lock().stat.rdev = rdev;
-        Ok(node)
+        Ok(self.make_node(name, mode, rdev, creds)?)
     }
 
     fn mkdir(&self, name: &[u8], mode: u32, creds: &Creds) -> Result<(), Errno> {
@@ -625,8 +634,7 @@ impl Inode for TmpInode {
         src.lock().stat.ctime = now();
         if flags & libc::RENAME_WHITEOUT != 0 {
             // The old name becomes a whiteout: a character device 0/0 (shmem_whiteout).
-            let creds = Creds::new(0, 0);
-            self.create(name, libc::S_IFCHR, &creds)?;
+            self.make_node(name, libc::S_IFCHR, 0, &Creds::new(0, 0))?;
         }
         Ok(())
     }
