@@ -21,7 +21,8 @@ pub struct ProcessPlan {
     pub groups: Vec<u32>,
     pub umask: u32,
     /// Effective, permitted and inheritable capability sets.
-    pub caps: Option<[u64; 3]>,
+    /// Effective, permitted, inheritable and bounding sets.
+    pub caps: Option<[u64; 4]>,
     pub no_new_privs: bool,
     /// (RLIMIT_*, soft, hard).
     pub rlimits: Vec<(u32, u64, u64)>,
@@ -227,6 +228,11 @@ pub fn process_plan(p: &Process, field: &str) -> anyhow::Result<ProcessPlan> {
                 set(c.effective(), "effective")?,
                 set(c.permitted(), "permitted")?,
                 set(c.inheritable(), "inheritable")?,
+                // No bounding set in the spec leaves it whole (as runc).
+                match c.bounding() {
+                    None => sentry::vfs::CAP_ALL,
+                    b => set(b, "bounding")?,
+                },
             ])
         }
     };

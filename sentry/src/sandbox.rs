@@ -27,7 +27,8 @@ pub struct ProcessSpec {
     pub umask: u32,
     /// Capability sets (bit N = capability N): effective, permitted, inheritable. None: all
     /// of them for root, none for others (as a plain exec by that user).
-    pub caps: Option<[u64; 3]>,
+    /// Effective, permitted, inheritable and bounding sets.
+    pub caps: Option<[u64; 4]>,
     pub no_new_privs: bool,
     /// Resource limits to set: (RLIMIT_*, soft, hard).
     pub rlimits: Vec<(u32, u64, u64)>,
@@ -752,10 +753,11 @@ fn new_process(
     let mf = k.mf.clone();
     let platform = k.platform.clone();
     let mut creds = Creds::new(spec.uid, spec.gid);
-    if let Some([eff, perm, inh]) = spec.caps {
+    if let Some([eff, perm, inh, bnd]) = spec.caps {
         creds.cap_effective = eff;
         creds.cap_permitted = perm;
         creds.cap_inheritable = inh;
+        creds.cap_bounding = bnd;
     }
     creds.no_new_privs = spec.no_new_privs;
     let mut fsctx = FsContext {
@@ -848,7 +850,11 @@ fn new_process(
             }
         }
     }
-    h.lock().creds = Some(creds);
+    {
+        let mut s = h.lock();
+        s.creds = Some(creds);
+        s.groups = spec.groups.clone();
+    }
     let space = platform.new_address_space()?;
     let mm = Arc::new(crate::mm::MemoryManager::new(
         mf,
@@ -872,7 +878,6 @@ fn new_process(
         clear_child_tid: 0,
         robust_list: (0, 0),
         sem_undo: crate::kernel::ipc::sem::UndoList::new(tid),
-        comm: Vec::new(),
         exe: None,
         exit: None,
         regs_replaced: false,

@@ -1,5 +1,5 @@
 //! procfs: the sandbox's /proc. So far: the process list, /proc/self, /proc/thread-self,
-//! /proc/<pid>/{cmdline, comm, cwd, environ, exe, fd/, limits, maps, root, stat, statm, status},
+//! /proc/<pid>/{cmdline, comm, cwd, environ, exe, fd/, limits, maps, root, stat, statm, status, task/<tid>/},
 //! version, uptime, meminfo and /proc/sys/kernel/{hostname, osrelease, ostype, pid_max}. Every entry is computed from sentry state (meminfo's total is the host's RAM, as
 //! sysinfo reports it); nothing is read from the host's /proc.
 
@@ -8,6 +8,7 @@ use std::sync::{Arc, Weak};
 
 use super::synth::{attr, dir_file, dt, SynthLink};
 use crate::errno::Errno;
+use crate::kernel::task::TaskHandle;
 use crate::kernel::{Kernel, ThreadGroup};
 use crate::mm::pod::StatFs;
 use crate::vfs::{DirEntry, FileOps, Inode, Stat};
@@ -121,9 +122,14 @@ impl Inode for DynLink {
 /// read from that snapshot.
 pub(super) type Generator = Box<dyn Fn() -> Result<Vec<u8>, Errno> + Send + Sync>;
 
+/// What a write to a writable /proc file does with the bytes (one write call at a time).
+type Putter = Arc<dyn Fn(&[u8]) -> Result<(), Errno> + Send + Sync>;
+
 struct GenFile {
     stat: Stat,
     gen: Generator,
+    /// Writable files (task comm): what a write does.
+    put: Option<Putter>,
 }
 
 impl Inode for GenFile {
@@ -131,12 +137,14 @@ impl Inode for GenFile {
         Ok(self.stat)
     }
     fn open(&self, flags: u32) -> Result<Arc<dyn FileOps>, Errno> {
-        if flags & libc::O_ACCMODE as u32 != libc::O_RDONLY as u32 {
+        let reads = flags & libc::O_ACCMODE as u32 != libc::O_WRONLY as u32;
+        if flags & libc::O_ACCMODE as u32 != libc::O_RDONLY as u32 && self.put.is_none() {
             return Err(Errno::EACCES);
         }
         Ok(Arc::new(Snapshot {
             stat: self.stat,
-            data: (self.gen)()?,
+            data: if reads { (self.gen)()? } else { Vec::new() },
+            put: self.put.clone(),
         }))
     }
     fn statfs(&self) -> Result<StatFs, Errno> {
@@ -147,6 +155,7 @@ impl Inode for GenFile {
 struct Snapshot {
     stat: Stat,
     data: Vec<u8>,
+    put: Option<Putter>,
 }
 
 impl FileOps for Snapshot {
@@ -157,6 +166,11 @@ impl FileOps for Snapshot {
         let n = buf.len().min(self.data.len() - start);
         buf[..n].copy_from_slice(&self.data[start..start + n]);
         Ok(n)
+    }
+    fn write(&self, buf: &[u8], _off: u64) -> Result<usize, Errno> {
+        let put = self.put.as_ref().ok_or(Errno::EINVAL)?;
+        put(buf)?;
+        Ok(buf.len())
     }
     fn stat(&self) -> Result<Stat, Errno> {
         Ok(self.stat)
@@ -451,6 +465,7 @@ impl Inode for SysKernel {
 
 pub(super) fn gen_file(dev: u64, gen: Generator) -> Arc<dyn Inode> {
     Arc::new(GenFile {
+        put: None,
         stat: attr(dev, super::new_ino(), libc::S_IFREG | 0o444, 0),
         gen,
     })
@@ -599,12 +614,18 @@ impl Inode for ProcRoot {
                     .and_then(|s| s.parse().ok())
                     .ok_or(Errno::ENOENT)?;
                 let k = self.kernel()?;
-                if !k.tasks().groups.contains_key(&pid) {
-                    return Err(Errno::ENOENT);
-                }
+                // A process, or a thread by its tid (not listed, as in Linux).
+                let tasks = k.tasks();
+                let (pid, tid) = if tasks.groups.contains_key(&pid) {
+                    (pid, None)
+                } else {
+                    let h = tasks.threads.get(&pid).ok_or(Errno::ENOENT)?;
+                    (h.tg.tgid, Some(pid))
+                };
                 Ok(Arc::new(ProcPid {
                     k: self.k.clone(),
                     pid,
+                    tid,
                     dev: self.dev,
                 }))
             }
@@ -669,11 +690,32 @@ impl Inode for ProcRoot {
     }
 }
 
-/// /proc/<pid>.
+/// /proc/<pid>, or a thread's directory: /proc/<pid>/task/<tid> (and /proc/<tid>).
 struct ProcPid {
     k: Weak<Kernel>,
     pid: i32,
+    /// The thread shown; None: the process (its leader).
+    tid: Option<i32>,
     dev: u64,
+}
+
+/// A file of a process's or thread's directory, made from the process and the thread shown.
+type PidGen = fn(&Kernel, &ThreadGroup, Option<&Arc<TaskHandle>>) -> Result<Vec<u8>, Errno>;
+/// What a write to such a file does to the thread shown.
+type PidPut = fn(&TaskHandle, &[u8]) -> Result<(), Errno>;
+/// A process and the thread shown, found again at each open.
+type Shown = (Arc<Kernel>, Arc<ThreadGroup>, Option<Arc<TaskHandle>>);
+
+/// The thread a directory shows: its own, or the process's leader (any thread once the leader
+/// has exited). None for a thread that has gone, or a zombie.
+fn shown_thread(tg: &ThreadGroup, tid: Option<i32>) -> Option<Arc<TaskHandle>> {
+    let threads = tg.threads();
+    let want = tid.unwrap_or(tg.tgid);
+    match threads.iter().find(|t| t.tid == want) {
+        Some(t) => Some(t.clone()),
+        None if tid.is_none() => threads.first().cloned(),
+        None => None,
+    }
 }
 
 impl ProcPid {
@@ -709,14 +751,17 @@ fn mem_pages(tg: &ThreadGroup) -> (u64, u64) {
     }
 }
 
-/// The one-letter state of a process: zombie, stopped, or sleeping/running (the sentry does
-/// not know which of the last two a host thread is in; Linux shows S for most idle tasks).
-fn state(tg: &ThreadGroup) -> (char, &'static str) {
+/// The one-letter state of a thread: zombie, stopped, running (the thread reading its own
+/// file), or sleeping (the sentry does not know whether another thread's host thread is on a
+/// CPU; Linux shows S for most idle tasks).
+fn state(tg: &ThreadGroup, th: Option<&Arc<TaskHandle>>) -> (char, &'static str) {
     let st = tg.lock();
     if st.zombie.is_some() {
         ('Z', "zombie")
     } else if st.stopped {
         ('T', "stopped")
+    } else if th.is_some_and(|h| h.tid == current().1) {
+        ('R', "running")
     } else {
         ('S', "sleeping")
     }
@@ -738,87 +783,331 @@ fn mount_lines(
     Ok(out.into_bytes())
 }
 
-fn pid_stat(_k: &Kernel, tg: &ThreadGroup) -> Result<Vec<u8>, Errno> {
-    let (st, _) = state(tg);
-    let ticks = |ns: u64| ns / 10_000_000;
-    let (ppid, pgid, sid, comm, own, kids, threads, nice) = {
+/// Signal sets of a thread: (thread-pending, process-pending, blocked, ignored, caught).
+fn signal_sets(tg: &ThreadGroup, th: Option<&Arc<TaskHandle>>) -> [u64; 5] {
+    let (own, blocked) = th.map_or((0, 0), |h| {
+        let s = h.lock();
+        (s.pending.set, s.mask)
+    });
+    let (mut ign, mut cgt) = (0u64, 0u64);
+    let hand = tg.sighand();
+    for (i, a) in hand
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .enumerate()
+    {
+        match a.handler {
+            crate::kernel::signal::SIG_DFL => {}
+            crate::kernel::signal::SIG_IGN => ign |= 1 << i,
+            _ => cgt |= 1 << i,
+        }
+    }
+    [own, tg.pending_set(), blocked, ign, cgt]
+}
+
+/// The thread's CPUs as a mask, one bit per CPU the sandbox has.
+fn cpus_allowed(k: &Kernel, th: Option<&Arc<TaskHandle>>) -> Vec<bool> {
+    let mask = th.and_then(|h| h.lock().sched.affinity.clone());
+    (0..k.cpus())
+        .map(|c| {
+            mask.as_ref()
+                .is_none_or(|m| m.get(c / 8).is_some_and(|b| b & (1 << (c % 8)) != 0))
+        })
+        .collect()
+}
+
+/// "0-2,5": the CPUs set in `cpus`, as ranges.
+fn cpu_list(cpus: &[bool]) -> String {
+    let mut out: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < cpus.len() {
+        if !cpus[i] {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i + 1 < cpus.len() && cpus[i + 1] {
+            i += 1;
+        }
+        out.push(if start == i {
+            start.to_string()
+        } else {
+            format!("{start}-{i}")
+        });
+        i += 1;
+    }
+    out.join(",")
+}
+
+/// The mask as Linux prints it: hex, in 32-bit words separated by commas, high word first.
+fn cpu_mask(cpus: &[bool]) -> String {
+    let words = cpus.len().div_ceil(32).max(1);
+    (0..words)
+        .rev()
+        .map(|w| {
+            let v = (0..32).fold(0u32, |acc, b| {
+                if cpus.get(w * 32 + b).copied().unwrap_or(false) {
+                    acc | 1 << b
+                } else {
+                    acc
+                }
+            });
+            if words == 1 {
+                format!("{v:x}")
+            } else {
+                format!("{v:08x}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Signals queued for processes of real user `uid` (SigQ counts per user, as Linux).
+fn queued_signals(k: &Kernel, uid: u32) -> usize {
+    let groups: Vec<Arc<ThreadGroup>> = k.tasks().groups.values().cloned().collect();
+    groups
+        .iter()
+        .filter(|g| g.lock().uid == uid)
+        .map(|g| {
+            let threads = g.threads();
+            g.lock().pending.len()
+                + threads
+                    .iter()
+                    .map(|t| t.lock().pending.len())
+                    .sum::<usize>()
+        })
+        .sum()
+}
+
+/// The thread's name: its own, or the process's once no thread is left.
+fn comm_of(tg: &ThreadGroup, th: Option<&Arc<TaskHandle>>) -> Vec<u8> {
+    match th {
+        Some(h) => h.lock().comm.clone(),
+        None => tg.lock().view.comm.clone(),
+    }
+}
+
+/// The program's (device, inode), to tell its code from libraries'.
+fn exe_ident(tg: &ThreadGroup) -> Option<(u64, u64)> {
+    let exe = tg.lock().exe.clone()?;
+    let st = exe.inode.stat().ok()?;
+    Some((st.dev, st.ino))
+}
+
+fn pid_stat(_k: &Kernel, tg: &ThreadGroup, th: Option<&Arc<TaskHandle>>) -> Result<Vec<u8>, Errno> {
+    let (st, _) = state(tg, th);
+    let hz = |ns: u64| ns / 10_000_000;
+    let (ppid, pgid, sid, own, kids, threads, exit_signal, zombie, rsslim) = {
         let s = tg.lock();
-        let nice = s.threads.first().map_or(0, |t| t.lock().sched.nice);
         (
             s.parent.as_ref().map_or(0, |p| p.tgid),
             s.pgid,
             s.sid,
-            s.view.comm.clone(),
-            s.cpu(),
+            // A thread's own time in its task directory, the whole process's otherwise.
+            match th {
+                Some(h) if h.tid != tg.tgid => h.cpu.get(),
+                _ => s.cpu(),
+            },
             s.children_cpu,
             s.threads.len().max(1),
-            nice,
+            s.exit_signal,
+            s.zombie,
+            s.rlimits[libc::RLIMIT_RSS as usize].rlim_cur,
         )
     };
-    let (size, rss) = mem_pages(tg);
-    // Fields after the comm, as proc(5) numbers them from 3; counters the sentry does not keep
-    // (page faults, start time in ticks, signal masks...) are 0.
-    let fields: Vec<String> = vec![
+    let sched = th.map(|h| h.lock().sched.clone()).unwrap_or_default();
+    let tid = th.map_or(tg.tgid, |h| h.tid);
+    let mm = tg.lock().view.mm.upgrade();
+    let (vsize, rss) = mm
+        .as_ref()
+        .map_or((0, 0), |m| (m.total_mapped(), m.resident_pages()));
+    let (arg0, arg1, env0, env1) = mm.as_ref().map_or((0, 0, 0, 0), |m| m.arg_env());
+    let (brk0, _) = mm.as_ref().map_or((0, 0), |m| m.brk_range());
+    let [_, _, blocked, ign, cgt] = signal_sets(tg, th);
+    let pending = {
+        let [own_p, shared_p, ..] = signal_sets(tg, th);
+        own_p | shared_p
+    };
+    let started = th.map_or(0, |h| h.started_ns);
+    let cpu = th.map_or(0, |h| h.last_cpu.load(std::sync::atomic::Ordering::Relaxed));
+    let rt_priority = if sched.policy == libc::SCHED_OTHER {
+        0
+    } else {
+        sched.priority
+    };
+    // Fields 3.. as proc(5) numbers them. Counters the sentry does not keep are 0: page
+    // faults (10-13), wchan (35), swap (36-37), block I/O delay (42), guest time (43-44). The
+    // code, stack and data addresses (26-30, 45-46) are 0 as Linux shows them to readers that
+    // may not ptrace the process.
+    let fields: Vec<String> = [
         st.to_string(),
         ppid.to_string(),
         pgid.to_string(),
         sid.to_string(),
         "0".into(),       // tty_nr
         "-1".into(),      // tpgid
-        "4194304".into(), // flags: PF_FORKNOEXEC-free task, as a plain process
+        "4194560".into(), // flags: PF_FORKNOEXEC | PF_RANDOMIZE-free user task
         "0".into(),
         "0".into(),
         "0".into(),
         "0".into(),
-        ticks(own.0).to_string(),
-        ticks(own.1).to_string(),
-        ticks(kids.0).to_string(),
-        ticks(kids.1).to_string(),
-        (20 + nice).to_string(),
-        nice.to_string(),
+        hz(own.0).to_string(),
+        hz(own.1).to_string(),
+        hz(kids.0).to_string(),
+        hz(kids.1).to_string(),
+        (20 + sched.nice).to_string(),
+        sched.nice.to_string(),
         threads.to_string(),
-        "0".into(), // itrealvalue
-        "0".into(), // starttime
-        (size * 4096).to_string(),
+        "0".into(), // itrealvalue (always 0 since 2.6.17)
+        hz(started).to_string(),
+        vsize.to_string(),
         rss.to_string(),
-    ];
+        rsslim.to_string(),
+        "0".into(), // startcode
+        "0".into(), // endcode
+        "0".into(), // startstack
+        "0".into(), // kstkesp
+        "0".into(), // kstkeip
+        (pending & 0xffff_ffff).to_string(),
+        (blocked & 0xffff_ffff).to_string(),
+        (ign & 0xffff_ffff).to_string(),
+        (cgt & 0xffff_ffff).to_string(),
+        "0".into(), // wchan
+        "0".into(), // nswap
+        "0".into(), // cnswap
+        if tid == tg.tgid { exit_signal } else { -1 }.to_string(),
+        cpu.to_string(),
+        rt_priority.to_string(),
+        sched.policy.to_string(),
+        "0".into(), // delayacct_blkio_ticks
+        "0".into(), // guest_time
+        "0".into(), // cguest_time
+        "0".into(), // start_data
+        "0".into(), // end_data
+        brk0.to_string(),
+        arg0.to_string(),
+        arg1.to_string(),
+        env0.to_string(),
+        env1.to_string(),
+        zombie.map_or(0, |z| z.wait_status()).to_string(),
+    ]
+    .into();
     Ok(format!(
-        "{} ({}) {}\n",
-        tg.tgid,
-        String::from_utf8_lossy(&comm),
+        "{tid} ({}) {}\n",
+        String::from_utf8_lossy(&comm_of(tg, th)),
         fields.join(" ")
     )
     .into_bytes())
 }
 
-fn pid_status(_k: &Kernel, tg: &ThreadGroup) -> Result<Vec<u8>, Errno> {
-    let (st, st_name) = state(tg);
-    let s = tg.lock();
-    let creds = s.threads.first().and_then(|t| t.lock().creds);
-    let (uid, euid, suid, fsuid, gid, egid, sgid, fsgid) =
-        creds.map_or((0, 0, 0, 0, 0, 0, 0, 0), |c| {
-            (
-                c.uid, c.euid, c.suid, c.fsuid, c.gid, c.egid, c.sgid, c.fsgid,
-            )
-        });
-    let cap_eff = creds.map_or(0, |c| c.cap_effective);
-    let cap_prm = creds.map_or(0, |c| c.cap_permitted);
-    let cap_inh = creds.map_or(0, |c| c.cap_inheritable);
-    let nnp = creds.is_some_and(|c| c.no_new_privs) as u8;
-    let seccomp = s.threads.first().and_then(|t| t.seccomp());
+fn pid_status(
+    k: &Kernel,
+    tg: &ThreadGroup,
+    th: Option<&Arc<TaskHandle>>,
+) -> Result<Vec<u8>, Errno> {
+    use std::fmt::Write;
+    let (st, st_name) = state(tg, th);
+    let tid = th.map_or(tg.tgid, |h| h.tid);
+    let (creds, groups) = th.map_or((None, Vec::new()), |h| {
+        let s = h.lock();
+        (s.creds, s.groups.clone())
+    });
+    let c = creds.unwrap_or_else(|| crate::vfs::Creds::new(0, 0));
+    let (ppid, pgid, sid, nthreads, sigpending_limit, uid, mm, fs, fds) = {
+        let s = tg.lock();
+        (
+            s.parent.as_ref().map_or(0, |p| p.tgid),
+            s.pgid,
+            s.sid,
+            s.threads.len(),
+            s.rlimits[libc::RLIMIT_SIGPENDING as usize].rlim_cur,
+            s.uid,
+            s.view.mm.upgrade(),
+            s.view.fs.upgrade(),
+            s.view.fds.upgrade(),
+        )
+    };
+    let umask = fs.map(|f| f.lock().unwrap_or_else(|e| e.into_inner()).umask);
+    let seccomp = th.and_then(|h| h.seccomp());
     let (sc_mode, sc_filters) = seccomp.map_or((0, 0), |m| (m.number(), m.filters()));
-    let ppid = s.parent.as_ref().map_or(0, |p| p.tgid);
-    let out = format!(
-        "Name:\t{}\nState:\t{st} ({st_name})\nTgid:\t{tgid}\nPid:\t{tgid}\nPPid:\t{ppid}\n\
-         Uid:\t{uid}\t{euid}\t{suid}\t{fsuid}\nGid:\t{gid}\t{egid}\t{sgid}\t{fsgid}\n\
-         Threads:\t{}\nCapInh:\t{cap_inh:016x}\nCapPrm:\t{cap_prm:016x}\n\
-         CapEff:\t{cap_eff:016x}\nNoNewPrivs:\t{nnp}\nSeccomp:\t{sc_mode}\n\
-         Seccomp_filters:\t{sc_filters}\n",
-        String::from_utf8_lossy(&s.view.comm),
-        s.threads.len(),
+    let [own_p, shared_p, blocked, ign, cgt] = signal_sets(tg, th);
+    let mut o = String::new();
+    let _ = writeln!(o, "Name:\t{}", String::from_utf8_lossy(&comm_of(tg, th)));
+    if let Some(u) = umask {
+        let _ = writeln!(o, "Umask:\t{u:04o}");
+    }
+    let _ = write!(
+        o,
+        "State:\t{st} ({st_name})\nTgid:\t{tgid}\nNgid:\t0\nPid:\t{tid}\nPPid:\t{ppid}\n\
+         TracerPid:\t0\nUid:\t{}\t{}\t{}\t{}\nGid:\t{}\t{}\t{}\t{}\n",
+        c.uid,
+        c.euid,
+        c.suid,
+        c.fsuid,
+        c.gid,
+        c.egid,
+        c.sgid,
+        c.fsgid,
         tgid = tg.tgid,
     );
-    Ok(out.into_bytes())
+    if let Some(fds) = &fds {
+        let top = fds.fds().into_iter().max().map_or(0, |f| f as usize + 1);
+        let _ = writeln!(o, "FDSize:\t{}", top.next_power_of_two().max(64));
+    }
+    let g: Vec<String> = groups.iter().map(|g| g.to_string()).collect();
+    let _ = write!(
+        o,
+        "Groups:\t{} \nNStgid:\t{tgid}\nNSpid:\t{tid}\nNSpgid:\t{pgid}\nNSsid:\t{sid}\nKthread:\t0\n",
+        g.join(" "),
+        tgid = tg.tgid,
+    );
+    if let Some(mm) = &mm {
+        let m = mm.stats(exe_ident(tg));
+        let kb = |pages: u64| pages * 4;
+        let kib = |bytes: u64| bytes / 1024;
+        let _ = write!(
+            o,
+            "VmPeak:\t{:8} kB\nVmSize:\t{:8} kB\nVmLck:\t{:8} kB\nVmPin:\t{:8} kB\n\
+             VmHWM:\t{:8} kB\nVmRSS:\t{:8} kB\nRssAnon:\t{:8} kB\nRssFile:\t{:8} kB\n\
+             RssShmem:\t{:8} kB\nVmData:\t{:8} kB\nVmStk:\t{:8} kB\nVmExe:\t{:8} kB\n\
+             VmLib:\t{:8} kB\nVmSwap:\t{:8} kB\n",
+            kib(m.peak_size),
+            kib(m.size),
+            0,
+            0,
+            kb(m.peak_rss),
+            kb(m.rss),
+            kb(m.rss_anon),
+            kb(m.rss_file),
+            kb(m.rss_shmem),
+            kib(m.data),
+            kib(m.stack),
+            kib(m.exe),
+            kib(m.lib),
+            0,
+        );
+    }
+    let cpus = cpus_allowed(k, th);
+    let _ = write!(
+        o,
+        "Threads:\t{nthreads}\nSigQ:\t{}/{sigpending_limit}\nSigPnd:\t{own_p:016x}\n\
+         ShdPnd:\t{shared_p:016x}\nSigBlk:\t{blocked:016x}\nSigIgn:\t{ign:016x}\n\
+         SigCgt:\t{cgt:016x}\nCapInh:\t{:016x}\nCapPrm:\t{:016x}\nCapEff:\t{:016x}\n\
+         CapBnd:\t{:016x}\nCapAmb:\t{:016x}\nNoNewPrivs:\t{}\nSeccomp:\t{sc_mode}\n\
+         Seccomp_filters:\t{sc_filters}\nCpus_allowed:\t{}\nCpus_allowed_list:\t{}\n\
+         Mems_allowed:\t1\nMems_allowed_list:\t0\n",
+        queued_signals(k, uid),
+        c.cap_inheritable,
+        c.cap_permitted,
+        c.cap_effective,
+        c.cap_bounding,
+        0,
+        c.no_new_privs as u8,
+        cpu_mask(&cpus),
+        cpu_list(&cpus),
+    );
+    Ok(o.into_bytes())
 }
 
 /// /proc/<pid>/limits, in Linux's layout (resource order and units of proc_pid_limits).
@@ -949,6 +1238,7 @@ impl Inode for ProcTasks {
         Ok(Arc::new(ProcPid {
             k: self.k.clone(),
             pid: self.pid,
+            tid: Some(tid),
             dev: self.dev,
         }))
     }
@@ -1036,7 +1326,11 @@ impl Inode for ProcFds {
                 )
             });
             let stat = attr(self.dev, super::new_ino(), libc::S_IFREG | 0o400, 0);
-            return Ok(Arc::new(GenFile { stat, gen }));
+            return Ok(Arc::new(GenFile {
+                stat,
+                gen,
+                put: None,
+            }));
         }
         // The open file, looked up again each time the link is used.
         let file = move || {
@@ -1117,7 +1411,8 @@ impl Inode for ProcFds {
 
 impl Inode for ProcPid {
     fn stat(&self) -> Result<Stat, Errno> {
-        let mut s = attr(self.dev, 1000 + self.pid as u64, libc::S_IFDIR | 0o555, 0);
+        let id = self.tid.unwrap_or(self.pid);
+        let mut s = attr(self.dev, 1000 + id as u64, libc::S_IFDIR | 0o555, 0);
         s.nlink = 2;
         Ok(s)
     }
@@ -1135,22 +1430,69 @@ impl Inode for ProcPid {
                 let tg = k.tasks().groups.get(&pid).cloned().ok_or(Errno::ESRCH)?;
                 f(&k, &tg)
             });
-            Ok(Arc::new(GenFile { stat, gen }) as Arc<dyn Inode>)
+            Ok(Arc::new(GenFile {
+                stat,
+                gen,
+                put: None,
+            }) as Arc<dyn Inode>)
+        };
+        // A file about the thread shown, writable with `put` (given that thread).
+        let thread_file = |mode: u32, f: PidGen, put: Option<PidPut>| {
+            let (k, pid, tid) = (self.k.clone(), self.pid, self.tid);
+            let mut stat = attr(self.dev, super::new_ino(), libc::S_IFREG | mode, 0);
+            if let Some((uid, gid)) = self.owner() {
+                stat.uid = uid;
+                stat.gid = gid;
+            }
+            let find = move || -> Result<Shown, Errno> {
+                let k = k.upgrade().ok_or(Errno::ENOENT)?;
+                let tg = k.tasks().groups.get(&pid).cloned().ok_or(Errno::ESRCH)?;
+                let th = shown_thread(&tg, tid);
+                if tid.is_some() && th.is_none() {
+                    return Err(Errno::ESRCH);
+                }
+                Ok((k, tg, th))
+            };
+            let find2 = find.clone();
+            let gen: Generator = Box::new(move || {
+                let (k, tg, th) = find()?;
+                f(&k, &tg, th.as_ref())
+            });
+            let put = put.map(|p| -> Putter {
+                Arc::new(move |bytes: &[u8]| {
+                    let (_, tg, th) = find2()?;
+                    // Only threads of the same process may rename (Linux's comm_write).
+                    if current().0 != tg.tgid {
+                        return Err(Errno::EINVAL);
+                    }
+                    p(th.as_ref().ok_or(Errno::ESRCH)?, bytes)
+                })
+            });
+            Ok(Arc::new(GenFile { stat, gen, put }) as Arc<dyn Inode>)
         };
         match name {
             b"cmdline" => file(0o444, |_, tg| strings(tg, false)),
             b"environ" => file(0o400, |_, tg| strings(tg, true)),
-            b"comm" => file(0o644, |_, tg| {
-                let mut c = tg.lock().view.comm.clone();
-                c.push(b'\n');
-                Ok(c)
-            }),
-            b"stat" => file(0o444, pid_stat),
+            b"comm" => thread_file(
+                0o644,
+                |_, tg, th| {
+                    let mut c = comm_of(tg, th);
+                    c.push(b'\n');
+                    Ok(c)
+                },
+                Some(|h, bytes| {
+                    // The bytes up to a NUL, at most 15 (a trailing newline is kept, as Linux).
+                    let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+                    h.set_comm(bytes[..end].to_vec());
+                    Ok(())
+                }),
+            ),
+            b"stat" => thread_file(0o444, pid_stat, None),
             b"statm" => file(0o444, |_, tg| {
                 let (size, rss) = mem_pages(tg);
                 Ok(format!("{size} {rss} 0 0 0 0 0\n").into_bytes())
             }),
-            b"status" => file(0o444, pid_status),
+            b"status" => thread_file(0o444, pid_status, None),
             b"maps" => file(0o444, pid_maps),
             b"limits" => file(0o444, pid_limits),
             // Every process is at the root of the sandbox's cgroup namespace (cgroup v2).

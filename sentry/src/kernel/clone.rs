@@ -158,7 +158,10 @@ impl Task {
             let mut s = h.lock();
             s.mask = self.mask();
             s.creds = Some(self.creds);
-            s.sched = self.h.lock().sched.clone();
+            let me = self.h.lock();
+            s.sched = me.sched.clone();
+            s.comm = me.comm.clone();
+            s.groups = self.groups.clone();
         }
         tasks.threads.insert(tid, h.clone());
         tg.lock().threads.push(h.clone());
@@ -218,7 +221,6 @@ impl Task {
             } else {
                 super::ipc::sem::UndoList::new(tg.tgid)
             },
-            comm: self.comm.clone(),
             exe: self.exe.clone(),
             exit: None,
             regs_replaced: false,

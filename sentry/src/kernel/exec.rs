@@ -102,14 +102,14 @@ impl Task {
         self.altstack = ALTSTACK_NONE;
         self.robust_list = (0, 0);
         self.clear_child_tid = 0;
-        self.comm = if base.is_empty() {
+        self.exe = Some(image.exe.clone());
+        self.publish_view();
+        self.set_comm(if base.is_empty() {
             // execveat(AT_EMPTY_PATH): the file's own name.
-            image.exe.name().iter().copied().take(15).collect()
+            image.exe.name().to_vec()
         } else {
             base
-        };
-        self.exe = Some(image.exe);
-        self.publish_view();
+        });
         if let Some(v) = self.vfork_done.take() {
             v.complete();
         }
@@ -135,6 +135,8 @@ impl Task {
             s.creds = old.creds;
             s.sched = old.sched.clone();
             s.pdeath_signal = old.pdeath_signal;
+            s.comm = old.comm.clone();
+            s.groups = old.groups.clone();
         }
         // Signals pending for this thread stay pending for it.
         while let Some(info) = self.h.lock().pending.take(0) {

@@ -139,6 +139,15 @@ impl Pending {
         true
     }
 
+    /// How many signals are queued.
+    pub fn len(&self) -> usize {
+        self.queue.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.queue.is_empty()
+    }
+
     /// Take the lowest-numbered pending signal not in `blocked`.
     pub fn take(&mut self, blocked: SigSet) -> Option<SigInfo> {
         let ready = self.set & !blocked;

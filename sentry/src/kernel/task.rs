@@ -54,6 +54,10 @@ pub struct TaskHandle {
     /// and whether it has one (read on every syscall).
     seccomp: Mutex<Option<super::seccomp::Mode>>,
     has_seccomp: std::sync::atomic::AtomicBool,
+    /// The host CPU the thread last ran application code on (/proc's "processor").
+    pub last_cpu: std::sync::atomic::AtomicU32,
+    /// When the thread was created, in nanoseconds of the sandbox's uptime.
+    pub started_ns: u64,
 }
 
 /// A task's CPU time, in nanoseconds: user time is time spent running application code,
@@ -98,6 +102,10 @@ pub struct TaskShared {
     /// Scheduling as the application set it (recorded and reported; the host schedules the
     /// sandbox's threads as it will).
     pub sched: Sched,
+    /// The thread's name (PR_SET_NAME, /proc/<pid>/task/<tid>/comm), as others see it.
+    pub comm: Vec<u8>,
+    /// Supplementary group ids, as others see them (/proc/<pid>/status).
+    pub groups: Vec<u32>,
 }
 
 /// A task's scheduling attributes.
@@ -132,6 +140,8 @@ impl TaskHandle {
             cpu: CpuTime::default(),
             seccomp: Mutex::new(None),
             has_seccomp: false.into(),
+            last_cpu: 0.into(),
+            started_ns: super::time::uptime_ns().max(0) as u64,
         })
     }
 
@@ -155,6 +165,16 @@ impl TaskHandle {
 
     pub fn lock(&self) -> MutexGuard<'_, TaskShared> {
         self.shared.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Rename the thread, at most 15 bytes (the process too, if it is the leader: Linux's
+    /// /proc/<pid>/comm is the leader's).
+    pub fn set_comm(&self, mut name: Vec<u8>) {
+        name.truncate(15);
+        if self.tid == self.tg.tgid {
+            self.tg.lock().view.comm = name.clone();
+        }
+        self.lock().comm = name;
     }
 
     /// Wake the task wherever it is: blocked in the sentry, or running application code.
@@ -219,7 +239,6 @@ pub struct Task {
     /// SEM_UNDO adjustments, shared with the tasks cloned with CLONE_SYSVSEM; applied when the
     /// last of them exits.
     pub sem_undo: Arc<super::ipc::sem::UndoList>,
-    pub comm: Vec<u8>,
     pub exe: Option<Arc<Dentry>>,
     /// Set when this thread must exit: its own status (the group's may differ).
     pub exit: Option<ExitStatus>,
@@ -306,6 +325,11 @@ impl Task {
             let entered = Instant::now();
             let event = self.ctx.switch(space.as_ref(), &mut self.regs);
             let back = Instant::now();
+            if let Ok(cpu) = nix::sched::sched_getcpu() {
+                self.h
+                    .last_cpu
+                    .store(cpu as u32, std::sync::atomic::Ordering::Relaxed);
+            }
             // Counted before the syscall runs, so getrusage & co see it.
             let user = back.saturating_duration_since(entered).as_nanos() as u64;
             self.h.cpu.add(user, 0);
@@ -395,8 +419,18 @@ impl Task {
             mm: Arc::downgrade(&self.mm),
             fds: Arc::downgrade(&self.fds),
             fs: Arc::downgrade(&self.fs),
-            comm: self.comm.clone(),
+            comm: self.comm(),
         };
+    }
+
+    /// The thread's name.
+    pub fn comm(&self) -> Vec<u8> {
+        self.h.lock().comm.clone()
+    }
+
+    /// Rename the thread (the process too, if it is the leader).
+    pub fn set_comm(&self, name: Vec<u8>) {
+        self.h.set_comm(name);
     }
 
     /// A signal the kernel sends this thread because of what it just did (SIGPIPE, SIGXFSZ):

@@ -265,6 +265,41 @@ struct Inner {
     brk: u64,
     mmap_top: u64,
     stack_limit: u64,
+    /// High-water marks of the mapped size and of resident pages (VmPeak, VmHWM), brought up
+    /// to date before anything is unmapped or dropped and whenever they are read.
+    peak_size: u64,
+    peak_rss: u64,
+}
+
+impl Inner {
+    fn mapped(&self) -> u64 {
+        self.vmas.values().map(|v| v.end - v.start).sum()
+    }
+
+    fn note_peaks(&mut self) {
+        self.peak_size = self.peak_size.max(self.mapped());
+        self.peak_rss = self.peak_rss.max(self.ptes.len() as u64);
+    }
+}
+
+/// An address space's sizes as /proc/<pid>/status shows them: bytes mapped, pages resident.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct MemStats {
+    pub size: u64,
+    pub peak_size: u64,
+    pub rss: u64,
+    pub peak_rss: u64,
+    /// Resident pages by kind: private (anonymous or copied on write), shared anonymous
+    /// memory, borrowed from a file.
+    pub rss_anon: u64,
+    pub rss_shmem: u64,
+    pub rss_file: u64,
+    /// Bytes: private writable mappings (VmData), stacks (VmStk), the executable's code
+    /// (VmExe), other code (VmLib).
+    pub data: u64,
+    pub stack: u64,
+    pub exe: u64,
+    pub lib: u64,
 }
 
 /// One application address space.
@@ -314,6 +349,8 @@ impl MemoryManager {
                 brk: 0,
                 mmap_top: max_addr,
                 stack_limit: 8 << 20,
+                peak_size: 0,
+                peak_rss: 0,
             }),
         }
     }
@@ -381,6 +418,7 @@ impl MemoryManager {
 
     /// Remove VMAs and pages in [start, end): frees owned frames and unmaps the stub.
     fn remove_range(&self, m: &mut Inner, start: u64, end: u64) -> Result<(), Errno> {
+        m.note_peaks();
         Self::split_at(m, start);
         Self::split_at(m, end);
         let keys: Vec<u64> = m.vmas.range(start..end).map(|(&k, _)| k).collect();
@@ -396,6 +434,7 @@ impl MemoryManager {
     /// the lock, and a frame freed while still mapped could be handed to another address space
     /// and read or written through the stale mapping.
     fn drop_pages(&self, m: &mut Inner, start: u64, end: u64) -> Result<(), Errno> {
+        m.note_peaks();
         let pages: Vec<(u64, Pte)> = m.ptes.range(start..end).map(|(&a, &p)| (a, p)).collect();
         if pages.is_empty() {
             return Ok(());
@@ -703,6 +742,50 @@ impl MemoryManager {
     /// Bytes mapped in the whole address space.
     pub fn total_mapped(&self) -> u64 {
         self.mapped_bytes(0, u64::MAX)
+    }
+
+    /// Sizes for /proc/<pid>/status; `exe` is the (device, inode) of the program's file, whose
+    /// executable mappings are its code.
+    pub fn stats(&self, exe: Option<(u64, u64)>) -> MemStats {
+        let mut m = self.lock();
+        m.note_peaks();
+        let mut s = MemStats {
+            size: m.mapped(),
+            peak_size: m.peak_size,
+            rss: m.ptes.len() as u64,
+            peak_rss: m.peak_rss,
+            ..MemStats::default()
+        };
+        for v in m.vmas.values() {
+            let len = v.end - v.start;
+            let obj = match &v.backing {
+                Backing::Object { obj, .. } => Some(obj),
+                Backing::Anon => None,
+            };
+            let shmem =
+                v.shared && obj.is_some_and(|o| o.as_any().is_some_and(|a| a.is::<SharedMemory>()));
+            for p in m.ptes.range(v.start..v.end).map(|(_, p)| p) {
+                if p.owned {
+                    s.rss_anon += 1;
+                } else if shmem {
+                    s.rss_shmem += 1;
+                } else {
+                    s.rss_file += 1;
+                }
+            }
+            if v.growsdown {
+                s.stack += len;
+            } else if v.prot.allows(Access::EXEC) && !v.prot.allows(Access::WRITE) {
+                if exe.is_some() && obj.map(|o| o.ident()) == exe {
+                    s.exe += len;
+                } else {
+                    s.lib += len;
+                }
+            } else if v.prot.allows(Access::WRITE) && !v.shared {
+                s.data += len;
+            }
+        }
+        s
     }
 
     /// Bytes mapped in `[addr, addr+len)`.
@@ -1152,6 +1235,8 @@ impl MemoryManager {
             brk: m.brk,
             mmap_top: m.mmap_top,
             stack_limit: m.stack_limit,
+            peak_size: m.peak_size,
+            peak_rss: m.peak_rss,
         };
         Ok(MemoryManager {
             mf: self.mf.clone(),

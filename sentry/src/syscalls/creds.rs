@@ -221,6 +221,7 @@ pub fn setgroups(t: &mut Task, a: [u64; 6]) -> SysResult {
         .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
         .collect();
     crate::vfs::set_groups(&t.groups);
+    t.h.lock().groups = t.groups.clone();
     Ok(0)
 }
 

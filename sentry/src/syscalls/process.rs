@@ -497,23 +497,21 @@ pub fn prctl(t: &mut Task, a: [u64; 6]) -> SysResult {
         libc::PR_SET_SECCOMP => super::seccomp::prctl_set(t, a[1], a[2]),
         libc::PR_GET_SECCOMP => super::seccomp::prctl_get(t),
         libc::PR_SET_NAME => {
-            let mut name = t.mm.read_cstr(a[1], 16).or_else(|e| {
+            let name = t.mm.read_cstr(a[1], 16).or_else(|e| {
                 if e == Errno::ENAMETOOLONG {
                     t.mm.read_vec(a[1], 15)
                 } else {
                     Err(e)
                 }
             })?;
-            name.truncate(15);
-            t.comm = name;
-            if t.tid == t.tgid {
-                t.h.tg.lock().view.comm = t.comm.clone();
-            }
+            t.set_comm(name);
             Ok(0)
         }
         libc::PR_GET_NAME => {
             let mut buf = [0u8; 16];
-            buf[..t.comm.len().min(15)].copy_from_slice(&t.comm[..t.comm.len().min(15)]);
+            let comm = t.comm();
+            let n = comm.len().min(15);
+            buf[..n].copy_from_slice(&comm[..n]);
             t.mm.write_bytes(a[1], &buf)?;
             Ok(0)
         }
@@ -572,8 +570,19 @@ pub fn prctl(t: &mut Task, a: [u64; 6]) -> SysResult {
             if a[1] > 40 {
                 Err(Errno::EINVAL)
             } else {
-                Ok(1)
+                Ok(t.creds.cap_bounding >> a[1] & 1)
             }
+        }
+        libc::PR_CAPBSET_DROP => {
+            if a[1] > 40 {
+                return Err(Errno::EINVAL);
+            }
+            if !t.creds.has_cap(caps::Capability::CAP_SETPCAP) {
+                return Err(Errno::EPERM);
+            }
+            t.creds.cap_bounding &= !(1 << a[1]);
+            t.h.lock().creds = Some(t.creds);
+            Ok(0)
         }
         op => {
             t.k.log_enosys(1000 + op as u64, &format!("prctl option {op}"));

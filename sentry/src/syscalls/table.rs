@@ -175,7 +175,7 @@ fn entries() -> Vec<Entry> {
         SYS_sched_get_priority_max => sched::sched_get_priority_max, Full, [Int];
         SYS_sched_get_priority_min => sched::sched_get_priority_min, Full, [Int];
         SYS_sched_setaffinity => sched::sched_setaffinity, Partial("masks are kept and reported; the host places threads"), [Int, Int, Hex];
-        SYS_prctl => process::prctl, Partial("SET/GET_NAME, SET/GET_DUMPABLE, SET/GET_NO_NEW_PRIVS, SET/GET_PDEATHSIG (sent when the creating thread exits), SET/GET_CHILD_SUBREAPER, CAPBSET_READ, SET/GET_SECCOMP"), [Int, Hex, Hex, Hex, Hex];
+        SYS_prctl => process::prctl, Partial("SET/GET_NAME, SET/GET_DUMPABLE, SET/GET_NO_NEW_PRIVS, SET/GET_PDEATHSIG (sent when the creating thread exits), SET/GET_CHILD_SUBREAPER, CAPBSET_READ/DROP, SET/GET_SECCOMP"), [Int, Hex, Hex, Hex, Hex];
         SYS_seccomp => seccomp::seccomp, Partial("strict and filter modes run by the sentry (TSYNC, LOG, every action); no user-space notification listener (NEW_LISTENER is EINVAL, USER_NOTIF and TRACE return ENOSYS)"), [Int, Hex, Hex];
         SYS_arch_prctl => process::arch_prctl, Partial("ARCH_SET/GET_FS and GS; CPUID faulting unsupported"), [Hex, Hex];
         SYS_setrlimit => process::setrlimit, Full, [Int, Hex];

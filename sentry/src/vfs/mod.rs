@@ -750,6 +750,8 @@ pub struct Creds {
     pub cap_effective: u64,
     pub cap_permitted: u64,
     pub cap_inheritable: u64,
+    /// The bounding set (PR_CAPBSET_READ/DROP): capabilities execve may grant.
+    pub cap_bounding: u64,
     /// PR_SET_KEEPCAPS.
     pub keep_caps: bool,
     /// PR_SET_NO_NEW_PRIVS: once set, never cleared (inherited, kept across execve).
@@ -775,6 +777,7 @@ impl Creds {
             cap_effective: caps,
             cap_permitted: caps,
             cap_inheritable: 0,
+            cap_bounding: CAP_ALL,
             keep_caps: false,
             no_new_privs: false,
         }
