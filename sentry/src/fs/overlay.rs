@@ -729,6 +729,13 @@ impl Inode for OverlayInode {
         up.setattr(a)
     }
 
+    /// Only an upper file's atime moves (the lower layer is read-only, as overlayfs).
+    fn accessed(&self) {
+        if let Some(up) = self.upper() {
+            up.accessed();
+        }
+    }
+
     fn getxattr(&self, name: &[u8]) -> Result<Vec<u8>, Errno> {
         self.top()?.getxattr(name)
     }

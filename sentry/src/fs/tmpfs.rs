@@ -256,6 +256,9 @@ impl TmpInode {
         mut fill: impl FnMut(u64, usize, usize) -> Result<(), Errno>,
     ) -> Result<usize, Errno> {
         let end = off.checked_add(n as u64).ok_or(Errno::EFBIG)?;
+        if n == 0 {
+            return Ok(0); // writing nothing changes nothing, times included
+        }
         let mut st = self.lock();
         let Kind::File { pages } = &mut st.kind else {
             return Err(Errno::EISDIR);
@@ -637,6 +640,16 @@ impl Inode for TmpInode {
             self.make_node(name, libc::S_IFCHR, 0, &Creds::new(0, 0))?;
         }
         Ok(())
+    }
+
+    /// relatime: atime moves when it is not after mtime or ctime, or is a day old.
+    fn accessed(&self) {
+        let mut st = self.lock();
+        let t = now();
+        let a = st.stat.atime;
+        if a <= st.stat.mtime || a <= st.stat.ctime || t.0 - a.0 >= 24 * 3600 {
+            st.stat.atime = t;
+        }
     }
 
     fn setattr(&self, a: &SetAttr) -> Result<(), Errno> {

@@ -70,7 +70,7 @@ fn open_exec(
     path: &[u8],
 ) -> Result<(Arc<Dentry>, Arc<OpenFile>), Errno> {
     let d = vfs::resolve(fs, creds, &fs.cwd, path, true)?;
-    if d.file_type() != libc::S_IFREG {
+    if d.file_type() != libc::S_IFREG || d.noexec() {
         return Err(Errno::EACCES);
     }
     vfs::may_access(&d.inode.stat()?, creds, 1, false)?;

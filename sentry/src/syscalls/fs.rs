@@ -47,7 +47,7 @@ fn stat_of(t: &Task, dirfd: i32, path: &[u8], flags: u64) -> Result<Stat, Errno>
     let empty = flags & libc::AT_EMPTY_PATH as u64 != 0;
     if path.is_empty() && empty && dirfd != AT_FDCWD {
         let f = t.fds.get(dirfd)?;
-        return f.ops.stat();
+        return f.stat();
     }
     lookup_at(t, dirfd, path, follow, empty)?.inode.stat()
 }
@@ -67,7 +67,7 @@ pub fn lstat(t: &mut Task, a: [u64; 6]) -> SysResult {
 }
 
 pub fn fstat(t: &mut Task, a: [u64; 6]) -> SysResult {
-    let st = t.fds.get(fd_arg(a[0]))?.ops.stat()?;
+    let st = t.fds.get(fd_arg(a[0]))?.stat()?;
     t.mm.copy_out(a[1], &vfs::to_stat(&st))?;
     Ok(0)
 }
@@ -130,8 +130,10 @@ fn do_access(t: &Task, dirfd: i32, path_addr: u64, mode: u64, flags: u64) -> Sys
         follow,
         flags & libc::AT_EMPTY_PATH as u64 != 0,
     )?;
-    if mode & 2 != 0 && d.read_only() && d.file_type() != libc::S_IFCHR {
-        return Err(Errno::EROFS);
+    let ftype = d.file_type();
+    // A regular file on a noexec mount is never executable.
+    if mode & 1 != 0 && ftype == libc::S_IFREG && d.noexec() {
+        return Err(Errno::EACCES);
     }
     vfs::may_access(
         &d.inode.stat()?,
@@ -139,6 +141,14 @@ fn do_access(t: &Task, dirfd: i32, path_addr: u64, mode: u64, flags: u64) -> Sys
         mode as u32,
         flags & libc::AT_EACCESS as u64 == 0,
     )?;
+    // Writing to a special file does not write to the file system.
+    let special = matches!(
+        ftype,
+        libc::S_IFCHR | libc::S_IFBLK | libc::S_IFIFO | libc::S_IFSOCK
+    );
+    if mode & 2 != 0 && d.read_only() && !special {
+        return Err(Errno::EROFS);
+    }
     Ok(0)
 }
 
@@ -277,6 +287,9 @@ fn do_open_how(
             _ => 6,
         };
         vfs::may_access(&st, &t.creds, want, false)?;
+        if (ftype == libc::S_IFCHR || ftype == libc::S_IFBLK) && d.nodev() {
+            return Err(Errno::EACCES);
+        }
         if (write || flags & libc::O_TRUNC as u32 != 0)
             && d.read_only()
             && (ftype == libc::S_IFREG || ftype == libc::S_IFDIR)
@@ -501,6 +514,10 @@ pub fn getcwd(t: &mut Task, a: [u64; 6]) -> SysResult {
     }
     let mut p = fs.cwd.path(&fs.root);
     p.push(0);
+    // The path is built in a page (PATH_MAX) first: longer is ENAMETOOLONG, whatever the size.
+    if p.len() > libc::PATH_MAX as usize {
+        return Err(Errno::ENAMETOOLONG);
+    }
     if (a[1] as usize) < p.len() {
         return Err(Errno::ERANGE);
     }
@@ -606,6 +623,9 @@ fn getdents_with(t: &mut Task, a: [u64; 6], old: bool) -> SysResult {
     if !d.is_dir() {
         return Err(Errno::ENOTDIR);
     }
+    if d.is_dead() {
+        return Err(Errno::ENOENT); // a removed directory cannot be listed
+    }
     let mut off = f.offset();
     let mut cache = f.dir_listing.lock().unwrap_or_else(|e| e.into_inner());
     if *off == 0 || cache.is_none() {
@@ -662,17 +682,14 @@ fn getdents_with(t: &mut Task, a: [u64; 6], old: bool) -> SysResult {
     }
     t.mm.write_bytes(a[1], &out)?;
     *off = i as u64;
+    f.accessed();
     Ok(out.len() as u64)
 }
 
 // ---- changes ------------------------------------------------------------------------------
 
-/// The parent directory of `path` and the last name, for operations that create or remove.
-fn parent_of(t: &Task, dirfd: i32, path_addr: u64) -> Result<(Arc<Dentry>, Vec<u8>), Errno> {
-    parent_and_slash(t, dirfd, path_addr).map(|(p, n, _)| (p, n))
-}
-
-/// `parent_of`, and whether the path ended in a slash (which only a directory may have).
+/// The parent directory of `path`, the last name, and whether the path ended in a slash (which
+/// only a directory may have): for operations that create or remove.
 fn parent_and_slash(
     t: &Task,
     dirfd: i32,
@@ -751,16 +768,22 @@ fn umask(t: &Task) -> u32 {
     t.fs.lock().unwrap_or_else(|e| e.into_inner()).umask
 }
 
-/// Check the name is free, then create through `make`.
+/// Check the name is free, then create through `make`. Only a directory (`dir`) may be
+/// named with a trailing slash: anything else so named that does not exist is ENOENT (Linux's
+/// filename_create).
 fn create_entry(
     t: &Task,
     dirfd: i32,
     path_addr: u64,
+    dir: bool,
     make: impl FnOnce(&Arc<Dentry>, &[u8]) -> Result<(), Errno>,
 ) -> SysResult {
-    let (parent, name) = parent_of(t, dirfd, path_addr)?;
+    let (parent, name, slash) = parent_and_slash(t, dirfd, path_addr)?;
     if name == b"." || name == b".." || parent.lookup(&name).is_ok() {
         return Err(Errno::EEXIST);
+    }
+    if slash && !dir {
+        return Err(Errno::ENOENT);
     }
     if parent.read_only() {
         return Err(Errno::EROFS);
@@ -772,7 +795,9 @@ fn create_entry(
 
 fn do_mkdir(t: &Task, dirfd: i32, path: u64, mode: u64) -> SysResult {
     let mode = mode as u32 & 0o7777 & !umask(t);
-    create_entry(t, dirfd, path, |p, name| p.mkdir(name, mode, &t.creds))
+    create_entry(t, dirfd, path, true, |p, name| {
+        p.mkdir(name, mode, &t.creds)
+    })
 }
 
 fn do_mknod(t: &Task, dirfd: i32, path: u64, mode: u64, dev: u64) -> SysResult {
@@ -790,7 +815,7 @@ fn do_mknod(t: &Task, dirfd: i32, path: u64, mode: u64, dev: u64) -> SysResult {
     }
     let perm = m & 0o7777 & !umask(t);
     let ftype = if ftype == 0 { libc::S_IFREG } else { ftype };
-    create_entry(t, dirfd, path, |p, name| {
+    create_entry(t, dirfd, path, false, |p, name| {
         p.create_node(name, ftype | perm, rdev, &t.creds)
             .map(|_| ())
     })
@@ -814,7 +839,9 @@ fn do_symlink(t: &Task, target: u64, dirfd: i32, path: u64) -> SysResult {
     if target.is_empty() {
         return Err(Errno::ENOENT);
     }
-    create_entry(t, dirfd, path, |p, name| p.symlink(name, &target, &t.creds))
+    create_entry(t, dirfd, path, false, |p, name| {
+        p.symlink(name, &target, &t.creds)
+    })
 }
 pub fn symlink(t: &mut Task, a: [u64; 6]) -> SysResult {
     do_symlink(t, a[0], AT_FDCWD, a[1])
@@ -836,7 +863,7 @@ fn do_link(t: &Task, olddir: i32, old: u64, newdir: i32, new: u64, flags: u64) -
         flags & libc::AT_EMPTY_PATH as u64 != 0,
     )?;
     // A name that exists is EEXIST before a directory target is EPERM, as Linux checks.
-    create_entry(t, newdir, new, |p, name| {
+    create_entry(t, newdir, new, false, |p, name| {
         if target.is_dir() {
             return Err(Errno::EPERM);
         }

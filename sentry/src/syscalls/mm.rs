@@ -92,7 +92,10 @@ pub fn mmap(t: &mut Task, a: [u64; 6]) -> SysResult {
         }
     } else {
         let f = t.fds.get(fd)?;
-        if f.is_path() || !f.readable() {
+        if f.is_path() {
+            return Err(Errno::EBADF);
+        }
+        if !f.readable() {
             return Err(Errno::EACCES);
         }
         if shared && prot.write && !f.writable() {
@@ -102,14 +105,17 @@ pub fn mmap(t: &mut Task, a: [u64; 6]) -> SysResult {
         if let Some(d) = &f.dentry {
             obj = crate::mm::named(obj, d, &t.fs().root);
         }
-        let max = if shared && !f.writable() {
-            Prot {
-                write: false,
-                ..all
+        let mut max = all;
+        if shared && !f.writable() {
+            max.write = false;
+        }
+        // Nothing from a noexec mount runs: PROT_EXEC is EPERM now, EACCES from mprotect.
+        if f.dentry.as_ref().is_some_and(|d| d.noexec()) {
+            if prot.exec {
+                return Err(Errno::EPERM);
             }
-        } else {
-            all
-        };
+            max.exec = false;
+        }
         (Backing::Object { obj, off }, max)
     };
     // What MAP_FIXED replaces does not count against RLIMIT_AS.

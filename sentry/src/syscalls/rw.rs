@@ -35,6 +35,7 @@ fn read_into(t: &Task, f: &OpenFile, addr: u64, len: usize, off: u64) -> Result<
     if let (Some(d), true) = (&f.dentry, n > 0) {
         crate::fs::inotify::file_event(d, crate::fs::inotify::IN_ACCESS);
     }
+    f.accessed();
     Ok(n)
 }
 

@@ -214,6 +214,25 @@ impl OpenFile {
             .store((old & !SETFL_MASK) | (f & SETFL_MASK), Ordering::Relaxed);
     }
 
+    /// The file's attributes now (a directory's from its inode: open directories keep only
+    /// what they had when opened).
+    pub fn stat(&self) -> Result<Stat, Errno> {
+        match &self.dentry {
+            Some(d) if d.is_dir() => d.inode.stat(),
+            _ => self.ops.stat(),
+        }
+    }
+
+    /// The file was read or listed: its atime may move (not with O_NOATIME, not on a
+    /// read-only mount).
+    pub fn accessed(&self) {
+        if let Some(d) = &self.dentry {
+            if self.flags() & libc::O_NOATIME as u32 == 0 && !d.read_only() {
+                d.inode.accessed();
+            }
+        }
+    }
+
     pub fn readable(&self) -> bool {
         let acc = self.flags() & libc::O_ACCMODE as u32;
         acc == libc::O_RDONLY as u32 || acc == libc::O_RDWR as u32

@@ -7,7 +7,7 @@ pub mod lock;
 pub mod mount;
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use crate::errno::Errno;
@@ -136,6 +136,9 @@ pub trait Inode: Send + Sync {
         Err(Errno::EOPNOTSUPP)
     }
     /// For file systems that need the concrete type (rename, link within one tmpfs).
+    /// The file was read (or the directory listed): bring atime up to date as a relatime
+    /// mount does, where the file system keeps times.
+    fn accessed(&self) {}
     fn as_any(&self) -> Option<&dyn std::any::Any> {
         None
     }
@@ -187,8 +190,8 @@ pub struct Dentry {
     dead: AtomicBool,
     /// An O_TMPFILE file that linkat may give a name (Linux's I_LINKABLE).
     linkable: AtomicBool,
-    /// The read-only flag of the mount this dentry belongs to (shared by its dentries).
-    mnt_ro: Arc<AtomicBool>,
+    /// The flags of the mount this dentry belongs to (shared by its dentries): MNT_* bits.
+    mnt_flags: Arc<AtomicU8>,
     /// The directory is seen in more than one place (a bind mount's tree, or the tree a bind
     /// mount was made of): each place has its own dentries, so none caches lookups, and
     /// changes made through one are seen through the other.
@@ -233,6 +236,11 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Mount flags a dentry carries (bits of `Dentry::mnt_flags`).
+const MNT_RDONLY: u8 = 1;
+const MNT_NODEV: u8 = 2;
+const MNT_NOEXEC: u8 = 4;
+
 impl Dentry {
     pub fn new_root(
         inode: Arc<dyn Inode>,
@@ -243,11 +251,29 @@ impl Dentry {
 
     /// Whether changes here are refused with EROFS: a read-only file system or mount.
     pub fn read_only(&self) -> bool {
-        self.inode.read_only() || self.mnt_ro.load(Ordering::Relaxed)
+        self.inode.read_only() || self.mnt_flags.load(Ordering::Relaxed) & MNT_RDONLY != 0
     }
 
-    fn set_mount_read_only(&self, ro: bool) {
-        self.mnt_ro.store(ro, Ordering::Relaxed);
+    /// On a noexec mount: nothing here is executed or mapped executable.
+    pub fn noexec(&self) -> bool {
+        self.mnt_flags.load(Ordering::Relaxed) & MNT_NOEXEC != 0
+    }
+
+    /// On a nodev mount: device nodes here do not open.
+    pub fn nodev(&self) -> bool {
+        self.mnt_flags.load(Ordering::Relaxed) & MNT_NODEV != 0
+    }
+
+    fn set_mount_flags(&self, f: &mount::Flags) {
+        let bits = [
+            (f.read_only, MNT_RDONLY),
+            (f.nodev, MNT_NODEV),
+            (f.noexec, MNT_NOEXEC),
+        ]
+        .iter()
+        .filter(|(on, _)| *on)
+        .fold(0, |acc, (_, b)| acc | b);
+        self.mnt_flags.store(bits, Ordering::Relaxed);
     }
 
     fn make(
@@ -257,15 +283,15 @@ impl Dentry {
         covers: Option<Arc<Dentry>>,
     ) -> Result<Arc<Dentry>, Errno> {
         let mode = inode.stat()?.mode;
-        let mnt_ro = match &parent {
-            Some(p) => p.mnt_ro.clone(),
-            None => Arc::new(AtomicBool::new(false)),
+        let mnt_flags = match &parent {
+            Some(p) => p.mnt_flags.clone(),
+            None => Arc::new(AtomicU8::new(0)),
         };
         let aliased = parent
             .as_ref()
             .is_some_and(|p| p.aliased.load(Ordering::Relaxed));
         Ok(Arc::new(Dentry {
-            mnt_ro,
+            mnt_flags,
             aliased: AtomicBool::new(aliased),
             loc: Mutex::new(Loc {
                 name: name.to_vec(),
@@ -415,6 +441,10 @@ impl Dentry {
 
     /// The child `name`, from the cache or the file system.
     pub fn lookup(self: &Arc<Self>, name: &[u8]) -> Result<Arc<Dentry>, Errno> {
+        // A removed directory is empty and stays so.
+        if self.is_dead() && self.is_dir() {
+            return Err(Errno::ENOENT);
+        }
         let entry = if self.caches() {
             let mut c = lock(&self.children);
             match c.get(name) {
@@ -452,6 +482,10 @@ impl Dentry {
     /// Run a change of entry `name` in this directory, then forget what the cache knew of it
     /// (a removed entry's dentry is marked dead).
     fn change<R>(&self, name: &[u8], f: impl FnOnce() -> Result<R, Errno>) -> Result<R, Errno> {
+        // Nothing is created in a removed directory (Linux's IS_DEADDIR).
+        if self.is_dead() && self.is_dir() {
+            return Err(Errno::ENOENT);
+        }
         self.change_to(name, false, f)
     }
 

@@ -89,7 +89,7 @@ fn table() -> MutexGuard<'static, Table> {
 
 /// Record a mount whose root dentry is `root`.
 pub fn register(root: &Arc<Dentry>, spec: Spec) {
-    root.set_mount_read_only(spec.flags.read_only);
+    root.set_mount_flags(&spec.flags);
     let parent = root
         .covers
         .as_ref()
@@ -114,7 +114,7 @@ pub fn remount(root: &Arc<Dentry>, flags: Flags) -> Result<(), Errno> {
         .find(|m| Arc::ptr_eq(&m.root, root))
         .ok_or(Errno::EINVAL)?;
     m.spec.lock().unwrap_or_else(|e| e.into_inner()).flags = flags;
-    root.set_mount_read_only(flags.read_only);
+    root.set_mount_flags(&flags);
     Ok(())
 }
 
