@@ -131,6 +131,9 @@ impl Inotify {
     /// replaced (or extended with IN_MASK_ADD).
     pub fn add_watch(&self, id: Id, mask: u32) -> Result<i32, Errno> {
         ACTIVE.store(true, Ordering::Relaxed);
+        if mask & IN_MASK_CREATE != 0 && mask & IN_MASK_ADD != 0 {
+            return Err(Errno::EINVAL);
+        }
         let mut st = lock(&self.st);
         let events = mask & (ALL_EVENTS | IN_ONESHOT | IN_EXCL_UNLINK);
         if let Some((&wd, _)) = st.watches.iter().find(|(_, &w)| w == id) {
@@ -263,8 +266,13 @@ impl FileOps for Inotify {
     }
 }
 
-/// Queue `mask` for the watches on `id` (with `name` for a directory's entry).
+/// Queue `mask` for the watches on `id` (with `name` for a directory's entry). An event of a
+/// directory's child that has no name any more (`unlinked`) skips IN_EXCL_UNLINK watches.
 fn deliver(id: Id, mask: u32, cookie: u32, name: &[u8], is_dir: bool) {
+    deliver_to(id, mask, cookie, name, is_dir, false)
+}
+
+fn deliver_to(id: Id, mask: u32, cookie: u32, name: &[u8], is_dir: bool, unlinked: bool) {
     let mut fire = Vec::new();
     {
         let mut all = lock(&WATCHES);
@@ -272,7 +280,7 @@ fn deliver(id: Id, mask: u32, cookie: u32, name: &[u8], is_dir: bool) {
             return;
         };
         v.retain(|w| {
-            if w.mask & mask == 0 {
+            if w.mask & mask == 0 || (unlinked && w.mask & IN_EXCL_UNLINK != 0) {
                 return true;
             }
             fire.push((w.owner.clone(), w.wd, w.mask & IN_ONESHOT != 0));
@@ -332,7 +340,7 @@ pub fn file_event(d: &Dentry, mask: u32) {
     deliver(id, mask, 0, &[], is_dir);
     if let Some(p) = d.parent() {
         if let Some((pid, _)) = id_of(&p) {
-            deliver(pid, mask, 0, &d.name(), is_dir);
+            deliver_to(pid, mask, 0, &d.name(), is_dir, d.is_dead());
         }
     }
 }
@@ -361,6 +369,16 @@ pub fn unlinked(child: &Dentry) {
         gone(id);
     } else {
         deliver(id, IN_ATTRIB, 0, &[], false);
+    }
+}
+
+/// `d` gained a name (link): IN_ATTRIB to its own watches (not its directory's).
+pub fn linked(d: &Dentry) {
+    if !ACTIVE.load(Ordering::Relaxed) {
+        return;
+    }
+    if let Some((id, is_dir)) = id_of(d) {
+        deliver(id, IN_ATTRIB, 0, &[], is_dir);
     }
 }
 

@@ -706,6 +706,14 @@ type PidPut = fn(&TaskHandle, &[u8]) -> Result<(), Errno>;
 /// A process and the thread shown, found again at each open.
 type Shown = (Arc<Kernel>, Arc<ThreadGroup>, Option<Arc<TaskHandle>>);
 
+/// The root directory of the task reading /proc.
+fn reader_root(k: &Kernel) -> Option<Arc<crate::vfs::Dentry>> {
+    let tg = k.tasks().groups.get(&current().0).cloned()?;
+    let fs = tg.lock().view.fs.upgrade()?;
+    let root = fs.lock().unwrap_or_else(|e| e.into_inner()).root.clone();
+    Some(root)
+}
+
 /// The thread a directory shows: its own, or the process's leader (any thread once the leader
 /// has exited). None for a thread that has gone, or a zombie.
 fn shown_thread(tg: &ThreadGroup, tid: Option<i32>) -> Option<Arc<TaskHandle>> {
@@ -1513,7 +1521,9 @@ impl Inode for ProcPid {
                         let fs = tg.lock().view.fs.upgrade().ok_or(Errno::ENOENT)?;
                         let fs = fs.lock().unwrap_or_else(|e| e.into_inner()).clone();
                         let d = if cwd { fs.cwd } else { fs.root.clone() };
-                        Ok(d.path(&fs.root))
+                        // Paths are as the reader sees them (from its own root).
+                        let root = reader_root(&k).unwrap_or(fs.root);
+                        Ok(d.path(&root))
                     }),
                     magic: true,
                     jump: None,

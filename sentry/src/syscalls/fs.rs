@@ -513,6 +513,10 @@ pub fn getcwd(t: &mut Task, a: [u64; 6]) -> SysResult {
         return Err(Errno::ENOENT);
     }
     let mut p = fs.cwd.path(&fs.root);
+    // A working directory outside the root (left there by chroot): its whole path, marked.
+    if !fs.cwd.is_below(&fs.root) {
+        p.splice(0..0, b"(unreachable)".iter().copied());
+    }
     p.push(0);
     // The path is built in a page (PATH_MAX) first: longer is ENAMETOOLONG, whatever the size.
     if p.len() > libc::PATH_MAX as usize {
@@ -873,6 +877,7 @@ fn do_link(t: &Task, olddir: i32, old: u64, newdir: i32, new: u64, flags: u64) -
         }
         p.link(name, &target.inode)?;
         target.set_linkable(false);
+        crate::fs::inotify::linked(&target);
         Ok(())
     })
 }

@@ -142,7 +142,7 @@ fn entries() -> Vec<Entry> {
         SYS_openat2 => fs::openat2, Full, [Fd, Path, Hex, Int];
         SYS_inotify_init => notify::inotify_init, Full, [];
         SYS_inotify_init1 => notify::inotify_init1, Full, [Hex];
-        SYS_inotify_add_watch => notify::inotify_add_watch, Partial("events for changes made in the sandbox (the root is its own); IN_EXCL_UNLINK is accepted and not applied"), [Fd, Path, Hex];
+        SYS_inotify_add_watch => notify::inotify_add_watch, Partial("events for changes made in the sandbox (the root is its own)"), [Fd, Path, Hex];
         SYS_inotify_rm_watch => notify::inotify_rm_watch, Full, [Fd, Int];
         SYS_splice => transfer::splice, Partial("copies through the sentry (no page moves); SPLICE_F_MOVE and SPLICE_F_GIFT are hints Linux may ignore too"), [Fd, Hex, Fd, Hex, Int, Hex];
         SYS_tee => transfer::tee, Full, [Fd, Fd, Int, Hex];
