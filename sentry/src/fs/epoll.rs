@@ -117,6 +117,21 @@ impl FileOps for Epoll {
     fn anon_name(&self) -> Option<&'static str> {
         Some("[eventpoll]")
     }
+    fn fdinfo(&self) -> String {
+        let mut out = String::new();
+        for (&(fd, _), it) in self.lock().iter() {
+            let Some(f) = it.file.upgrade() else { continue };
+            let pos = if f.ops.seekable() { *f.offset() } else { 0 };
+            let (ino, dev) = f.ops.stat().map_or((0, 0), |s| (s.ino, s.dev));
+            out.push_str(&format!(
+                "tfd: {fd:8} events: {:8x} data: {:16x}  pos:{pos} ino:{ino:x} sdev:{:x}\n",
+                it.events,
+                it.data,
+                crate::vfs::kernel_dev(dev)
+            ));
+        }
+        out
+    }
     fn seekable(&self) -> bool {
         false
     }

@@ -19,6 +19,13 @@ impl FileOps for EventFd {
     fn anon_name(&self) -> Option<&'static str> {
         Some("[eventfd]")
     }
+    fn fdinfo(&self) -> String {
+        let c = *self.count.lock().unwrap_or_else(|e| e.into_inner());
+        format!(
+            "eventfd-count: {c:16x}\neventfd-semaphore: {}\n",
+            self.semaphore as u8
+        )
+    }
     fn read(&self, buf: &mut [u8], _: u64) -> Result<usize, Errno> {
         if buf.len() < 8 {
             return Err(Errno::EINVAL);

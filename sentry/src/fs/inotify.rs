@@ -205,6 +205,27 @@ impl FileOps for Inotify {
     fn anon_name(&self) -> Option<&'static str> {
         Some("inotify")
     }
+    fn fdinfo(&self) -> String {
+        let mut ids: Vec<(i32, Id)> = lock(&self.st)
+            .watches
+            .iter()
+            .map(|(&w, &i)| (w, i))
+            .collect();
+        ids.sort_unstable();
+        let all = lock(&WATCHES);
+        let mut out = String::new();
+        for (wd, (dev, ino)) in ids {
+            let mask = all
+                .get(&(dev, ino))
+                .and_then(|v| v.iter().find(|w| w.wd == wd && w.owner.ptr_eq(&self.me)))
+                .map_or(0, |w| w.mask);
+            out.push_str(&format!(
+                "inotify wd:{wd:x} ino:{ino:x} sdev:{:x} mask:{mask:x} ignored_mask:0\n",
+                crate::vfs::kernel_dev(dev)
+            ));
+        }
+        out
+    }
     fn read(&self, buf: &mut [u8], _off: u64) -> Result<usize, Errno> {
         let mut st = lock(&self.st);
         let Some(first) = st.events.front() else {

@@ -1328,10 +1328,11 @@ impl Inode for ProcFds {
                     .map(|m| m.id)
                     .unwrap_or(0);
                 let ino = f.ops.stat().map(|s| s.ino).unwrap_or(0);
-                Ok(
-                    format!("pos:\t{pos}\nflags:\t0{flags:o}\nmnt_id:\t{mnt}\nino:\t{ino}\n")
-                        .into_bytes(),
+                Ok(format!(
+                    "pos:\t{pos}\nflags:\t0{flags:o}\nmnt_id:\t{mnt}\nino:\t{ino}\n{}",
+                    f.ops.fdinfo()
                 )
+                .into_bytes())
             });
             let stat = attr(self.dev, super::new_ino(), libc::S_IFREG | 0o400, 0);
             return Ok(Arc::new(GenFile {

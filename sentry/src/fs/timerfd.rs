@@ -64,6 +64,18 @@ impl FileOps for TimerFd {
     fn anon_name(&self) -> Option<&'static str> {
         Some("[timerfd]")
     }
+    fn fdinfo(&self) -> String {
+        let ticks = *self.exp.count.lock().unwrap_or_else(|e| e.into_inner());
+        let (left, iv) = self.get();
+        format!(
+            "clockid: {}\nticks: {ticks}\nit_value: ({}, {})\nit_interval: ({}, {})\n",
+            self.clock,
+            left.as_secs(),
+            left.subsec_nanos(),
+            iv.as_secs(),
+            iv.subsec_nanos()
+        )
+    }
     fn read(&self, buf: &mut [u8], _: u64) -> Result<usize, Errno> {
         if buf.len() < 8 {
             return Err(Errno::EINVAL);

@@ -103,6 +103,10 @@ pub trait FileOps: Send + Sync {
     fn anon_name(&self) -> Option<&'static str> {
         None
     }
+    /// Lines this kind of file adds to /proc/<pid>/fdinfo/<fd> (Linux's show_fdinfo).
+    fn fdinfo(&self) -> String {
+        String::new()
+    }
     /// For syscalls that need the concrete type (pidfds, pipes).
     fn as_any(&self) -> Option<&dyn std::any::Any> {
         None

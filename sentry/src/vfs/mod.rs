@@ -769,6 +769,12 @@ impl Dentry {
     }
 }
 
+/// A device number as the kernel keeps it internally (major << 20 | minor), which fdinfo
+/// files print, from the st_dev encoding.
+pub fn kernel_dev(dev: u64) -> u64 {
+    (u64::from(libc::major(dev)) << 20) | u64::from(libc::minor(dev))
+}
+
 /// Credentials used for permission checks.
 #[derive(Debug, Clone, Copy)]
 pub struct Creds {
