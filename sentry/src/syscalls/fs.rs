@@ -219,7 +219,8 @@ fn do_open_how(
     let acc = flags & libc::O_ACCMODE as u32;
     let creat = flags & libc::O_CREAT as u32 != 0;
     let tmpfile = flags & libc::O_TMPFILE as u32 == libc::O_TMPFILE as u32;
-    if tmpfile && creat {
+    // O_CREAT with O_DIRECTORY (or O_TMPFILE, which includes it) is EINVAL since Linux 6.4.
+    if creat && flags & libc::O_DIRECTORY as u32 != 0 {
         return Err(Errno::EINVAL);
     }
     let nofollow = flags & libc::O_NOFOLLOW as u32 != 0;
@@ -281,12 +282,23 @@ fn do_open_how(
             return Err(Errno::EISDIR);
         }
         let st = d.inode.stat()?;
-        let want = match acc as i32 {
+        let mut want = match acc as i32 {
             libc::O_RDONLY => 4,
             libc::O_WRONLY => 2,
             _ => 6,
         };
+        let trunc = flags & libc::O_TRUNC as u32 != 0;
+        if trunc {
+            want |= 2; // truncating is writing, whatever the access mode
+        }
         vfs::may_access(&st, &t.creds, want, false)?;
+        // O_NOATIME: only for the owner (or CAP_FOWNER).
+        if flags & libc::O_NOATIME as u32 != 0
+            && st.uid != t.creds.fsuid
+            && !t.creds.has_cap(caps::Capability::CAP_FOWNER)
+        {
+            return Err(Errno::EPERM);
+        }
         if (ftype == libc::S_IFCHR || ftype == libc::S_IFBLK) && d.nodev() {
             return Err(Errno::EACCES);
         }
@@ -300,7 +312,8 @@ fn do_open_how(
             open_fifo(t, &d, flags)?
         } else {
             let ops = d.inode.open(flags)?;
-            if flags & libc::O_TRUNC as u32 != 0 && write && ftype == libc::S_IFREG {
+            // Linux truncates a regular file even when opened read-only.
+            if trunc && ftype == libc::S_IFREG {
                 ops.truncate(0)?;
             }
             ops
