@@ -963,7 +963,16 @@ fn do_rename(t: &Task, olddir: i32, old: u64, newdir: i32, new: u64, flags: u32)
     may_change_dir(t, &op)?;
     may_change_dir(t, &np)?;
     sticky_ok(t, &op, &child)?;
+    // A directory moving to another parent rewrites its "..": that needs write permission on
+    // the directory itself (Linux's vfs_rename).
+    let moves = !Arc::ptr_eq(&op, &np);
+    if moves && child.is_dir() {
+        vfs::may_access(&child.inode.stat()?, &t.creds, 2, false)?;
+    }
     if let Ok(existing) = np.lookup(&nname) {
+        if moves && exchange && existing.is_dir() {
+            vfs::may_access(&existing.inode.stat()?, &t.creds, 2, false)?;
+        }
         // A directory replaces only a directory, and only a directory replaces one.
         if !exchange {
             match (child.is_dir(), existing.is_dir()) {
