@@ -122,7 +122,7 @@ impl FileOps for Epoll {
         for (&(fd, _), it) in self.lock().iter() {
             let Some(f) = it.file.upgrade() else { continue };
             let pos = if f.ops.seekable() { *f.offset() } else { 0 };
-            let (ino, dev) = f.ops.stat().map_or((0, 0), |s| (s.ino, s.dev));
+            let (ino, dev) = f.stat().map_or((0, 0), |s| (s.ino, s.dev));
             out.push_str(&format!(
                 "tfd: {fd:8} events: {:8x} data: {:16x}  pos:{pos} ino:{ino:x} sdev:{:x}\n",
                 it.events,

@@ -932,13 +932,15 @@ fn pid_stat(_k: &Kernel, tg: &ThreadGroup, th: Option<&Arc<TaskHandle>>) -> Resu
         .map_or((0, 0), |m| (m.total_mapped(), m.resident_pages()));
     let (arg0, arg1, env0, env1) = mm.as_ref().map_or((0, 0, 0, 0), |m| m.arg_env());
     let (brk0, _) = mm.as_ref().map_or((0, 0), |m| m.brk_range());
-    let [_, _, blocked, ign, cgt] = signal_sets(tg, th);
-    let pending = {
-        let [own_p, shared_p, ..] = signal_sets(tg, th);
-        own_p | shared_p
-    };
+    let [own_p, shared_p, blocked, ign, cgt] = signal_sets(tg, th);
+    let pending = own_p | shared_p;
     let started = th.map_or(0, |h| h.started_ns);
-    let cpu = th.map_or(0, |h| h.last_cpu.load(std::sync::atomic::Ordering::Relaxed));
+    // The reader runs where it is now; another thread where it last went to sleep.
+    let cpu = match th {
+        Some(h) if h.tid == current().1 => nix::sched::sched_getcpu().unwrap_or(0) as u32,
+        Some(h) => h.last_cpu.load(std::sync::atomic::Ordering::Relaxed),
+        None => 0,
+    };
     let rt_priority = if sched.policy == libc::SCHED_OTHER {
         0
     } else {
@@ -1327,7 +1329,7 @@ impl Inode for ProcFds {
                     .and_then(crate::vfs::mount::mount_of)
                     .map(|m| m.id)
                     .unwrap_or(0);
-                let ino = f.ops.stat().map(|s| s.ino).unwrap_or(0);
+                let ino = f.stat().map(|s| s.ino).unwrap_or(0);
                 Ok(format!(
                     "pos:\t{pos}\nflags:\t0{flags:o}\nmnt_id:\t{mnt}\nino:\t{ino}\n{}",
                     f.ops.fdinfo()
@@ -1368,7 +1370,7 @@ impl Inode for ProcFds {
                 Ok(match &f.dentry {
                     Some(d) => d.path(&root),
                     None => {
-                        let st = f.ops.stat()?;
+                        let st = f.stat()?;
                         match (st.mode & libc::S_IFMT, f.ops.anon_name()) {
                             (libc::S_IFIFO, _) => format!("pipe:[{}]", st.ino),
                             (libc::S_IFSOCK, _) => format!("socket:[{}]", st.ino),

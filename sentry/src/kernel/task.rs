@@ -54,7 +54,8 @@ pub struct TaskHandle {
     /// and whether it has one (read on every syscall).
     seccomp: Mutex<Option<super::seccomp::Mode>>,
     has_seccomp: std::sync::atomic::AtomicBool,
-    /// The host CPU the thread last ran application code on (/proc's "processor").
+    /// The host CPU the thread was on when it last went to sleep (/proc's "processor" for
+    /// a thread other than the reader).
     pub last_cpu: std::sync::atomic::AtomicU32,
     /// When the thread was created, in nanoseconds of the sandbox's uptime.
     pub started_ns: u64,
@@ -325,11 +326,6 @@ impl Task {
             let entered = Instant::now();
             let event = self.ctx.switch(space.as_ref(), &mut self.regs);
             let back = Instant::now();
-            if let Ok(cpu) = nix::sched::sched_getcpu() {
-                self.h
-                    .last_cpu
-                    .store(cpu as u32, std::sync::atomic::Ordering::Relaxed);
-            }
             // Counted before the syscall runs, so getrusage & co see it.
             let user = back.saturating_duration_since(entered).as_nanos() as u64;
             self.h.cpu.add(user, 0);
@@ -472,6 +468,12 @@ impl Task {
                 break Err(Errno::ERESTARTSYS);
             }
             let asleep = Instant::now();
+            // The CPU it leaves (its tracer shares the stub's): what /proc shows while it sleeps.
+            if let Ok(cpu) = nix::sched::sched_getcpu() {
+                self.h
+                    .last_cpu
+                    .store(cpu as u32, std::sync::atomic::Ordering::Relaxed);
+            }
             let woke = w.wait(gen, deadline);
             self.slept_ns += asleep.elapsed().as_nanos() as u64;
             if !woke {

@@ -109,7 +109,7 @@ fn record_lock(t: &mut Task, f: &Arc<OpenFile>, cmd: i32, arg: u64) -> SysResult
     if f.is_path() {
         return Err(Errno::EBADF);
     }
-    let st = f.ops.stat()?;
+    let st = f.stat()?;
     let base = match fl.l_whence as i32 {
         libc::SEEK_SET => 0,
         libc::SEEK_CUR => *f.offset() as i64,
@@ -208,7 +208,7 @@ pub fn flock(t: &mut Task, a: [u64; 6]) -> SysResult {
         libc::LOCK_UN => None,
         _ => return Err(Errno::EINVAL),
     };
-    let st = f.ops.stat()?;
+    let st = f.stat()?;
     let id = (st.dev, st.ino);
     let ofd = Arc::as_ptr(&f) as usize;
     if lock::flock(id, ofd, kind) {
@@ -242,7 +242,7 @@ pub fn ioctl(t: &mut Task, a: [u64; 6]) -> SysResult {
             Ok(0)
         }
         r if r == libc::FIONREAD && f.ops.seekable() => {
-            let st = f.ops.stat()?;
+            let st = f.stat()?;
             if st.file_type() != libc::S_IFREG {
                 return f.ops.ioctl(&t.mm, r, a[2]);
             }
@@ -253,7 +253,7 @@ pub fn ioctl(t: &mut Task, a: [u64; 6]) -> SysResult {
         r if r == TIOCGPTPEER => open_pty_peer(t, &f, a[2] as u32),
         // Interface ioctls (SIOCGIF*) are any socket's, as in Linux.
         r if crate::net::ifreq::is_interface_request(r)
-            && f.ops.stat()?.file_type() == libc::S_IFSOCK =>
+            && f.stat()?.file_type() == libc::S_IFSOCK =>
         {
             let nic = t.k.net().lock().nic.clone();
             crate::net::ifreq::ioctl(nic.as_ref(), &t.mm, r, a[2])

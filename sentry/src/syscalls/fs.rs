@@ -602,7 +602,7 @@ pub fn fstatfs(t: &mut Task, a: [u64; 6]) -> SysResult {
         None => {
             // Files with no name: pipes, sockets, and the anonymous inodes (epoll, eventfd,
             // timerfd, signalfd, inotify, pidfd), each on the kernel's internal file system.
-            let magic = match f.ops.stat()?.file_type() {
+            let magic = match f.stat()?.file_type() {
                 libc::S_IFIFO => PIPEFS_MAGIC,
                 libc::S_IFSOCK => SOCKFS_MAGIC,
                 _ => ANON_INODE_FS_MAGIC,

@@ -251,7 +251,7 @@ fn at_write_offset(
     }
     let mut off = f.offset();
     let pos = if appending(f) {
-        f.ops.stat().map(|s| s.size).unwrap_or(*off)
+        f.stat().map(|s| s.size).unwrap_or(*off)
     } else {
         *off
     };
@@ -263,7 +263,7 @@ fn at_write_offset(
 /// pwrite's position: Linux appends on O_APPEND files whatever offset is given.
 fn pwrite_pos(f: &OpenFile, off: u64) -> u64 {
     if appending(f) {
-        f.ops.stat().map(|s| s.size).unwrap_or(off)
+        f.stat().map(|s| s.size).unwrap_or(off)
     } else {
         off
     }
@@ -432,7 +432,7 @@ pub fn lseek(t: &mut Task, a: [u64; 6]) -> SysResult {
     let delta = a[1] as i64;
     let is_dir = f.dentry.as_ref().is_some_and(|d| d.is_dir());
     let mut off = f.offset();
-    let size = f.ops.stat()?.size as i64;
+    let size = f.stat()?.size as i64;
     let new = match a[2] as i32 {
         libc::SEEK_SET => Some(delta),
         libc::SEEK_CUR => (*off as i64).checked_add(delta),

@@ -130,7 +130,7 @@ pub fn copy_file_range(t: &mut Task, a: [u64; 6]) -> SysResult {
     if out.flags() & libc::O_APPEND as u32 != 0 {
         return Err(Errno::EBADF);
     }
-    let (si, so) = (inp.ops.stat()?, out.ops.stat()?);
+    let (si, so) = (inp.stat()?, out.stat()?);
     for s in [&si, &so] {
         match s.file_type() {
             libc::S_IFREG => {}
@@ -344,7 +344,7 @@ pub fn fallocate(t: &mut Task, a: [u64; 6]) -> SysResult {
     if mode & punch != 0 && (mode & keep == 0 || mode & zero != 0) {
         return Err(Errno::EOPNOTSUPP);
     }
-    match f.ops.stat()?.file_type() {
+    match f.stat()?.file_type() {
         libc::S_IFREG => {}
         libc::S_IFDIR => return Err(Errno::EISDIR),
         libc::S_IFIFO => return Err(Errno::ESPIPE),
