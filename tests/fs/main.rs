@@ -357,7 +357,16 @@ fn gofer_is_confined() {
         }
     }
     let pid = found.expect("the gofer process");
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
+    // The gofer is found by name as soon as it has exec'd; it confines itself a moment later
+    // (namespace, chroot, then the filter last), so wait for the filter before looking.
+    let mut status = String::new();
+    for _ in 0..100 {
+        status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
+        if status.contains("Seccomp:\t2") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
     let root_link = std::fs::read_link(format!("/proc/{pid}/root")).expect("root");
     let ns = |p: u32| std::fs::read_link(format!("/proc/{p}/ns/mnt")).ok();
     let (gofer_ns, my_ns) = (ns(pid), ns(std::process::id()));
