@@ -818,4 +818,7 @@ impl FileOps for OverlayFile {
     fn sync(&self, data_only: bool) -> Result<(), Errno> {
         self.inner.sync(data_only)
     }
+    fn seek_hole_data(&self, off: u64, hole: bool) -> Option<Result<u64, Errno>> {
+        self.inner.seek_hole_data(off, hole)
+    }
 }

@@ -40,7 +40,19 @@ struct State {
     stat: Stat,
     kind: Kind,
     xattrs: BTreeMap<Vec<u8>, Vec<u8>>,
+    /// File seals (F_SEAL_*): every tmpfs file starts sealed against seals; memfd_create
+    /// lifts that with MFD_ALLOW_SEALING.
+    seals: u32,
 }
+
+/// Seals that stop writes through write(2) and new shared writable mappings.
+const WRITE_SEALS: u32 = (libc::F_SEAL_WRITE | libc::F_SEAL_FUTURE_WRITE) as u32;
+const ALL_SEALS: u32 = (libc::F_SEAL_SEAL
+    | libc::F_SEAL_SHRINK
+    | libc::F_SEAL_GROW
+    | libc::F_SEAL_WRITE
+    | libc::F_SEAL_FUTURE_WRITE
+    | libc::F_SEAL_EXEC) as u32;
 
 pub struct TmpInode {
     fs: Arc<Tmpfs>,
@@ -127,6 +139,7 @@ impl Tmpfs {
                 stat,
                 kind,
                 xattrs: BTreeMap::new(),
+                seals: libc::F_SEAL_SEAL as u32,
             }),
         })
     }
@@ -193,9 +206,15 @@ impl TmpInode {
     fn truncate(&self, size: u64) -> Result<(), Errno> {
         let mut st = self.lock();
         let old = st.stat.size;
+        let seals = st.seals;
         let Kind::File { pages } = &mut st.kind else {
             return Err(Errno::EINVAL);
         };
+        if (size < old && seals & libc::F_SEAL_SHRINK as u32 != 0)
+            || (size > old && seals & libc::F_SEAL_GROW as u32 != 0)
+        {
+            return Err(Errno::EPERM);
+        }
         if size < old {
             let keep = size.div_ceil(PAGE_SIZE);
             let gone: Vec<u64> = pages.keys().copied().filter(|&p| p >= keep).collect();
@@ -260,6 +279,7 @@ impl TmpInode {
             return Ok(0); // writing nothing changes nothing, times included
         }
         let mut st = self.lock();
+        let n = sealed_write_len(st.seals, st.stat.size, off, n)?;
         let Kind::File { pages } = &mut st.kind else {
             return Err(Errno::EISDIR);
         };
@@ -378,6 +398,11 @@ impl TmpInode {
         let end = off + len;
         let mut st = self.lock();
         let size = st.stat.size;
+        if (punch || zero) && st.seals & WRITE_SEALS != 0
+            || !keep && !punch && end > size && st.seals & libc::F_SEAL_GROW as u32 != 0
+        {
+            return Err(Errno::EPERM);
+        }
         let Kind::File { pages } = &mut st.kind else {
             return Err(Errno::ENODEV);
         };
@@ -418,6 +443,40 @@ impl TmpInode {
         st.stat.mtime = t;
         st.stat.ctime = t;
         Ok(())
+    }
+}
+
+impl TmpInode {
+    /// SEEK_DATA/SEEK_HOLE by pages: a page the file holds is data, a missing one a hole,
+    /// and the end of the file is a hole.
+    fn seek_hole_data(&self, off: u64, hole: bool) -> Result<u64, Errno> {
+        let st = self.lock();
+        let size = st.stat.size;
+        let Kind::File { pages } = &st.kind else {
+            return Err(Errno::EINVAL);
+        };
+        if off >= size {
+            return Err(Errno::ENXIO);
+        }
+        let first = off / PAGE_SIZE;
+        if hole {
+            let mut p = first;
+            while p * PAGE_SIZE < size && pages.contains_key(&p) {
+                p += 1;
+            }
+            return Ok(if p == first {
+                off
+            } else {
+                (p * PAGE_SIZE).min(size)
+            });
+        }
+        if pages.contains_key(&first) {
+            return Ok(off);
+        }
+        match pages.keys().copied().filter(|&p| p > first).min() {
+            Some(p) if p * PAGE_SIZE < size => Ok(p * PAGE_SIZE),
+            _ => Err(Errno::ENXIO),
+        }
     }
 }
 
@@ -658,6 +717,11 @@ impl Inode for TmpInode {
         }
         let mut st = self.lock();
         if let Some(m) = a.mode {
+            if st.seals & libc::F_SEAL_EXEC as u32 != 0 && (m ^ st.stat.mode) & 0o111 != 0 {
+                return Err(Errno::EPERM);
+            }
+        }
+        if let Some(m) = a.mode {
             st.stat.mode = (st.stat.mode & libc::S_IFMT) | (m & 0o7777);
         }
         if let Some(u) = a.uid {
@@ -765,6 +829,27 @@ impl Mappable for TmpInode {
         let s = self.lock().stat;
         (s.dev, s.ino)
     }
+
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
+    }
+}
+
+/// How much of an `n`-byte write at `off` the seals let through: none under a write seal;
+/// under F_SEAL_GROW, the pages written whole below the end (a write goes page by page, and
+/// the first piece that would grow the file stops it).
+fn sealed_write_len(seals: u32, size: u64, off: u64, n: usize) -> Result<usize, Errno> {
+    if seals & WRITE_SEALS != 0 {
+        return Err(Errno::EPERM);
+    }
+    let end = off.saturating_add(n as u64);
+    if seals & libc::F_SEAL_GROW as u32 == 0 || end <= size {
+        return Ok(n);
+    }
+    match (size / PAGE_SIZE * PAGE_SIZE).checked_sub(off) {
+        Some(k) if k > 0 => Ok(k as usize),
+        _ => Err(Errno::EPERM),
+    }
 }
 
 /// An open tmpfs file.
@@ -790,6 +875,40 @@ impl FileOps for TmpFile {
     }
     fn fallocate(&self, mode: u32, off: u64, len: u64) -> Result<(), Errno> {
         self.inode.fallocate(mode, off, len)
+    }
+    fn seek_hole_data(&self, off: u64, hole: bool) -> Option<Result<u64, Errno>> {
+        Some(self.inode.seek_hole_data(off, hole))
+    }
+    fn seals(&self) -> Result<u32, Errno> {
+        Ok(self.inode.lock().seals)
+    }
+    fn add_seals(&self, seals: u32, writably_mapped: bool) -> Result<(), Errno> {
+        if seals & !ALL_SEALS != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let mut st = self.inode.lock();
+        if st.seals & libc::F_SEAL_SEAL as u32 != 0 {
+            return Err(Errno::EPERM);
+        }
+        let mut seals = seals;
+        if seals & libc::F_SEAL_WRITE as u32 != 0
+            && st.seals & libc::F_SEAL_WRITE as u32 == 0
+            && writably_mapped
+        {
+            return Err(Errno::EBUSY);
+        }
+        // F_SEAL_EXEC on an executable file makes it W^X from then on.
+        if seals & libc::F_SEAL_EXEC as u32 != 0 && st.stat.mode & 0o111 != 0 {
+            seals |= (libc::F_SEAL_SHRINK
+                | libc::F_SEAL_GROW
+                | libc::F_SEAL_WRITE
+                | libc::F_SEAL_FUTURE_WRITE) as u32;
+        }
+        st.seals |= seals;
+        Ok(())
+    }
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
     }
     fn read_direct(
         &self,
@@ -846,5 +965,13 @@ fn direct(
 impl TmpInode {
     pub fn file_size(&self) -> u64 {
         self.size()
+    }
+}
+
+/// memfd_create's seals for a new file opened as `ops`: none with MFD_ALLOW_SEALING,
+/// F_SEAL_EXEC with MFD_NOEXEC_SEAL, F_SEAL_SEAL (the default) otherwise.
+pub fn set_initial_seals(ops: &dyn FileOps, seals: u32) {
+    if let Some(f) = ops.as_any().and_then(|a| a.downcast_ref::<TmpFile>()) {
+        f.inode.lock().seals = seals;
     }
 }

@@ -322,6 +322,15 @@ impl Kernel {
         Ok(())
     }
 
+    /// Whether any address space maps `obj` shared with write allowed now or by mprotect.
+    pub fn mapped_shared_writable(&self, obj: &dyn crate::mm::Mappable) -> bool {
+        let groups: Vec<Arc<ThreadGroup>> = self.tasks().groups.values().cloned().collect();
+        groups.iter().any(|g| {
+            let mm = g.lock().view.mm.upgrade();
+            mm.is_some_and(|mm| mm.maps_shared_writable(obj))
+        })
+    }
+
     /// Every live process.
     pub fn processes(&self) -> Vec<ProcessInfo> {
         let groups: Vec<Arc<ThreadGroup>> = self.tasks().groups.values().cloned().collect();

@@ -48,6 +48,17 @@ pub trait Mappable: Send + Sync {
     }
 }
 
+/// Whether two mapped objects are the same (through wrappers that forward `as_any`).
+pub fn same_object(a: &dyn Mappable, b: &dyn Mappable) -> bool {
+    match (a.as_any(), b.as_any()) {
+        (Some(a), Some(b)) => std::ptr::eq(
+            a as *const dyn std::any::Any as *const u8,
+            b as *const dyn std::any::Any as *const u8,
+        ),
+        _ => false,
+    }
+}
+
 /// Shared anonymous memory (MAP_SHARED|MAP_ANONYMOUS, System V shared memory): frames of the
 /// memory file allocated on first touch, freed with the object.
 pub struct SharedMemory {
@@ -381,6 +392,15 @@ impl MemoryManager {
     }
 
     /// A snapshot of the VMAs (for /proc/self/maps and tests).
+    /// Whether a shared mapping of `obj` here may write (now or after mprotect).
+    pub fn maps_shared_writable(&self, obj: &dyn Mappable) -> bool {
+        self.vmas().iter().any(|v| {
+            v.shared
+                && v.max_prot.write
+                && matches!(&v.backing, Backing::Object { obj: o, .. } if same_object(&**o, obj))
+        })
+    }
+
     pub fn vmas(&self) -> Vec<Vma> {
         self.lock().vmas.values().cloned().collect()
     }

@@ -79,6 +79,19 @@ pub fn fcntl(t: &mut Task, a: [u64; 6]) -> SysResult {
         | libc::F_OFD_GETLK
         | libc::F_OFD_SETLK
         | libc::F_OFD_SETLKW => record_lock(t, &f, a[1] as i32, a[2]),
+        libc::F_GET_SEALS => Ok(f.ops.seals()? as u64),
+        libc::F_ADD_SEALS => {
+            if !f.writable() {
+                return Err(Errno::EPERM);
+            }
+            let seals = a[2] as u32;
+            let mapped = seals & libc::F_SEAL_WRITE as u32 != 0
+                && f.ops
+                    .mappable()
+                    .is_some_and(|m| t.k.mapped_shared_writable(&*m));
+            f.ops.add_seals(seals, mapped)?;
+            Ok(0)
+        }
         libc::F_GETPIPE_SZ | libc::F_SETPIPE_SZ => {
             let pipe = f
                 .ops

@@ -33,6 +33,8 @@ pub fn brk(t: &mut Task, a: [u64; 6]) -> SysResult {
     Ok(t.mm.brk(a[0]))
 }
 
+const WRITE_SEALS: u32 = (libc::F_SEAL_WRITE | libc::F_SEAL_FUTURE_WRITE) as u32;
+
 pub fn mmap(t: &mut Task, a: [u64; 6]) -> SysResult {
     let (addr, len, prot, flags, fd, off) = (a[0], a[1], a[2], a[3] as i32, fd_arg(a[4]), a[5]);
     let kind = flags & libc::MAP_TYPE;
@@ -107,6 +109,13 @@ pub fn mmap(t: &mut Task, a: [u64; 6]) -> SysResult {
         }
         let mut max = all;
         if shared && !f.writable() {
+            max.write = false;
+        }
+        // A write-sealed file maps shared only read-only, for good.
+        if shared && f.ops.seals().is_ok_and(|s| s & WRITE_SEALS != 0) {
+            if prot.write {
+                return Err(Errno::EPERM);
+            }
             max.write = false;
         }
         // Nothing from a noexec mount runs: PROT_EXEC is EPERM now, EACCES from mprotect.

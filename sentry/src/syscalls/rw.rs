@@ -437,17 +437,16 @@ pub fn lseek(t: &mut Task, a: [u64; 6]) -> SysResult {
         libc::SEEK_SET => Some(delta),
         libc::SEEK_CUR => (*off as i64).checked_add(delta),
         libc::SEEK_END if !is_dir => size.checked_add(delta),
-        libc::SEEK_DATA if !is_dir => {
+        w @ (libc::SEEK_DATA | libc::SEEK_HOLE) if !is_dir => {
             if delta < 0 || delta >= size {
                 return Err(Errno::ENXIO);
             }
-            Some(delta)
-        }
-        libc::SEEK_HOLE if !is_dir => {
-            if delta < 0 || delta >= size {
-                return Err(Errno::ENXIO);
+            let hole = w == libc::SEEK_HOLE;
+            match f.ops.seek_hole_data(delta as u64, hole) {
+                Some(r) => Some(r? as i64),
+                None if hole => Some(size),
+                None => Some(delta),
             }
-            Some(size)
         }
         _ => return Err(Errno::EINVAL),
     };

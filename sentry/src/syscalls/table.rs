@@ -150,7 +150,7 @@ fn entries() -> Vec<Entry> {
         SYS_sendfile => transfer::sendfile, Full, [Fd, Fd, Hex, Int];
         SYS_copy_file_range => transfer::copy_file_range, Full, [Fd, Hex, Fd, Hex, Int, Hex];
         SYS_fallocate => transfer::fallocate, Partial("on files in sandbox memory (tmpfs, the overlay); EOPNOTSUPP on files written through to the host"), [Fd, Hex, Int, Int];
-        SYS_memfd_create => transfer::memfd_create, Partial("no file seals (F_ADD_SEALS is EINVAL)"), [Path, Hex];
+        SYS_memfd_create => transfer::memfd_create, Partial("no MFD_HUGETLB (EINVAL)"), [Path, Hex];
         SYS_mount => fs::mount, Partial("tmpfs (mode, uid, gid, size) and proc; remount flags; propagation changes; no bind or move mounts"), [Path, Path, Path, Hex, Hex];
         SYS_umount2 => fs::umount2, Partial("always lazy (MNT_DETACH): open files keep working"), [Path, Hex];
         SYS_creat => fs::creat, Full, [Path, Oct];

@@ -403,6 +403,14 @@ pub fn memfd_create(t: &mut Task, a: [u64; 6]) -> SysResult {
     };
     let d = root.create(tmp.as_bytes(), libc::S_IFREG | mode, &t.creds)?;
     let ops = d.inode.open(libc::O_RDWR as u32)?;
+    let seals = if flags & MFD_NOEXEC_SEAL != 0 {
+        libc::F_SEAL_EXEC as u32
+    } else if flags & MFD_ALLOW_SEALING != 0 {
+        0
+    } else {
+        libc::F_SEAL_SEAL as u32
+    };
+    crate::fs::tmpfs::set_initial_seals(&*ops, seals);
     root.unlink(tmp.as_bytes())?;
     d.rename_removed(&full);
     let file = OpenFile::new(

@@ -90,6 +90,21 @@ pub trait FileOps: Send + Sync {
     fn sync(&self, _data_only: bool) -> Result<(), Errno> {
         Ok(())
     }
+    /// SEEK_DATA (`hole` false) or SEEK_HOLE from `off` (already below the size): the
+    /// position found, ENXIO when there is no data at or after `off`. None for files kept
+    /// without holes, where all of the file is data and its end the only hole.
+    fn seek_hole_data(&self, _off: u64, _hole: bool) -> Option<Result<u64, Errno>> {
+        None
+    }
+    /// F_GET_SEALS: the file's seals; EINVAL for files that cannot be sealed.
+    fn seals(&self) -> Result<u32, Errno> {
+        Err(Errno::EINVAL)
+    }
+    /// F_ADD_SEALS (`writably_mapped`: some address space maps the file shared and
+    /// writable, which F_SEAL_WRITE refuses with EBUSY).
+    fn add_seals(&self, _seals: u32, _writably_mapped: bool) -> Result<(), Errno> {
+        Err(Errno::EINVAL)
+    }
     /// ftruncate; files that cannot be resized give EINVAL.
     fn truncate(&self, _size: u64) -> Result<(), Errno> {
         Err(Errno::EINVAL)
