@@ -201,7 +201,14 @@ impl Task {
             mm,
             fds: fds.clone(),
             fs,
-            creds: self.creds,
+            // A new process gets credentials of its own; a thread shares its creator's.
+            creds: {
+                let mut c = self.creds;
+                if !has(libc::CLONE_THREAD) {
+                    c.renew();
+                }
+                c
+            },
             groups: self.groups.clone(),
             regs,
             ctx: k.platform.new_context(),

@@ -100,6 +100,9 @@ impl Task {
             st.exe = Some(image.exe.clone());
         }
         self.altstack = ALTSTACK_NONE;
+        // execve installs new credentials (bprm->cred), equal or not.
+        self.creds.renew();
+        self.h.lock().creds = Some(self.creds);
         self.robust_list = (0, 0);
         self.clear_child_tid = 0;
         self.exe = Some(image.exe.clone());

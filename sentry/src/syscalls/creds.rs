@@ -7,8 +7,9 @@ use crate::vfs::Creds;
 
 const NGROUPS_MAX: u64 = 65536;
 
-/// Make the task's credentials visible to other tasks.
-fn publish(t: &Task) {
+/// The task's credentials changed: they are a new set, visible to other tasks.
+fn publish(t: &mut Task) {
+    t.creds.renew();
     t.h.lock().creds = Some(t.creds);
 }
 
@@ -144,12 +145,26 @@ pub fn setregid(t: &mut Task, a: [u64; 6]) -> SysResult {
     Ok(0)
 }
 
+/// Whether setresuid/setresgid would change nothing: Linux then keeps the credentials as
+/// they are (no new set).
+fn unchanged(ids: [Option<u32>; 3], now: [u32; 3]) -> bool {
+    ids.iter().zip(now).all(|(v, n)| v.is_none_or(|v| v == n))
+}
+
 pub fn setresuid(t: &mut Task, a: [u64; 6]) -> SysResult {
-    set_uids(t, arg_id(a[0]), arg_id(a[1]), arg_id(a[2]))
+    let ids = [arg_id(a[0]), arg_id(a[1]), arg_id(a[2])];
+    if unchanged(ids, [t.creds.uid, t.creds.euid, t.creds.suid]) {
+        return Ok(0);
+    }
+    set_uids(t, ids[0], ids[1], ids[2])
 }
 
 pub fn setresgid(t: &mut Task, a: [u64; 6]) -> SysResult {
-    set_gids(t, arg_id(a[0]), arg_id(a[1]), arg_id(a[2]))
+    let ids = [arg_id(a[0]), arg_id(a[1]), arg_id(a[2])];
+    if unchanged(ids, [t.creds.gid, t.creds.egid, t.creds.sgid]) {
+        return Ok(0);
+    }
+    set_gids(t, ids[0], ids[1], ids[2])
 }
 
 pub fn getresuid(t: &mut Task, a: [u64; 6]) -> SysResult {
@@ -173,7 +188,10 @@ pub fn setfsuid(t: &mut Task, a: [u64; 6]) -> SysResult {
         let c = t.creds;
         if c.has_cap(caps::Capability::CAP_SETUID) || [c.uid, c.euid, c.suid, c.fsuid].contains(&v)
         {
-            t.creds.fsuid = v;
+            if t.creds.fsuid != v {
+                t.creds.fsuid = v;
+                t.creds.renew();
+            }
         }
     }
     Ok(old as u64)
@@ -185,7 +203,10 @@ pub fn setfsgid(t: &mut Task, a: [u64; 6]) -> SysResult {
         let c = t.creds;
         if c.has_cap(caps::Capability::CAP_SETGID) || [c.gid, c.egid, c.sgid, c.fsgid].contains(&v)
         {
-            t.creds.fsgid = v;
+            if t.creds.fsgid != v {
+                t.creds.fsgid = v;
+                t.creds.renew();
+            }
         }
     }
     Ok(old as u64)
@@ -222,6 +243,7 @@ pub fn setgroups(t: &mut Task, a: [u64; 6]) -> SysResult {
         .collect();
     crate::vfs::set_groups(&t.groups);
     t.h.lock().groups = t.groups.clone();
+    t.creds.renew();
     Ok(0)
 }
 

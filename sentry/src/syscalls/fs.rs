@@ -253,7 +253,8 @@ fn do_open_how(
                 let d = parent.create(&name, libc::S_IFREG | perm, &t.creds)?;
                 // A new file is opened with the access asked for, whatever its mode says.
                 let ops = d.inode.open(flags)?;
-                let file = OpenFile::new(Some(d), ops, vfs::file::opened_flags(flags));
+                let file =
+                    OpenFile::new(Some(d), ops, vfs::file::opened_flags(flags)).opened_by(&t.creds);
                 let cloexec = flags & libc::O_CLOEXEC as u32 != 0;
                 return Ok(t.fds.install(file, cloexec, 0, t.nofile())? as u64);
             }
@@ -319,7 +320,7 @@ fn do_open_how(
             ops
         }
     };
-    let file = OpenFile::new(Some(d), ops, vfs::file::opened_flags(flags));
+    let file = OpenFile::new(Some(d), ops, vfs::file::opened_flags(flags)).opened_by(&t.creds);
     let fd = t.fds.install(file, cloexec, 0, t.nofile())?;
     Ok(fd as u64)
 }
@@ -383,7 +384,8 @@ fn open_tmpfile(t: &mut Task, dir: Arc<Dentry>, flags: u32, mode: u64) -> SysRes
         .open(flags & !(libc::O_TMPFILE as u32 & !(libc::O_DIRECTORY as u32)));
     dir.unlink(name.as_bytes())?;
     d.set_linkable(flags & libc::O_EXCL as u32 == 0);
-    let file = OpenFile::new(Some(d), ops?, flags & !(libc::O_DIRECTORY as u32));
+    let file =
+        OpenFile::new(Some(d), ops?, flags & !(libc::O_DIRECTORY as u32)).opened_by(&t.creds);
     let cloexec = flags & libc::O_CLOEXEC as u32 != 0;
     Ok(t.fds.install(file, cloexec, 0, t.nofile())? as u64)
 }
@@ -872,6 +874,14 @@ fn do_link(t: &Task, olddir: i32, old: u64, newdir: i32, new: u64, flags: u64) -
         return Err(Errno::EINVAL);
     }
     let old_path = t.path_arg(old)?;
+    // Linking an open file by descriptor (flink) is for the credentials that opened it, or
+    // for CAP_DAC_READ_SEARCH: anyone else finds nothing there.
+    if old_path.is_empty() && flags & libc::AT_EMPTY_PATH as u64 != 0 && olddir != AT_FDCWD {
+        let f = t.fds.get(olddir)?;
+        if !f.opened_with(&t.creds) && !t.creds.has_cap(caps::Capability::CAP_DAC_READ_SEARCH) {
+            return Err(Errno::ENOENT);
+        }
+    }
     let target = lookup_at(
         t,
         olddir,
@@ -1308,9 +1318,29 @@ pub fn chroot(t: &mut Task, a: [u64; 6]) -> SysResult {
     Ok(0)
 }
 
+/// Whether fsync takes this file: regular files and directories have an fsync in Linux,
+/// except /proc's files and directories and sysfs's directories; devices, pipes, sockets
+/// and anonymous files have none (EINVAL).
+fn syncable(f: &OpenFile) -> Result<bool, Errno> {
+    const PROC_SUPER_MAGIC: i64 = 0x9fa0;
+    const SYSFS_MAGIC: i64 = 0x6265_6572;
+    let mode = f.stat()?.mode & libc::S_IFMT;
+    let Some(d) = &f.dentry else {
+        return Ok(false);
+    };
+    if mode != libc::S_IFREG && mode != libc::S_IFDIR {
+        return Ok(false);
+    }
+    Ok(match d.inode.statfs().map(|s| s.f_type) {
+        Ok(PROC_SUPER_MAGIC) => false,
+        Ok(SYSFS_MAGIC) => mode == libc::S_IFREG,
+        _ => true,
+    })
+}
+
 fn do_fsync(t: &Task, fd: u64, data_only: bool) -> SysResult {
     let f = super::file_arg(t, fd)?;
-    if !f.ops.seekable() {
+    if !syncable(&f)? {
         return Err(Errno::EINVAL);
     }
     f.ops.sync(data_only)?;
@@ -1333,6 +1363,31 @@ pub fn syncfs(t: &mut Task, a: [u64; 6]) -> SysResult {
 }
 
 pub fn sync(_t: &mut Task, _a: [u64; 6]) -> SysResult {
+    Ok(0)
+}
+
+/// sync_file_range: range and flag checks as Linux's; writing a range out is the file's
+/// data sync (files in sandbox memory have nowhere further to go).
+pub fn sync_file_range(t: &mut Task, a: [u64; 6]) -> SysResult {
+    const VALID: u64 = (libc::SYNC_FILE_RANGE_WAIT_BEFORE
+        | libc::SYNC_FILE_RANGE_WRITE
+        | libc::SYNC_FILE_RANGE_WAIT_AFTER) as u64;
+    let f = super::file_arg(t, a[0])?;
+    let (off, len, flags) = (a[1] as i64, a[2] as i64, a[3]);
+    if flags & !VALID != 0 || off < 0 {
+        return Err(Errno::EINVAL);
+    }
+    match off.checked_add(len) {
+        Some(end) if end >= off => {}
+        _ => return Err(Errno::EINVAL),
+    }
+    let mode = f.stat()?.mode & libc::S_IFMT;
+    if ![libc::S_IFREG, libc::S_IFBLK, libc::S_IFDIR, libc::S_IFLNK].contains(&mode) {
+        return Err(Errno::ESPIPE);
+    }
+    if mode == libc::S_IFREG && flags & libc::SYNC_FILE_RANGE_WRITE as u64 != 0 {
+        f.ops.sync(true)?;
+    }
     Ok(0)
 }
 

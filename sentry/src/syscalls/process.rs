@@ -563,6 +563,7 @@ pub fn prctl(t: &mut Task, a: [u64; 6]) -> SysResult {
                 return Err(Errno::EINVAL);
             }
             t.creds.keep_caps = a[1] == 1;
+            t.creds.renew();
             Ok(0)
         }
         libc::PR_GET_KEEPCAPS => Ok(t.creds.keep_caps as u64),
@@ -581,6 +582,7 @@ pub fn prctl(t: &mut Task, a: [u64; 6]) -> SysResult {
                 return Err(Errno::EPERM);
             }
             t.creds.cap_bounding &= !(1 << a[1]);
+            t.creds.renew();
             t.h.lock().creds = Some(t.creds);
             Ok(0)
         }

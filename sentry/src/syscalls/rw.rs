@@ -232,7 +232,9 @@ pub fn write(t: &mut Task, a: [u64; 6]) -> SysResult {
         let r = write_stream(t, &f, a[1], a[2] as usize);
         return epipe(t, r);
     }
-    let r = at_write_offset(&f, |off| write_from(t, &f, a[1], a[2] as usize, off));
+    let r = at_write_offset(&f, appending(&f), |off| {
+        write_from(t, &f, a[1], a[2] as usize, off)
+    });
     epipe(t, r)
 }
 
@@ -244,13 +246,14 @@ fn appending(f: &OpenFile) -> bool {
 /// after what was written.
 fn at_write_offset(
     f: &OpenFile,
+    append: bool,
     io: impl FnOnce(u64) -> Result<usize, Errno>,
 ) -> Result<usize, Errno> {
     if !f.ops.seekable() {
         return io(0);
     }
     let mut off = f.offset();
-    let pos = if appending(f) {
+    let pos = if append {
         f.stat().map(|s| s.size).unwrap_or(*off)
     } else {
         *off
@@ -260,9 +263,9 @@ fn at_write_offset(
     Ok(n)
 }
 
-/// pwrite's position: Linux appends on O_APPEND files whatever offset is given.
-fn pwrite_pos(f: &OpenFile, off: u64) -> u64 {
-    if appending(f) {
+/// pwrite's position: Linux appends on O_APPEND files (`append`) whatever offset is given.
+fn pwrite_pos(f: &OpenFile, append: bool, off: u64) -> u64 {
+    if append {
         f.stat().map(|s| s.size).unwrap_or(off)
     } else {
         off
@@ -295,7 +298,7 @@ pub fn pread64(t: &mut Task, a: [u64; 6]) -> SysResult {
 
 pub fn pwrite64(t: &mut Task, a: [u64; 6]) -> SysResult {
     let f = writable(t, fd_arg(a[0]))?;
-    let off = pwrite_pos(&f, positional(&f, a[3])?);
+    let off = pwrite_pos(&f, appending(&f), positional(&f, a[3])?);
     let r = write_from(t, &f, a[1], a[2] as usize, off);
     epipe(t, r)
 }
@@ -384,7 +387,7 @@ pub fn writev(t: &mut Task, a: [u64; 6]) -> SysResult {
         }
         return Ok(total as u64);
     }
-    let r = at_write_offset(&f, |off| writev_at(t, &f, &iov, off));
+    let r = at_write_offset(&f, appending(&f), |off| writev_at(t, &f, &iov, off));
     epipe(t, r)
 }
 
@@ -397,17 +400,32 @@ pub fn preadv(t: &mut Task, a: [u64; 6]) -> SysResult {
 
 pub fn pwritev(t: &mut Task, a: [u64; 6]) -> SysResult {
     let f = writable(t, fd_arg(a[0]))?;
-    let off = pwrite_pos(&f, positional(&f, a[3])?);
+    let off = pwrite_pos(&f, appending(&f), positional(&f, a[3])?);
     let iov = iovecs(t, a[1], a[2])?;
     let r = writev_at(t, &f, &iov, off);
     epipe(t, r)
 }
 
-/// preadv2/pwritev2: offset -1 means the file offset.
-pub fn preadv2(t: &mut Task, a: [u64; 6]) -> SysResult {
-    if a[4] != 0 {
+/// The RWF_* flags preadv2/pwritev2 take (a[5]; a[4] is the offset's high half, unused on
+/// 64-bit): HIPRI (a polling hint), DSYNC and SYNC (synced before returning), APPEND and
+/// NOAPPEND (O_APPEND for this call). NOWAIT, ATOMIC and DONTCACHE need file system support
+/// none of ours has: EOPNOTSUPP, as Linux gives for such files.
+fn rw_flags(flags: u64) -> Result<u32, Errno> {
+    const TAKEN: u32 = (libc::RWF_HIPRI
+        | libc::RWF_DSYNC
+        | libc::RWF_SYNC
+        | libc::RWF_APPEND
+        | libc::RWF_NOAPPEND) as u32;
+    let f = u32::try_from(flags).map_err(|_| Errno::EOPNOTSUPP)?;
+    if f & !TAKEN != 0 {
         return Err(Errno::EOPNOTSUPP);
     }
+    Ok(f)
+}
+
+/// preadv2/pwritev2: offset -1 means the file offset.
+pub fn preadv2(t: &mut Task, a: [u64; 6]) -> SysResult {
+    rw_flags(a[5])?;
     if a[3] as i64 == -1 {
         return readv(t, a);
     }
@@ -415,13 +433,27 @@ pub fn preadv2(t: &mut Task, a: [u64; 6]) -> SysResult {
 }
 
 pub fn pwritev2(t: &mut Task, a: [u64; 6]) -> SysResult {
-    if a[4] != 0 {
-        return Err(Errno::EOPNOTSUPP);
+    let flags = rw_flags(a[5])?;
+    let f = writable(t, fd_arg(a[0]))?;
+    let append = if flags & libc::RWF_NOAPPEND as u32 != 0 {
+        false
+    } else {
+        flags & libc::RWF_APPEND as u32 != 0 || appending(&f)
+    };
+    if a[3] as i64 == -1 && f.ops.wait_queue().is_some() && !f.ops.seekable() {
+        return writev(t, a); // streams: the flags change nothing
     }
-    if a[3] as i64 == -1 {
-        return writev(t, a);
+    let iov = iovecs(t, a[1], a[2])?;
+    let r = if a[3] as i64 == -1 {
+        at_write_offset(&f, append, |off| writev_at(t, &f, &iov, off))
+    } else {
+        let off = pwrite_pos(&f, append, positional(&f, a[3])?);
+        writev_at(t, &f, &iov, off)
+    };
+    if r.is_ok() && flags & (libc::RWF_DSYNC | libc::RWF_SYNC) as u32 != 0 {
+        f.ops.sync(flags & libc::RWF_SYNC as u32 == 0)?;
     }
-    pwritev(t, a)
+    epipe(t, r)
 }
 
 pub fn lseek(t: &mut Task, a: [u64; 6]) -> SysResult {

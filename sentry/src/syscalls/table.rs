@@ -208,6 +208,7 @@ fn entries() -> Vec<Entry> {
         SYS_execveat => process::execveat, Full, [Fd, Path, Hex, Hex, Hex];
         SYS_statx => fs::statx, Full, [Fd, Path, Hex, Hex, Hex];
         SYS_faccessat2 => fs::faccessat2, Full, [Fd, Path, Oct, Hex];
+        SYS_sync_file_range => fs::sync_file_range, Full, [Fd, Int, Int, Hex];
         SYS_close_range => fd::close_range, Full, [Int, Int, Hex];
         SYS_preadv2 => rw::preadv2, Partial("flags other than 0 give EOPNOTSUPP"), [Fd, Hex, Int, Int, Hex];
         SYS_pwritev2 => rw::pwritev2, Partial("flags other than 0 give EOPNOTSUPP"), [Fd, Hex, Int, Int, Hex];
@@ -367,7 +368,6 @@ fn entries() -> Vec<Entry> {
         SYS_ioprio_get,
         SYS_migrate_pages,
         SYS_unshare,
-        SYS_sync_file_range,
         SYS_move_pages,
         SYS_perf_event_open,
         SYS_fanotify_init,

@@ -1,6 +1,6 @@
 //! Open file descriptions.
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::{Dentry, Stat};
@@ -175,6 +175,8 @@ pub struct OpenFile {
     pub offset: Mutex<u64>,
     /// Directory listing, taken at the first getdents and on rewind.
     pub dir_listing: Mutex<Option<Vec<DirEntry>>>,
+    /// The credentials (`Creds::serial`) that opened it by name; 0 for other files.
+    opener: AtomicU64,
 }
 
 /// Status flags F_SETFL may change.
@@ -220,7 +222,19 @@ impl OpenFile {
             flags: AtomicU32::new(flags & keep),
             offset: Mutex::new(0),
             dir_listing: Mutex::new(None),
+            opener: AtomicU64::new(0),
         })
+    }
+
+    /// Record the credentials that opened the file (open, openat, openat2, creat).
+    pub fn opened_by(self: Arc<Self>, creds: &super::Creds) -> Arc<Self> {
+        self.opener.store(creds.serial, Ordering::Relaxed);
+        self
+    }
+
+    /// Whether these are the credentials that opened the file.
+    pub fn opened_with(&self, creds: &super::Creds) -> bool {
+        self.opener.load(Ordering::Relaxed) == creds.serial
     }
 
     pub fn flags(&self) -> u32 {

@@ -775,6 +775,11 @@ pub fn kernel_dev(dev: u64) -> u64 {
     (u64::from(libc::major(dev)) << 20) | u64::from(libc::minor(dev))
 }
 
+fn next_creds_serial() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Credentials used for permission checks.
 #[derive(Debug, Clone, Copy)]
 pub struct Creds {
@@ -796,6 +801,10 @@ pub struct Creds {
     pub keep_caps: bool,
     /// PR_SET_NO_NEW_PRIVS: once set, never cleared (inherited, kept across execve).
     pub no_new_privs: bool,
+    /// Which credentials these are, as the address of Linux's `struct cred`: renewed when
+    /// they change, on fork and on execve; threads share it until one changes its own.
+    /// linkat(AT_EMPTY_PATH) lets the opener of a file link it only with these same ones.
+    pub serial: u64,
 }
 
 /// Every capability Linux defines (CAP_LAST_CAP = 40).
@@ -820,7 +829,13 @@ impl Creds {
             cap_bounding: CAP_ALL,
             keep_caps: false,
             no_new_privs: false,
+            serial: next_creds_serial(),
         }
+    }
+
+    /// Make these a new set of credentials (see `serial`).
+    pub fn renew(&mut self) {
+        self.serial = next_creds_serial();
     }
 
     pub fn has_cap(&self, cap: caps::Capability) -> bool {
