@@ -186,12 +186,11 @@ pub fn setfsuid(t: &mut Task, a: [u64; 6]) -> SysResult {
     let old = t.creds.fsuid;
     if let Some(v) = arg_id(a[0]) {
         let c = t.creds;
-        if c.has_cap(caps::Capability::CAP_SETUID) || [c.uid, c.euid, c.suid, c.fsuid].contains(&v)
-        {
-            if t.creds.fsuid != v {
-                t.creds.fsuid = v;
-                t.creds.renew();
-            }
+        let may = c.has_cap(caps::Capability::CAP_SETUID)
+            || [c.uid, c.euid, c.suid, c.fsuid].contains(&v);
+        if may && t.creds.fsuid != v {
+            t.creds.fsuid = v;
+            t.creds.renew();
         }
     }
     Ok(old as u64)
@@ -201,12 +200,11 @@ pub fn setfsgid(t: &mut Task, a: [u64; 6]) -> SysResult {
     let old = t.creds.fsgid;
     if let Some(v) = arg_id(a[0]) {
         let c = t.creds;
-        if c.has_cap(caps::Capability::CAP_SETGID) || [c.gid, c.egid, c.sgid, c.fsgid].contains(&v)
-        {
-            if t.creds.fsgid != v {
-                t.creds.fsgid = v;
-                t.creds.renew();
-            }
+        let may = c.has_cap(caps::Capability::CAP_SETGID)
+            || [c.gid, c.egid, c.sgid, c.fsgid].contains(&v);
+        if may && t.creds.fsgid != v {
+            t.creds.fsgid = v;
+            t.creds.renew();
         }
     }
     Ok(old as u64)
