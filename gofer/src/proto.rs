@@ -24,6 +24,9 @@ pub struct Attr {
     pub atime: (i64, i64),
     pub mtime: (i64, i64),
     pub ctime: (i64, i64),
+    /// Creation time, for file systems that keep one (statx's STATX_BTIME). Not carried by
+    /// the protocol: files the gofer serves report none.
+    pub btime: Option<(i64, i64)>,
 }
 
 impl Attr {
@@ -315,6 +318,7 @@ impl<'a> Dec<'a> {
             atime: (self.i64()?, self.i64()?),
             mtime: (self.i64()?, self.i64()?),
             ctime: (self.i64()?, self.i64()?),
+            btime: None,
         })
     }
     fn end(&self) -> Result<(), DecodeError> {

@@ -63,6 +63,7 @@ fn to_attr(st: &FileStat) -> Attr {
         atime: (st.st_atime, st.st_atime_nsec),
         mtime: (st.st_mtime, st.st_mtime_nsec),
         ctime: (st.st_ctime, st.st_ctime_nsec),
+        btime: None,
     }
 }
 

@@ -130,6 +130,7 @@ impl Tmpfs {
             atime: t,
             mtime: t,
             ctime: t,
+            btime: Some(t),
             ..Default::default()
         };
         Arc::new_cyclic(|me| TmpInode {

@@ -85,8 +85,26 @@ pub fn statx(t: &mut Task, a: [u64; 6]) -> SysResult {
     if a[3] & libc::STATX__RESERVED as u64 != 0 || flags & sync == sync {
         return Err(Errno::EINVAL);
     }
-    let path = t.path_arg(a[1])?;
-    let s = stat_of(t, fd_arg(a[0]), &path, flags & !sync)?;
+    // A NULL path with AT_EMPTY_PATH is the empty path (Linux 6.11).
+    let path = if a[1] == 0 && flags & libc::AT_EMPTY_PATH as u64 != 0 {
+        Vec::new()
+    } else {
+        t.path_arg(a[1])?
+    };
+    let (dirfd, flags) = (fd_arg(a[0]), flags & !sync);
+    let allowed = (libc::AT_SYMLINK_NOFOLLOW | libc::AT_EMPTY_PATH | libc::AT_NO_AUTOMOUNT) as u64;
+    if flags & !allowed != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let empty = flags & libc::AT_EMPTY_PATH as u64 != 0;
+    let (s, dentry) = if path.is_empty() && empty && dirfd != AT_FDCWD {
+        let f = t.fds.get(dirfd)?;
+        (f.stat()?, f.dentry.clone())
+    } else {
+        let follow = flags & libc::AT_SYMLINK_NOFOLLOW as u64 == 0;
+        let d = lookup_at(t, dirfd, &path, follow, empty)?;
+        (d.inode.stat()?, Some(d))
+    };
     let mut x: libc::statx = crate::mm::Pod::zeroed();
     let ts = |(sec, nsec): (i64, i64)| {
         let mut t: libc::statx_timestamp = crate::mm::Pod::zeroed();
@@ -95,6 +113,15 @@ pub fn statx(t: &mut Task, a: [u64; 6]) -> SysResult {
         t
     };
     x.stx_mask = libc::STATX_BASIC_STATS;
+    // Asked for or not, the mount is told (as Linux since 5.8).
+    if let Some(m) = dentry.as_ref().and_then(vfs::mount::mount_of) {
+        x.stx_mask |= libc::STATX_MNT_ID;
+        x.stx_mnt_id = u64::from(m.id);
+    }
+    if let (Some(b), true) = (s.btime, a[3] & libc::STATX_BTIME as u64 != 0) {
+        x.stx_mask |= libc::STATX_BTIME;
+        x.stx_btime = ts(b);
+    }
     x.stx_blksize = s.blksize as u32;
     x.stx_nlink = s.nlink as u32;
     x.stx_uid = s.uid;
@@ -315,6 +342,7 @@ fn do_open_how(
             let ops = d.inode.open(flags)?;
             // Linux truncates a regular file even when opened read-only.
             if trunc && ftype == libc::S_IFREG {
+                vfs::kill_suid(&d, &t.creds)?;
                 ops.truncate(0)?;
             }
             ops
@@ -1157,6 +1185,7 @@ pub fn truncate(t: &mut Task, a: [u64; 6]) -> SysResult {
     if !t.creds.has_cap(caps::Capability::CAP_DAC_OVERRIDE) {
         vfs::may_access(&d.inode.stat()?, &t.creds, 2, false)?;
     }
+    vfs::kill_suid(&d, &t.creds)?;
     d.inode.setattr(&vfs::SetAttr {
         size: Some(a[1]),
         ..Default::default()
@@ -1175,6 +1204,9 @@ pub fn ftruncate(t: &mut Task, a: [u64; 6]) -> SysResult {
     }
     if f.dentry.as_ref().is_some_and(|d| d.read_only()) {
         return Err(Errno::EROFS);
+    }
+    if let Some(d) = &f.dentry {
+        vfs::kill_suid(d, &t.creds)?;
     }
     f.ops.truncate(a[1])?;
     if let Some(d) = &f.dentry {

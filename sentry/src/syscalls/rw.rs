@@ -119,6 +119,9 @@ fn write_bytes_from(
 ) -> Result<usize, Errno> {
     let len = fsize_limit(t, f, len.min(MAX_RW), off)?;
     if len > 0 {
+        if let Some(d) = &f.dentry {
+            crate::vfs::kill_suid(d, &t.creds)?;
+        }
         if let Some(r) = f.ops.write_direct(&t.mm, addr, len, off) {
             return r;
         }

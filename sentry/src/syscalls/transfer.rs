@@ -14,6 +14,9 @@ const STEP: usize = 1 << 16;
 /// Write all of `buf` to `f`: at `off` for files, blocking on a full stream unless
 /// O_NONBLOCK (then what went through counts). Returns the bytes written.
 fn put(t: &mut Task, f: &Arc<OpenFile>, buf: &[u8], off: u64) -> Result<usize, Errno> {
+    if let (Some(d), false) = (&f.dentry, buf.is_empty()) {
+        crate::vfs::kill_suid(d, &t.creds)?;
+    }
     let mut done = 0;
     while done < buf.len() {
         match f.ops.write(&buf[done..], off + done as u64) {
@@ -353,6 +356,9 @@ pub fn fallocate(t: &mut Task, a: [u64; 6]) -> SysResult {
     let end = (off as u64).checked_add(len as u64).ok_or(Errno::EFBIG)?;
     if end > i64::MAX as u64 {
         return Err(Errno::EFBIG);
+    }
+    if let Some(d) = &f.dentry {
+        crate::vfs::kill_suid(d, &t.creds)?;
     }
     f.ops.fallocate(mode, off as u64, len as u64)?;
     Ok(0)

@@ -775,6 +775,30 @@ pub fn kernel_dev(dev: u64) -> u64 {
     (u64::from(libc::major(dev)) << 20) | u64::from(libc::minor(dev))
 }
 
+/// A change of a regular file's contents (a write of something, truncate, O_TRUNC,
+/// fallocate) by a caller without CAP_FSETID drops the privilege the file carries: S_ISUID,
+/// and S_ISGID when the group may execute (S_ISGID alone marks mandatory locking and stays).
+pub fn kill_suid(d: &Dentry, creds: &Creds) -> Result<(), Errno> {
+    if creds.has_cap(caps::Capability::CAP_FSETID) {
+        return Ok(());
+    }
+    let st = d.inode.stat()?;
+    if st.mode & libc::S_IFMT != libc::S_IFREG {
+        return Ok(());
+    }
+    let mut kill = st.mode & libc::S_ISUID;
+    if st.mode & (libc::S_ISGID | libc::S_IXGRP) == libc::S_ISGID | libc::S_IXGRP {
+        kill |= libc::S_ISGID;
+    }
+    if kill == 0 {
+        return Ok(());
+    }
+    d.inode.setattr(&SetAttr {
+        mode: Some(st.mode & 0o7777 & !kill),
+        ..Default::default()
+    })
+}
+
 fn next_creds_serial() -> u64 {
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
     NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
