@@ -316,6 +316,17 @@ impl Terminal {
         self.signal_pgrp(pgrp, sig);
     }
 
+    /// Send `sig` to process `pid`, if it lives.
+    fn signal_process(&self, pid: i32, sig: i32) {
+        let Some(k) = self.fs.k.upgrade() else {
+            return;
+        };
+        let g = k.tasks().groups.get(&pid).cloned();
+        if let Some(g) = g.filter(|g| g.lock().zombie.is_none()) {
+            k.signal_group(&g, SigInfo::new(sig, SI_KERNEL));
+        }
+    }
+
     /// Send `sig` to every process of group `pgrp`.
     fn signal_pgrp(&self, pgrp: i32, sig: i32) {
         let Some(k) = self.fs.k.upgrade() else {
@@ -574,15 +585,16 @@ struct Master(Arc<Terminal>);
 impl Drop for Master {
     fn drop(&mut self) {
         let t = &self.0;
+        // Hangup (Linux's tty_vhangup of the slave): the session loses its controlling
+        // terminal and its leader gets SIGHUP and SIGCONT; readers wake to EOF.
         let session = {
             let mut st = t.lock();
             st.master_open = false;
-            st.session
+            st.session.take()
         };
-        // Hangup: the session's leader (and foreground group) get SIGHUP; readers wake.
-        if session.is_some() {
-            t.signal_foreground(libc::SIGHUP);
-            t.signal_foreground(libc::SIGCONT);
+        if let Some(sid) = session {
+            t.signal_process(sid, libc::SIGHUP);
+            t.signal_process(sid, libc::SIGCONT);
         }
         t.queue.notify_all();
         lock(&t.fs.terminals).remove(&t.index);
@@ -693,8 +705,18 @@ impl Drop for Slave {
     }
 }
 
+impl Slave {
+    /// Whether the master has gone: the slave is hung up (Linux's hung_up_tty_fops).
+    fn hung_up(&self) -> bool {
+        !self.0.lock().master_open
+    }
+}
+
 impl FileOps for Slave {
     fn read(&self, buf: &mut [u8], _off: u64) -> Result<usize, Errno> {
+        if self.hung_up() {
+            return Ok(0);
+        }
         self.0.job_control(libc::SIGTTIN)?;
         let mut st = self.0.lock();
         let t = st.termios;
@@ -744,6 +766,9 @@ impl FileOps for Slave {
     }
 
     fn write(&self, buf: &[u8], _off: u64) -> Result<usize, Errno> {
+        if self.hung_up() {
+            return Err(Errno::EIO);
+        }
         if self.0.lock().termios.l(libc::TOSTOP) {
             self.0.job_control(libc::SIGTTOU)?;
         }
@@ -771,6 +796,13 @@ impl FileOps for Slave {
     }
 
     fn ioctl(&self, mm: &MemoryManager, req: u64, arg: u64) -> Result<u64, Errno> {
+        if self.hung_up() {
+            return Err(if req == libc::TIOCSPGRP {
+                Errno::ENOTTY
+            } else {
+                Errno::EIO
+            });
+        }
         if req == libc::TIOCGPTN {
             return Err(Errno::ENOTTY);
         }
@@ -783,6 +815,14 @@ impl FileOps for Slave {
 
     fn readiness(&self) -> u32 {
         let st = self.0.lock();
+        if !st.master_open {
+            return (libc::POLLIN
+                | libc::POLLOUT
+                | libc::POLLERR
+                | libc::POLLHUP
+                | libc::POLLRDNORM
+                | libc::POLLWRNORM) as u32;
+        }
         let mut r = 0;
         let t = st.termios;
         // Linux's input_available_p for poll: VMIN bytes when VTIME is 0, else one.
