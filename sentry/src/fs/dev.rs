@@ -80,6 +80,12 @@ impl FileOps for DeviceFile {
     fn stat(&self) -> Result<Stat, Errno> {
         Ok(self.stat)
     }
+    fn seeks_to_zero(&self) -> bool {
+        !matches!(self.kind, Kind::Tty)
+    }
+    fn maps_anonymous(&self) -> bool {
+        matches!(self.kind, Kind::Zero)
+    }
 }
 
 /// Open a device node some other file system holds (made by mknod, or in the image): the

@@ -103,29 +103,43 @@ pub fn mmap(t: &mut Task, a: [u64; 6]) -> SysResult {
         if shared && prot.write && !f.writable() {
             return Err(Errno::EACCES);
         }
-        let mut obj = f.ops.mappable().ok_or(Errno::ENODEV)?;
-        if let Some(d) = &f.dentry {
-            obj = crate::mm::named(obj, d, &t.fs().root);
-        }
         let mut max = all;
         if shared && !f.writable() {
             max.write = false;
         }
-        // A write-sealed file maps shared only read-only, for good.
-        if shared && f.ops.seals().is_ok_and(|s| s & WRITE_SEALS != 0) {
-            if prot.write {
-                return Err(Errno::EPERM);
+        if f.ops.maps_anonymous() {
+            // /dev/zero: private maps are anonymous memory, each shared map a new shared
+            // object (Linux's shmem_zero_setup).
+            let backing = if shared {
+                Backing::Object {
+                    obj: std::sync::Arc::new(SharedMemory::new(t.k.mf.clone(), plen)),
+                    off: 0,
+                }
+            } else {
+                Backing::Anon
+            };
+            (backing, max)
+        } else {
+            let mut obj = f.ops.mappable().ok_or(Errno::ENODEV)?;
+            if let Some(d) = &f.dentry {
+                obj = crate::mm::named(obj, d, &t.fs().root);
             }
-            max.write = false;
-        }
-        // Nothing from a noexec mount runs: PROT_EXEC is EPERM now, EACCES from mprotect.
-        if f.dentry.as_ref().is_some_and(|d| d.noexec()) {
-            if prot.exec {
-                return Err(Errno::EPERM);
+            // A write-sealed file maps shared only read-only, for good.
+            if shared && f.ops.seals().is_ok_and(|s| s & WRITE_SEALS != 0) {
+                if prot.write {
+                    return Err(Errno::EPERM);
+                }
+                max.write = false;
             }
-            max.exec = false;
+            // Nothing from a noexec mount runs: PROT_EXEC is EPERM now, EACCES from mprotect.
+            if f.dentry.as_ref().is_some_and(|d| d.noexec()) {
+                if prot.exec {
+                    return Err(Errno::EPERM);
+                }
+                max.exec = false;
+            }
+            (Backing::Object { obj, off }, max)
         }
-        (Backing::Object { obj, off }, max)
     };
     // What MAP_FIXED replaces does not count against RLIMIT_AS.
     may_expand(t, || {

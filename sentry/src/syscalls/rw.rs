@@ -464,6 +464,10 @@ pub fn lseek(t: &mut Task, a: [u64; 6]) -> SysResult {
     if !f.ops.seekable() {
         return Err(Errno::ESPIPE);
     }
+    if f.ops.seeks_to_zero() {
+        *f.offset() = 0;
+        return Ok(0);
+    }
     let delta = a[1] as i64;
     let is_dir = f.dentry.as_ref().is_some_and(|d| d.is_dir());
     let mut off = f.offset();

@@ -90,6 +90,14 @@ pub trait FileOps: Send + Sync {
     fn sync(&self, _data_only: bool) -> Result<(), Errno> {
         Ok(())
     }
+    /// Whether every lseek lands at 0 whatever it asks (the memory devices' null_lseek).
+    fn seeks_to_zero(&self) -> bool {
+        false
+    }
+    /// Whether mmap of this file maps anonymous memory instead (/dev/zero).
+    fn maps_anonymous(&self) -> bool {
+        false
+    }
     /// SEEK_DATA (`hole` false) or SEEK_HOLE from `off` (already below the size): the
     /// position found, ENXIO when there is no data at or after `off`. None for files kept
     /// without holes, where all of the file is data and its end the only hole.
