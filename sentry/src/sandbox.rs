@@ -396,7 +396,7 @@ fn mask_and_protect(
     for path in masked {
         let Some(d) = find(path)? else { continue };
         let (inode, spec): (Arc<dyn vfs::Inode>, Spec) = if d.is_dir() {
-            let empty = crate::fs::tmpfs::Tmpfs::with_options(k.mf.clone(), 0o755, 0, 0, None);
+            let empty = crate::fs::tmpfs::Tmpfs::root(k.mf.clone(), 0o755);
             (empty, Spec::new("tmpfs", "tmpfs", ro, ""))
         } else {
             let null = crate::fs::dev::null();

@@ -57,23 +57,10 @@ pub fn new_instance(
 ) -> Result<(Arc<dyn Inode>, String), Errno> {
     Ok(match fstype {
         "tmpfs" => {
-            let (mode, uid, gid, size) = tmpfs_options(data, k.mem_total())?;
-            // Options as Linux's shmem_show_options writes them.
-            let mut opts = Vec::new();
-            if let Some(s) = size {
-                opts.push(format!("size={}k", s.div_ceil(4096) * 4));
-            }
-            if mode != 0o1777 {
-                opts.push(format!("mode={mode:03o}"));
-            }
-            if uid != 0 {
-                opts.push(format!("uid={uid}"));
-            }
-            if gid != 0 {
-                opts.push(format!("gid={gid}"));
-            }
-            let root = tmpfs::Tmpfs::with_options(k.mf.clone(), mode, uid, gid, size);
-            (root, opts.join(","))
+            let o = tmpfs_options(data, k.mem_total())?;
+            let root = tmpfs::Tmpfs::with_options(k.mf.clone(), o);
+            let opts = root.fs().show_options(default_inodes(k.mem_total()));
+            (root, opts)
         }
         "proc" => (proc::new(Arc::downgrade(k)), String::new()),
         "sysfs" => (sys::new(k.cpus()), String::new()),
@@ -86,35 +73,51 @@ pub fn new_instance(
     })
 }
 
-/// tmpfs options: mode=, uid=, gid=, size= (with k, m, g or % of memory).
-fn tmpfs_options(data: &str, mem_total: u64) -> Result<(u32, u32, u32, Option<u64>), Errno> {
-    let (mut mode, mut uid, mut gid, mut size) = (0o1777, 0, 0, None);
+/// The nr_inodes= a tmpfs mount gets by default: half the pages of memory (Linux's
+/// shmem_default_max_inodes).
+pub fn default_inodes(mem_total: u64) -> u64 {
+    (mem_total / 4096 / 2).min(i32::MAX as u64)
+}
+
+/// A number with an optional k, m or g suffix (Linux's memparse).
+fn memparse(v: &str) -> Result<u64, Errno> {
+    let (digits, shift) = match v.chars().last() {
+        Some('k' | 'K') => (&v[..v.len() - 1], 10),
+        Some('m' | 'M') => (&v[..v.len() - 1], 20),
+        Some('g' | 'G') => (&v[..v.len() - 1], 30),
+        _ => (v, 0),
+    };
+    let n: u64 = digits.parse().map_err(|_| Errno::EINVAL)?;
+    n.checked_mul(1 << shift).ok_or(Errno::EINVAL)
+}
+
+/// tmpfs options: mode=, uid=, gid=, size= (k, m, g or % of memory), nr_inodes= (k, m, g).
+pub fn tmpfs_options(data: &str, mem_total: u64) -> Result<tmpfs::Options, Errno> {
+    let mut o = tmpfs::Options {
+        mode: 0o1777,
+        uid: 0,
+        gid: 0,
+        size: None,
+        nr_inodes: Some(default_inodes(mem_total)),
+    };
     for opt in data.split(',').filter(|o| !o.is_empty()) {
         let (k, v) = opt.split_once('=').unwrap_or((opt, ""));
         let num = |v: &str| v.parse::<u64>().map_err(|_| Errno::EINVAL);
         match k {
-            "mode" => mode = u32::from_str_radix(v, 8).map_err(|_| Errno::EINVAL)? & 0o7777,
-            "uid" => uid = num(v)? as u32,
-            "gid" => gid = num(v)? as u32,
+            "mode" => o.mode = u32::from_str_radix(v, 8).map_err(|_| Errno::EINVAL)? & 0o7777,
+            "uid" => o.uid = u32::try_from(num(v)?).map_err(|_| Errno::EINVAL)?,
+            "gid" => o.gid = u32::try_from(num(v)?).map_err(|_| Errno::EINVAL)?,
             "size" => {
-                let (digits, mult) = match v.chars().last() {
-                    Some('k' | 'K') => (&v[..v.len() - 1], 1 << 10),
-                    Some('m' | 'M') => (&v[..v.len() - 1], 1 << 20),
-                    Some('g' | 'G') => (&v[..v.len() - 1], 1 << 30),
-                    Some('%') => {
-                        let total = mem_total;
-                        let pct = num(&v[..v.len() - 1])?;
-                        size = Some(total / 100 * pct);
-                        continue;
-                    }
-                    _ => (v, 1),
-                };
-                size = Some(num(digits)?.checked_mul(mult).ok_or(Errno::EINVAL)?);
+                o.size = Some(match v.strip_suffix('%') {
+                    Some(pct) => mem_total / 100 * num(pct)?,
+                    None => memparse(v)?,
+                });
             }
+            "nr_inodes" => o.nr_inodes = Some(memparse(v)?),
             // Accepted and meaningless here, as for Linux's tmpfs.
-            "nr_inodes" | "nr_blocks" | "huge" | "mpol" | "inode64" | "inode32" => {}
+            "nr_blocks" | "huge" | "mpol" | "inode64" | "inode32" => {}
             _ => return Err(Errno::EINVAL),
         }
     }
-    Ok((mode, uid, gid, size))
+    Ok(o)
 }

@@ -20,10 +20,46 @@ pub struct Tmpfs {
     dev: u64,
     mf: Arc<MemoryFile>,
     next_ino: Mutex<u64>,
-    /// The size= limit, in pages (None: the memory file's size).
-    max_pages: Option<u64>,
+    /// The size= limit, in pages (NO_LIMIT: the memory file's size).
+    max_pages: AtomicU64,
     /// File pages held.
     pages: AtomicU64,
+    /// The nr_inodes= limit (NO_LIMIT: none).
+    max_inodes: AtomicU64,
+    /// Inodes held: one per inode, and one more per extra link of a file (shmem's
+    /// accounting, so hard links count too).
+    inodes: AtomicU64,
+    /// The mount options that are not limits (shown in /proc/mounts).
+    mode: u32,
+    uid: u32,
+    gid: u32,
+}
+
+const NO_LIMIT: u64 = u64::MAX;
+
+/// What `mount -t tmpfs -o ...` asks for.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    /// size= in bytes (None: the memory file's size).
+    pub size: Option<u64>,
+    /// nr_inodes= (None: unlimited, as Linux's nr_inodes=0).
+    pub nr_inodes: Option<u64>,
+}
+
+impl Options {
+    /// An instance for the sentry's own use (memfd, the overlay's upper layer): no limits.
+    pub fn internal(mode: u32) -> Options {
+        Options {
+            mode,
+            uid: 0,
+            gid: 0,
+            size: None,
+            nr_inodes: None,
+        }
+    }
 }
 
 enum Kind {
@@ -67,36 +103,96 @@ fn now() -> (i64, i64) {
 impl Tmpfs {
     /// A new, empty tmpfs: its root directory.
     pub fn root(mf: Arc<MemoryFile>, mode: u32) -> Arc<TmpInode> {
-        Self::with_options(mf, mode, 0, 0, None)
+        Self::with_options(mf, Options::internal(mode))
     }
 
     /// A tmpfs as `mount -t tmpfs -o mode=,uid=,gid=,size=` makes it.
-    pub fn with_options(
-        mf: Arc<MemoryFile>,
-        mode: u32,
-        uid: u32,
-        gid: u32,
-        size: Option<u64>,
-    ) -> Arc<TmpInode> {
+    pub fn with_options(mf: Arc<MemoryFile>, o: Options) -> Arc<TmpInode> {
         let fs = Arc::new(Tmpfs {
             dev: super::new_dev(),
             mf,
             next_ino: Mutex::new(1),
-            max_pages: size.map(|s| s.div_ceil(PAGE_SIZE)),
+            max_pages: AtomicU64::new(o.size.map_or(NO_LIMIT, |s| s.div_ceil(PAGE_SIZE))),
             pages: AtomicU64::new(0),
+            max_inodes: AtomicU64::new(o.nr_inodes.filter(|&n| n > 0).unwrap_or(NO_LIMIT)),
+            inodes: AtomicU64::new(0),
+            mode: o.mode & 0o7777,
+            uid: o.uid,
+            gid: o.gid,
         });
-        fs.inode(
-            libc::S_IFDIR | (mode & 0o7777),
-            uid,
-            gid,
+        // The root is the first inode; a limit of at least one is there for it.
+        fs.inodes.store(1, Ordering::Relaxed);
+        fs.new_inode(
+            libc::S_IFDIR | (o.mode & 0o7777),
+            o.uid,
+            o.gid,
             Kind::Dir(BTreeMap::new()),
         )
+    }
+
+    /// A remount's new limits: not below what is in use (EINVAL).
+    pub fn reconfigure(&self, size: Option<u64>, nr_inodes: Option<u64>) -> Result<(), Errno> {
+        let pages = size.map(|s| s.div_ceil(PAGE_SIZE));
+        let inodes = nr_inodes.map(|n| if n == 0 { NO_LIMIT } else { n });
+        if pages.is_some_and(|p| p < self.pages.load(Ordering::Relaxed))
+            || inodes.is_some_and(|n| n < self.inodes.load(Ordering::Relaxed))
+        {
+            return Err(Errno::EINVAL);
+        }
+        if let Some(p) = pages {
+            self.max_pages.store(p, Ordering::Relaxed);
+        }
+        if let Some(n) = inodes {
+            self.max_inodes.store(n, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
+    /// The options as Linux's shmem_show_options writes them (`default_inodes`: the limit
+    /// a mount gets when it names none, not shown).
+    pub fn show_options(&self, default_inodes: u64) -> String {
+        let mut opts = Vec::new();
+        let pages = self.max_pages.load(Ordering::Relaxed);
+        if pages != NO_LIMIT {
+            opts.push(format!("size={}k", pages * (PAGE_SIZE / 1024)));
+        }
+        let inodes = self.max_inodes.load(Ordering::Relaxed);
+        if inodes != default_inodes {
+            opts.push(format!(
+                "nr_inodes={}",
+                if inodes == NO_LIMIT { 0 } else { inodes }
+            ));
+        }
+        if self.mode != 0o1777 {
+            opts.push(format!("mode={:03o}", self.mode));
+        }
+        if self.uid != 0 {
+            opts.push(format!("uid={}", self.uid));
+        }
+        if self.gid != 0 {
+            opts.push(format!("gid={}", self.gid));
+        }
+        opts.join(",")
+    }
+
+    /// Take one inode of the nr_inodes= limit (ENOSPC when none is left).
+    fn reserve_inode(&self) -> Result<(), Errno> {
+        let n = self.inodes.fetch_add(1, Ordering::Relaxed);
+        if n >= self.max_inodes.load(Ordering::Relaxed) {
+            self.inodes.fetch_sub(1, Ordering::Relaxed);
+            return Err(Errno::ENOSPC);
+        }
+        Ok(())
+    }
+
+    fn release_inode(&self) {
+        self.inodes.fetch_sub(1, Ordering::Relaxed);
     }
 
     /// A page for file data, within the size limit (ENOSPC beyond it).
     fn alloc_page(&self) -> Result<u64, Errno> {
         let n = self.pages.fetch_add(1, Ordering::Relaxed);
-        if self.max_pages.is_some_and(|m| n >= m) {
+        if n >= self.max_pages.load(Ordering::Relaxed) {
             self.pages.fetch_sub(1, Ordering::Relaxed);
             return Err(Errno::ENOSPC);
         }
@@ -111,7 +207,20 @@ impl Tmpfs {
         self.mf.decref(frame);
     }
 
-    fn inode(self: &Arc<Self>, mode: u32, uid: u32, gid: u32, kind: Kind) -> Arc<TmpInode> {
+    /// A new inode, within the nr_inodes= limit.
+    fn inode(
+        self: &Arc<Self>,
+        mode: u32,
+        uid: u32,
+        gid: u32,
+        kind: Kind,
+    ) -> Result<Arc<TmpInode>, Errno> {
+        self.reserve_inode()?;
+        Ok(self.new_inode(mode, uid, gid, kind))
+    }
+
+    /// A new inode whose place in the limit is already taken (released when it goes).
+    fn new_inode(self: &Arc<Self>, mode: u32, uid: u32, gid: u32, kind: Kind) -> Arc<TmpInode> {
         let ino = {
             let mut n = self.next_ino.lock().unwrap_or_else(|e| e.into_inner());
             *n += 1;
@@ -350,7 +459,6 @@ impl TmpInode {
         })
     }
 
-    /// Copy `n` bytes at memory-file offset `src` into the file at `off`.
     /// A new entry `name` that is neither a directory nor a symlink: a regular file (type 0
     /// too), a fifo, a socket or a device node numbered `rdev`.
     fn make_node(
@@ -374,12 +482,13 @@ impl TmpInode {
         };
         let node = self
             .fs
-            .inode(ftype | (mode & 0o7777), creds.fsuid, creds.fsgid, kind);
+            .inode(ftype | (mode & 0o7777), creds.fsuid, creds.fsgid, kind)?;
         node.lock().stat.rdev = rdev;
         self.add(name, node.clone())?;
         Ok(node)
     }
 
+    /// Copy `n` bytes at memory-file offset `src` into the file at `off`.
     fn write_from_frame(&self, off: u64, src: u64, n: usize) -> Result<usize, Errno> {
         let mf = self.fs.mf.clone();
         self.write_with(off, n, |frame, at, k| {
@@ -483,6 +592,7 @@ impl TmpInode {
 
 impl Drop for TmpInode {
     fn drop(&mut self) {
+        self.fs.release_inode();
         let st = self.st.get_mut().unwrap_or_else(|e| e.into_inner());
         if let Kind::File { pages } = &st.kind {
             for &f in pages.values() {
@@ -549,17 +659,22 @@ impl Inode for TmpInode {
     fn statfs(&self) -> Result<StatFs, Errno> {
         let mut s = super::synthetic_statfs(TMPFS_MAGIC);
         let used = self.fs.pages.load(Ordering::Relaxed);
-        match self.fs.max_pages {
-            Some(max) => {
-                s.f_blocks = max;
-                s.f_bfree = max.saturating_sub(used);
-            }
-            None => {
+        match self.fs.max_pages.load(Ordering::Relaxed) {
+            NO_LIMIT => {
                 s.f_blocks = self.fs.mf.size() / PAGE_SIZE;
                 s.f_bfree = (self.fs.mf.size() - self.fs.mf.used()) / PAGE_SIZE;
             }
+            max => {
+                s.f_blocks = max;
+                s.f_bfree = max.saturating_sub(used);
+            }
         }
         s.f_bavail = s.f_bfree;
+        let max = self.fs.max_inodes.load(Ordering::Relaxed);
+        if max != NO_LIMIT {
+            s.f_files = max;
+            s.f_ffree = max.saturating_sub(self.fs.inodes.load(Ordering::Relaxed));
+        }
         Ok(s)
     }
 
@@ -584,7 +699,7 @@ impl Inode for TmpInode {
             creds.fsuid,
             creds.fsgid,
             Kind::Dir(BTreeMap::new()),
-        );
+        )?;
         self.add(name, node)
     }
 
@@ -595,7 +710,7 @@ impl Inode for TmpInode {
             creds.fsuid,
             creds.fsgid,
             Kind::Symlink(target.to_vec()),
-        );
+        )?;
         node.lock().stat.size = target.len() as u64;
         self.add(name, node)
     }
@@ -610,7 +725,18 @@ impl Inode for TmpInode {
         if matches!(node.lock().kind, Kind::Dir(_)) {
             return Err(Errno::EPERM);
         }
-        self.add(name, node.clone())?;
+        // A link to a file that has one takes an inode of the limit (an O_TMPFILE file
+        // getting its first name already holds its own).
+        let extra = node.lock().stat.nlink > 0;
+        if extra {
+            self.fs.reserve_inode()?;
+        }
+        if let Err(e) = self.add(name, node.clone()) {
+            if extra {
+                self.fs.release_inode();
+            }
+            return Err(e);
+        }
         let mut st = node.lock();
         st.stat.nlink += 1;
         st.stat.ctime = now();
@@ -624,6 +750,9 @@ impl Inode for TmpInode {
         }
         self.take(name)?;
         let mut st = node.lock();
+        if st.stat.nlink > 1 {
+            self.fs.release_inode(); // an extra link's share; the last goes with the inode
+        }
         st.stat.nlink = st.stat.nlink.saturating_sub(1);
         st.stat.ctime = now();
         Ok(())
@@ -690,6 +819,9 @@ impl Inode for TmpInode {
         if let Some(e) = existing {
             dst.take(new_name)?;
             let mut st = e.lock();
+            if !src_dir && st.stat.nlink > 1 {
+                self.fs.release_inode();
+            }
             st.stat.nlink = st.stat.nlink.saturating_sub(if src_dir { 2 } else { 1 });
         }
         self.take(name)?;
@@ -966,6 +1098,11 @@ fn direct(
 impl TmpInode {
     pub fn file_size(&self) -> u64 {
         self.size()
+    }
+
+    /// The file system this inode belongs to.
+    pub fn fs(&self) -> &Arc<Tmpfs> {
+        &self.fs
     }
 }
 

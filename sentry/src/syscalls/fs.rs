@@ -1447,6 +1447,27 @@ pub fn mount(t: &mut Task, a: [u64; 6]) -> SysResult {
         if target.covers.is_none() && !Arc::ptr_eq(&target, &t.fs().root) {
             return Err(Errno::EINVAL);
         }
+        // A tmpfs takes new limits (size=, nr_inodes=) with its new flags.
+        let tmpfs = vfs::same_kind::<crate::fs::tmpfs::TmpInode>(&target.inode);
+        if let (Ok(tmp), false) = (tmpfs, flags & libc::MS_BIND != 0) {
+            let data = if a[4] == 0 {
+                Vec::new()
+            } else {
+                t.mm.read_cstr(a[4], 4096)?
+            };
+            let data = String::from_utf8(data).map_err(|_| Errno::EINVAL)?;
+            let o = crate::fs::tmpfs_options(&data, t.k.mem_total())?;
+            let given = |k: &str| data.split(',').any(|x| x.split('=').next() == Some(k));
+            let fs = tmp.fs();
+            fs.reconfigure(
+                o.size.filter(|_| given("size")),
+                o.nr_inodes.filter(|_| given("nr_inodes")),
+            )?;
+            let shown = fs.show_options(crate::fs::default_inodes(t.k.mem_total()));
+            mount::remount(&target, Flags::from_ms(flags))?;
+            mount::set_data(&target, &shown);
+            return Ok(0);
+        }
         return mount::remount(&target, Flags::from_ms(flags)).map(|_| 0);
     }
     if flags & libc::MS_MOVE != 0 {

@@ -118,6 +118,13 @@ pub fn remount(root: &Arc<Dentry>, flags: Flags) -> Result<(), Errno> {
     Ok(())
 }
 
+/// A remounted file system's options, as /proc/mounts shows them.
+pub fn set_data(root: &Arc<Dentry>, data: &str) {
+    if let Some(m) = all().into_iter().find(|m| Arc::ptr_eq(&m.root, root)) {
+        m.spec.lock().unwrap_or_else(|e| e.into_inner()).data = data.into();
+    }
+}
+
 /// Every mount, in the order they were made.
 pub fn all() -> Vec<Arc<Mount>> {
     table().mounts.clone()
