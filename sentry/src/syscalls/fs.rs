@@ -1132,6 +1132,25 @@ pub fn fchmodat(t: &mut Task, a: [u64; 6]) -> SysResult {
     let d = refuse_change(t, fd_arg(a[0]), a[1], true)?;
     chmod_inode(t, &d, a[2])
 }
+/// fchmodat2 (Linux 6.6): fchmodat with flags. A symlink's mode cannot change
+/// (EOPNOTSUPP, as notify_change refuses).
+pub fn fchmodat2(t: &mut Task, a: [u64; 6]) -> SysResult {
+    if a[3] & !((libc::AT_SYMLINK_NOFOLLOW | libc::AT_EMPTY_PATH) as u64) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let path = t.path_arg(a[1])?;
+    let d = lookup_at(
+        t,
+        fd_arg(a[0]),
+        &path,
+        a[3] & libc::AT_SYMLINK_NOFOLLOW as u64 == 0,
+        a[3] & libc::AT_EMPTY_PATH as u64 != 0,
+    )?;
+    if d.file_type() == libc::S_IFLNK {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    chmod_inode(t, &d, a[2])
+}
 pub fn fchmod(t: &mut Task, a: [u64; 6]) -> SysResult {
     let f = super::file_arg(t, a[0])?;
     let d = f.dentry.clone().ok_or(Errno::EBADF)?;

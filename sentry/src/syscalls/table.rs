@@ -223,6 +223,7 @@ fn entries() -> Vec<Entry> {
         SYS_linkat => fs::linkat, Full, [Fd, Path, Fd, Path, Hex];
         SYS_chmod => fs::chmod, Full, [Path, Oct];
         SYS_fchmodat => fs::fchmodat, Full, [Fd, Path, Oct];
+        SYS_fchmodat2 => fs::fchmodat2, Full, [Fd, Path, Oct, Hex];
         SYS_fchmod => fs::fchmod, Full, [Fd, Oct];
         SYS_chown => fs::chown, Full, [Path, Int, Int];
         SYS_lchown => fs::lchown, Full, [Path, Int, Int];
