@@ -1538,8 +1538,8 @@ pub fn mount(t: &mut Task, a: [u64; 6]) -> SysResult {
 }
 
 /// umount2(2): EBUSY while the mount is in use, unless MNT_DETACH (then open files keep
-/// working); MNT_FORCE and MNT_EXPIRE are accepted as Linux accepts them for these file
-/// systems.
+/// working); MNT_FORCE is accepted as Linux accepts it for these file systems; MNT_EXPIRE
+/// marks an unused mount (EAGAIN) and unmounts it on the next call.
 pub fn umount2(t: &mut Task, a: [u64; 6]) -> SysResult {
     let valid =
         (libc::MNT_FORCE | libc::MNT_DETACH | libc::MNT_EXPIRE | libc::UMOUNT_NOFOLLOW) as u64;
@@ -1557,6 +1557,21 @@ pub fn umount2(t: &mut Task, a: [u64; 6]) -> SysResult {
     }
     if d.covers.is_none() {
         return Err(Errno::EINVAL);
+    }
+    if a[1] & libc::MNT_EXPIRE as u64 != 0 {
+        if a[1] & (libc::MNT_FORCE | libc::MNT_DETACH) as u64 != 0 {
+            return Err(Errno::EINVAL);
+        }
+        if mount_busy(t, &d) {
+            return Err(Errno::EBUSY);
+        }
+        let m = vfs::mount::mount_of(&d).ok_or(Errno::EINVAL)?;
+        if !m
+            .expiry_mark
+            .swap(true, std::sync::atomic::Ordering::Relaxed)
+        {
+            return Err(Errno::EAGAIN);
+        }
     }
     if a[1] & libc::MNT_DETACH as u64 == 0 && mount_busy(t, &d) {
         return Err(Errno::EBUSY);

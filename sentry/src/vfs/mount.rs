@@ -70,6 +70,8 @@ pub struct Mount {
     /// The mounted file system's root dentry (its `covers` is the mount point).
     pub root: Arc<Dentry>,
     pub spec: Mutex<Spec>,
+    /// umount2(MNT_EXPIRE) marked it: the next such call unmounts it.
+    pub expiry_mark: std::sync::atomic::AtomicBool,
 }
 
 #[derive(Default)]
@@ -104,6 +106,7 @@ pub fn register(root: &Arc<Dentry>, spec: Spec) {
         parent,
         root: root.clone(),
         spec: Mutex::new(spec),
+        expiry_mark: std::sync::atomic::AtomicBool::new(false),
     }));
 }
 
