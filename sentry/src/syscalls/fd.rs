@@ -259,8 +259,16 @@ pub fn ioctl(t: &mut Task, a: [u64; 6]) -> SysResult {
             if st.file_type() != libc::S_IFREG {
                 return f.ops.ioctl(&t.mm, r, a[2]);
             }
-            let n = st.size.saturating_sub(*f.offset()).min(i32::MAX as u64) as i32;
+            // Linux's file_ioctl: the size less the offset, stored as an int (negative
+            // past the end).
+            let n = (st.size as i64).wrapping_sub(*f.offset() as i64) as i32;
             t.mm.copy_out(a[2], &n)?;
+            Ok(0)
+        }
+        // The file system's block size, for any open file.
+        r if r == FIGETBSZ => {
+            let bsz = i32::try_from(f.stat()?.blksize).unwrap_or(i32::MAX);
+            t.mm.copy_out(a[2], &bsz)?;
             Ok(0)
         }
         r if r == TIOCGPTPEER => open_pty_peer(t, &f, a[2] as u32),
@@ -277,6 +285,8 @@ pub fn ioctl(t: &mut Task, a: [u64; 6]) -> SysResult {
 
 /// TIOCGPTPEER (not in the libc crate): _IO('T', 0x41).
 const TIOCGPTPEER: u64 = 0x5441;
+/// FIGETBSZ, _IO(0x00, 2) in linux/fs.h (not in the libc crate).
+const FIGETBSZ: u64 = 2;
 
 /// TIOCGPTPEER on a pty master: a new descriptor for its slave, as if /dev/pts/N were
 /// opened with `flags` (only the access mode, O_NONBLOCK, O_NOCTTY and O_CLOEXEC count).
