@@ -1121,6 +1121,74 @@ fn pid_status(
 }
 
 /// /proc/<pid>/limits, in Linux's layout (resource order and units of proc_pid_limits).
+/// The legacy oom_adj (-17..15) an oom_score_adj (-1000..1000) reads as.
+fn oom_adj_legacy(adj: i16) -> i16 {
+    if adj == 1000 {
+        15
+    } else {
+        (i32::from(adj) * 17 / 1000) as i16
+    }
+}
+
+/// A write to oom_score_adj (or the legacy oom_adj): a number in range (EINVAL otherwise);
+/// going below the process's floor (for oom_adj: below the current value) needs
+/// CAP_SYS_RESOURCE (EACCES), and a privileged writer's oom_score_adj becomes the floor
+/// (Linux's __set_oom_adj).
+fn set_oom_adj(
+    tg: &ThreadGroup,
+    bytes: &[u8],
+    legacy: bool,
+    privileged: bool,
+) -> Result<(), Errno> {
+    let text = std::str::from_utf8(bytes).map_err(|_| Errno::EINVAL)?;
+    let v: i32 = text.trim().parse().map_err(|_| Errno::EINVAL)?;
+    let adj = if legacy {
+        if !(-17..=15).contains(&v) {
+            return Err(Errno::EINVAL);
+        }
+        if v == 15 {
+            1000
+        } else {
+            v * 1000 / 17
+        }
+    } else {
+        if !(-1000..=1000).contains(&v) {
+            return Err(Errno::EINVAL);
+        }
+        v
+    } as i16;
+    let mut st = tg.lock();
+    // The legacy file may not lower the value at all; the new one not below the floor.
+    let floor = if legacy {
+        st.oom_score_adj.0
+    } else {
+        st.oom_score_adj.1
+    };
+    if adj < floor && !privileged {
+        return Err(Errno::EACCES);
+    }
+    st.oom_score_adj.0 = adj;
+    if !legacy && privileged {
+        st.oom_score_adj.1 = adj;
+    }
+    Ok(())
+}
+
+/// oom_score: Linux's badness (resident pages, plus oom_score_adj thousandths of memory)
+/// scaled to 0..2000; 0 for a process that may not be chosen (-1000) or has no memory.
+fn oom_score(k: &Kernel, tg: &ThreadGroup) -> Result<Vec<u8>, Errno> {
+    let total = (k.mem_total() / 4096).max(1) as i64;
+    let adj = i64::from(tg.lock().oom_score_adj.0);
+    let alive = tg.lock().view.mm.upgrade().is_some();
+    let points = if adj == -1000 || !alive {
+        0
+    } else {
+        let badness = mem_pages(tg).1 as i64 + adj * (total / 1000);
+        (1000 + badness * 1000 / total).max(0)
+    };
+    Ok(format!("{points}\n").into_bytes())
+}
+
 fn pid_limits(_k: &Kernel, tg: &ThreadGroup) -> Result<Vec<u8>, Errno> {
     const NAMES: [(&str, &str); 16] = [
         ("Max cpu time", "seconds"),
@@ -1506,6 +1574,41 @@ impl Inode for ProcPid {
             b"status" => thread_file(0o444, pid_status, None),
             b"maps" => file(0o444, pid_maps),
             b"limits" => file(0o444, pid_limits),
+            b"oom_score" => file(0o444, oom_score),
+            b"oom_score_adj" | b"oom_adj" => {
+                let legacy = name == b"oom_adj";
+                let mut stat = attr(self.dev, super::new_ino(), libc::S_IFREG | 0o644, 0);
+                if let Some((uid, gid)) = self.owner() {
+                    stat.uid = uid;
+                    stat.gid = gid;
+                }
+                let (k, pid) = (self.k.clone(), self.pid);
+                let find = move || -> Result<(Arc<Kernel>, Arc<ThreadGroup>), Errno> {
+                    let k = k.upgrade().ok_or(Errno::ENOENT)?;
+                    let tg = k.tasks().groups.get(&pid).cloned().ok_or(Errno::ESRCH)?;
+                    Ok((k, tg))
+                };
+                let find2 = find.clone();
+                let gen: Generator = Box::new(move || {
+                    let (_, tg) = find()?;
+                    let adj = tg.lock().oom_score_adj.0;
+                    let shown = if legacy { oom_adj_legacy(adj) } else { adj };
+                    Ok(format!("{shown}\n").into_bytes())
+                });
+                let put: Putter = Arc::new(move |bytes: &[u8]| {
+                    let (k, tg) = find2()?;
+                    let writer = k.tasks().threads.get(&current().1).cloned();
+                    let privileged = writer
+                        .and_then(|w| w.lock().creds)
+                        .is_some_and(|c| c.has_cap(caps::Capability::CAP_SYS_RESOURCE));
+                    set_oom_adj(&tg, bytes, legacy, privileged)
+                });
+                Ok(Arc::new(GenFile {
+                    stat,
+                    gen,
+                    put: Some(put),
+                }) as Arc<dyn Inode>)
+            }
             // Every process is at the root of the sandbox's cgroup namespace (cgroup v2).
             b"cgroup" => file(0o444, |_, _| Ok(b"0::/\n".to_vec())),
             b"mounts" => file(0o444, |_, tg| {
@@ -1594,6 +1697,9 @@ impl Inode for ProcPid {
             ("mountinfo", libc::S_IFREG),
             ("mounts", libc::S_IFREG),
             ("net", libc::S_IFDIR),
+            ("oom_adj", libc::S_IFREG),
+            ("oom_score", libc::S_IFREG),
+            ("oom_score_adj", libc::S_IFREG),
             ("root", libc::S_IFLNK),
             ("stat", libc::S_IFREG),
             ("statm", libc::S_IFREG),

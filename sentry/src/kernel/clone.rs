@@ -137,11 +137,15 @@ impl Task {
                 self.creds.uid,
                 exit_signal,
             );
-            let rlimits = self.h.tg.lock().rlimits;
+            let (rlimits, oom) = {
+                let me = self.h.tg.lock();
+                (me.rlimits, me.oom_score_adj)
+            };
             {
                 let mut st = g.lock();
                 st.exe = self.exe.clone();
                 st.rlimits = rlimits;
+                st.oom_score_adj = oom;
             }
             if let Some(p) = parent {
                 p.lock().children.push(g.clone());

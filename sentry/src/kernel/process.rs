@@ -64,6 +64,9 @@ pub struct TgState {
     pub dead_threads_cpu: (u64, u64),
     /// CPU time of children (and their descendants) reaped by wait.
     pub children_cpu: (u64, u64),
+    /// /proc/<pid>/oom_score_adj, and the lowest value it may go back to without
+    /// CAP_SYS_RESOURCE (Linux's oom_score_adj_min). Inherited by children.
+    pub oom_score_adj: (i16, i16),
 }
 
 impl TgState {
@@ -145,6 +148,7 @@ impl ThreadGroup {
                 rlimits: super::task::default_rlimits(),
                 dead_threads_cpu: (0, 0),
                 children_cpu: (0, 0),
+                oom_score_adj: (0, 0),
             }),
             child_events: WaitQueue::default(),
         })
