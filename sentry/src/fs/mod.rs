@@ -57,7 +57,8 @@ pub fn new_instance(
 ) -> Result<(Arc<dyn Inode>, String), Errno> {
     Ok(match fstype {
         "tmpfs" => {
-            let o = tmpfs_options(data, k.mem_total())?;
+            let mut o = tmpfs_options(data, k.mem_total())?;
+            o.nr_inodes = o.nr_inodes.or(Some(default_inodes(k.mem_total())));
             let root = tmpfs::Tmpfs::with_options(k.mf.clone(), o);
             let opts = root.fs().show_options(default_inodes(k.mem_total()));
             (root, opts)
@@ -91,14 +92,15 @@ fn memparse(v: &str) -> Result<u64, Errno> {
     n.checked_mul(1 << shift).ok_or(Errno::EINVAL)
 }
 
-/// tmpfs options: mode=, uid=, gid=, size= (k, m, g or % of memory), nr_inodes= (k, m, g).
+/// tmpfs options: mode=, uid=, gid=, size= (k, m, g or % of memory), nr_inodes= (k, m, g);
+/// the limits are None where `data` does not name them.
 pub fn tmpfs_options(data: &str, mem_total: u64) -> Result<tmpfs::Options, Errno> {
     let mut o = tmpfs::Options {
         mode: 0o1777,
         uid: 0,
         gid: 0,
         size: None,
-        nr_inodes: Some(default_inodes(mem_total)),
+        nr_inodes: None,
     };
     for opt in data.split(',').filter(|o| !o.is_empty()) {
         let (k, v) = opt.split_once('=').unwrap_or((opt, ""));

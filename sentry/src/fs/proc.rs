@@ -13,7 +13,7 @@ use crate::kernel::{Kernel, ThreadGroup};
 use crate::mm::pod::StatFs;
 use crate::vfs::{DirEntry, FileOps, Inode, Stat};
 
-const PROC_SUPER_MAGIC: i64 = 0x9fa0;
+pub const PROC_SUPER_MAGIC: i64 = 0x9fa0;
 
 thread_local! {
     /// The task this host thread runs: (tgid, tid). Each task has its own host thread.

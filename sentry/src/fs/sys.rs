@@ -8,7 +8,7 @@ use std::sync::Arc;
 use super::proc::gen_file;
 use super::synth::SynthDir;
 
-const SYSFS_MAGIC: i64 = 0x6265_6572;
+pub const SYSFS_MAGIC: i64 = 0x6265_6572;
 
 fn text(dev: u64, s: String) -> Arc<dyn crate::vfs::Inode> {
     gen_file(dev, Box::new(move || Ok(s.clone().into_bytes())))

@@ -82,7 +82,7 @@ struct State {
 }
 
 /// Seals that stop writes through write(2) and new shared writable mappings.
-const WRITE_SEALS: u32 = (libc::F_SEAL_WRITE | libc::F_SEAL_FUTURE_WRITE) as u32;
+pub const WRITE_SEALS: u32 = (libc::F_SEAL_WRITE | libc::F_SEAL_FUTURE_WRITE) as u32;
 const ALL_SEALS: u32 = (libc::F_SEAL_SEAL
     | libc::F_SEAL_SHRINK
     | libc::F_SEAL_GROW

@@ -39,6 +39,17 @@ pub(super) fn lookup_at(
 }
 
 fn stat_of(t: &Task, dirfd: i32, path: &[u8], flags: u64) -> Result<Stat, Errno> {
+    Ok(stat_with_dentry(t, dirfd, path, flags)?.0)
+}
+
+/// The attributes the stat family reports, with the dentry they came from (none for an
+/// open file that has no name).
+fn stat_with_dentry(
+    t: &Task,
+    dirfd: i32,
+    path: &[u8],
+    flags: u64,
+) -> Result<(Stat, Option<Arc<Dentry>>), Errno> {
     let allowed = (libc::AT_SYMLINK_NOFOLLOW | libc::AT_EMPTY_PATH | libc::AT_NO_AUTOMOUNT) as u64;
     if flags & !allowed != 0 {
         return Err(Errno::EINVAL);
@@ -47,9 +58,10 @@ fn stat_of(t: &Task, dirfd: i32, path: &[u8], flags: u64) -> Result<Stat, Errno>
     let empty = flags & libc::AT_EMPTY_PATH as u64 != 0;
     if path.is_empty() && empty && dirfd != AT_FDCWD {
         let f = t.fds.get(dirfd)?;
-        return f.stat();
+        return Ok((f.stat()?, f.dentry.clone()));
     }
-    lookup_at(t, dirfd, path, follow, empty)?.inode.stat()
+    let d = lookup_at(t, dirfd, path, follow, empty)?;
+    Ok((d.inode.stat()?, Some(d)))
 }
 
 pub fn stat(t: &mut Task, a: [u64; 6]) -> SysResult {
@@ -91,20 +103,7 @@ pub fn statx(t: &mut Task, a: [u64; 6]) -> SysResult {
     } else {
         t.path_arg(a[1])?
     };
-    let (dirfd, flags) = (fd_arg(a[0]), flags & !sync);
-    let allowed = (libc::AT_SYMLINK_NOFOLLOW | libc::AT_EMPTY_PATH | libc::AT_NO_AUTOMOUNT) as u64;
-    if flags & !allowed != 0 {
-        return Err(Errno::EINVAL);
-    }
-    let empty = flags & libc::AT_EMPTY_PATH as u64 != 0;
-    let (s, dentry) = if path.is_empty() && empty && dirfd != AT_FDCWD {
-        let f = t.fds.get(dirfd)?;
-        (f.stat()?, f.dentry.clone())
-    } else {
-        let follow = flags & libc::AT_SYMLINK_NOFOLLOW as u64 == 0;
-        let d = lookup_at(t, dirfd, &path, follow, empty)?;
-        (d.inode.stat()?, Some(d))
-    };
+    let (s, dentry) = stat_with_dentry(t, fd_arg(a[0]), &path, flags & !sync)?;
     let mut x: libc::statx = crate::mm::Pod::zeroed();
     let ts = |(sec, nsec): (i64, i64)| {
         let mut t: libc::statx_timestamp = crate::mm::Pod::zeroed();
@@ -1373,8 +1372,6 @@ pub fn chroot(t: &mut Task, a: [u64; 6]) -> SysResult {
 /// except /proc's files and directories and sysfs's directories; devices, pipes, sockets
 /// and anonymous files have none (EINVAL).
 fn syncable(f: &OpenFile) -> Result<bool, Errno> {
-    const PROC_SUPER_MAGIC: i64 = 0x9fa0;
-    const SYSFS_MAGIC: i64 = 0x6265_6572;
     let mode = f.stat()?.mode & libc::S_IFMT;
     let Some(d) = &f.dentry else {
         return Ok(false);
@@ -1383,8 +1380,8 @@ fn syncable(f: &OpenFile) -> Result<bool, Errno> {
         return Ok(false);
     }
     Ok(match d.inode.statfs().map(|s| s.f_type) {
-        Ok(PROC_SUPER_MAGIC) => false,
-        Ok(SYSFS_MAGIC) => mode == libc::S_IFREG,
+        Ok(crate::fs::proc::PROC_SUPER_MAGIC) => false,
+        Ok(crate::fs::sys::SYSFS_MAGIC) => mode == libc::S_IFREG,
         _ => true,
     })
 }
@@ -1476,12 +1473,8 @@ pub fn mount(t: &mut Task, a: [u64; 6]) -> SysResult {
             };
             let data = String::from_utf8(data).map_err(|_| Errno::EINVAL)?;
             let o = crate::fs::tmpfs_options(&data, t.k.mem_total())?;
-            let given = |k: &str| data.split(',').any(|x| x.split('=').next() == Some(k));
             let fs = tmp.fs();
-            fs.reconfigure(
-                o.size.filter(|_| given("size")),
-                o.nr_inodes.filter(|_| given("nr_inodes")),
-            )?;
+            fs.reconfigure(o.size, o.nr_inodes)?;
             let shown = fs.show_options(crate::fs::default_inodes(t.k.mem_total()));
             mount::remount(&target, Flags::from_ms(flags))?;
             mount::set_data(&target, &shown);

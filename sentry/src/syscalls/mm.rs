@@ -33,8 +33,6 @@ pub fn brk(t: &mut Task, a: [u64; 6]) -> SysResult {
     Ok(t.mm.brk(a[0]))
 }
 
-const WRITE_SEALS: u32 = (libc::F_SEAL_WRITE | libc::F_SEAL_FUTURE_WRITE) as u32;
-
 pub fn mmap(t: &mut Task, a: [u64; 6]) -> SysResult {
     let (addr, len, prot, flags, fd, off) = (a[0], a[1], a[2], a[3] as i32, fd_arg(a[4]), a[5]);
     let kind = flags & libc::MAP_TYPE;
@@ -125,7 +123,11 @@ pub fn mmap(t: &mut Task, a: [u64; 6]) -> SysResult {
                 obj = crate::mm::named(obj, d, &t.fs().root);
             }
             // A write-sealed file maps shared only read-only, for good.
-            if shared && f.ops.seals().is_ok_and(|s| s & WRITE_SEALS != 0) {
+            if shared
+                && f.ops
+                    .seals()
+                    .is_ok_and(|s| s & crate::fs::tmpfs::WRITE_SEALS != 0)
+            {
                 if prot.write {
                     return Err(Errno::EPERM);
                 }
