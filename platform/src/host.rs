@@ -60,6 +60,15 @@ pub fn hwcap() -> u64 {
     core::arch::x86_64::__cpuid(1).edx as u64
 }
 
+/// `AT_HWCAP2` bits the sandbox reports: HWCAP2_FSGSBASE when the host kernel lets user mode
+/// use the FS/GS base instructions (CR4.FSGSBASE; the KVM platform sets it in its guests too).
+pub fn hwcap2() -> u64 {
+    const HWCAP2_FSGSBASE: u64 = 1 << 1;
+    // SAFETY: getauxval reads the process's auxiliary vector; any type is valid to ask for.
+    let host = unsafe { libc::getauxval(libc::AT_HWCAP2) };
+    host & HWCAP2_FSGSBASE
+}
+
 /// CPUID leaf `leaf`, subleaf `sub`: (eax, ebx, ecx, edx).
 pub fn cpuid(leaf: u32, sub: u32) -> (u32, u32, u32, u32) {
     let r = core::arch::x86_64::__cpuid_count(leaf, sub);

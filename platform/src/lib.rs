@@ -200,6 +200,16 @@ pub trait Interrupter: Send + Sync {
 pub trait Context: Send {
     /// Run the application with `regs` in `address_space` until it stops; `regs` is updated.
     fn switch(&mut self, address_space: &dyn AddressSpace, regs: &mut Regs) -> Result<Event>;
+    /// Fill in the registers `switch` left unknown. After `Event::Syscall` a platform may
+    /// hand back only what a syscall needs — `orig_rax`, `rax`, the six arguments, `rip` and
+    /// `rsp` — and `Regs::UNKNOWN` in every other field (reading them all costs the ptrace
+    /// platform a host call per syscall). Call this before reading any other field: to build
+    /// a signal frame, copy a thread's registers, report a TLS base. Writing a field needs no
+    /// call: the next `switch` takes every field that no longer holds what it handed back.
+    fn complete_regs(&mut self, address_space: &dyn AddressSpace, regs: &mut Regs) -> Result<()> {
+        let _ = (address_space, regs);
+        Ok(())
+    }
     /// Read the application's floating point state.
     fn fp_state(&mut self, address_space: &dyn AddressSpace) -> Result<FpState>;
     /// Size in bytes of the floating point state `fp_state` returns (the XSAVE area).

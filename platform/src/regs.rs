@@ -57,3 +57,34 @@ impl FpState {
         FpState { bytes }
     }
 }
+
+/// Number of 8-byte fields of `user_regs_struct`.
+pub(crate) const REG_FIELDS: usize = 27;
+
+impl Regs {
+    /// What a platform leaves in the fields it did not read (see `Context::complete_regs`).
+    /// Non-canonical, so no address the sentry accepts (a TLS base, a stack) can equal it.
+    pub const UNKNOWN: u64 = 0xbad0_bad0_bad0_bad0;
+
+    /// The fields in `user_regs_struct` order (the order of the kernel's `struct user`, so
+    /// field `i` is at byte offset `8 * i` for PTRACE_PEEKUSER/POKEUSER).
+    pub(crate) fn words(&self) -> [u64; REG_FIELDS] {
+        let r = &self.0;
+        [
+            r.r15, r.r14, r.r13, r.r12, r.rbp, r.rbx, r.r11, r.r10, r.r9, r.r8, r.rax, r.rcx,
+            r.rdx, r.rsi, r.rdi, r.orig_rax, r.rip, r.cs, r.eflags, r.rsp, r.ss, r.fs_base,
+            r.gs_base, r.ds, r.es, r.fs, r.gs,
+        ]
+    }
+
+    pub(crate) fn from_words(w: [u64; REG_FIELDS]) -> Regs {
+        let mut r = Regs::default();
+        let f = &mut r.0;
+        [
+            f.r15, f.r14, f.r13, f.r12, f.rbp, f.rbx, f.r11, f.r10, f.r9, f.r8, f.rax, f.rcx,
+            f.rdx, f.rsi, f.rdi, f.orig_rax, f.rip, f.cs, f.eflags, f.rsp, f.ss, f.fs_base,
+            f.gs_base, f.ds, f.es, f.fs, f.gs,
+        ] = w;
+        r
+    }
+}

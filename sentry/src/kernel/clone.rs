@@ -28,6 +28,8 @@ const CSIGNAL: u64 = 0xff;
 impl Task {
     /// Create a task as clone(2) does; returns the new task's id in the caller's namespace.
     pub fn clone_task(&mut self, a: CloneArgs) -> Result<i32, Errno> {
+        // The child starts with a copy of every register.
+        self.complete_regs()?;
         let f = a.flags;
         let has = |x: i32| f & x as u64 != 0;
         // Flag combinations Linux refuses.

@@ -343,6 +343,8 @@ pub struct Restored {
     pub mask: SigSet,
     pub fp: Option<FpState>,
     pub altstack: (u64, u64, i32),
+    /// A register loaded from the frame equals `Regs::UNKNOWN`.
+    pub loaded_unknown: bool,
 }
 
 /// Read the frame at `rsp - 8` (the handler's `ret` popped the return address) back into
@@ -382,8 +384,10 @@ pub fn restore_frame(
         &mut r.rip,
         &mut r.eflags,
     ];
+    let mut loaded_unknown = false;
     for (i, f) in fields.into_iter().enumerate() {
         *f = get(UC_MCONTEXT + i as u64 * 8);
+        loaded_unknown |= *f == Regs::UNKNOWN;
     }
     // Only the flags user code may change (CF PF AF ZF SF TF DF OF RF AC ID and friends).
     const FIX_EFLAGS: u64 = 0x0005_4dd5;
@@ -409,5 +413,6 @@ pub fn restore_frame(
         mask: get(UC_SIGMASK),
         fp,
         altstack: (get(UC_STACK), get(UC_STACK + 16), ss_flags),
+        loaded_unknown,
     })
 }

@@ -619,8 +619,21 @@ impl Task {
         }
     }
 
+    /// Make every field of `regs` valid (see `platform::Context::complete_regs`): before
+    /// reading a register other than the syscall's number, arguments, rip, rsp and rax.
+    pub fn complete_regs(&mut self) -> Result<(), Errno> {
+        let space = self.mm.address_space().clone();
+        self.ctx
+            .complete_regs(space.as_ref(), &mut self.regs)
+            .map_err(|e| {
+                tracing::error!("reading registers: {e}");
+                Errno::EFAULT
+            })
+    }
+
     fn setup_handler(&mut self, info: &SigInfo, act: &signal::SigAction) -> Result<(), Errno> {
         let sig = info.signo();
+        self.complete_regs()?;
         let fp = self
             .ctx
             .fp_state(self.mm.address_space().as_ref())

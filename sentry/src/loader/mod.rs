@@ -409,7 +409,7 @@ fn build_stack(
         (AT_EGID, aux.creds.egid as u64),
         (AT_SECURE, 0),
         (AT_RANDOM, random_addr),
-        (AT_HWCAP2, 0),
+        (AT_HWCAP2, platform::host::hwcap2()),
         (AT_EXECFN, execfn_addr),
         (AT_PLATFORM, platform_addr),
         (AT_NULL, 0),

@@ -486,8 +486,14 @@ pub fn arch_prctl(t: &mut Task, a: [u64; 6]) -> SysResult {
             }
             Ok(0)
         }
-        ARCH_GET_FS => t.mm.copy_out(a[1], &t.regs.0.fs_base).map(|_| 0),
-        ARCH_GET_GS => t.mm.copy_out(a[1], &t.regs.0.gs_base).map(|_| 0),
+        ARCH_GET_FS => {
+            t.complete_regs()?;
+            t.mm.copy_out(a[1], &t.regs.0.fs_base).map(|_| 0)
+        }
+        ARCH_GET_GS => {
+            t.complete_regs()?;
+            t.mm.copy_out(a[1], &t.regs.0.gs_base).map(|_| 0)
+        }
         _ => Err(Errno::EINVAL),
     }
 }

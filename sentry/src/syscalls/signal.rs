@@ -270,7 +270,17 @@ pub fn rt_sigreturn(t: &mut Task, _a: [u64; 6]) -> SysResult {
         .ctx
         .fp_state_size(t.mm.address_space().as_ref())
         .unwrap_or(512);
-    match signal::restore_frame(&t.mm, &mut t.regs, fp_len) {
+    let before = t.regs;
+    let mut restored = signal::restore_frame(&t.mm, &mut t.regs, fp_len);
+    if matches!(restored, Ok(ref r) if r.loaded_unknown) {
+        // The frame holds the value that marks a register the platform did not read: the
+        // registers must be complete before the frame's values go in, or that one would be
+        // mistaken for "unchanged".
+        t.regs = before;
+        t.complete_regs()?;
+        restored = signal::restore_frame(&t.mm, &mut t.regs, fp_len);
+    }
+    match restored {
         Ok(r) => {
             t.set_mask(r.mask);
             if let Some(fp) = r.fp {
