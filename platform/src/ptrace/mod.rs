@@ -182,9 +182,17 @@ struct StubThread {
     sync: Mutex<RegSync>,
 }
 
-/// Fields (`Regs::words` indices) a syscall stop reports without PTRACE_GETREGS: r10, r9,
-/// r8, rax, rdx, rsi, rdi, orig_rax, rip, rsp.
-const SYSCALL_FIELDS: [usize; 10] = [7, 8, 9, 10, 12, 13, 14, 15, 16, 19];
+/// Fields (`Regs::words` indices) a syscall stop knows without PTRACE_GETREGS: r10, r9, r8,
+/// rax, rcx, rdx, rsi, rdi, orig_rax, rip, cs, rsp, ss. PTRACE_GET_SYSCALL_INFO gives the
+/// number, arguments, rip and rsp; the 64-bit syscall entry itself fixes the rest (rax is
+/// -ENOSYS, rcx the return address, cs and ss the 64-bit user selectors it pushes).
+const SYSCALL_FIELDS: [usize; 13] = [7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 19, 20];
+
+/// An injected syscall writes the first this many fields (r15 to rip) and leaves the rest
+/// (flags, rsp, segments, bases) as they were.
+const INJECT_FIELDS: usize = 17;
+/// `Regs::words` index of rax.
+const RAX: usize = 10;
 
 /// At most this many changed fields are written with PTRACE_POKEUSER (~0.5 µs each here)
 /// rather than one PTRACE_SETREGS (~1.6 µs, after a PTRACE_GETREGS if the rest is unknown).
@@ -205,6 +213,8 @@ struct RegSync {
     /// replaces them, after saving them in `saved`.
     live_app: bool,
     saved: Regs,
+    /// A new thread: nothing of its registers is the application's yet.
+    fresh: bool,
 }
 
 impl RegSync {
@@ -216,6 +226,7 @@ impl RegSync {
             complete: true,
             live_app: false,
             saved: Regs::default(),
+            fresh: true,
         }
     }
 }
@@ -258,25 +269,66 @@ impl StubThread {
         Ok(Regs::from_words(w))
     }
 
-    /// Give the thread the sentry's registers `regs`, writing only what changed.
+    /// Give the thread the sentry's registers `regs`, writing only what changed: a few fields
+    /// one by one, else the shortest prefix of the register set that covers them (and what an
+    /// injected syscall overwrote), if every field of it is known; else all of them.
     fn load_regs(&self, regs: &mut Regs) -> Result<()> {
         let mut s = self.sync();
-        if s.live_app {
-            let (new, old) = (regs.words(), s.handed.words());
-            let changed: Vec<usize> = (0..new.len()).filter(|&i| new[i] != old[i]).collect();
-            if changed.len() <= POKE_MAX {
-                for &i in &changed {
-                    ptrace(
-                        libc::PTRACE_POKEUSER,
-                        self.tid,
-                        8 * i,
-                        new[i] as usize,
-                        "POKEUSER",
-                    )?;
-                }
-                s.handed = *regs;
-                return Ok(());
+        if s.fresh {
+            // The sentry's copy is complete (a new task's, or execve's).
+            self.set_regs(regs)?;
+            s.handed = *regs;
+            (s.complete, s.live_app, s.fresh) = (true, true, false);
+            return Ok(());
+        }
+        let (new, old) = (regs.words(), s.handed.words());
+        let changed: Vec<usize> = (0..new.len()).filter(|&i| new[i] != old[i]).collect();
+        if s.live_app && changed.len() <= POKE_MAX {
+            for &i in &changed {
+                ptrace(
+                    libc::PTRACE_POKEUSER,
+                    self.tid,
+                    8 * i,
+                    new[i] as usize,
+                    "POKEUSER",
+                )?;
             }
+            s.handed = *regs;
+            return Ok(());
+        }
+        let saved = s.saved.words();
+        let known = |i: usize| {
+            if new[i] != old[i] {
+                Some(new[i])
+            } else if s.complete || SYSCALL_FIELDS.contains(&i) {
+                Some(old[i])
+            } else if !s.live_app {
+                Some(saved[i])
+            } else {
+                None
+            }
+        };
+        let mut need = changed.last().map_or(0, |&i| i + 1);
+        if !s.live_app {
+            need = need.max(INJECT_FIELDS);
+        }
+        let prefix: Option<Vec<u64>> = (0..need).map(known).collect();
+        if let Some(prefix) = prefix {
+            if !prefix.is_empty() {
+                self.set_regs_prefix(&prefix)?;
+            }
+            if s.complete || !s.live_app {
+                // Every field is known: the sentry's copy becomes complete.
+                let mut w = new;
+                for (i, v) in w.iter_mut().enumerate() {
+                    *v = known(i).unwrap_or(*v);
+                }
+                *regs = Regs::from_words(w);
+                s.complete = true;
+            }
+            s.handed = *regs;
+            s.live_app = true;
+            return Ok(());
         }
         let full = self.merged(&s, regs)?;
         self.set_regs(&full)?;
@@ -287,6 +339,7 @@ impl StubThread {
             complete: true,
             live_app: true,
             saved: s.saved,
+            fresh: false,
         };
         Ok(())
     }
@@ -311,13 +364,15 @@ impl StubThread {
         // SAFETY: op == ENTRY says the kernel filled the `entry` member of the union.
         let entry = unsafe { info.u.entry };
         let mut w = [Regs::UNKNOWN; crate::regs::REG_FIELDS];
-        let [r10, r9, r8, rax, rdx, rsi, rdi, orig_rax, rip, rsp] = SYSCALL_FIELDS;
+        let [r10, r9, r8, rax, rcx, rdx, rsi, rdi, orig_rax, rip, cs, rsp, ss] = SYSCALL_FIELDS;
         let a = entry.args;
         (w[rdi], w[rsi], w[rdx], w[r10], w[r8], w[r9]) = (a[0], a[1], a[2], a[3], a[4], a[5]);
         w[orig_rax] = entry.nr;
         w[rax] = (-(libc::ENOSYS as i64)) as u64;
         w[rip] = info.instruction_pointer;
+        w[rcx] = info.instruction_pointer;
         w[rsp] = info.stack_pointer;
+        (w[cs], w[ss]) = (USER_CS, USER_DS);
         *regs = Regs::from_words(w);
         let mut s = self.sync();
         s.handed = *regs;
@@ -376,26 +431,43 @@ impl StubThread {
     }
 
     fn inject_at(&self, site: u64, nr: i64, args: [u64; 6]) -> Result<i64> {
-        let mut regs = Regs::default();
-        self.get_regs(&mut regs)?;
         {
+            // Keep the application's registers first (the first INJECT_FIELDS get overwritten).
             let mut s = self.sync();
             if s.live_app {
-                s.saved = regs;
+                s.saved = if s.complete {
+                    s.handed
+                } else {
+                    let mut r = Regs::default();
+                    self.get_regs(&mut r)?;
+                    r
+                };
                 s.live_app = false;
             }
         }
-        let r = &mut regs.0;
-        r.rip = site;
-        r.rax = nr as u64;
-        r.orig_rax = u64::MAX;
-        r.rdi = args[0];
-        r.rsi = args[1];
-        r.rdx = args[2];
-        r.r10 = args[3];
-        r.r8 = args[4];
-        r.r9 = args[5];
-        self.set_regs(&regs)?;
+        // r15 r14 r13 r12 rbp rbx r11 r10 r9 r8 rax rcx rdx rsi rdi orig_rax rip: the stub's
+        // code uses no other register and no stack.
+        let [a0, a1, a2, a3, a4, a5] = args;
+        let prefix: [u64; INJECT_FIELDS] = [
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            a3,
+            a5,
+            a4,
+            nr as u64,
+            0,
+            a2,
+            a1,
+            a0,
+            u64::MAX,
+            site,
+        ];
+        self.set_regs_prefix(&prefix)?;
         loop {
             ptrace(libc::PTRACE_CONT, self.tid, 0, 0, "CONT")?;
             let status = wait_stopped(self.tid)?;
@@ -421,8 +493,37 @@ impl StubThread {
                 }
             }
         }
-        self.get_regs(&mut regs)?;
-        Ok(regs.0.rax as i64)
+        self.peek(RAX)
+    }
+
+    /// One register (`Regs::words` index) with PTRACE_PEEKUSER.
+    fn peek(&self, field: usize) -> Result<i64> {
+        // PEEKUSER returns the word itself, so -1 is only an error if errno says so.
+        // SAFETY: errno is thread-local; PEEKUSER takes an offset in `struct user`.
+        let v = unsafe {
+            *libc::__errno_location() = 0;
+            libc::ptrace(libc::PTRACE_PEEKUSER, self.tid, 8 * field, 0)
+        };
+        if v == -1 && std::io::Error::last_os_error().raw_os_error() != Some(0) {
+            return Err(PlatformError::last("PEEKUSER"));
+        }
+        Ok(v)
+    }
+
+    /// Write the first `words.len()` fields of the register set (PTRACE_SETREGSET on
+    /// NT_PRSTATUS with a short buffer), leaving the others as they are.
+    fn set_regs_prefix(&self, words: &[u64]) -> Result<()> {
+        let mut iov = libc::iovec {
+            iov_base: words.as_ptr() as *mut libc::c_void,
+            iov_len: std::mem::size_of_val(words),
+        };
+        ptrace(
+            libc::PTRACE_SETREGSET,
+            self.tid,
+            libc::NT_PRSTATUS as usize,
+            &mut iov as *mut _ as usize,
+            "SETREGSET(prstatus)",
+        )
     }
 
     /// Fork this (template) stub: the child is a new stub process, a child of the sentry
