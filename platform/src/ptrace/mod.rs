@@ -31,6 +31,7 @@ const SYSCALL_STOP: i32 = libc::SIGTRAP | 0x80;
 pub struct PtracePlatform {
     mf: Arc<MemoryFile>,
     max_addr: u64,
+    spare: Arc<Spare>,
 }
 
 impl PtracePlatform {
@@ -41,7 +42,67 @@ impl PtracePlatform {
         Ok(PtracePlatform {
             mf,
             max_addr: stub.start,
+            spare: Arc::new(Spare::default()),
         })
+    }
+}
+
+/// An address space built ahead of need. A new one (a stub forked from the template and
+/// attached by its master thread, its mailbox mapped) costs ~0.2 ms of host work, on the
+/// critical path of every fork and execve; a builder thread makes the next one while the
+/// application runs, on whichever CPU is free.
+#[derive(Debug, Default)]
+struct Spare {
+    ready: Mutex<Option<PtraceAddressSpace>>,
+    /// Wakes the builder thread (started by the first request).
+    builder: Mutex<Option<mpsc::Sender<()>>>,
+}
+
+impl Spare {
+    fn take(&self) -> Option<PtraceAddressSpace> {
+        self.ready.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+
+    /// Have a spare built, unless one is ready.
+    fn request(self: &Arc<Self>, mf: &Arc<MemoryFile>) {
+        let mut builder = self.builder.lock().unwrap_or_else(|e| e.into_inner());
+        if builder.is_none() {
+            let (tx, rx) = mpsc::channel::<()>();
+            let (spare, mf) = (Arc::downgrade(self), mf.clone());
+            let started = std::thread::Builder::new()
+                .name("stub-builder".into())
+                .spawn(move || {
+                    // Threads inherit their creator's pin; this one (and the master threads
+                    // it starts) may run on any of the sandbox's CPUs.
+                    unpin();
+                    while rx.recv().is_ok() {
+                        let Some(spare) = spare.upgrade() else { return };
+                        if spare
+                            .ready
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .is_some()
+                        {
+                            continue;
+                        }
+                        // Unpinned: the scheduler runs it where there is room; whoever takes
+                        // it pins its threads.
+                        match PtraceAddressSpace::new(&mf, None) {
+                            Ok(a) => {
+                                *spare.ready.lock().unwrap_or_else(|e| e.into_inner()) = Some(a);
+                            }
+                            Err(e) => tracing::debug!("building a spare address space: {e}"),
+                        }
+                    }
+                });
+            if started.is_err() {
+                return;
+            }
+            *builder = Some(tx);
+        }
+        if let Some(tx) = builder.as_ref() {
+            let _ = tx.send(());
+        }
     }
 }
 
@@ -51,7 +112,16 @@ impl Platform for PtracePlatform {
     }
 
     fn new_address_space(&self) -> Result<Arc<dyn AddressSpace>> {
-        Ok(Arc::new(PtraceAddressSpace::new(&self.mf)?))
+        let cpu = tracer_cpu();
+        let a = match self.spare.take() {
+            Some(a) => {
+                a.pin(cpu);
+                a
+            }
+            None => PtraceAddressSpace::new(&self.mf, cpu)?,
+        };
+        self.spare.request(&self.mf);
+        Ok(Arc::new(a))
     }
 
     fn new_context(&self) -> Box<dyn Context> {
@@ -146,6 +216,18 @@ fn pick_cpu() -> Option<usize> {
 fn unsafe_cpu_isset(cpu: usize, set: &libc::cpu_set_t) -> bool {
     // SAFETY: CPU_ISSET only reads the set; cpu < CPU_SETSIZE.
     unsafe { libc::CPU_ISSET(cpu, set) }
+}
+
+/// Let the calling thread run on any of the sandbox's CPUs.
+fn unpin() {
+    // SAFETY: cpu_set_t is plain data; sched_setaffinity only reads it.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        for &c in sandbox_cpus() {
+            libc::CPU_SET(c, &mut set);
+        }
+        libc::sched_setaffinity(0, std::mem::size_of_val(&set), &set);
+    }
 }
 
 fn pin(tid: i32, cpu: usize) {
@@ -598,7 +680,7 @@ enum Request {
 fn master_main(
     memfd: i32,
     cpu: Option<usize>,
-    started: mpsc::Sender<Result<i32>>,
+    started: mpsc::Sender<Result<(i32, i32)>>,
     rx: mpsc::Receiver<Request>,
 ) {
     if let Some(c) = cpu {
@@ -619,7 +701,7 @@ fn master_main(
     if let Some(c) = cpu {
         pin(pid, c);
     }
-    let _ = started.send(Ok(pid));
+    let _ = started.send(Ok((pid, gettid())));
     let first = StubThread::new(pid);
     while let Ok(req) = rx.recv() {
         match req {
@@ -756,6 +838,8 @@ fn template_fork(memfd: i32) -> Result<i32> {
 #[derive(Debug)]
 pub struct PtraceAddressSpace {
     pid: i32,
+    /// Host tid of the master thread.
+    master_tid: i32,
     memfd: i32,
     mf: Arc<MemoryFile>,
     /// Memory-file offset of the mailbox page the stub maps above its stub page (batches of
@@ -777,10 +861,10 @@ impl std::fmt::Debug for Request {
 }
 
 impl PtraceAddressSpace {
-    fn new(mf: &Arc<MemoryFile>) -> Result<Self> {
+    /// A new address space whose master thread and stub run on `cpu` (anywhere if None).
+    fn new(mf: &Arc<MemoryFile>, cpu: Option<usize>) -> Result<Self> {
         let memfd = mf.fd();
         let mailbox = mf.allocate(PAGE_SIZE)?;
-        let cpu = tracer_cpu();
         let (tx, rx) = mpsc::channel();
         let (started_tx, started_rx) = mpsc::channel();
         let handle = std::thread::Builder::new()
@@ -790,11 +874,12 @@ impl PtraceAddressSpace {
                 op: "spawn stub master thread",
                 source: e,
             })?;
-        let pid = started_rx
+        let (pid, master_tid) = started_rx
             .recv()
             .map_err(|_| PlatformError::Unsupported("stub master thread died"))??;
         let a = PtraceAddressSpace {
             pid,
+            master_tid,
             memfd,
             mf: mf.clone(),
             mailbox: Mutex::new(mailbox),
@@ -938,6 +1023,15 @@ impl PtraceAddressSpace {
 
     pub fn pid(&self) -> i32 {
         self.pid
+    }
+
+    /// Move the master thread and the stub's first thread to `cpu` (a spare is built
+    /// unpinned; its taker's tracer thread runs on `cpu`).
+    fn pin(&self, cpu: Option<usize>) {
+        if let Some(c) = cpu {
+            pin(self.master_tid, c);
+            pin(self.pid, c);
+        }
     }
 
     /// Host tid of the calling sentry thread's stub thread (created if needed).
