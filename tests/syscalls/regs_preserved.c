@@ -51,6 +51,15 @@ void kill_regs(long pid, long sig, unsigned long *out);
 	"or $" b ", %rcx\n"                                                                \
 	"1:\n"
 
+/* Bits 1 to 32 of %rcx for rbx rbp r12 r13 r14 r15 that differ from their patterns. */
+#define CMP_SAVED                                                                          \
+	CMP("%rbx", "0x1111111111111111", "1")                                             \
+	CMP("%rbp", "0x2222222222222222", "2")                                             \
+	CMP("%r12", "0x3333333333333333", "4")                                             \
+	CMP("%r13", "0x4444444444444444", "8")                                             \
+	CMP("%r14", "0x5555555555555555", "16")                                            \
+	CMP("%r15", "0x6666666666666666", "32")
+
 __asm__(".text\n"
 	".globl syscall_keeps\n"
 	"syscall_keeps:\n" PUSH_SAVED "mov %rdi, %rax\n" LOAD_PATTERNS
@@ -61,9 +70,7 @@ __asm__(".text\n"
 	"movabs $0xbbbbbbbbbbbbbbbb, %r8\n"
 	"movabs $0xcccccccccccccccc, %r9\n"
 	"syscall\n"
-	"xor %ecx, %ecx\n" CMP("%rbx", "0x1111111111111111", "1") CMP("%rbp", "0x2222222222222222", "2")
-	CMP("%r12", "0x3333333333333333", "4") CMP("%r13", "0x4444444444444444", "8")
-	CMP("%r14", "0x5555555555555555", "16") CMP("%r15", "0x6666666666666666", "32")
+	"xor %ecx, %ecx\n" CMP_SAVED
 	CMP("%rdi", "0x7777777777777777", "64") CMP("%rsi", "0x8888888888888888", "128")
 	CMP("%rdx", "0x9999999999999999", "256") CMP("%r10", "0xaaaaaaaaaaaaaaaa", "512")
 	CMP("%r8", "0xbbbbbbbbbbbbbbbb", "1024") CMP("%r9", "0xcccccccccccccccc", "2048")
@@ -74,9 +81,7 @@ __asm__(".text\n"
 	"syscall\n"
 	"test %rax, %rax\n"
 	"jnz 2f\n"
-	"xor %ecx, %ecx\n" CMP("%rbx", "0x1111111111111111", "1") CMP("%rbp", "0x2222222222222222", "2")
-	CMP("%r12", "0x3333333333333333", "4") CMP("%r13", "0x4444444444444444", "8")
-	CMP("%r14", "0x5555555555555555", "16") CMP("%r15", "0x6666666666666666", "32")
+	"xor %ecx, %ecx\n" CMP_SAVED
 	"mov %ecx, %edi\n"
 	"mov $231, %eax\n"
 	"syscall\n"

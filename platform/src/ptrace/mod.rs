@@ -313,6 +313,15 @@ impl RegSync {
     }
 }
 
+impl RegSync {
+    /// The thread stopped and the sentry was handed `regs` (all of them if `complete`).
+    fn stopped(&mut self, regs: &Regs, complete: bool) {
+        self.handed = *regs;
+        self.complete = complete;
+        self.live_app = true;
+    }
+}
+
 impl StubThread {
     fn new(tid: i32) -> StubThread {
         StubThread {
@@ -456,20 +465,14 @@ impl StubThread {
         w[rsp] = info.stack_pointer;
         (w[cs], w[ss]) = (USER_CS, USER_DS);
         *regs = Regs::from_words(w);
-        let mut s = self.sync();
-        s.handed = *regs;
-        s.complete = false;
-        s.live_app = true;
+        self.sync().stopped(regs, false);
         Ok(())
     }
 
     /// After any other stop: all registers.
     fn read_regs(&self, regs: &mut Regs) -> Result<()> {
         self.get_regs(regs)?;
-        let mut s = self.sync();
-        s.handed = *regs;
-        s.complete = true;
-        s.live_app = true;
+        self.sync().stopped(regs, true);
         Ok(())
     }
 
