@@ -11,6 +11,7 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static int failures;
@@ -125,4 +126,28 @@ static inline int put_text(const char *path, const char *text)
 	ssize_t n = write(fd, text, strlen(text));
 	close(fd);
 	return n == (ssize_t)strlen(text) ? 0 : -1;
+}
+
+/* Run fn in a child process and check that it exits 0 (printing its status if not). */
+static inline void check_child(int (*fn)(void), const char *name)
+{
+	pid_t c = fork();
+	if (c == 0)
+		_exit(fn());
+	int st;
+	CHECK(waitpid(c, &st, 0) == c && WIFEXITED(st));
+	if (WEXITSTATUS(st))
+		fprintf(stderr, "%s: %#x\n", name, WEXITSTATUS(st));
+	CHECK(WEXITSTATUS(st) == 0);
+}
+
+/* A read-write file on /dev/shm (tmpfs), already unlinked; `tag` names it while it exists. */
+static inline int shm_tmpfd(const char *tag)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/dev/shm/palisade-%s-%d", tag, getpid());
+	int fd = open(path, O_CREAT | O_EXCL | O_RDWR, 0600);
+	CHECK(fd >= 0);
+	CHECK_OK(unlink(path));
+	return fd;
 }

@@ -8,11 +8,7 @@
 
 int main(void)
 {
-	char path[64];
-	snprintf(path, sizeof path, "/dev/shm/palisade-ioctl-%d", getpid());
-	int fd = open(path, O_CREAT | O_EXCL | O_RDWR, 0600);
-	CHECK(fd >= 0);
-	CHECK_OK(unlink(path));
+	int fd = shm_tmpfd("ioctl");
 	char buf[1000];
 	memset(buf, 'a', sizeof buf);
 	CHECK(write(fd, buf, sizeof buf) == 1000);

@@ -122,14 +122,7 @@ int main(void)
 	CHECK_OK(chown(S("udir"), 1000, 1000));
 	CHECK_OK(mkdir(S("ro"), 0755));
 	inherited = open(S("mine"), O_RDONLY);
-	pid_t c = fork();
-	if (c == 0)
-		_exit(as_user());
-	int st;
-	CHECK(waitpid(c, &st, 0) == c && WIFEXITED(st));
-	if (WEXITSTATUS(st))
-		fprintf(stderr, "as_user: %#x\n", WEXITSTATUS(st));
-	CHECK(WEXITSTATUS(st) == 0);
+	check_child(as_user, "as_user");
 	scratch_cleanup();
 	DONE();
 }

@@ -8,11 +8,7 @@
 
 int main(void)
 {
-	char path[64];
-	snprintf(path, sizeof path, "/dev/shm/palisade-seek-%d", getpid());
-	int fd = open(path, O_CREAT | O_EXCL | O_RDWR, 0600);
-	CHECK(fd >= 0);
-	CHECK_OK(unlink(path));
+	int fd = shm_tmpfd("seek");
 
 	/* Empty: nothing at or past the end. */
 	CHECK_ERR(lseek(fd, 0, SEEK_DATA), ENXIO);

@@ -70,14 +70,7 @@ int main(void)
 	CHECK_OK(put_text(S("roots"), "r"));
 	CHECK_OK(chmod(S("roots"), 06777));
 
-	pid_t c = fork();
-	if (c == 0)
-		_exit(as_user());
-	int st;
-	CHECK(waitpid(c, &st, 0) == c && WIFEXITED(st));
-	if (WEXITSTATUS(st))
-		fprintf(stderr, "as_user: %#x\n", WEXITSTATUS(st));
-	CHECK(WEXITSTATUS(st) == 0);
+	check_child(as_user, "as_user");
 
 	/* Root (CAP_FSETID) writing keeps the bits. */
 	CHECK_OK(put_text(S("r"), "x"));

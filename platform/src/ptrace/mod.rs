@@ -311,9 +311,7 @@ impl RegSync {
             fresh: true,
         }
     }
-}
 
-impl RegSync {
     /// The thread stopped and the sentry was handed `regs` (all of them if `complete`).
     fn stopped(&mut self, regs: &Regs, complete: bool) {
         self.handed = *regs;
@@ -350,14 +348,14 @@ impl StubThread {
 
     /// `truth` with the fields the sentry changed (those differing from `handed`) taken from
     /// `regs`.
-    fn merged(&self, s: &RegSync, regs: &Regs) -> Result<Regs> {
-        let (mut w, new, old) = (self.truth(s)?.words(), regs.words(), s.handed.words());
+    fn merged(s: &RegSync, truth: &Regs, regs: &Regs) -> Regs {
+        let (mut w, new, old) = (truth.words(), regs.words(), s.handed.words());
         for i in 0..w.len() {
             if new[i] != old[i] {
                 w[i] = new[i];
             }
         }
-        Ok(Regs::from_words(w))
+        Regs::from_words(w)
     }
 
     /// Give the thread the sentry's registers `regs`, writing only what changed: a few fields
@@ -373,9 +371,12 @@ impl StubThread {
             return Ok(());
         }
         let (new, old) = (regs.words(), s.handed.words());
-        let changed: Vec<usize> = (0..new.len()).filter(|&i| new[i] != old[i]).collect();
-        if s.live_app && changed.len() <= POKE_MAX {
-            for &i in &changed {
+        // A bit per field the sentry changed (27 fields fit).
+        let changed: u32 = (0..new.len())
+            .filter(|&i| new[i] != old[i])
+            .fold(0, |m, i| m | 1 << i);
+        if s.live_app && changed.count_ones() as usize <= POKE_MAX {
+            for i in (0..new.len()).filter(|&i| changed & 1 << i != 0) {
                 ptrace(
                     libc::PTRACE_POKEUSER,
                     self.tid,
@@ -399,14 +400,17 @@ impl StubThread {
                 None
             }
         };
-        let mut need = changed.last().map_or(0, |&i| i + 1);
+        let mut need = (u32::BITS - changed.leading_zeros()) as usize;
         if !s.live_app {
             need = need.max(INJECT_FIELDS);
         }
-        let prefix: Option<Vec<u64>> = (0..need).map(known).collect();
-        if let Some(prefix) = prefix {
-            if !prefix.is_empty() {
-                self.set_regs_prefix(&prefix)?;
+        if (0..need).all(|i| known(i).is_some()) {
+            let mut prefix = [0u64; crate::regs::REG_FIELDS];
+            for (i, v) in prefix.iter_mut().enumerate().take(need) {
+                *v = known(i).unwrap_or_default();
+            }
+            if need > 0 {
+                self.set_regs_prefix(&prefix[..need])?;
             }
             if s.complete || !s.live_app {
                 // Every field is known: the sentry's copy becomes complete.
@@ -421,7 +425,7 @@ impl StubThread {
             s.live_app = true;
             return Ok(());
         }
-        let full = self.merged(&s, regs)?;
+        let full = Self::merged(&s, &self.truth(&s)?, regs);
         self.set_regs(&full)?;
         // The sentry's copy is complete too now (a switch may return without a stop).
         *regs = full;
@@ -483,7 +487,7 @@ impl StubThread {
             return Ok(());
         }
         let truth = self.truth(&s)?;
-        *regs = self.merged(&s, regs)?;
+        *regs = Self::merged(&s, &truth, regs);
         s.handed = truth;
         s.complete = true;
         Ok(())
