@@ -1,6 +1,6 @@
 //! tmpfs: files, directories and symlinks in sandbox memory (file data in the memory file).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
@@ -65,7 +65,7 @@ impl Options {
 enum Kind {
     Dir(BTreeMap<Vec<u8>, Arc<TmpInode>>),
     File {
-        pages: HashMap<u64, u64>,
+        pages: BTreeMap<u64, u64>,
     },
     Symlink(Vec<u8>),
     /// fifos, sockets, device nodes: names only.
@@ -327,11 +327,8 @@ impl TmpInode {
         }
         if size < old {
             let keep = size.div_ceil(PAGE_SIZE);
-            let gone: Vec<u64> = pages.keys().copied().filter(|&p| p >= keep).collect();
-            for p in gone {
-                if let Some(f) = pages.remove(&p) {
-                    self.fs.free_page(f);
-                }
+            for f in pages.split_off(&keep).into_values() {
+                self.fs.free_page(f);
             }
             if !size.is_multiple_of(PAGE_SIZE) {
                 if let Some(&f) = pages.get(&(size / PAGE_SIZE)) {
@@ -446,16 +443,18 @@ impl TmpInode {
         })
     }
 
-    /// Copy file bytes at `off` (zeros for holes) to memory-file offset `dst`.
-    fn read_to_frame(&self, off: u64, dst: u64, n: usize) -> Result<usize, Errno> {
+    /// Copy file bytes at `off` (zeros for holes) into the memory-file ranges `dst`.
+    fn read_to_frames(&self, off: u64, dst: &[(u64, usize)]) -> Result<usize, Errno> {
         let mf = self.fs.mf.clone();
-        self.read_with(off, n, |frame, at, k| {
-            let to = dst + at as u64;
-            match frame {
-                Some(f) => mf.copy(f, to, k as u64),
-                None => mf.zero(to, k as u64),
-            }
-            .map_err(|_| Errno::EIO)
+        let mut to = Pieces::new(dst);
+        self.read_with(off, pieces_len(dst), |frame, _, k| {
+            to.take(k, |d, at, n| {
+                match frame {
+                    Some(f) => mf.copy(f + at as u64, d, n as u64),
+                    None => mf.zero(d, n as u64),
+                }
+                .map_err(|_| Errno::EIO)
+            })
         })
     }
 
@@ -475,7 +474,7 @@ impl TmpInode {
         };
         let kind = if ftype == libc::S_IFREG {
             Kind::File {
-                pages: HashMap::new(),
+                pages: BTreeMap::new(),
             }
         } else {
             Kind::Node
@@ -488,13 +487,56 @@ impl TmpInode {
         Ok(node)
     }
 
-    /// Copy `n` bytes at memory-file offset `src` into the file at `off`.
-    fn write_from_frame(&self, off: u64, src: u64, n: usize) -> Result<usize, Errno> {
+    /// Copy the memory-file ranges `src` into the file at `off`.
+    fn write_from_frames(&self, off: u64, src: &[(u64, usize)]) -> Result<usize, Errno> {
         let mf = self.fs.mf.clone();
-        self.write_with(off, n, |frame, at, k| {
-            mf.copy(src + at as u64, frame, k as u64)
-                .map_err(|_| Errno::EIO)
+        let mut from = Pieces::new(src);
+        self.write_with(off, pieces_len(src), |frame, _, k| {
+            from.take(k, |s, at, n| {
+                mf.copy(s, frame + at as u64, n as u64)
+                    .map_err(|_| Errno::EIO)
+            })
         })
+    }
+}
+
+fn pieces_len(p: &[(u64, usize)]) -> usize {
+    p.iter().map(|&(_, n)| n).sum()
+}
+
+/// A cursor over memory-file ranges, taken in order a piece at a time.
+struct Pieces<'a> {
+    ranges: &'a [(u64, usize)],
+    /// Bytes of `ranges[0]` already taken.
+    used: usize,
+}
+
+impl<'a> Pieces<'a> {
+    fn new(ranges: &'a [(u64, usize)]) -> Self {
+        Pieces { ranges, used: 0 }
+    }
+
+    /// The next `k` bytes, as `f(frame, offset within the k, length)` calls.
+    fn take(
+        &mut self,
+        k: usize,
+        mut f: impl FnMut(u64, usize, usize) -> Result<(), Errno>,
+    ) -> Result<(), Errno> {
+        let mut at = 0;
+        while at < k {
+            let Some(&(frame, len)) = self.ranges.first() else {
+                return Err(Errno::EFAULT);
+            };
+            let n = (len - self.used).min(k - at);
+            f(frame + self.used as u64, at, n)?;
+            at += n;
+            self.used += n;
+            if self.used == len {
+                self.ranges = &self.ranges[1..];
+                self.used = 0;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -583,7 +625,7 @@ impl TmpInode {
         if pages.contains_key(&first) {
             return Ok(off);
         }
-        match pages.keys().copied().filter(|&p| p > first).min() {
+        match pages.range(first + 1..).next().map(|(&p, _)| p) {
             Some(p) if p * PAGE_SIZE < size => Ok(p * PAGE_SIZE),
             _ => Err(Errno::ENXIO),
         }
@@ -1051,9 +1093,10 @@ impl FileOps for TmpFile {
         off: u64,
     ) -> Option<Result<usize, Errno>> {
         let len = (len as u64).min(self.inode.size().saturating_sub(off)) as usize;
-        Some(direct(mm, addr, len, true, |at, frame, n| {
-            self.inode.read_to_frame(off + at as u64, frame, n)
-        }))
+        if len == 0 {
+            return Some(Ok(0));
+        }
+        Some(mm.with_frames(addr, len, true, |dst| self.inode.read_to_frames(off, dst)))
     }
     fn write_direct(
         &self,
@@ -1062,36 +1105,9 @@ impl FileOps for TmpFile {
         len: usize,
         off: u64,
     ) -> Option<Result<usize, Errno>> {
-        Some(direct(mm, addr, len, false, |at, frame, n| {
-            self.inode.write_from_frame(off + at as u64, frame, n)
+        Some(mm.with_frames(addr, len, false, |src| {
+            self.inode.write_from_frames(off, src)
         }))
-    }
-}
-
-/// Walk application memory [addr, addr+len) (`to_app`: for writing into it), moving each
-/// page's bytes with `io(done_so_far, frame, n)`; stops at the first short move. An error
-/// after some bytes moved gives the count instead.
-fn direct(
-    mm: &MemoryManager,
-    addr: u64,
-    len: usize,
-    to_app: bool,
-    mut io: impl FnMut(usize, u64, usize) -> Result<usize, Errno>,
-) -> Result<usize, Errno> {
-    let mut total = 0;
-    let mut short = false;
-    let r = mm.for_each_chunk(addr, len, to_app, |frame, at, n| {
-        if short {
-            return Ok(());
-        }
-        let got = io(at, frame, n)?;
-        total += got;
-        short = got < n;
-        Ok(())
-    });
-    match r {
-        Err(e) if total == 0 => Err(e),
-        _ => Ok(total),
     }
 }
 

@@ -1557,6 +1557,44 @@ impl MemoryManager {
         Ok(())
     }
 
+    /// Resolve application memory [addr, addr+len) (for writing into it if `write`) to
+    /// memory-file ranges, merging neighbours, and run `f` over them with the address space
+    /// locked, so no frame is freed meanwhile. A fault part way ends the ranges there (the
+    /// transfer is short, as in Linux); a fault at `addr` itself is the error.
+    pub(crate) fn with_frames(
+        &self,
+        addr: u64,
+        len: usize,
+        write: bool,
+        f: impl FnOnce(&[(u64, usize)]) -> Result<usize, Errno>,
+    ) -> Result<usize, Errno> {
+        if len == 0 {
+            return f(&[]);
+        }
+        let end = addr.checked_add(len as u64).ok_or(Errno::EFAULT)?;
+        if addr < self.min_addr.min(PAGE_SIZE) || end > self.max_addr {
+            return Err(Errno::EFAULT);
+        }
+        let mut m = self.lock();
+        let mut ranges: Vec<(u64, usize)> = Vec::with_capacity(4);
+        let mut a = addr;
+        while a < end {
+            let page = page_down(a);
+            let n = ((page + PAGE_SIZE).min(end) - a) as usize;
+            let frame = match self.frame_for(&mut m, page, write) {
+                Ok(fr) => fr + (a - page),
+                Err(e) if ranges.is_empty() => return Err(e),
+                Err(_) => break,
+            };
+            match ranges.last_mut() {
+                Some((f0, n0)) if *f0 + *n0 as u64 == frame => *n0 += n,
+                _ => ranges.push((frame, n)),
+            }
+            a += n as u64;
+        }
+        f(&ranges)
+    }
+
     /// What a shared futex at `addr` is keyed by: the memory-file offset backing it in a
     /// shared mapping (faulting the page in), the same for every process mapping that memory;
     /// None in a private mapping, whose frame changes when copy-on-write breaks, so the key must
