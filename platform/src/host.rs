@@ -148,3 +148,32 @@ pub fn packet_socket(ifindex: u32) -> std::io::Result<std::os::fd::OwnedFd> {
     }
     Ok(owned)
 }
+
+/// The XSAVE components a signal frame saves in user mode: those the host enables in XCR0
+/// whose standard-format place lies within the first `len` bytes (the size of the area the
+/// kernel reports for a thread), without AMX's, which the kernel enables on first use only.
+pub fn xsave_features(len: usize) -> u64 {
+    const AMX: u64 = (1 << 17) | (1 << 18);
+    let (_, _, ecx, _) = cpuid(1, 0);
+    if ecx & (1 << 27) == 0 {
+        return 3; // no OSXSAVE: x87 and SSE only
+    }
+    let (lo, hi): (u32, u32);
+    // SAFETY: XGETBV(0) reads XCR0; CPUID.1:ECX.OSXSAVE (checked above) says it is allowed in
+    // user mode. It touches only eax and edx.
+    unsafe {
+        std::arch::asm!("xgetbv", in("ecx") 0, out("eax") lo, out("edx") hi, options(nomem, nostack));
+    }
+    let xcr0 = (u64::from(hi) << 32 | u64::from(lo)) & !AMX;
+    (2..63).fold(3, |m, i| {
+        if xcr0 & (1 << i) == 0 {
+            return m;
+        }
+        let (size, off, _, _) = cpuid(0xd, i);
+        if (off as usize).saturating_add(size as usize) <= len && off != 0 {
+            m | 1 << i
+        } else {
+            m
+        }
+    })
+}

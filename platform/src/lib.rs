@@ -222,6 +222,43 @@ pub trait Context: Send {
     fn reset_fp_state(&mut self, address_space: &dyn AddressSpace) -> Result<()>;
     /// A handle other threads use to interrupt this context.
     fn interrupter(&self) -> Arc<dyn Interrupter>;
+    /// The platform's signal trampolines, if it has them (see `SignalTrampolines`).
+    fn signal_trampolines(
+        &mut self,
+        address_space: &dyn AddressSpace,
+    ) -> Option<SignalTrampolines> {
+        let _ = address_space;
+        None
+    }
+    /// Whether the thread's registers other than rip, rsp and rax — those the delivery
+    /// trampoline saves — still hold what `regs` says: the sentry changed none of them since
+    /// the thread stopped.
+    fn regs_untouched(&mut self, address_space: &dyn AddressSpace, regs: &Regs) -> bool {
+        let _ = (address_space, regs);
+        false
+    }
+}
+
+/// Code of a platform's, in every address space, that moves a thread's registers between
+/// the CPU and a signal frame (`abi::sigframe`) in user mode, as the kernel does on signal
+/// delivery and rt_sigreturn: the platform then reads and writes only rip and rax (rather
+/// than all registers and the FPU state, ~5 µs with ptrace).
+///
+/// `enter`: the sentry fills in the frame except the registers — rax, rsp and rip of the
+/// interrupted code, cs/ss, the masks, the fpstate pointer (64-byte aligned, its software
+/// bytes naming `xfeatures`, its XSAVE header zeroed, the trailing magic), the handler's
+/// address at frame - 16 — and resumes the thread at `enter` with rax = the frame. The
+/// trampoline saves the other registers, the flags and the FPU state and calls the handler.
+///
+/// `ret`: at rt_sigreturn, after checking the frame, the sentry resumes the thread at `ret`
+/// with rsp unchanged (the frame's ucontext); the trampoline restores the FPU state and every
+/// register from the frame. Faults in either are the application's (a bad frame).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignalTrampolines {
+    pub enter: u64,
+    pub ret: u64,
+    /// The XSAVE components the frame holds (`host::xsave_features`).
+    pub xfeatures: u64,
 }
 
 /// A platform: creates address spaces and contexts.

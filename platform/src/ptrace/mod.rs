@@ -10,12 +10,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex, OnceLock};
 
 use crate::regs::XSAVE_SIZE;
-use crate::Interrupter;
 use crate::PAGE_SIZE;
 use crate::{
     Access, AddressSpace, Context, Event, FpState, MemoryFile, Platform, PlatformError, Prot, Regs,
     Result, SigInfo,
 };
+use crate::{Interrupter, SignalTrampolines};
 
 pub use stub::stub_page;
 
@@ -127,6 +127,7 @@ impl Platform for PtracePlatform {
     fn new_context(&self) -> Box<dyn Context> {
         Box::new(PtraceContext {
             xsave_len: None,
+            xfeatures: None,
             current: Arc::new(CurrentThread::default()),
         })
     }
@@ -273,8 +274,9 @@ const SYSCALL_FIELDS: [usize; 13] = [7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 19
 /// An injected syscall writes the first this many fields (r15 to rip) and leaves the rest
 /// (flags, rsp, segments, bases) as they were.
 const INJECT_FIELDS: usize = 17;
-/// `Regs::words` index of rax.
+/// `Regs::words` indices of rax and the flags.
 const RAX: usize = 10;
+const EFLAGS: usize = 18;
 
 /// At most this many changed fields are written with PTRACE_POKEUSER (~0.5 µs each here)
 /// rather than one PTRACE_SETREGS (~1.6 µs, after a PTRACE_GETREGS if the rest is unknown).
@@ -437,6 +439,15 @@ impl StubThread {
             fresh: false,
         };
         Ok(())
+    }
+
+    /// Whether the sentry left every register the delivery trampoline saves (all general
+    /// registers but rax and rsp, and the flags) as it was handed them.
+    fn regs_untouched(&self, regs: &Regs) -> bool {
+        const SAVED: u32 = (0x7fff & !(1 << RAX)) | (1 << EFLAGS);
+        let s = self.sync();
+        let (new, old) = (regs.words(), s.handed.words());
+        !s.fresh && (0..new.len()).all(|i| SAVED & 1 << i == 0 || new[i] == old[i])
     }
 
     /// After a syscall stop: the syscall's registers into `regs`, the rest `Regs::UNKNOWN`.
@@ -1155,6 +1166,8 @@ impl AddressSpace for PtraceAddressSpace {
 #[derive(Debug)]
 pub struct PtraceContext {
     xsave_len: Option<usize>,
+    /// The XSAVE components signal frames hold.
+    xfeatures: Option<u64>,
     current: Arc<CurrentThread>,
 }
 
@@ -1230,24 +1243,34 @@ impl Context for PtraceContext {
         if self.current.thread.load(Ordering::Relaxed) != cur {
             self.current.thread.store(cur, Ordering::Release);
         }
-        t.load_regs(regs)?;
-        self.current.in_app.store(true, Ordering::SeqCst);
-        if self.current.kicked.swap(false, Ordering::SeqCst) {
+        let status = loop {
+            t.load_regs(regs)?;
+            self.current.in_app.store(true, Ordering::SeqCst);
+            if self.current.kicked.swap(false, Ordering::SeqCst) {
+                self.current.in_app.store(false, Ordering::SeqCst);
+                return Ok(Event::Interrupt);
+            }
+            let resumed = ptrace(libc::PTRACE_SYSEMU, t.tid, 0, 0, "SYSEMU");
+            let status = resumed.and_then(|()| wait_stopped(t.tid));
             self.current.in_app.store(false, Ordering::SeqCst);
-            return Ok(Event::Interrupt);
-        }
-        let resumed = ptrace(libc::PTRACE_SYSEMU, t.tid, 0, 0, "SYSEMU");
-        let status = resumed.and_then(|()| wait_stopped(t.tid));
-        self.current.in_app.store(false, Ordering::SeqCst);
-        let status = status?;
-        if !libc::WIFSTOPPED(status) {
-            return Err(PlatformError::StubDied { pid: t.tid, status });
-        }
-        if libc::WSTOPSIG(status) == SYSCALL_STOP {
-            t.read_syscall_regs(regs)?;
-            return Ok(Event::Syscall);
-        }
-        t.read_regs(regs)?;
+            let status = status?;
+            if !libc::WIFSTOPPED(status) {
+                return Err(PlatformError::StubDied { pid: t.tid, status });
+            }
+            if libc::WSTOPSIG(status) == SYSCALL_STOP {
+                t.read_syscall_regs(regs)?;
+                return Ok(Event::Syscall);
+            }
+            t.read_regs(regs)?;
+            // The application had set TF and the delivery trampoline has not cleared it yet:
+            // its own instructions are not the application's to trap on.
+            let stub = stub::stub_page()?;
+            let single_step = libc::WSTOPSIG(status) == libc::SIGTRAP
+                && (stub.sig_enter..=stub.sig_enter_quiet).contains(&regs.0.rip);
+            if !single_step {
+                break status;
+            }
+        };
         match libc::WSTOPSIG(status) {
             libc::SIGSEGV => {
                 let info = siginfo(t.tid)?;
@@ -1333,6 +1356,27 @@ impl Context for PtraceContext {
 
     fn interrupter(&self) -> Arc<dyn Interrupter> {
         self.current.clone()
+    }
+
+    fn signal_trampolines(
+        &mut self,
+        address_space: &dyn AddressSpace,
+    ) -> Option<SignalTrampolines> {
+        let len = self.fp_state_size(address_space).ok()?;
+        let stub = stub::stub_page().ok()?;
+        Some(SignalTrampolines {
+            enter: stub.sig_enter,
+            ret: stub.sig_return,
+            xfeatures: *self
+                .xfeatures
+                .get_or_insert_with(|| crate::host::xsave_features(len)),
+        })
+    }
+
+    fn regs_untouched(&mut self, address_space: &dyn AddressSpace, regs: &Regs) -> bool {
+        ptrace_as(address_space)
+            .and_then(|a| a.thread())
+            .is_ok_and(|t| t.regs_untouched(regs))
     }
 }
 

@@ -17,6 +17,9 @@ std::arch::global_asm!(
     ".globl palisade_stub_syscall",
     ".globl palisade_stub_clone",
     ".globl palisade_stub_batch",
+    ".globl palisade_stub_sig_enter",
+    ".globl palisade_stub_sig_enter_quiet",
+    ".globl palisade_stub_sig_return",
     ".globl palisade_stub_code_end",
     ".p2align 12",
     "palisade_stub_code_start:",
@@ -81,10 +84,109 @@ std::arch::global_asm!(
     "4:",
     "int3",
     "jmp palisade_stub_syscall",
+    // Signal delivery (see `SignalTrampolines`): rax = the frame the sentry filled in, rip
+    // here; every other register is the interrupted code's. Save them into the frame's
+    // mcontext (rax, rsp and rip are there already), the flags too, then the FPU state with
+    // XSAVE where the frame's fpstate pointer says, and enter the handler with a fresh FPU
+    // state (PKRU kept), DF and TF clear, rdi = signo, rsi = &siginfo, rdx = &ucontext,
+    // rax = 0, as Linux does. The handler's address is in the word at frame - 16.
+    "palisade_stub_sig_enter:",
+    "mov rsp, rax",
+    "mov [rsp + {G} + 0], r8",
+    "mov [rsp + {G} + 8], r9",
+    "mov [rsp + {G} + 16], r10",
+    "mov [rsp + {G} + 24], r11",
+    "mov [rsp + {G} + 32], r12",
+    "mov [rsp + {G} + 40], r13",
+    "mov [rsp + {G} + 48], r14",
+    "mov [rsp + {G} + 56], r15",
+    "mov [rsp + {G} + 64], rdi",
+    "mov [rsp + {G} + 72], rsi",
+    "mov [rsp + {G} + 80], rbp",
+    "mov [rsp + {G} + 88], rbx",
+    "mov [rsp + {G} + 96], rdx",
+    "mov [rsp + {G} + 112], rcx",
+    "pushfq",
+    "pop rcx",
+    "mov [rsp + {G} + 136], rcx",
+    "and rcx, -0x501",
+    "push rcx",
+    "popfq",
+    // Up to here a single-step trap (the application had set TF) may stop the thread.
+    "palisade_stub_sig_enter_quiet:",
+    "mov rcx, [rsp + {G} + 184]",
+    "mov eax, [rcx + {XF}]",
+    "mov edx, [rcx + {XF} + 4]",
+    "xsave64 [rcx]",
+    "and eax, -0x201",
+    "lea rdi, [rip + palisade_stub_fp_init]",
+    "xrstor64 [rdi]",
+    "mov edi, [rsp + {INFO}]",
+    "lea rsi, [rsp + {INFO}]",
+    "lea rdx, [rsp + {UC}]",
+    "mov rcx, [rsp + {G} + 112]",
+    "xor eax, eax",
+    "jmp qword ptr [rsp - 16]",
+    // rt_sigreturn, once the sentry has taken the mask from the frame: rsp = &ucontext (the
+    // handler's ret popped the return address), rip here. Restore the FPU state from the
+    // frame's fpstate (XRSTOR with the features its software bytes name), then every register
+    // from the mcontext, the flags filtered as Linux does, through an IRETQ built in the
+    // siginfo bytes, which no longer matter.
+    "palisade_stub_sig_return:",
+    "mov rcx, [rsp + {GU} + 184]",
+    "mov eax, [rcx + {XF}]",
+    "mov edx, [rcx + {XF} + 4]",
+    "xrstor64 [rcx]",
+    "mov rax, [rsp + {GU} + 128]",
+    "mov [rsp + {IR}], rax",
+    "mov qword ptr [rsp + {IR} + 8], 0",
+    "mov word ptr [rsp + {IR} + 8], cs",
+    "mov rax, [rsp + {GU} + 136]",
+    "and rax, {FIX}",
+    "or rax, {FIXED}",
+    "mov [rsp + {IR} + 16], rax",
+    "mov rax, [rsp + {GU} + 120]",
+    "mov [rsp + {IR} + 24], rax",
+    "mov qword ptr [rsp + {IR} + 32], 0",
+    "mov word ptr [rsp + {IR} + 32], ss",
+    "mov r8, [rsp + {GU} + 0]",
+    "mov r9, [rsp + {GU} + 8]",
+    "mov r10, [rsp + {GU} + 16]",
+    "mov r11, [rsp + {GU} + 24]",
+    "mov r12, [rsp + {GU} + 32]",
+    "mov r13, [rsp + {GU} + 40]",
+    "mov r14, [rsp + {GU} + 48]",
+    "mov r15, [rsp + {GU} + 56]",
+    "mov rdi, [rsp + {GU} + 64]",
+    "mov rsi, [rsp + {GU} + 72]",
+    "mov rbp, [rsp + {GU} + 80]",
+    "mov rbx, [rsp + {GU} + 88]",
+    "mov rdx, [rsp + {GU} + 96]",
+    "mov rax, [rsp + {GU} + 104]",
+    "mov rcx, [rsp + {GU} + 112]",
+    "lea rsp, [rsp + {IR}]",
+    "iretq",
+    // The FPU state a handler starts with: x87 and SSE in their initial state with the
+    // default control words (XSTATE_BV = 0), as the kernel's init_fpstate.
+    ".p2align 6",
+    "palisade_stub_fp_init:",
+    ".short 0x37f",
+    ".zero 22",
+    ".long 0x1f80",
+    ".zero 548",
     "palisade_stub_code_end:",
     ".popsection",
-    options(raw)
+    G = const sf::UC_MCONTEXT,
+    GU = const sf::UC_MCONTEXT - sf::UC,
+    IR = const sf::INFO - sf::UC,
+    UC = const sf::UC,
+    INFO = const sf::INFO,
+    XF = const sf::FPX_SW_XFEATURES,
+    FIX = const sf::FIX_EFLAGS,
+    FIXED = const sf::EFLAGS_FIXED,
 );
+
+use crate::abi::sigframe as sf;
 
 extern "C" {
     /// glibc (2.35+) registers an rseq area in each thread's TLS; these locate it.
@@ -94,6 +196,9 @@ extern "C" {
     static palisade_stub_syscall: u8;
     static palisade_stub_clone: u8;
     static palisade_stub_batch: u8;
+    static palisade_stub_sig_enter: u8;
+    static palisade_stub_sig_enter_quiet: u8;
+    static palisade_stub_sig_return: u8;
     static palisade_stub_code_end: u8;
 }
 
@@ -118,6 +223,11 @@ pub struct StubPage {
     pub batch_addr: u64,
     /// The mailbox page each stub maps from the memory file, right above the stub page.
     pub mailbox: u64,
+    /// The signal trampolines: delivery's entry, the end of its part that runs with the
+    /// application's flags (a single-step trap may stop it there), and sigreturn's entry.
+    pub sig_enter: u64,
+    pub sig_enter_quiet: u64,
+    pub sig_return: u64,
 }
 
 static STUB: OnceLock<std::result::Result<StubPage, String>> = OnceLock::new();
@@ -136,6 +246,11 @@ fn map_stub_page() -> Result<StubPage> {
         &raw const palisade_stub_clone as usize,
         &raw const palisade_stub_batch as usize,
         &raw const palisade_stub_code_end as usize,
+    );
+    let (sig_enter, sig_quiet, sig_return) = (
+        &raw const palisade_stub_sig_enter as usize,
+        &raw const palisade_stub_sig_enter_quiet as usize,
+        &raw const palisade_stub_sig_return as usize,
     );
     let code_len = code_end - code_start;
     let len = PAGE_SIZE;
@@ -172,6 +287,9 @@ fn map_stub_page() -> Result<StubPage> {
                 clone_addr: addr + (code_clone - code_start) as u64,
                 batch_addr: addr + (code_batch - code_start) as u64,
                 mailbox: addr + len,
+                sig_enter: addr + (sig_enter - code_start) as u64,
+                sig_enter_quiet: addr + (sig_quiet - code_start) as u64,
+                sig_return: addr + (sig_return - code_start) as u64,
             });
         }
         if p != libc::MAP_FAILED {

@@ -2,7 +2,7 @@
 
 use std::collections::VecDeque;
 
-use platform::{FpState, Regs};
+use platform::{FpState, Regs, SignalTrampolines};
 
 use crate::errno::Errno;
 use crate::mm::MemoryManager;
@@ -240,16 +240,16 @@ pub fn ignored(sig: i32, act: &SigAction) -> bool {
 const UC_FP_XSTATE: u64 = 1;
 const UC_SIGCONTEXT_SS: u64 = 2;
 const UC_STRICT_RESTORE_SS: u64 = 4;
-const FP_XSTATE_MAGIC1: u32 = 0x4650_5853;
-const FP_XSTATE_MAGIC2: u32 = 0x4650_5845;
-/// Offsets in `struct rt_sigframe` (after the return address): ucontext then siginfo.
-const UC: u64 = 8;
-const UC_STACK: u64 = UC + 16;
-const UC_MCONTEXT: u64 = UC + 40;
-const UC_SIGMASK: u64 = UC_MCONTEXT + 256;
-/// The kernel's struct ucontext is 304 bytes; siginfo follows it.
-const INFO: u64 = UC_SIGMASK + 8;
-const FRAME_SIZE: u64 = INFO + 128;
+use platform::abi::sigframe::{
+    FIX_EFLAGS, FPREGS, FPX_SW, FP_XSTATE_MAGIC1, FP_XSTATE_MAGIC2, INFO, REG_CSGSFS, REG_OLDMASK,
+    REG_RAX, REG_RIP, REG_RSP, SIZE as FRAME_SIZE, UC, UC_MCONTEXT, UC_SIGMASK, UC_STACK,
+    XSAVE_HEADER,
+};
+
+/// Byte offset of mcontext register `reg` in the frame.
+const fn greg(reg: u64) -> u64 {
+    UC_MCONTEXT + reg * 8
+}
 
 /// What a handler invocation needs.
 pub struct Delivery<'a> {
@@ -260,82 +260,174 @@ pub struct Delivery<'a> {
     /// Alternate stack (sp, size, flags) as sigaltstack reports it.
     pub altstack: (u64, u64, i32),
     pub use_altstack: bool,
-    pub fp: &'a FpState,
+    /// The interrupted code's stack pointer (the frame goes below it, past the red zone).
+    pub sp: u64,
+    pub fp: FrameFp<'a>,
 }
 
-/// Build the frame on the application stack and point the registers at the handler.
+/// Where a signal frame's registers and FPU state come from.
+pub enum FrameFp<'a> {
+    /// The sentry writes them: every register from `regs`, the FPU state read from the
+    /// platform.
+    State(&'a FpState),
+    /// The platform's delivery trampoline saves them (an XSAVE area of `len` bytes); the
+    /// sentry writes rax, rsp and rip.
+    Trampoline {
+        len: usize,
+        tramp: SignalTrampolines,
+    },
+}
+
+fn put(b: &mut [u8], off: u64, v: u64) {
+    b[off as usize..off as usize + 8].copy_from_slice(&v.to_le_bytes())
+}
+
+/// The XSAVE area's software bytes (`struct _fpx_sw_bytes`): magic1, extended size (with
+/// the trailing magic), the components held, the area's size.
+fn fpx_sw_bytes(xsize: usize, xfeatures: u64) -> [u8; 48] {
+    let mut b = [0u8; 48];
+    b[0..4].copy_from_slice(&FP_XSTATE_MAGIC1.to_le_bytes());
+    b[4..8].copy_from_slice(&(xsize as u32 + 4).to_le_bytes());
+    b[8..16].copy_from_slice(&xfeatures.to_le_bytes());
+    b[16..20].copy_from_slice(&(xsize as u32).to_le_bytes());
+    b
+}
+
+/// Build the frame on the application stack and point the registers at the handler (or at
+/// the platform's delivery trampoline, which enters it).
 pub fn setup_frame(mm: &MemoryManager, regs: &mut Regs, d: &Delivery<'_>) -> Result<(), Errno> {
-    let r = &regs.0;
     // Application-controlled values: wrap, and let the copy-out fail with EFAULT.
-    let mut sp = if d.use_altstack {
+    let sp = if d.use_altstack {
         d.altstack.0.wrapping_add(d.altstack.1)
     } else {
-        r.rsp.wrapping_sub(128)
+        d.sp.wrapping_sub(128)
     };
     // FPU state: 64-byte aligned, with the software bytes and the trailing magic.
-    let mut fp = d.fp.bytes.clone();
-    let xsize = fp.len() as u32;
-    if fp.len() >= 512 {
-        fp[464..468].copy_from_slice(&FP_XSTATE_MAGIC1.to_le_bytes());
-        fp[468..472].copy_from_slice(&(xsize + 4).to_le_bytes());
-        let xfeatures = if fp.len() >= 520 {
-            u64::from_le_bytes(fp[512..520].try_into().unwrap_or([0; 8]))
-        } else {
-            3
-        };
-        fp[472..480].copy_from_slice(&xfeatures.to_le_bytes());
-        fp[480..484].copy_from_slice(&xsize.to_le_bytes());
-    }
-    fp.extend_from_slice(&FP_XSTATE_MAGIC2.to_le_bytes());
-    sp = sp.wrapping_sub(fp.len() as u64) & !63;
-    let fp_addr = sp;
-    mm.write_bytes(fp_addr, &fp)?;
-    // The frame: 16-byte aligned minus 8, as if the handler had been called.
-    let frame = (sp.wrapping_sub(FRAME_SIZE) & !15).wrapping_sub(8);
-    let mut b = vec![0u8; FRAME_SIZE as usize];
-    let put = |b: &mut Vec<u8>, off: u64, v: u64| {
-        b[off as usize..off as usize + 8].copy_from_slice(&v.to_le_bytes())
+    let fp_len = match &d.fp {
+        FrameFp::State(fp) => fp.bytes.len(),
+        FrameFp::Trampoline { len, .. } => *len,
     };
-    put(&mut b, 0, d.act.restorer);
+    let fp_addr = sp.wrapping_sub(fp_len as u64 + 4) & !63;
+    match &d.fp {
+        FrameFp::State(fp) => {
+            let mut fp = fp.bytes.clone();
+            if fp.len() >= 512 {
+                let xfeatures = fp
+                    .get(XSAVE_HEADER..XSAVE_HEADER + 8)
+                    .and_then(|h| h.try_into().ok())
+                    .map_or(3, u64::from_le_bytes);
+                fp[FPX_SW..FPX_SW + 48].copy_from_slice(&fpx_sw_bytes(fp_len, xfeatures));
+            }
+            fp.extend_from_slice(&FP_XSTATE_MAGIC2.to_le_bytes());
+            mm.write_bytes(fp_addr, &fp)?;
+        }
+        FrameFp::Trampoline { len, tramp } => {
+            // The software bytes and a zeroed XSAVE header (XSAVE writes only XSTATE_BV of
+            // it); the trampoline's XSAVE fills in the rest.
+            let mut sw = [0u8; XSAVE_HEADER + 64 - FPX_SW];
+            sw[..48].copy_from_slice(&fpx_sw_bytes(*len, tramp.xfeatures));
+            mm.write_bytes(fp_addr.wrapping_add(FPX_SW as u64), &sw)?;
+            mm.write_bytes(
+                fp_addr.wrapping_add(*len as u64),
+                &FP_XSTATE_MAGIC2.to_le_bytes(),
+            )?;
+        }
+    }
+    // The frame: 16-byte aligned minus 8, as if the handler had been called. The trampoline
+    // finds the handler's address in the word at frame - 16.
+    let frame = (fp_addr.wrapping_sub(FRAME_SIZE) & !15).wrapping_sub(8);
+    const BELOW: u64 = 16;
+    let mut buf = vec![0u8; (BELOW + FRAME_SIZE) as usize];
+    put(&mut buf, 0, d.act.handler);
+    let b = &mut buf[BELOW as usize..];
+    put(b, 0, d.act.restorer);
     put(
-        &mut b,
+        b,
         UC,
         UC_FP_XSTATE | UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS,
     );
-    put(&mut b, UC_STACK, d.altstack.0);
+    put(b, UC_STACK, d.altstack.0);
     b[(UC_STACK + 8) as usize..(UC_STACK + 12) as usize]
         .copy_from_slice(&d.altstack.2.to_le_bytes());
-    put(&mut b, UC_STACK + 16, d.altstack.1);
-    let mc = [
-        r.r8, r.r9, r.r10, r.r11, r.r12, r.r13, r.r14, r.r15, r.rdi, r.rsi, r.rbp, r.rbx, r.rdx,
-        r.rax, r.rcx, r.rsp, r.rip, r.eflags,
-    ];
-    for (i, v) in mc.iter().enumerate() {
-        put(&mut b, UC_MCONTEXT + i as u64 * 8, *v);
+    put(b, UC_STACK + 16, d.altstack.1);
+    let r = &regs.0;
+    match d.fp {
+        FrameFp::State(_) => {
+            let mc = [
+                r.r8, r.r9, r.r10, r.r11, r.r12, r.r13, r.r14, r.r15, r.rdi, r.rsi, r.rbp, r.rbx,
+                r.rdx, r.rax, r.rcx, r.rsp, r.rip, r.eflags,
+            ];
+            for (i, v) in mc.iter().enumerate() {
+                put(b, greg(i as u64), *v);
+            }
+        }
+        FrameFp::Trampoline { .. } => {
+            put(b, greg(REG_RAX), r.rax);
+            put(b, greg(REG_RSP), r.rsp);
+            put(b, greg(REG_RIP), r.rip);
+        }
     }
-    // cs, gs, fs, ss (u16 each).
-    let segs = (r.cs & 0xffff)
-        | ((r.gs & 0xffff) << 16)
-        | ((r.fs & 0xffff) << 32)
-        | ((r.ss & 0xffff) << 48);
-    put(&mut b, UC_MCONTEXT + 18 * 8, segs);
-    // err, trapno, oldmask, cr2: zero except oldmask.
-    put(&mut b, UC_MCONTEXT + 21 * 8, d.old_mask);
-    put(&mut b, UC_MCONTEXT + 23 * 8, fp_addr);
-    put(&mut b, UC_SIGMASK, d.old_mask);
+    // cs, gs, fs, ss (u16 each); Linux stores 0 for gs and fs.
+    put(
+        b,
+        greg(REG_CSGSFS),
+        (r.cs & 0xffff) | ((r.ss & 0xffff) << 48),
+    );
+    // err, trapno, cr2: zero; oldmask.
+    put(b, greg(REG_OLDMASK), d.old_mask);
+    put(b, greg(FPREGS), fp_addr);
+    put(b, UC_SIGMASK, d.old_mask);
     b[INFO as usize..(INFO + 128) as usize].copy_from_slice(&d.info.0);
-    mm.write_bytes(frame, &b)?;
-
     let r = &mut regs.0;
-    r.rsp = frame;
-    r.rip = d.act.handler;
-    r.rdi = d.info.signo() as u64;
-    r.rsi = frame.wrapping_add(INFO);
-    r.rdx = frame.wrapping_add(UC);
-    r.rax = 0;
-    // The handler runs with DF clear and TF clear, as the kernel leaves them.
-    r.eflags &= !(0x400 | 0x100);
+    match d.fp {
+        FrameFp::State(_) => {
+            mm.write_bytes(frame, b)?;
+            r.rsp = frame;
+            r.rip = d.act.handler;
+            r.rdi = d.info.signo() as u64;
+            r.rsi = frame.wrapping_add(INFO);
+            r.rdx = frame.wrapping_add(UC);
+            r.rax = 0;
+            // The handler runs with DF clear and TF clear, as the kernel leaves them.
+            r.eflags &= !(0x400 | 0x100);
+        }
+        FrameFp::Trampoline { tramp, .. } => {
+            mm.write_bytes(frame.wrapping_sub(BELOW), &buf)?;
+            r.rax = frame;
+            r.rip = tramp.enter;
+        }
+    }
     Ok(())
+}
+
+/// rt_sigreturn through the platform's return trampoline: the mask to restore, if the frame
+/// at `rsp - 8` is one the trampoline can load (an XSAVE area with the software bytes and no
+/// component the platform does not save, a canonical rip); None sends the caller the slow
+/// way, which reports a bad frame as Linux does.
+pub fn trampoline_return(
+    mm: &MemoryManager,
+    rsp: u64,
+    tramp: &SignalTrampolines,
+) -> Option<SigSet> {
+    let frame = rsp.wrapping_sub(8);
+    let b = mm.read_vec(frame, FRAME_SIZE as usize).ok()?;
+    let get = |off: u64| {
+        b.get(off as usize..off as usize + 8)
+            .and_then(|w| w.try_into().ok())
+            .map(u64::from_le_bytes)
+    };
+    let fp_addr = get(greg(FPREGS))?;
+    let rip = get(greg(REG_RIP))?;
+    if fp_addr == 0 || !fp_addr.is_multiple_of(64) || !matches!(rip >> 47, 0 | 0x1ffff) {
+        return None;
+    }
+    let sw: [u8; 16] = mm.copy_in(fp_addr.wrapping_add(FPX_SW as u64)).ok()?;
+    let magic = u32::from_le_bytes(sw[0..4].try_into().ok()?);
+    let xfeatures = u64::from_le_bytes(sw[8..16].try_into().ok()?);
+    if magic != FP_XSTATE_MAGIC1 || xfeatures & !tramp.xfeatures != 0 || xfeatures & 3 != 3 {
+        return None;
+    }
+    get(UC_SIGMASK)
 }
 
 /// What rt_sigreturn restores.
@@ -386,14 +478,13 @@ pub fn restore_frame(
     ];
     let mut loaded_unknown = false;
     for (i, f) in fields.into_iter().enumerate() {
-        *f = get(UC_MCONTEXT + i as u64 * 8);
+        *f = get(greg(i as u64));
         loaded_unknown |= *f == Regs::UNKNOWN;
     }
     // Only the flags user code may change (CF PF AF ZF SF TF DF OF RF AC ID and friends).
-    const FIX_EFLAGS: u64 = 0x0005_4dd5;
-    r.eflags = (r.eflags & FIX_EFLAGS) | 0x202;
+    r.eflags = (r.eflags & FIX_EFLAGS) | platform::abi::sigframe::EFLAGS_FIXED;
     r.orig_rax = u64::MAX;
-    let fp_addr = get(UC_MCONTEXT + 23 * 8);
+    let fp_addr = get(greg(FPREGS));
     let fp = if fp_addr != 0 {
         if !fp_addr.is_multiple_of(64) {
             return Err(Errno::EFAULT);

@@ -7,7 +7,9 @@ use std::time::Instant;
 use platform::{Context, Event, FpState, Interrupter, Regs};
 
 use super::process::ThreadGroup;
-use super::signal::{self, bit, DefaultAction, Delivery, Pending, SigInfo, SigSet, UNBLOCKABLE};
+use super::signal::{
+    self, bit, DefaultAction, Delivery, FrameFp, Pending, SigInfo, SigSet, UNBLOCKABLE,
+};
 use super::wait::{WaitQueue, Waiter};
 use super::Kernel;
 use crate::errno::Errno;
@@ -633,17 +635,40 @@ impl Task {
 
     fn setup_handler(&mut self, info: &SigInfo, act: &signal::SigAction) -> Result<(), Errno> {
         let sig = info.signo();
-        self.complete_regs()?;
-        let fp = self
-            .ctx
-            .fp_state(self.mm.address_space().as_ref())
-            .map_err(|_| Errno::EFAULT)?;
+        let space = self.mm.address_space().clone();
+        let tramp = self.ctx.signal_trampolines(space.as_ref());
+        // A thread about to enter a handler through the platform's trampoline has that
+        // handler's frame in rax: it is the stack the next frame goes below.
+        let sp = match tramp {
+            Some(t) if self.regs.0.rip == t.enter => self.regs.0.rax,
+            _ => self.regs.0.rsp,
+        };
+        // The trampoline saves the registers and FPU state itself if the registers it saves
+        // are still the thread's; otherwise the sentry writes them all.
+        let state;
+        let fp = match tramp {
+            Some(t) if self.ctx.regs_untouched(space.as_ref(), &self.regs) => FrameFp::Trampoline {
+                len: self
+                    .ctx
+                    .fp_state_size(space.as_ref())
+                    .map_err(|_| Errno::EFAULT)?,
+                tramp: t,
+            },
+            _ => {
+                self.complete_regs()?;
+                state = self
+                    .ctx
+                    .fp_state(space.as_ref())
+                    .map_err(|_| Errno::EFAULT)?;
+                FrameFp::State(&state)
+            }
+        };
         let old_mask = self.saved_mask.take().unwrap_or(self.mask());
         let (ss_sp, ss_size, ss_flags) = self.altstack;
         let on_alt = ss_flags & libc::SS_DISABLE == 0
             && ss_size != 0
-            && self.regs.0.rsp > ss_sp
-            && self.regs.0.rsp <= ss_sp.saturating_add(ss_size);
+            && sp > ss_sp
+            && sp <= ss_sp.saturating_add(ss_size);
         let use_alt = act.flags & libc::SA_ONSTACK as u64 != 0
             && ss_flags & libc::SS_DISABLE == 0
             && ss_size != 0
@@ -658,9 +683,17 @@ impl Task {
                 if on_alt { libc::SS_ONSTACK } else { ss_flags },
             ),
             use_altstack: use_alt,
-            fp: &fp,
+            sp,
+            fp,
         };
         signal::setup_frame(&self.mm, &mut self.regs, &d)?;
+        if matches!(d.fp, FrameFp::State(_)) {
+            // The handler starts with a fresh FPU state, as in Linux (the trampoline does this
+            // itself).
+            self.ctx
+                .reset_fp_state(space.as_ref())
+                .map_err(|_| Errno::EFAULT)?;
+        }
         if use_alt && ss_flags & platform::abi::SS_AUTODISARM != 0 {
             self.altstack = super::task::ALTSTACK_NONE;
         }

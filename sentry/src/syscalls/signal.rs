@@ -266,6 +266,16 @@ pub fn pidfd_send_signal(t: &mut Task, a: [u64; 6]) -> SysResult {
 }
 
 pub fn rt_sigreturn(t: &mut Task, _a: [u64; 6]) -> SysResult {
+    let space = t.mm.address_space().clone();
+    if let Some(tramp) = t.ctx.signal_trampolines(space.as_ref()) {
+        // The platform's trampoline loads the registers and FPU state from the frame.
+        if let Some(mask) = signal::trampoline_return(&t.mm, t.regs.0.rsp, &tramp) {
+            t.set_mask(mask);
+            t.regs.0.rip = tramp.ret;
+            t.regs_replaced = true;
+            return Ok(0);
+        }
+    }
     let fp_len = t
         .ctx
         .fp_state_size(t.mm.address_space().as_ref())
