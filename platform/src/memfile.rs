@@ -50,7 +50,7 @@ struct Allocator {
     used: u64,
     /// Reference counts of pages shared by more than one owner (copy-on-write after fork);
     /// a page not listed has one owner.
-    shared: std::collections::HashMap<u64, u32>,
+    shared: rustc_hash::FxHashMap<u64, u32>,
 }
 
 /// Error of a memory file access outside the file.

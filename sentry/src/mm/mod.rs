@@ -1494,6 +1494,11 @@ impl MemoryManager {
     /// the stub) and breaks copy-on-write for writes.
     fn frame_for(&self, m: &mut Inner, page: u64, write: bool) -> Result<u64, Errno> {
         let v = self.vma_for_fault(m, page).ok_or(Errno::EFAULT)?;
+        self.frame_in(m, &v, page, write)
+    }
+
+    /// `frame_for` with the VMA holding `page` already found.
+    fn frame_in(&self, m: &mut Inner, v: &Vma, page: u64, write: bool) -> Result<u64, Errno> {
         let need = if write { Access::WRITE } else { Access::READ };
         if !v.prot.allows(need) {
             return Err(Errno::EFAULT);
@@ -1525,7 +1530,7 @@ impl MemoryManager {
             }
         };
         if write && !v.shared && !self.exclusive(&p) {
-            return self.cow_break(m, page, p, &v);
+            return self.cow_break(m, page, p, v);
         }
         Ok(p.frame)
     }
@@ -1577,11 +1582,23 @@ impl MemoryManager {
         }
         let mut m = self.lock();
         let mut ranges: Vec<(u64, usize)> = Vec::with_capacity(4);
+        let mut vma: Option<Vma> = None;
         let mut a = addr;
         while a < end {
             let page = page_down(a);
             let n = ((page + PAGE_SIZE).min(end) - a) as usize;
-            let frame = match self.frame_for(&mut m, page, write) {
+            // One VMA lookup per VMA, not per page.
+            if !vma
+                .as_ref()
+                .is_some_and(|v| v.start <= page && page < v.end)
+            {
+                vma = self.vma_for_fault(&mut m, page);
+            }
+            let found = match &vma {
+                Some(v) => self.frame_in(&mut m, v, page, write),
+                None => Err(Errno::EFAULT),
+            };
+            let frame = match found {
                 Ok(fr) => fr + (a - page),
                 Err(e) if ranges.is_empty() => return Err(e),
                 Err(_) => break,
