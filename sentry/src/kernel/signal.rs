@@ -282,6 +282,13 @@ fn put(b: &mut [u8], off: u64, v: u64) {
     b[off as usize..off as usize + 8].copy_from_slice(&v.to_le_bytes())
 }
 
+/// The word at `off` of a frame read back (0 past its end).
+fn word(b: &[u8], off: u64) -> u64 {
+    b.get(off as usize..off as usize + 8)
+        .and_then(|w| w.try_into().ok())
+        .map_or(0, u64::from_le_bytes)
+}
+
 /// The XSAVE area's software bytes (`struct _fpx_sw_bytes`): magic1, extended size (with
 /// the trailing magic), the components held, the area's size.
 fn fpx_sw_bytes(xsize: usize, xfeatures: u64) -> [u8; 48] {
@@ -411,13 +418,7 @@ pub fn trampoline_return(
 ) -> Option<SigSet> {
     let frame = rsp.wrapping_sub(8);
     let b = mm.read_vec(frame, FRAME_SIZE as usize).ok()?;
-    let get = |off: u64| {
-        b.get(off as usize..off as usize + 8)
-            .and_then(|w| w.try_into().ok())
-            .map(u64::from_le_bytes)
-    };
-    let fp_addr = get(greg(FPREGS))?;
-    let rip = get(greg(REG_RIP))?;
+    let (fp_addr, rip) = (word(&b, greg(FPREGS)), word(&b, greg(REG_RIP)));
     if fp_addr == 0 || !fp_addr.is_multiple_of(64) || !matches!(rip >> 47, 0 | 0x1ffff) {
         return None;
     }
@@ -427,7 +428,7 @@ pub fn trampoline_return(
     if magic != FP_XSTATE_MAGIC1 || xfeatures & !tramp.xfeatures != 0 || xfeatures & 3 != 3 {
         return None;
     }
-    get(UC_SIGMASK)
+    Some(word(&b, UC_SIGMASK))
 }
 
 /// What rt_sigreturn restores.
@@ -448,13 +449,7 @@ pub fn restore_frame(
 ) -> Result<Restored, Errno> {
     let frame = regs.0.rsp.wrapping_sub(8);
     let b = mm.read_vec(frame, FRAME_SIZE as usize)?;
-    let get = |off: u64| {
-        u64::from_le_bytes(
-            b[off as usize..off as usize + 8]
-                .try_into()
-                .unwrap_or([0; 8]),
-        )
-    };
+    let get = |off: u64| word(&b, off);
     let r = &mut regs.0;
     let fields: [&mut u64; 18] = [
         &mut r.r8,

@@ -1535,31 +1535,59 @@ impl MemoryManager {
         Ok(p.frame)
     }
 
+    /// Walk [addr, addr+len) page by page with the address space locked (`m`), calling
+    /// `f(frame_offset, buffer_offset, n)`; one VMA lookup per VMA, not per page.
+    fn walk(
+        &self,
+        m: &mut Inner,
+        addr: u64,
+        len: usize,
+        write: bool,
+        mut f: impl FnMut(u64, usize, usize) -> Result<(), Errno>,
+    ) -> Result<(), Errno> {
+        let end = addr.checked_add(len as u64).ok_or(Errno::EFAULT)?;
+        let mut vma: Option<Vma> = None;
+        let mut a = addr;
+        while a < end {
+            let page = page_down(a);
+            let n = ((page + PAGE_SIZE).min(end) - a) as usize;
+            if !vma
+                .as_ref()
+                .is_some_and(|v| v.start <= page && page < v.end)
+            {
+                vma = self.vma_for_fault(m, page);
+            }
+            let v = vma.as_ref().ok_or(Errno::EFAULT)?;
+            let frame = self.frame_in(m, v, page, write)?;
+            f(frame + (a - page), (a - addr) as usize, n)?;
+            a += n as u64;
+        }
+        Ok(())
+    }
+
+    /// Lock the address space for a walk of [addr, addr+len): EFAULT outside the range an
+    /// application may map.
+    fn lock_range(&self, addr: u64, len: usize) -> Result<MutexGuard<'_, Inner>, Errno> {
+        let end = addr.checked_add(len as u64).ok_or(Errno::EFAULT)?;
+        if addr < self.min_addr.min(PAGE_SIZE) || end > self.max_addr {
+            return Err(Errno::EFAULT);
+        }
+        Ok(self.lock())
+    }
+
     /// Walk [addr, addr+len) page by page, calling `f(frame_offset, buffer_offset, n)`.
     pub(crate) fn for_each_chunk(
         &self,
         addr: u64,
         len: usize,
         write: bool,
-        mut f: impl FnMut(u64, usize, usize) -> Result<(), Errno>,
+        f: impl FnMut(u64, usize, usize) -> Result<(), Errno>,
     ) -> Result<(), Errno> {
         if len == 0 {
             return Ok(());
         }
-        let end = addr.checked_add(len as u64).ok_or(Errno::EFAULT)?;
-        if addr < self.min_addr.min(PAGE_SIZE) || end > self.max_addr {
-            return Err(Errno::EFAULT);
-        }
-        let mut m = self.lock();
-        let mut a = addr;
-        while a < end {
-            let page = page_down(a);
-            let n = ((page + PAGE_SIZE).min(end) - a) as usize;
-            let frame = self.frame_for(&mut m, page, write)?;
-            f(frame + (a - page), (a - addr) as usize, n)?;
-            a += n as u64;
-        }
-        Ok(())
+        let mut m = self.lock_range(addr, len)?;
+        self.walk(&mut m, addr, len, write, f)
     }
 
     /// Resolve application memory [addr, addr+len) (for writing into it if `write`) to
@@ -1576,40 +1604,19 @@ impl MemoryManager {
         if len == 0 {
             return f(&[]);
         }
-        let end = addr.checked_add(len as u64).ok_or(Errno::EFAULT)?;
-        if addr < self.min_addr.min(PAGE_SIZE) || end > self.max_addr {
-            return Err(Errno::EFAULT);
-        }
-        let mut m = self.lock();
+        let mut m = self.lock_range(addr, len)?;
         let mut ranges: Vec<(u64, usize)> = Vec::with_capacity(4);
-        let mut vma: Option<Vma> = None;
-        let mut a = addr;
-        while a < end {
-            let page = page_down(a);
-            let n = ((page + PAGE_SIZE).min(end) - a) as usize;
-            // One VMA lookup per VMA, not per page.
-            if !vma
-                .as_ref()
-                .is_some_and(|v| v.start <= page && page < v.end)
-            {
-                vma = self.vma_for_fault(&mut m, page);
-            }
-            let found = match &vma {
-                Some(v) => self.frame_in(&mut m, v, page, write),
-                None => Err(Errno::EFAULT),
-            };
-            let frame = match found {
-                Ok(fr) => fr + (a - page),
-                Err(e) if ranges.is_empty() => return Err(e),
-                Err(_) => break,
-            };
+        let walked = self.walk(&mut m, addr, len, write, |frame, _, n| {
             match ranges.last_mut() {
                 Some((f0, n0)) if *f0 + *n0 as u64 == frame => *n0 += n,
                 _ => ranges.push((frame, n)),
             }
-            a += n as u64;
+            Ok(())
+        });
+        match walked {
+            Err(e) if ranges.is_empty() => Err(e),
+            _ => f(&ranges),
         }
-        f(&ranges)
     }
 
     /// What a shared futex at `addr` is keyed by: the memory-file offset backing it in a
