@@ -26,7 +26,7 @@ int main(void)
 		seen[port] = 1;
 	}
 	int useen[65536] = { 0 };
-	int first = 0;
+	int uports[64];
 	for (int i = 0; i < 64; i++) {
 		int u = socket(AF_INET, SOCK_DGRAM, 0);
 		struct sockaddr_in b = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
@@ -35,13 +35,22 @@ int main(void)
 		int port = ntohs(b.sin_port);
 		CHECK(port >= lo && port <= hi && useen[port] == 0);
 		useen[port] = 1;
-		if (!first)
-			first = port;
+		uports[i] = port;
 	}
-	/* TCP and UDP ports are separate spaces. */
+	/* TCP and UDP ports are separate spaces: a port UDP holds can be bound for TCP. Some of
+	 * them may be TCP ports in use (our 64 connections, or other host sockets where the
+	 * sandbox's sockets are host sockets), so take the first that TCP has free. */
 	int t = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in b = { .sin_family = AF_INET, .sin_port = htons(first), .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	CHECK(bind(t, (struct sockaddr *)&b, sizeof b) == 0);
+	struct sockaddr_in b = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int bound = -1;
+	for (int i = 0; i < 64 && bound != 0; i++) {
+		if (seen[uports[i]])
+			continue;
+		b.sin_port = htons(uports[i]);
+		bound = bind(t, (struct sockaddr *)&b, sizeof b);
+		CHECK(bound == 0 || errno == EADDRINUSE);
+	}
+	CHECK(bound == 0);
 	int u = socket(AF_INET, SOCK_DGRAM, 0);
 	CHECK_ERR(bind(u, (struct sockaddr *)&b, sizeof b), EADDRINUSE);
 	close(l);
