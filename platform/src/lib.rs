@@ -173,6 +173,11 @@ pub trait AddressSpace: Send + Sync + Any {
     }
     /// Remove any mapping in `[addr, addr+len)`.
     fn unmap(&self, addr: u64, len: u64) -> Result<()>;
+    /// `unmap(addr, len)`, then `map_files(maps)`: a platform may do it all in one round trip.
+    fn unmap_and_map(&self, addr: u64, len: u64, maps: &[(u64, u64, u64, Prot)]) -> Result<()> {
+        self.unmap(addr, len)?;
+        self.map_files(maps)
+    }
     /// Change the protection of mapped pages in `[addr, addr+len)`.
     fn protect(&self, addr: u64, len: u64, prot: Prot) -> Result<()>;
     /// Several `protect`s at once: (addr, len, prot) each.
@@ -180,6 +185,12 @@ pub trait AddressSpace: Send + Sync + Any {
         for &(addr, len, prot) in ranges {
             self.protect(addr, len, prot)?;
         }
+        Ok(())
+    }
+    /// The calling sentry thread is about to run application code in this address space:
+    /// make what the platform needs for it now (later changes to the address space can then
+    /// be made through it).
+    fn prepare_thread(&self) -> Result<()> {
         Ok(())
     }
     /// The calling sentry thread will run no more application code in this address space (its

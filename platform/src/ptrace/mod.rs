@@ -74,7 +74,7 @@ impl Spare {
                 .spawn(move || {
                     // Threads inherit their creator's pin; this one (and the master threads
                     // it starts) may run on any of the sandbox's CPUs.
-                    unpin();
+                    unpin(0);
                     while rx.recv().is_ok() {
                         let Some(spare) = spare.upgrade() else { return };
                         if spare
@@ -150,8 +150,17 @@ impl Platform for PtracePlatform {
 }
 
 fn gettid() -> i32 {
-    // SAFETY: gettid has no arguments and cannot fail.
-    unsafe { libc::syscall(libc::SYS_gettid) as i32 }
+    thread_local! {
+        // A thread's id never changes: ask the host once per thread.
+        static TID: std::cell::Cell<i32> = const { std::cell::Cell::new(0) };
+    }
+    TID.with(|t| {
+        if t.get() == 0 {
+            // SAFETY: gettid has no arguments and cannot fail.
+            t.set(unsafe { libc::syscall(libc::SYS_gettid) as i32 });
+        }
+        t.get()
+    })
 }
 
 /// Wait for `tid` to stop (or die), retrying on EINTR.
@@ -219,15 +228,15 @@ fn unsafe_cpu_isset(cpu: usize, set: &libc::cpu_set_t) -> bool {
     unsafe { libc::CPU_ISSET(cpu, set) }
 }
 
-/// Let the calling thread run on any of the sandbox's CPUs.
-fn unpin() {
+/// Let thread `tid` (0: the calling thread) run on any of the sandbox's CPUs.
+fn unpin(tid: i32) {
     // SAFETY: cpu_set_t is plain data; sched_setaffinity only reads it.
     unsafe {
         let mut set: libc::cpu_set_t = std::mem::zeroed();
         for &c in sandbox_cpus() {
             libc::CPU_SET(c, &mut set);
         }
-        libc::sched_setaffinity(0, std::mem::size_of_val(&set), &set);
+        libc::sched_setaffinity(tid, std::mem::size_of_val(&set), &set);
     }
 }
 
@@ -274,8 +283,9 @@ const SYSCALL_FIELDS: [usize; 13] = [7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 19
 /// An injected syscall writes the first this many fields (r15 to rip) and leaves the rest
 /// (flags, rsp, segments, bases) as they were.
 const INJECT_FIELDS: usize = 17;
-/// `Regs::words` indices of rax and the flags.
+/// `Regs::words` indices of rax, rip and the flags.
 const RAX: usize = 10;
+const RIP: usize = 16;
 const EFLAGS: usize = 18;
 
 /// At most this many changed fields are written with PTRACE_POKEUSER (~0.5 µs each here)
@@ -626,6 +636,20 @@ impl StubThread {
         )
     }
 
+    /// Detach this (stopped) thread, left sleeping in the stub's pause loop: only to be
+    /// killed with its process.
+    fn park(&self) -> Result<()> {
+        let rip = 8 * RIP;
+        ptrace(
+            libc::PTRACE_POKEUSER,
+            self.tid,
+            rip,
+            stub::stub_page()?.park_addr as usize,
+            "POKEUSER",
+        )?;
+        ptrace(libc::PTRACE_DETACH, self.tid, 0, 0, "DETACH")
+    }
+
     /// Fork this (template) stub: the child is a new stub process, a child of the sentry
     /// (CLONE_PARENT), asleep in the stub's pause loop and traced by nobody.
     fn fork_stub(&self) -> Result<i32> {
@@ -696,11 +720,21 @@ enum Request {
 /// application code, and uses it to create threads and to make address-space changes for
 /// sentry threads that have no stub thread of their own here.
 fn master_main(
-    memfd: i32,
+    mf: Arc<MemoryFile>,
+    mailbox: u64,
     cpu: Option<usize>,
     started: mpsc::Sender<Result<(i32, i32)>>,
     rx: mpsc::Receiver<Request>,
 ) {
+    // Once no stub can map it any more.
+    struct FreeMailbox(Arc<MemoryFile>, u64);
+    impl Drop for FreeMailbox {
+        fn drop(&mut self) {
+            self.0.free(self.1, PAGE_SIZE);
+        }
+    }
+    let memfd = mf.fd();
+    let _mailbox = FreeMailbox(mf, mailbox);
     if let Some(c) = cpu {
         pin(0, c);
     }
@@ -864,7 +898,8 @@ pub struct PtraceAddressSpace {
     /// syscalls are written there); the lock serializes batches.
     mailbox: Mutex<u64>,
     master: Mutex<Option<mpsc::Sender<Request>>>,
-    master_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// A stub thread made ahead of need, asleep in the pause loop and traced by nobody.
+    ready: Mutex<Option<i32>>,
     /// Stub threads running application code, by the sentry thread (host tid) that traces them.
     threads: Mutex<HashMap<i32, Arc<StubThread>>>,
 }
@@ -885,9 +920,12 @@ impl PtraceAddressSpace {
         let mailbox = mf.allocate(PAGE_SIZE)?;
         let (tx, rx) = mpsc::channel();
         let (started_tx, started_rx) = mpsc::channel();
-        let handle = std::thread::Builder::new()
+        let mf_master = mf.clone();
+        // Not joined: when the address space goes, its master kills and reaps the stub and
+        // frees the mailbox on its own, off the critical path of exit and execve.
+        std::thread::Builder::new()
             .name("stub-master".into())
-            .spawn(move || master_main(memfd, cpu, started_tx, rx))
+            .spawn(move || master_main(mf_master, mailbox, cpu, started_tx, rx))
             .map_err(|e| PlatformError::Host {
                 op: "spawn stub master thread",
                 source: e,
@@ -902,8 +940,8 @@ impl PtraceAddressSpace {
             mf: mf.clone(),
             mailbox: Mutex::new(mailbox),
             master: Mutex::new(Some(tx)),
-            master_thread: Mutex::new(Some(handle)),
             threads: Mutex::new(HashMap::new()),
+            ready: Mutex::new(None),
         };
         let stub = stub::stub_page()?;
         let flags = (libc::MAP_SHARED | libc::MAP_FIXED) as u64;
@@ -913,6 +951,10 @@ impl PtraceAddressSpace {
             [stub.mailbox, PAGE_SIZE, rw, flags, memfd as u64, mailbox],
             "stub mailbox mmap",
         )?;
+        // The thread the first task will run in, made now: a spare is built off the critical
+        // path of the fork or execve that takes it.
+        let tid = a.ask(|reply| Request::Clone { reply })?;
+        *a.ready.lock().unwrap_or_else(|e| e.into_inner()) = Some(tid);
         Ok(a)
     }
 
@@ -998,7 +1040,11 @@ impl PtraceAddressSpace {
         if let Some(t) = self.own_thread() {
             return Ok(t);
         }
-        let tid = self.ask(|reply| Request::Clone { reply })?;
+        let ready = self.ready.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let tid = match ready {
+            Some(tid) => tid,
+            None => self.ask(|reply| Request::Clone { reply })?,
+        };
         ptrace(libc::PTRACE_ATTACH, tid, 0, 0, "ATTACH")?;
         let status = wait_stopped(tid)?;
         if !libc::WIFSTOPPED(status) {
@@ -1060,32 +1106,31 @@ impl PtraceAddressSpace {
 
 impl Drop for PtraceAddressSpace {
     fn drop(&mut self) {
-        let mailbox = *self.mailbox.get_mut().unwrap_or_else(|e| e.into_inner());
-        // SAFETY: killing our own stub process, then reaping the threads we trace (only a
-        // thread's tracer can reap it; the master reaps the first thread).
+        // Our own stub thread, stopped: parked in the stub's pause loop and detached, it dies
+        // with the process below and the host reaps it (an untraced thread that is not the
+        // leader); no wait for it here. Only if that fails do we reap it ourselves (only its
+        // tracer can). The master reaps the first thread.
+        let me = gettid();
+        let threads = self.threads.get_mut().unwrap_or_else(|e| e.into_inner());
+        let own = threads.get(&me);
+        // The dying process's teardown may run on any CPU, not on ours.
+        unpin(self.pid);
+        if let Some(t) = own {
+            unpin(t.tid);
+        }
+        let reap = own.filter(|t| t.park().is_err()).map(|t| t.tid);
+        // SAFETY: killing our own stub process, then reaping a thread we trace.
         unsafe {
             libc::kill(self.pid, libc::SIGKILL);
-            let me = gettid();
-            let threads = self.threads.get_mut().unwrap_or_else(|e| e.into_inner());
-            if let Some(t) = threads.get(&me) {
+            if let Some(tid) = reap {
                 let mut status = 0;
-                libc::waitpid(t.tid, &mut status, libc::__WALL);
+                libc::waitpid(tid, &mut status, libc::__WALL);
             }
         }
         self.master
             .get_mut()
             .unwrap_or_else(|e| e.into_inner())
             .take();
-        if let Some(h) = self
-            .master_thread
-            .get_mut()
-            .unwrap_or_else(|e| e.into_inner())
-            .take()
-        {
-            let _ = h.join();
-        }
-        // The stub that mapped it is gone.
-        self.mf.free(mailbox, PAGE_SIZE);
     }
 }
 
@@ -1122,12 +1167,26 @@ impl AddressSpace for PtraceAddressSpace {
         self.syscall(libc::SYS_munmap, [addr, len, 0, 0, 0, 0], "stub munmap")
     }
 
+    fn unmap_and_map(&self, addr: u64, len: u64, maps: &[(u64, u64, u64, Prot)]) -> Result<()> {
+        let ops: Vec<(i64, [u64; 6])> =
+            std::iter::once((libc::SYS_munmap, [addr, len, 0, 0, 0, 0]))
+                .chain(maps.iter().map(|&(addr, len, offset, prot)| {
+                    (libc::SYS_mmap, self.mmap_args(addr, len, offset, prot))
+                }))
+                .collect();
+        check_batch(self.batch(&ops)?, "stub munmap and mmap")
+    }
+
     fn protect(&self, addr: u64, len: u64, prot: Prot) -> Result<()> {
         self.syscall(
             libc::SYS_mprotect,
             [addr, len, prot.bits() as u64, 0, 0, 0],
             "stub mprotect",
         )
+    }
+
+    fn prepare_thread(&self) -> Result<()> {
+        self.thread().map(|_| ())
     }
 
     fn release_thread(&self) -> Result<()> {

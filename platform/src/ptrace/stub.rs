@@ -17,6 +17,7 @@ std::arch::global_asm!(
     ".globl palisade_stub_syscall",
     ".globl palisade_stub_clone",
     ".globl palisade_stub_batch",
+    ".globl palisade_stub_park",
     ".globl palisade_stub_sig_enter",
     ".globl palisade_stub_sig_enter_quiet",
     ".globl palisade_stub_sig_return",
@@ -57,6 +58,7 @@ std::arch::global_asm!(
     "jz 2f",
     "int3",
     "jmp palisade_stub_syscall",
+    "palisade_stub_park:",
     "2:",
     "mov eax, 34",
     "syscall",
@@ -196,6 +198,7 @@ extern "C" {
     static palisade_stub_syscall: u8;
     static palisade_stub_clone: u8;
     static palisade_stub_batch: u8;
+    static palisade_stub_park: u8;
     static palisade_stub_sig_enter: u8;
     static palisade_stub_sig_enter_quiet: u8;
     static palisade_stub_sig_return: u8;
@@ -219,6 +222,8 @@ pub struct StubPage {
     pub syscall_addr: u64,
     /// Address of the `syscall` instruction that injected `clone`s run.
     pub clone_addr: u64,
+    /// The pause loop new threads sleep in until attached (and parked threads until killed).
+    pub park_addr: u64,
     /// Entry of the batch loop (a table of syscalls in the mailbox page).
     pub batch_addr: u64,
     /// The mailbox page each stub maps from the memory file, right above the stub page.
@@ -286,6 +291,7 @@ fn map_stub_page() -> Result<StubPage> {
                 syscall_addr: addr + (code_sys - code_start) as u64,
                 clone_addr: addr + (code_clone - code_start) as u64,
                 batch_addr: addr + (code_batch - code_start) as u64,
+                park_addr: addr + (&raw const palisade_stub_park as usize - code_start) as u64,
                 mailbox: addr + len,
                 sig_enter: addr + (sig_enter - code_start) as u64,
                 sig_enter_quiet: addr + (sig_quiet - code_start) as u64,

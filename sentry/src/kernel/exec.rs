@@ -29,16 +29,6 @@ impl Task {
         envp: Vec<Vec<u8>>,
     ) -> Result<(), Errno> {
         let k = self.k.clone();
-        let space = k.platform.new_address_space().map_err(|e| {
-            tracing::error!("creating an address space: {e}");
-            Errno::ENOMEM
-        })?;
-        let mm = Arc::new(MemoryManager::new(
-            k.mf.clone(),
-            space,
-            k.platform.min_user_address(),
-            k.platform.max_user_address(),
-        ));
         let mut fs = self.fs();
         if let Some(d) = dir {
             fs.cwd = d;
@@ -64,7 +54,24 @@ impl Task {
                 .rlim_cur
                 .clamp(128 << 10, 1 << 30),
         };
-        let image = crate::loader::load(&mm, &k.vdso, args)?;
+        let make_mm = || {
+            let space = k.platform.new_address_space().map_err(|e| {
+                tracing::error!("creating an address space: {e}");
+                Errno::ENOMEM
+            })?;
+            // This thread will run the new program: its thread in the address space now, so
+            // the loader's mappings go straight to it.
+            if let Err(e) = space.prepare_thread() {
+                tracing::debug!("preparing a thread in a new address space: {e}");
+            }
+            Ok(Arc::new(MemoryManager::new(
+                k.mf.clone(),
+                space,
+                k.platform.min_user_address(),
+                k.platform.max_user_address(),
+            )))
+        };
+        let (image, mm) = crate::loader::load(make_mm, &k.vdso, args)?;
 
         // Point of no return. Other threads of the process go first.
         self.kill_other_threads();
@@ -73,7 +80,12 @@ impl Task {
         if self.clear_child_tid != 0 && old.copy_out(self.clear_child_tid, &0u32).is_ok() {
             k.futexes.wake(&old, self.clear_child_tid, 1, u32::MAX);
         }
-        let _ = old.address_space().release_thread();
+        // Hand our stub thread back unless the old address space dies here (its drop kills
+        // the stub, our thread with it).
+        let last = Arc::strong_count(&old) == 1 && Arc::strong_count(old.address_space()) == 1;
+        if !last {
+            let _ = old.address_space().release_thread();
+        }
         drop(old);
         let mut regs = k.platform.initial_regs();
         regs.0.rip = image.entry;

@@ -237,12 +237,14 @@ fn map_elf(
     ))
 }
 
-/// Load the program named by `args` into the fresh address space `mm`.
+/// Load the program named by `args` into a fresh address space, made by `make_mm` once the
+/// program is found and its headers read (a failed lookup, as a shell's PATH search makes
+/// many of, costs no address space); the image and that address space.
 pub fn load(
-    mm: &MemoryManager,
+    make_mm: impl FnOnce() -> Result<Arc<MemoryManager>, Errno>,
     vdso: &Arc<vdso::Vdso>,
     args: ExecArgs<'_>,
-) -> Result<Image, Errno> {
+) -> Result<(Image, Arc<MemoryManager>), Errno> {
     let mut path = args.path.clone();
     let mut argv = args.argv.clone();
     let execfn = args.path.clone();
@@ -267,6 +269,8 @@ pub fn load(
         break (d, f, head);
     };
     let (h, phdrs) = read_elf(&file, &head)?;
+    let mm_ref = make_mm()?;
+    let mm = &*mm_ref;
 
     // Layout: stack at the top, mmap area below it, heap after the executable.
     let stack_top = page_down(mm.max_addr() - PAGE_SIZE) & !0xffff;
@@ -327,12 +331,13 @@ pub fn load(
         &execfn,
         &auxv_info,
     )?;
-    Ok(Image {
+    let image = Image {
         entry: start,
         sp,
         exe,
         argv,
-    })
+    };
+    Ok((image, mm_ref))
 }
 
 struct AuxInfo {
