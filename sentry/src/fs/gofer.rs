@@ -20,6 +20,8 @@ use crate::vfs::{Creds, DirEntry, FileOps, Inode, SetAttr, Stat};
 
 /// Pages read into the page cache at once.
 const READAHEAD: u64 = 16 * PAGE_SIZE;
+/// Files up to this size are read whole into the cache at their first page fault.
+const WHOLE_FILE_MAX: u64 = 8 << 20;
 
 pub struct GoferFs {
     client: Arc<Client>,
@@ -444,30 +446,48 @@ impl Mappable for GoferInode {
         if let Some(&f) = cache.get(&off) {
             return Ok(f);
         }
-        // Read ahead: the aligned window around `off`, up to the first cached page.
-        let start = off & !(READAHEAD - 1);
-        let mut lo = off;
-        while lo > start && !cache.contains_key(&(lo - PAGE_SIZE)) {
-            lo -= PAGE_SIZE;
-        }
-        let mut hi = off + PAGE_SIZE;
-        while hi < (start + READAHEAD).min(size) && !cache.contains_key(&hi) {
-            hi += PAGE_SIZE;
-        }
+        // Read ahead: the whole file if it is small (a program or a library: then its pages
+        // lie in one run of the memory file and each mapping of it is one host mmap), else the
+        // aligned window around `off`. Each run of uncached pages in it is read into one
+        // allocation.
+        let (start, end) = if size <= WHOLE_FILE_MAX {
+            (0, size)
+        } else {
+            let s = off & !(READAHEAD - 1);
+            (s, (s + READAHEAD).min(size))
+        };
         let fd = self.host_fd()?;
-        let base = mf.allocate(hi - lo).map_err(|_| Errno::ENOMEM)?;
-        let mut done = 0;
-        while done < hi - lo {
-            let n = mf.pread_from(fd, lo + done, base + done, hi - lo - done)?;
-            if n == 0 {
-                break; // the rest stays zero, as past EOF in the last page
+        let mut lo = start;
+        while lo < end {
+            if cache.contains_key(&lo) {
+                lo += PAGE_SIZE;
+                continue;
             }
-            done += n as u64;
+            let mut hi = lo + PAGE_SIZE;
+            while hi < end && !cache.contains_key(&hi) {
+                hi += PAGE_SIZE;
+            }
+            let base = mf.allocate(hi - lo).map_err(|_| Errno::ENOMEM)?;
+            let mut done = 0;
+            while done < hi - lo {
+                let n = match mf.pread_from(fd, lo + done, base + done, hi - lo - done) {
+                    Ok(n) => n,
+                    Err(e) => {
+                        mf.free(base, hi - lo);
+                        return Err(e.into());
+                    }
+                };
+                if n == 0 {
+                    break; // the rest stays zero, as past EOF in the last page
+                }
+                done += n as u64;
+            }
+            for (i, o) in (lo..hi).step_by(PAGE_SIZE as usize).enumerate() {
+                cache.insert(o, base + i as u64 * PAGE_SIZE);
+            }
+            lo = hi;
         }
-        for (i, o) in (lo..hi).step_by(PAGE_SIZE as usize).enumerate() {
-            cache.insert(o, base + i as u64 * PAGE_SIZE);
-        }
-        Ok(base + (off - lo))
+        cache.get(&off).copied().ok_or(Errno::EFAULT)
     }
 
     fn name(&self) -> String {
@@ -477,6 +497,11 @@ impl Mappable for GoferInode {
     fn ident(&self) -> (u64, u64) {
         let a = self.attr();
         (a.dev, a.ino)
+    }
+
+    /// A read-only tree is the sandbox's alone (module comment): its files never change.
+    fn frozen(&self) -> bool {
+        !self.fs.writable
     }
 }
 

@@ -15,11 +15,23 @@ pub use pod::Pod;
 const FAULT_AROUND: u64 = 16 * PAGE_SIZE;
 /// Most runs of pages a forked child gets mapped at fork (the rest it faults in).
 const FORK_PREMAP_RUNS: usize = 256;
+/// Most pages a forked child is given its own copy of at fork rather than sharing them
+/// copy-on-write: the parent's private pages mapped writable, i.e. its working set (the child
+/// of a fork writes its stack and the C library's data at once, the parent its own stack).
+/// A copy costs well under a microsecond; each copy-on-write fault it spares, in the child
+/// or in the parent, costs tens (a trap and an injected mmap).
+const FORK_COPY_PAGES: usize = 64;
 /// Gap Linux keeps below a growing stack (`stack_guard_gap`, 256 pages).
 const STACK_GUARD_GAP: u64 = 256 * PAGE_SIZE;
 
 pub fn page_down(a: u64) -> u64 {
     a & !(PAGE_SIZE - 1)
+}
+
+/// The aligned window of FAULT_AROUND bytes around `addr`, within `v`.
+fn fault_window(addr: u64, v: &Vma) -> (u64, u64) {
+    let start = addr & !(FAULT_AROUND - 1);
+    (start.max(v.start), (start + FAULT_AROUND).min(v.end))
 }
 
 pub fn page_up(a: u64) -> Option<u64> {
@@ -45,6 +57,12 @@ pub trait Mappable: Send + Sync {
     /// what mmap maps at once.
     fn cached_frame(&self, _off: u64) -> Option<u64> {
         None
+    }
+    /// Whether the object's contents can never change (a file of a read-only tree that is the
+    /// sandbox's alone): then a private mapping's unwritten pages cannot tell a private copy
+    /// from the object's page, and a write fault may copy its neighbours too.
+    fn frozen(&self) -> bool {
+        false
     }
 }
 
@@ -154,6 +172,9 @@ impl Mappable for Named {
     }
     fn cached_frame(&self, off: u64) -> Option<u64> {
         self.inner.cached_frame(off)
+    }
+    fn frozen(&self) -> bool {
+        self.inner.frozen()
     }
 }
 
@@ -455,19 +476,23 @@ impl MemoryManager {
     /// and read or written through the stale mapping.
     fn drop_pages(&self, m: &mut Inner, start: u64, end: u64) -> Result<(), Errno> {
         m.note_peaks();
-        let pages: Vec<(u64, Pte)> = m.ptes.range(start..end).map(|(&a, &p)| (a, p)).collect();
-        if pages.is_empty() {
-            return Ok(());
-        }
-        for (a, _) in &pages {
-            m.ptes.remove(a);
-        }
+        let pages = Self::take_pages(m, start, end);
         if pages.iter().any(|(_, p)| p.mapped.is_some()) {
             // On failure the frames stay allocated (leaked, never reused while mapped).
             self.space.unmap(start, end - start).map_err(host)?;
         }
         self.release(pages.iter().map(|(_, p)| *p));
         Ok(())
+    }
+
+    /// Take the pages of [start, end) out of the page table (the caller unmaps and releases
+    /// them).
+    fn take_pages(m: &mut Inner, start: u64, end: u64) -> Vec<(u64, Pte)> {
+        let pages: Vec<(u64, Pte)> = m.ptes.range(start..end).map(|(&a, &p)| (a, p)).collect();
+        for (a, _) in &pages {
+            m.ptes.remove(a);
+        }
+        pages
     }
 
     /// Drop the references of pages no address in the stub maps any more: frames owned by us
@@ -555,11 +580,21 @@ impl MemoryManager {
             if noreplace && !Self::is_free(&m, addr, end) {
                 return Err(Errno::EEXIST);
             }
-            self.remove_range(&mut m, addr, end)?;
+            // What was there goes; the stub's mappings of it are replaced below, in the same
+            // round trip as the new mapping's cached pages.
+            m.note_peaks();
+            Self::split_at(&mut m, addr);
+            Self::split_at(&mut m, end);
+            let keys: Vec<u64> = m.vmas.range(addr..end).map(|(&k, _)| k).collect();
+            for k in keys {
+                m.vmas.remove(&k);
+            }
             addr
         } else {
             self.find_free(&m, addr, len).ok_or(Errno::ENOMEM)?
         };
+        let old = Self::take_pages(&mut m, start, start + len);
+        let stale = old.iter().any(|(_, p)| p.mapped.is_some());
         let vma = Vma {
             start,
             end: start + len,
@@ -573,11 +608,23 @@ impl MemoryManager {
             wipeonfork: false,
         };
         m.vmas.insert(start, vma.clone());
+        let mapped = if populate {
+            match stale {
+                true => self.space.unmap(start, len).map_err(host),
+                false => Ok(()),
+            }
+        } else {
+            self.map_cached(&mut m, &vma, stale)
+        };
+        if let Err(e) = mapped {
+            // The old frames may still be mapped in the stub: they stay allocated (leaked).
+            m.vmas.remove(&start);
+            return Err(e);
+        }
+        self.release(old.into_iter().map(|(_, p)| p));
         if populate {
             drop(m);
             let _ = self.populate(start, start + len);
-        } else {
-            self.map_cached(&mut m, &vma);
         }
         Ok(start)
     }
@@ -585,55 +632,66 @@ impl MemoryManager {
     /// Map at once the pages of a new object mapping that its object already holds (a file's
     /// cached pages, shared memory already touched), in one batch: faulting them in one by one
     /// costs a round trip to the address space each. Best effort, a bounded number of runs.
-    fn map_cached(&self, m: &mut Inner, v: &Vma) {
+    /// If `stale`, the stub still maps what was at `v`'s range before: that goes in the same
+    /// batch, first, and must (the mapping fails otherwise).
+    fn map_cached(&self, m: &mut Inner, v: &Vma, stale: bool) -> Result<(), Errno> {
         const MAX_RUNS: usize = 64;
         const MAX_PAGES: u64 = 2048;
-        let Backing::Object { obj, off } = &v.backing else {
-            return;
-        };
-        if v.prot == Prot::NONE {
-            return;
-        }
-        let prot = if v.shared {
-            v.prot
-        } else {
-            v.prot.without_write()
-        };
         let mut runs: Vec<(u64, u64, u64, Prot)> = Vec::new();
         let mut added = Vec::new();
-        let mut a = v.start;
-        while a < v.end && a - v.start < MAX_PAGES * PAGE_SIZE {
-            let Some(frame) = obj.cached_frame(off + (a - v.start)) else {
-                a += PAGE_SIZE;
-                continue;
+        if let (Backing::Object { obj, off }, false) = (&v.backing, v.prot == Prot::NONE) {
+            let prot = if v.shared {
+                v.prot
+            } else {
+                v.prot.without_write()
             };
-            let full = runs.len() == MAX_RUNS;
-            match runs.last_mut() {
-                Some((ra, rl, rf, _)) if *ra + *rl == a && *rf + *rl == frame => *rl += PAGE_SIZE,
-                _ if full => break,
-                _ => runs.push((a, PAGE_SIZE, frame, prot)),
+            let mut a = v.start;
+            while a < v.end && a - v.start < MAX_PAGES * PAGE_SIZE {
+                let Some(frame) = obj.cached_frame(off + (a - v.start)) else {
+                    a += PAGE_SIZE;
+                    continue;
+                };
+                let full = runs.len() == MAX_RUNS;
+                match runs.last_mut() {
+                    Some((ra, rl, rf, _)) if *ra + *rl == a && *rf + *rl == frame => {
+                        *rl += PAGE_SIZE
+                    }
+                    _ if full => break,
+                    _ => runs.push((a, PAGE_SIZE, frame, prot)),
+                }
+                self.mf.incref(frame);
+                m.ptes.insert(
+                    a,
+                    Pte {
+                        frame,
+                        owned: false,
+                        mapped: Some(prot),
+                    },
+                );
+                added.push(a);
+                a += PAGE_SIZE;
             }
-            self.mf.incref(frame);
-            m.ptes.insert(
-                a,
-                Pte {
-                    frame,
-                    owned: false,
-                    mapped: Some(prot),
-                },
-            );
-            added.push(a);
-            a += PAGE_SIZE;
         }
-        if self.space.map_files(&runs).is_err() {
-            // Not fatal: the pages fault in instead.
+        let len = v.end - v.start;
+        let done = match (stale, runs.is_empty()) {
+            (false, true) => return Ok(()),
+            (false, false) => self.space.map_files(&runs),
+            (true, true) => return self.space.unmap(v.start, len).map_err(host),
+            (true, false) => self.space.unmap_and_map(v.start, len, &runs),
+        };
+        if done.is_err() {
+            // The pages fault in instead, once the range is clear.
             for a in added {
                 if let Some(p) = m.ptes.get_mut(&a) {
                     p.mapped = None;
                 }
             }
-            let _ = self.space.unmap(v.start, v.end - v.start);
+            let cleared = self.space.unmap(v.start, len);
+            if stale {
+                return cleared.map_err(host);
+            }
         }
+        Ok(())
     }
 
     /// Map a special object (vDSO) at a fixed, free address.
@@ -1184,9 +1242,39 @@ impl MemoryManager {
                 .next_back()
                 .is_some_and(|(_, v)| a < v.end && !v.wipeonfork)
         };
+        let vma_of = |a: u64| vmas.range(..=a).next_back().map(|(_, v)| v);
+        // The child's own copies: the writable private pages we have mapped, the highest
+        // addresses first if there are too many (the stack, then the libraries' data).
+        let hot: Vec<u64> = m
+            .ptes
+            .iter()
+            .rev()
+            .filter(|&(&a, p)| {
+                p.mapped.is_some_and(|pr| pr.write)
+                    && inherits(a)
+                    && vma_of(a).is_some_and(|v| !v.shared)
+            })
+            .map(|(&a, _)| a)
+            .take(FORK_COPY_PAGES)
+            .collect();
+        let mut copies: BTreeMap<u64, u64> = BTreeMap::new();
+        if !hot.is_empty() {
+            if let Ok(base) = self.mf.allocate(hot.len() as u64 * PAGE_SIZE) {
+                // Ascending addresses get ascending frames: runs merge into few mmaps.
+                for (i, &a) in hot.iter().rev().enumerate() {
+                    let frame = base + i as u64 * PAGE_SIZE;
+                    match m.ptes.get(&a) {
+                        Some(p) if self.mf.copy(p.frame, frame, PAGE_SIZE).is_ok() => {
+                            copies.insert(a, frame);
+                        }
+                        _ => self.mf.free(frame, PAGE_SIZE),
+                    }
+                }
+            }
+        }
         // The child gets our page table, and the pages we have mapped are mapped in its
         // address space at once, in a few batches (private ones read-only, to be copied on
-        // write), so that it does not fault them in one by one.
+        // write, but for its own copies), so that it does not fault them in one by one.
         let mut ptes = BTreeMap::new();
         let mut runs: Vec<(u64, u64, u64, Prot)> = Vec::new();
         let mut last_vma: Option<&Vma> = None;
@@ -1194,27 +1282,34 @@ impl MemoryManager {
             if !inherits(a) {
                 continue;
             }
-            self.mf.incref(p.frame);
+            let copy = copies.get(&a).copied();
+            let (frame, owned) = match copy {
+                Some(f) => (f, true),
+                None => {
+                    self.mf.incref(p.frame);
+                    (p.frame, p.owned)
+                }
+            };
             let mut mapped = None;
             if p.mapped.is_some() && runs.len() < FORK_PREMAP_RUNS {
                 let v = match last_vma {
                     Some(v) if v.start <= a && a < v.end => Some(v),
-                    _ => vmas.range(..=a).next_back().map(|(_, v)| v),
+                    _ => vma_of(a),
                 };
                 last_vma = v;
                 if let Some(v) = v {
-                    let prot = if v.shared {
+                    let prot = if v.shared || copy.is_some() {
                         v.prot
                     } else {
                         v.prot.without_write()
                     };
                     match runs.last_mut() {
                         Some((ra, rl, rf, rp))
-                            if *ra + *rl == a && *rf + *rl == p.frame && *rp == prot =>
+                            if *ra + *rl == a && *rf + *rl == frame && *rp == prot =>
                         {
                             *rl += PAGE_SIZE;
                         }
-                        _ => runs.push((a, PAGE_SIZE, p.frame, prot)),
+                        _ => runs.push((a, PAGE_SIZE, frame, prot)),
                     }
                     mapped = Some(prot);
                 }
@@ -1222,8 +1317,8 @@ impl MemoryManager {
             ptes.insert(
                 a,
                 Pte {
-                    frame: p.frame,
-                    owned: p.owned,
+                    frame,
+                    owned,
                     mapped,
                 },
             );
@@ -1235,7 +1330,8 @@ impl MemoryManager {
             }
             let _ = space.unmap(self.min_addr, self.max_addr - self.min_addr);
         }
-        // Our writable private pages must now fault on write.
+        // Our writable private pages now shared with the child must fault on write; those
+        // still ours alone (the child has its own copy, or none) stay writable.
         let ranges: Vec<(u64, u64, Prot)> = m
             .vmas
             .values()
@@ -1244,7 +1340,14 @@ impl MemoryManager {
             .collect();
         let mut runs = Vec::new();
         for (s, e, prot) in ranges {
-            Self::protect_runs(&mut m, s, e, |_| prot.without_write(), &mut runs);
+            let eff = |p: &Pte| {
+                if self.exclusive(p) {
+                    prot
+                } else {
+                    prot.without_write()
+                }
+            };
+            Self::protect_runs(&mut m, s, e, eff, &mut runs);
         }
         self.space.protect_ranges(&runs).map_err(host)?;
         let inner = Inner {
@@ -1303,9 +1406,8 @@ impl MemoryManager {
         // A write to a page that is mapped: only a copy-on-write break can fix it.
         if let Some(p) = m.ptes.get(&page).copied() {
             if access.write && !v.shared && !self.exclusive(&p) {
-                self.cow_break(&mut m, page, p, &v)
-                    .map_err(|_| FaultError::Host)?;
-                return Ok(());
+                let (lo, hi) = fault_window(addr, &v);
+                return self.fill(&mut m, &v, lo, hi, page, true);
             }
             if p.mapped.is_some() {
                 // The stub has the page mapped yet faulted: the mapping is stale. Map it again.
@@ -1324,8 +1426,7 @@ impl MemoryManager {
                 return Ok(());
             }
         }
-        let lo = page_down(addr & !(FAULT_AROUND - 1)).max(v.start);
-        let hi = ((addr & !(FAULT_AROUND - 1)) + FAULT_AROUND).min(v.end);
+        let (lo, hi) = fault_window(addr, &v);
         self.fill(&mut m, &v, lo, hi, page, access.write)?;
         Ok(())
     }
@@ -1386,18 +1487,32 @@ impl MemoryManager {
                 }
             }
         }
-        // The old frame of a page copied here is released once the new one is mapped.
-        let mut old = None;
+        // A write to a private page: copy it, and with it, if the file's contents never
+        // change (so no one can tell), the window's other pages still borrowed from it (a
+        // loader relocating a library's data writes them all, one fault each otherwise). The
+        // old frames are released once the copies are mapped.
+        let mut old = Vec::new();
         if write && !v.shared {
-            if let Some(p) = m.ptes.get(&page).copied() {
-                if !self.exclusive(&p) {
-                    let (_, o) = self.cow_copy(m, page, p).map_err(|_| FaultError::Host)?;
-                    if let Some(e) = m.ptes.get_mut(&page) {
-                        // Whatever the stub maps there is the old frame: map the copy.
-                        e.mapped = None;
+            let around = matches!(&v.backing, Backing::Object { obj, .. } if obj.frozen());
+            let copy: Vec<(u64, Pte)> = m
+                .ptes
+                .range(lo..hi)
+                .filter(|&(&a, p)| {
+                    if a == page {
+                        !self.exclusive(p)
+                    } else {
+                        around && !p.owned
                     }
-                    old = Some(o);
+                })
+                .map(|(&a, &p)| (a, p))
+                .collect();
+            for (a, p) in copy {
+                let (_, o) = self.cow_copy(m, a, p).map_err(|_| FaultError::Host)?;
+                if let Some(e) = m.ptes.get_mut(&a) {
+                    // Whatever the stub maps there is the old frame: map the copy.
+                    e.mapped = None;
                 }
+                old.push(o);
             }
         }
         // Map runs of pages with contiguous frames and equal protection, all in one batch.
