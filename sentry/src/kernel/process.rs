@@ -438,7 +438,7 @@ impl Kernel {
 
     pub fn thread_exited(&self, h: &Arc<TaskHandle>, status: ExitStatus) {
         let tg = h.tg.clone();
-        let last = {
+        let (last, pending, others) = {
             let mut st = tg.lock();
             st.threads.retain(|t| t.tid != h.tid);
             let (u, s) = h.cpu.get();
@@ -447,8 +447,15 @@ impl Kernel {
             if st.group_exit.is_none() && st.threads.is_empty() {
                 st.group_exit = Some(status);
             }
-            st.threads.is_empty()
+            (st.threads.is_empty(), st.pending.set, st.threads.clone())
         };
+        // A process signal sent while we were on our way out may have woken only us: wake
+        // the threads that can take one (Linux's retarget_shared_pending).
+        if pending != 0 {
+            for t in others.iter().filter(|t| pending & !t.lock().mask != 0) {
+                t.kick();
+            }
+        }
         if h.tid != tg.tgid {
             self.tasks().threads.remove(&h.tid);
         }
