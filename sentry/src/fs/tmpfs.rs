@@ -202,6 +202,19 @@ impl Tmpfs {
         })
     }
 
+    /// `count` pages in one run of the memory file.
+    fn alloc_pages(&self, count: u64) -> Result<u64, Errno> {
+        let n = self.pages.fetch_add(count, Ordering::Relaxed);
+        if n.saturating_add(count) > self.max_pages.load(Ordering::Relaxed) {
+            self.pages.fetch_sub(count, Ordering::Relaxed);
+            return Err(Errno::ENOSPC);
+        }
+        self.mf.allocate(count * PAGE_SIZE).map_err(|_| {
+            self.pages.fetch_sub(count, Ordering::Relaxed);
+            Errno::ENOSPC
+        })
+    }
+
     fn free_page(&self, frame: u64) {
         self.pages.fetch_sub(1, Ordering::Relaxed);
         self.mf.decref(frame);
@@ -362,12 +375,36 @@ impl TmpInode {
             return Ok(0);
         }
         let n = (n as u64).min(st.stat.size - off) as usize;
+        // One `put` per run of pages contiguous in the memory file (or of holes), the pages
+        // taken in order from one walk of the map.
+        let mut next = pages.range(off / PAGE_SIZE..).peekable();
+        let mut frame_of = |page: u64| {
+            while next.peek().is_some_and(|(&p, _)| p < page) {
+                next.next();
+            }
+            next.peek().filter(|(&p, _)| p == page).map(|(_, &f)| f)
+        };
         let mut done = 0;
         while done < n {
             let pos = off + done as u64;
             let (page, in_page) = (pos / PAGE_SIZE, pos % PAGE_SIZE);
-            let k = ((PAGE_SIZE - in_page) as usize).min(n - done);
-            put(pages.get(&page).map(|&f| f + in_page), done, k)?;
+            let first = frame_of(page);
+            let mut k = ((PAGE_SIZE - in_page) as usize).min(n - done);
+            let mut p = page + 1;
+            while done + k < n {
+                let f = frame_of(p);
+                let joins = match (first, f) {
+                    (Some(a), Some(b)) => b == a + (p - page) * PAGE_SIZE,
+                    (None, None) => true,
+                    _ => false,
+                };
+                if !joins {
+                    break;
+                }
+                k += (PAGE_SIZE as usize).min(n - done - k);
+                p += 1;
+            }
+            put(first.map(|f| f + in_page), done, k)?;
             done += k;
         }
         Ok(n)
@@ -390,23 +427,41 @@ impl TmpInode {
         let Kind::File { pages } = &mut st.kind else {
             return Err(Errno::EISDIR);
         };
+        let last = (off + n as u64 - 1) / PAGE_SIZE;
         let mut done = 0;
         while done < n {
             let pos = off + done as u64;
             let (page, in_page) = (pos / PAGE_SIZE, pos % PAGE_SIZE);
-            let k = ((PAGE_SIZE - in_page) as usize).min(n - done);
             let f = match pages.get(&page) {
                 Some(&f) => f,
-                None => match self.fs.alloc_page() {
-                    Ok(f) => {
-                        pages.insert(page, f);
-                        f
+                None => {
+                    // The pages this write adds, in one run of the memory file if it fits.
+                    let mut count = 1;
+                    while page + count <= last && !pages.contains_key(&(page + count)) {
+                        count += 1;
                     }
-                    // Out of space part way: the bytes written so far count.
-                    Err(_) if done > 0 => break,
-                    Err(e) => return Err(e),
-                },
+                    let (base, count) = match self.fs.alloc_pages(count) {
+                        Ok(base) => (base, count),
+                        Err(_) => match self.fs.alloc_page() {
+                            Ok(f) => (f, 1),
+                            // Out of space part way: the bytes written so far count.
+                            Err(_) if done > 0 => break,
+                            Err(e) => return Err(e),
+                        },
+                    };
+                    for i in 0..count {
+                        pages.insert(page + i, base + i * PAGE_SIZE);
+                    }
+                    base
+                }
             };
+            // One `fill` for the run of following pages contiguous in the memory file.
+            let mut k = ((PAGE_SIZE - in_page) as usize).min(n - done);
+            let mut p = page + 1;
+            while done + k < n && pages.get(&p) == Some(&(f + (p - page) * PAGE_SIZE)) {
+                k += (PAGE_SIZE as usize).min(n - done - k);
+                p += 1;
+            }
             fill(f + in_page, done, k)?;
             done += k;
         }
