@@ -271,6 +271,8 @@ pub fn load(
     let (h, phdrs) = read_elf(&file, &head)?;
     let mm_ref = make_mm()?;
     let mm = &*mm_ref;
+    // The stub maps the program's pages in one go at the end.
+    mm.begin_load();
 
     // Layout: stack at the top, mmap area below it, heap after the executable.
     let stack_top = page_down(mm.max_addr() - PAGE_SIZE) & !0xffff;
@@ -331,6 +333,7 @@ pub fn load(
         &execfn,
         &auxv_info,
     )?;
+    mm.end_load();
     let image = Image {
         entry: start,
         sp,

@@ -68,4 +68,8 @@ impl Mappable for Vdso {
     fn name(&self) -> String {
         "[vdso]".into()
     }
+    /// Always resident: mapped with the program at execve (`MemoryManager::end_load`).
+    fn cached_frame(&self, off: u64) -> Option<u64> {
+        (off < self.len).then_some(self.base + off)
+    }
 }

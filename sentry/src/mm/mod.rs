@@ -301,6 +301,9 @@ struct Inner {
     /// to date before anything is unmapped or dropped and whenever they are read.
     peak_size: u64,
     peak_rss: u64,
+    /// The loader is building this address space: object pages are mapped in the stub all at
+    /// once when it is done (`end_load`), not mapping by mapping.
+    loading: bool,
 }
 
 impl Inner {
@@ -383,6 +386,7 @@ impl MemoryManager {
                 stack_limit: 8 << 20,
                 peak_size: 0,
                 peak_rss: 0,
+                loading: false,
             }),
         }
     }
@@ -401,6 +405,40 @@ impl MemoryManager {
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The loader starts building this (fresh) address space: its mappings' cached pages are
+    /// mapped in the stub by `end_load`, in one batch, instead of one round trip per mapping.
+    pub fn begin_load(&self) {
+        self.lock().loading = true;
+    }
+
+    /// The loader is done: map what `begin_load` put off.
+    pub fn end_load(&self) {
+        let mut m = self.lock();
+        m.loading = false;
+        let vmas: Vec<Vma> = m
+            .vmas
+            .values()
+            .filter(|v| matches!(v.backing, Backing::Object { .. }))
+            .cloned()
+            .collect();
+        let mut runs = Vec::new();
+        let mut added = Vec::new();
+        for v in &vmas {
+            self.cached_runs(&mut m, v, &mut runs, &mut added);
+        }
+        if !runs.is_empty() && self.space.map_files(&runs).is_err() {
+            // Not fatal: the pages fault in instead.
+            for a in added {
+                if let Some(p) = m.ptes.get_mut(&a) {
+                    p.mapped = None;
+                }
+            }
+            let _ = self
+                .space
+                .unmap(self.min_addr, self.max_addr - self.min_addr);
+        }
     }
 
     /// Set the layout decided by the loader.
@@ -635,43 +673,12 @@ impl MemoryManager {
     /// If `stale`, the stub still maps what was at `v`'s range before: that goes in the same
     /// batch, first, and must (the mapping fails otherwise).
     fn map_cached(&self, m: &mut Inner, v: &Vma, stale: bool) -> Result<(), Errno> {
-        const MAX_RUNS: usize = 64;
-        const MAX_PAGES: u64 = 2048;
+        if m.loading && !stale {
+            return Ok(()); // end_load maps it
+        }
         let mut runs: Vec<(u64, u64, u64, Prot)> = Vec::new();
         let mut added = Vec::new();
-        if let (Backing::Object { obj, off }, false) = (&v.backing, v.prot == Prot::NONE) {
-            let prot = if v.shared {
-                v.prot
-            } else {
-                v.prot.without_write()
-            };
-            let mut a = v.start;
-            while a < v.end && a - v.start < MAX_PAGES * PAGE_SIZE {
-                let Some(frame) = obj.cached_frame(off + (a - v.start)) else {
-                    a += PAGE_SIZE;
-                    continue;
-                };
-                let full = runs.len() == MAX_RUNS;
-                match runs.last_mut() {
-                    Some((ra, rl, rf, _)) if *ra + *rl == a && *rf + *rl == frame => {
-                        *rl += PAGE_SIZE
-                    }
-                    _ if full => break,
-                    _ => runs.push((a, PAGE_SIZE, frame, prot)),
-                }
-                self.mf.incref(frame);
-                m.ptes.insert(
-                    a,
-                    Pte {
-                        frame,
-                        owned: false,
-                        mapped: Some(prot),
-                    },
-                );
-                added.push(a);
-                a += PAGE_SIZE;
-            }
-        }
+        self.cached_runs(m, v, &mut runs, &mut added);
         let len = v.end - v.start;
         let done = match (stale, runs.is_empty()) {
             (false, true) => return Ok(()),
@@ -692,6 +699,59 @@ impl MemoryManager {
             }
         }
         Ok(())
+    }
+
+    /// The runs of `v`'s pages its object already holds (at most MAX_RUNS, MAX_PAGES pages),
+    /// entered in the page table as mapped (their addresses in `added`) for the caller to map;
+    /// pages that have an entry already are left out.
+    fn cached_runs(
+        &self,
+        m: &mut Inner,
+        v: &Vma,
+        runs: &mut Vec<(u64, u64, u64, Prot)>,
+        added: &mut Vec<u64>,
+    ) {
+        const MAX_RUNS: usize = 64;
+        const MAX_PAGES: u64 = 2048;
+        let (Backing::Object { obj, off }, false) = (&v.backing, v.prot == Prot::NONE) else {
+            return;
+        };
+        let prot = if v.shared {
+            v.prot
+        } else {
+            v.prot.without_write()
+        };
+        let first_run = runs.len();
+        let mut a = v.start;
+        while a < v.end && a - v.start < MAX_PAGES * PAGE_SIZE {
+            let frame = match m.ptes.contains_key(&a) {
+                true => None,
+                false => obj.cached_frame(off + (a - v.start)),
+            };
+            let Some(frame) = frame else {
+                a += PAGE_SIZE;
+                continue;
+            };
+            let full = runs.len() - first_run == MAX_RUNS;
+            match runs.last_mut() {
+                Some((ra, rl, rf, rp)) if *ra + *rl == a && *rf + *rl == frame && *rp == prot => {
+                    *rl += PAGE_SIZE
+                }
+                _ if full => break,
+                _ => runs.push((a, PAGE_SIZE, frame, prot)),
+            }
+            self.mf.incref(frame);
+            m.ptes.insert(
+                a,
+                Pte {
+                    frame,
+                    owned: false,
+                    mapped: Some(prot),
+                },
+            );
+            added.push(a);
+            a += PAGE_SIZE;
+        }
     }
 
     /// Map a special object (vDSO) at a fixed, free address.
@@ -1360,6 +1420,7 @@ impl MemoryManager {
             stack_limit: m.stack_limit,
             peak_size: m.peak_size,
             peak_rss: m.peak_rss,
+            loading: false,
         };
         Ok(MemoryManager {
             mf: self.mf.clone(),
@@ -1644,7 +1705,10 @@ impl MemoryManager {
                 p
             }
         };
-        if write && !v.shared && !self.exclusive(&p) {
+        // A private page the stub maps writable is ours alone (only such are): no need to ask
+        // the memory file.
+        let writable = p.owned && p.mapped.is_some_and(|pr| pr.write);
+        if write && !v.shared && !writable && !self.exclusive(&p) {
             return self.cow_break(m, page, p, v);
         }
         Ok(p.frame)
