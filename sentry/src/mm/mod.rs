@@ -1253,22 +1253,22 @@ impl MemoryManager {
         eff: impl Fn(&Pte) -> Prot,
     ) -> Result<(), Errno> {
         let mut runs: Vec<(u64, u64, Prot)> = Vec::new();
-        Self::protect_runs(m, start, end, eff, &mut runs);
+        Self::protect_runs(m, start, end, |_, p| eff(p), &mut runs);
         self.space.protect_ranges(&runs).map_err(host)
     }
 
-    /// The protection changes `protect_mapped` makes, recorded in the page table and
-    /// collected in `runs` for the address space.
+    /// The protection changes `protect_mapped` makes (`eff(address, entry)`), recorded in the
+    /// page table and collected in `runs` for the address space.
     fn protect_runs(
         m: &mut Inner,
         start: u64,
         end: u64,
-        eff: impl Fn(&Pte) -> Prot,
+        eff: impl Fn(u64, &Pte) -> Prot,
         runs: &mut Vec<(u64, u64, Prot)>,
     ) {
         for (&a, p) in m.ptes.range_mut(start..end) {
             let Some(cur) = p.mapped else { continue };
-            let want = eff(p);
+            let want = eff(a, p);
             if want == cur {
                 continue;
             }
@@ -1391,7 +1391,7 @@ impl MemoryManager {
             let _ = space.unmap(self.min_addr, self.max_addr - self.min_addr);
         }
         // Our writable private pages now shared with the child must fault on write; those
-        // still ours alone (the child has its own copy, or none) stay writable.
+        // the child has its own copy of stay writable.
         let ranges: Vec<(u64, u64, Prot)> = m
             .vmas
             .values()
@@ -1400,8 +1400,8 @@ impl MemoryManager {
             .collect();
         let mut runs = Vec::new();
         for (s, e, prot) in ranges {
-            let eff = |p: &Pte| {
-                if self.exclusive(p) {
+            let eff = |a: u64, _: &Pte| {
+                if copies.contains_key(&a) {
                     prot
                 } else {
                     prot.without_write()
