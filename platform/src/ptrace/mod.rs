@@ -958,6 +958,16 @@ impl PtraceAddressSpace {
         Ok(a)
     }
 
+    /// The injected mmaps making `map_files`' (addr, len, offset, prot) mappings.
+    fn mmap_ops<'a>(
+        &'a self,
+        maps: &'a [(u64, u64, u64, Prot)],
+    ) -> impl Iterator<Item = (i64, [u64; 6])> + 'a {
+        maps.iter().map(|&(addr, len, offset, prot)| {
+            (libc::SYS_mmap, self.mmap_args(addr, len, offset, prot))
+        })
+    }
+
     /// mmap arguments mapping memory-file range `offset` at `addr` in the stub.
     fn mmap_args(&self, addr: u64, len: u64, offset: u64, prot: Prot) -> [u64; 6] {
         let flags = (libc::MAP_SHARED | libc::MAP_FIXED) as u64;
@@ -1154,12 +1164,7 @@ impl AddressSpace for PtraceAddressSpace {
     }
 
     fn map_files(&self, maps: &[(u64, u64, u64, Prot)]) -> Result<()> {
-        let ops: Vec<(i64, [u64; 6])> = maps
-            .iter()
-            .map(|&(addr, len, offset, prot)| {
-                (libc::SYS_mmap, self.mmap_args(addr, len, offset, prot))
-            })
-            .collect();
+        let ops: Vec<(i64, [u64; 6])> = self.mmap_ops(maps).collect();
         check_batch(self.batch(&ops)?, "stub mmap")
     }
 
@@ -1170,9 +1175,7 @@ impl AddressSpace for PtraceAddressSpace {
     fn unmap_and_map(&self, addr: u64, len: u64, maps: &[(u64, u64, u64, Prot)]) -> Result<()> {
         let ops: Vec<(i64, [u64; 6])> =
             std::iter::once((libc::SYS_munmap, [addr, len, 0, 0, 0, 0]))
-                .chain(maps.iter().map(|&(addr, len, offset, prot)| {
-                    (libc::SYS_mmap, self.mmap_args(addr, len, offset, prot))
-                }))
+                .chain(self.mmap_ops(maps))
                 .collect();
         check_batch(self.batch(&ops)?, "stub munmap and mmap")
     }

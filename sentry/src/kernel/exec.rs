@@ -80,12 +80,7 @@ impl Task {
         if self.clear_child_tid != 0 && old.copy_out(self.clear_child_tid, &0u32).is_ok() {
             k.futexes.wake(&old, self.clear_child_tid, 1, u32::MAX);
         }
-        // Hand our stub thread back unless the old address space dies here (its drop kills
-        // the stub, our thread with it).
-        let last = Arc::strong_count(&old) == 1 && Arc::strong_count(old.address_space()) == 1;
-        if !last {
-            let _ = old.address_space().release_thread();
-        }
+        super::task::leave_address_space(&old);
         drop(old);
         let mut regs = k.platform.initial_regs();
         regs.0.rip = image.entry;

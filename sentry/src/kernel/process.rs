@@ -447,14 +447,18 @@ impl Kernel {
             if st.group_exit.is_none() && st.threads.is_empty() {
                 st.group_exit = Some(status);
             }
-            (st.threads.is_empty(), st.pending.set, st.threads.clone())
+            let pending = st.pending.set;
+            let others = if pending != 0 {
+                st.threads.clone()
+            } else {
+                Vec::new()
+            };
+            (st.threads.is_empty(), pending, others)
         };
         // A process signal sent while we were on our way out may have woken only us: wake
         // the threads that can take one (Linux's retarget_shared_pending).
-        if pending != 0 {
-            for t in others.iter().filter(|t| pending & !t.lock().mask != 0) {
-                t.kick();
-            }
+        for t in others.iter().filter(|t| pending & !t.lock().mask != 0) {
+            t.kick();
         }
         if h.tid != tg.tgid {
             self.tasks().threads.remove(&h.tid);

@@ -743,18 +743,22 @@ impl Task {
         if let Some(v) = self.vfork_done.take() {
             v.complete();
         }
-        // Hand our stub thread back unless the address space dies with us (its drop kills the
-        // stub and reaps that thread anyway).
-        let last =
-            Arc::strong_count(&self.mm) == 1 && Arc::strong_count(self.mm.address_space()) == 1;
-        if !last {
-            let _ = self.mm.address_space().release_thread();
-        }
+        leave_address_space(&self.mm);
         let k = self.k.clone();
         let h = self.h.clone();
         // Drop the address space, files and fs context before the parent can see us exit.
         drop(self);
         k.thread_exited(&h, status);
+    }
+}
+
+/// The calling task will run no more in `mm`'s address space: hand its stub thread back,
+/// unless the address space dies with the caller's reference (its drop kills the stub, that
+/// thread with it, without waiting).
+pub(super) fn leave_address_space(mm: &Arc<MemoryManager>) {
+    let last = Arc::strong_count(mm) == 1 && Arc::strong_count(mm.address_space()) == 1;
+    if !last {
+        let _ = mm.address_space().release_thread();
     }
 }
 

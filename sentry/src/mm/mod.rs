@@ -430,14 +430,19 @@ impl MemoryManager {
         }
         if !runs.is_empty() && self.space.map_files(&runs).is_err() {
             // Not fatal: the pages fault in instead.
-            for a in added {
-                if let Some(p) = m.ptes.get_mut(&a) {
-                    p.mapped = None;
-                }
-            }
+            Self::forget_mapped(&mut m, &added);
             let _ = self
                 .space
                 .unmap(self.min_addr, self.max_addr - self.min_addr);
+        }
+    }
+
+    /// Record that the stub does not map the pages at `addrs` after all (a failed premap).
+    fn forget_mapped(m: &mut Inner, addrs: &[u64]) {
+        for a in addrs {
+            if let Some(p) = m.ptes.get_mut(a) {
+                p.mapped = None;
+            }
         }
     }
 
@@ -497,6 +502,12 @@ impl MemoryManager {
 
     /// Remove VMAs and pages in [start, end): frees owned frames and unmaps the stub.
     fn remove_range(&self, m: &mut Inner, start: u64, end: u64) -> Result<(), Errno> {
+        Self::remove_vmas(m, start, end);
+        self.drop_pages(m, start, end)
+    }
+
+    /// Remove the VMAs in [start, end) (split at its ends); the pages are the caller's.
+    fn remove_vmas(m: &mut Inner, start: u64, end: u64) {
         m.note_peaks();
         Self::split_at(m, start);
         Self::split_at(m, end);
@@ -504,7 +515,6 @@ impl MemoryManager {
         for k in keys {
             m.vmas.remove(&k);
         }
-        self.drop_pages(m, start, end)
     }
 
     /// Forget the pages in [start, end): unmap what the stub has, then free owned frames.
@@ -620,13 +630,7 @@ impl MemoryManager {
             }
             // What was there goes; the stub's mappings of it are replaced below, in the same
             // round trip as the new mapping's cached pages.
-            m.note_peaks();
-            Self::split_at(&mut m, addr);
-            Self::split_at(&mut m, end);
-            let keys: Vec<u64> = m.vmas.range(addr..end).map(|(&k, _)| k).collect();
-            for k in keys {
-                m.vmas.remove(&k);
-            }
+            Self::remove_vmas(&mut m, addr, end);
             addr
         } else {
             self.find_free(&m, addr, len).ok_or(Errno::ENOMEM)?
@@ -688,11 +692,7 @@ impl MemoryManager {
         };
         if done.is_err() {
             // The pages fault in instead, once the range is clear.
-            for a in added {
-                if let Some(p) = m.ptes.get_mut(&a) {
-                    p.mapped = None;
-                }
-            }
+            Self::forget_mapped(m, &added);
             let cleared = self.space.unmap(v.start, len);
             if stale {
                 return cleared.map_err(host);
