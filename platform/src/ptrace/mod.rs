@@ -781,15 +781,15 @@ fn master_main(
     }
 }
 
-/// The first failure among a batch's results.
-fn check_batch(results: Vec<i64>, op: &'static str) -> Result<()> {
-    match results.into_iter().find(|&r| r < 0 && r > -4096) {
-        Some(r) => Err(PlatformError::Host {
+/// A stub syscall's raw result as an error if it failed.
+fn check_result(r: i64, op: &'static str) -> Result<()> {
+    if r < 0 && r > -4096 {
+        return Err(PlatformError::Host {
             op,
             source: std::io::Error::from_raw_os_error(-r as i32),
-        }),
-        None => Ok(()),
+        });
     }
+    Ok(())
 }
 
 /// Syscalls one batch carries: 7-word entries in the mailbox page.
@@ -945,10 +945,12 @@ impl PtraceAddressSpace {
         };
         let stub = stub::stub_page()?;
         let flags = (libc::MAP_SHARED | libc::MAP_FIXED) as u64;
-        let rw = (libc::PROT_READ | libc::PROT_WRITE) as u64;
+        // Read-only: application threads share the stub's address space, and an entry they
+        // could rewrite while the stub runs the batch would be a host syscall of their choice.
+        let ro = libc::PROT_READ as u64;
         a.syscall(
             libc::SYS_mmap,
-            [stub.mailbox, PAGE_SIZE, rw, flags, memfd as u64, mailbox],
+            [stub.mailbox, PAGE_SIZE, ro, flags, memfd as u64, mailbox],
             "stub mailbox mmap",
         )?;
         // The thread the first task will run in, made now: a spare is built off the critical
@@ -976,16 +978,15 @@ impl PtraceAddressSpace {
     }
 
     /// Run `ops` (syscall number and arguments each) in the stub, up to BATCH_MAX per round
-    /// trip (a single one as a plain injected syscall); their results in order.
-    fn batch(&self, ops: &[(i64, [u64; 6])]) -> Result<Vec<i64>> {
+    /// trip (a single one as a plain injected syscall), stopping at the first that fails.
+    fn batch(&self, ops: &[(i64, [u64; 6])], op: &'static str) -> Result<()> {
         if let [(nr, args)] = ops {
-            return Ok(vec![self.raw_syscall(*nr, *args)?]);
+            return self.syscall(*nr, *args, op);
         }
         let stub = stub::stub_page()?;
         // Held for the whole batch: one batch at a time uses the mailbox.
         let guard = self.mailbox.lock().unwrap_or_else(|e| e.into_inner());
         let frame = *guard;
-        let mut results = Vec::with_capacity(ops.len());
         for chunk in ops.chunks(BATCH_MAX) {
             let mut table = Vec::with_capacity(chunk.len() * 56);
             for (nr, args) in chunk {
@@ -998,7 +999,7 @@ impl PtraceAddressSpace {
                 .write(frame, &table)
                 .map_err(|_| PlatformError::Unsupported("mailbox out of the memory file"))?;
             let args = [stub.mailbox, chunk.len() as u64, 0, 0, 0, 0];
-            match self.own_thread() {
+            let r = match self.own_thread() {
                 Some(t) => t.inject_at(stub.batch_addr, 0, args)?,
                 None => self.ask(|reply| Request::Syscall {
                     site: stub.batch_addr,
@@ -1007,17 +1008,9 @@ impl PtraceAddressSpace {
                     reply,
                 })?,
             };
-            let mut out = vec![0u8; chunk.len() * 56];
-            self.mf
-                .read(frame, &mut out)
-                .map_err(|_| PlatformError::Unsupported("mailbox out of the memory file"))?;
-            for e in out.chunks_exact(56) {
-                let mut w = [0u8; 8];
-                w.copy_from_slice(&e[..8]);
-                results.push(i64::from_ne_bytes(w));
-            }
+            check_result(r, op)?;
         }
-        Ok(results)
+        Ok(())
     }
 
     fn ask<T>(&self, make: impl FnOnce(mpsc::Sender<Result<T>>) -> Request) -> Result<T> {
@@ -1076,7 +1069,7 @@ impl PtraceAddressSpace {
     /// Make a syscall in the stub: through our own stub thread if we have one (no thread
     /// switch), else through the master thread.
     fn syscall(&self, nr: i64, args: [u64; 6], op: &'static str) -> Result<()> {
-        check_batch(vec![self.raw_syscall(nr, args)?], op)
+        check_result(self.raw_syscall(nr, args)?, op)
     }
 
     /// One syscall in the stub; its raw result.
@@ -1160,12 +1153,12 @@ impl AddressSpace for PtraceAddressSpace {
                 (libc::SYS_mprotect, [addr, len, prot.bits() as u64, 0, 0, 0])
             })
             .collect();
-        check_batch(self.batch(&ops)?, "stub mprotect")
+        self.batch(&ops, "stub mprotect")
     }
 
     fn map_files(&self, maps: &[(u64, u64, u64, Prot)]) -> Result<()> {
         let ops: Vec<(i64, [u64; 6])> = self.mmap_ops(maps).collect();
-        check_batch(self.batch(&ops)?, "stub mmap")
+        self.batch(&ops, "stub mmap")
     }
 
     fn unmap(&self, addr: u64, len: u64) -> Result<()> {
@@ -1177,7 +1170,7 @@ impl AddressSpace for PtraceAddressSpace {
             std::iter::once((libc::SYS_munmap, [addr, len, 0, 0, 0, 0]))
                 .chain(self.mmap_ops(maps))
                 .collect();
-        check_batch(self.batch(&ops)?, "stub munmap and mmap")
+        self.batch(&ops, "stub munmap and mmap")
     }
 
     fn protect(&self, addr: u64, len: u64, prot: Prot) -> Result<()> {

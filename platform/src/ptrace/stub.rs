@@ -64,13 +64,17 @@ std::arch::global_asm!(
     "syscall",
     "jmp 2b",
     // A batch of syscalls: rdi = table of (nr, a0..a5) entries, 7 words each, rsi = count.
-    // Each entry's nr is replaced by its result; then a trap tells the tracer it is done.
+    // The table is in the mailbox page, which the stub maps read-only: the application's
+    // threads can read it but never change an entry. The loop stops at the first syscall
+    // that fails; then a trap tells the tracer it is done, rax = 0 or that failure (-errno)
+    // and r14 = how many entries succeeded.
     "palisade_stub_batch:",
     "mov r12, rdi",
     "mov r13, rsi",
+    "xor r14d, r14d",
     "3:",
-    "test r13, r13",
-    "jz 4f",
+    "cmp r14, r13",
+    "jae 4f",
     "mov rax, [r12]",
     "mov rdi, [r12 + 8]",
     "mov rsi, [r12 + 16]",
@@ -79,11 +83,14 @@ std::arch::global_asm!(
     "mov r8, [r12 + 40]",
     "mov r9, [r12 + 48]",
     "syscall",
-    "mov [r12], rax",
+    "cmp rax, -4095",
+    "jae 5f",
     "add r12, 56",
-    "dec r13",
+    "inc r14",
     "jmp 3b",
     "4:",
+    "xor eax, eax",
+    "5:",
     "int3",
     "jmp palisade_stub_syscall",
     // Signal delivery (see `SignalTrampolines`): rax = the frame the sentry filled in, rip
@@ -226,7 +233,8 @@ pub struct StubPage {
     pub park_addr: u64,
     /// Entry of the batch loop (a table of syscalls in the mailbox page).
     pub batch_addr: u64,
-    /// The mailbox page each stub maps from the memory file, right above the stub page.
+    /// The mailbox page each stub maps (read-only) from the memory file, right above the stub
+    /// page.
     pub mailbox: u64,
     /// The signal trampolines: delivery's entry, the end of its part that runs with the
     /// application's flags (a single-step trap may stop it there), and sigreturn's entry.
