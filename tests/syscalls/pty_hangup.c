@@ -87,6 +87,10 @@ int main(void)
 		if (fg == 0) {
 			signal(SIGHUP, on_sig);
 			setpgid(0, 0);
+			/* Read only once in the foreground: a background read would stop this
+			 * process with SIGTTIN, and nothing would continue it. */
+			while (tcgetpgrp(t) != getpid())
+				usleep(1000);
 			char c;
 			/* Wait for the hangup: the read gives EOF (0) once it happens. */
 			while (read(t, &c, 1) > 0)
