@@ -254,10 +254,13 @@ thread_local! {
     static TRACER_CPU: std::cell::Cell<Option<usize>> = const { std::cell::Cell::new(None) };
 }
 
+/// The CPU the calling tracer thread runs on, chosen (and the thread pinned, its rseq
+/// registration dropped) on its first call.
 fn tracer_cpu() -> Option<usize> {
     TRACER_CPU.with(|c| {
         if c.get().is_none() {
             if let Some(cpu) = pick_cpu() {
+                stub::drop_rseq();
                 pin(0, cpu);
                 c.set(Some(cpu));
             }

@@ -404,6 +404,34 @@ fn current_rseq() -> Option<(usize, u32)> {
     Some((fs_base.wrapping_add_signed(offset), size))
 }
 
+/// Undo glibc's rseq registration `rseq` (from `current_rseq`) of the calling thread. Makes
+/// raw syscalls only.
+fn unregister_rseq(rseq: Option<(usize, u32)>) {
+    let Some((area, len)) = rseq else { return };
+    // glibc registers 32 bytes (the original struct rseq) whatever `__rseq_size` says; the
+    // kernel wants the registered length back, so try both.
+    // SAFETY: rseq unregistration only compares its arguments with the registration.
+    unsafe {
+        if libc::syscall(
+            libc::SYS_rseq,
+            area,
+            len.max(32),
+            RSEQ_FLAG_UNREGISTER,
+            RSEQ_SIG,
+        ) != 0
+        {
+            libc::syscall(libc::SYS_rseq, area, len, RSEQ_FLAG_UNREGISTER, RSEQ_SIG);
+        }
+    }
+}
+
+/// Give up the calling thread's rseq registration: a tracer thread is switched out and back
+/// in on every trap, and each time the kernel would update its rseq area on the way back to
+/// user mode (~1% of a trap here). glibc then answers `sched_getcpu` with a syscall.
+pub fn drop_rseq() {
+    unregister_rseq(current_rseq());
+}
+
 /// The child side of `spawn_stub`.
 ///
 /// # Safety
@@ -419,20 +447,7 @@ unsafe fn stub_child(
     unsafe {
         // The child inherits the thread's rseq registration, whose area is about to be unmapped:
         // the kernel would then kill the stub with SIGSEGV on its next return to user mode.
-        // glibc registers 32 bytes (the original struct rseq) whatever `__rseq_size` says; the
-        // kernel wants the registered length back, so try both.
-        if let Some((area, len)) = rseq {
-            if libc::syscall(
-                libc::SYS_rseq,
-                area,
-                len.max(32),
-                RSEQ_FLAG_UNREGISTER,
-                RSEQ_SIG,
-            ) != 0
-            {
-                libc::syscall(libc::SYS_rseq, area, len, RSEQ_FLAG_UNREGISTER, RSEQ_SIG);
-            }
-        }
+        unregister_rseq(rseq);
         libc::syscall(
             libc::SYS_prctl,
             libc::PR_SET_PDEATHSIG,
