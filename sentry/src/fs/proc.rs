@@ -4,7 +4,7 @@
 //! sysinfo reports it); nothing is read from the host's /proc.
 
 use std::cell::Cell;
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, Mutex, Weak};
 
 use super::synth::{attr, dir_file, dt, SynthLink};
 use crate::errno::Errno;
@@ -184,7 +184,7 @@ struct SysKernel {
     ino: u64,
 }
 
-const SYS_KERNEL_FILES: [&str; 4] = ["hostname", "osrelease", "ostype", "pid_max"];
+const SYS_KERNEL_FILES: [&str; 5] = ["domainname", "hostname", "osrelease", "ostype", "pid_max"];
 
 /// A random (version 4) UUID, as /proc/sys/kernel/random/uuid gives one per read.
 fn uuid_v4() -> Vec<u8> {
@@ -413,11 +413,35 @@ impl Inode for SysKernel {
                 Ok(format!("{}\n", f(&k)).into_bytes())
             })
         };
+        // hostname and domainname: writable, as sethostname/setdomainname (a write stops at
+        // the first newline or NUL, as Linux's proc_dostring).
+        let uts = |which: fn(&Kernel) -> &Mutex<Vec<u8>>| -> Arc<dyn Inode> {
+            let (k1, k2) = (self.k.clone(), self.k.clone());
+            let gen: Generator = Box::new(move || {
+                let k = k1.upgrade().ok_or(Errno::ENOENT)?;
+                let mut v = which(&k).lock().unwrap_or_else(|e| e.into_inner()).clone();
+                v.push(b'\n');
+                Ok(v)
+            });
+            let put: Putter = Arc::new(move |bytes: &[u8]| {
+                let k = k2.upgrade().ok_or(Errno::ENOENT)?;
+                let end = bytes
+                    .iter()
+                    .position(|&b| b == b'\n' || b == 0)
+                    .unwrap_or(bytes.len())
+                    .min(64);
+                *which(&k).lock().unwrap_or_else(|e| e.into_inner()) = bytes[..end].to_vec();
+                Ok(())
+            });
+            Arc::new(GenFile {
+                stat: attr(self.dev, super::new_ino(), libc::S_IFREG | 0o644, 0),
+                gen,
+                put: Some(put),
+            })
+        };
         let gen = match name {
-            b"hostname" => text(|k| {
-                String::from_utf8_lossy(&k.hostname.lock().unwrap_or_else(|e| e.into_inner()))
-                    .into_owned()
-            }),
+            b"hostname" => return Ok(uts(|k| &k.hostname)),
+            b"domainname" => return Ok(uts(|k| &k.domainname)),
             b"osrelease" => text(|_| crate::kernel::RELEASE.to_string()),
             b"ostype" => text(|_| "Linux".to_string()),
             b"pid_max" => text(|_| crate::kernel::PID_MAX.to_string()),

@@ -77,6 +77,8 @@ pub struct Kernel {
     pub vdso: Arc<Vdso>,
     pub root: Arc<Dentry>,
     pub hostname: Mutex<Vec<u8>>,
+    /// The NIS domain name uname reports ("(none)" until setdomainname).
+    pub domainname: Mutex<Vec<u8>>,
     pub strace: bool,
     cpus: std::sync::atomic::AtomicUsize,
     host_cpus: usize,
@@ -186,6 +188,7 @@ impl Kernel {
             vdso,
             root,
             hostname: Mutex::new(hostname),
+            domainname: Mutex::new(b"(none)".to_vec()),
             strace,
             tasks: Mutex::new(Tasks::default()),
             futexes: futex::Futexes::default(),

@@ -1,5 +1,7 @@
 //! System information: uname, sysinfo, getrandom, getcpu.
 
+use std::sync::Mutex;
+
 use crate::errno::{Errno, SysResult};
 use crate::kernel::{time, Task, RELEASE, VERSION};
 
@@ -19,9 +21,40 @@ pub fn uname(t: &mut Task, a: [u64; 6]) -> SysResult {
     field(&mut u.release, RELEASE.as_bytes());
     field(&mut u.version, VERSION.as_bytes());
     field(&mut u.machine, b"x86_64");
-    field(&mut u.domainname, b"(none)");
+    field(
+        &mut u.domainname,
+        &t.k.domainname.lock().unwrap_or_else(|e| e.into_inner()),
+    );
     t.mm.copy_out(a[0], &u)?;
     Ok(0)
+}
+
+/// The longest host or domain name (`__NEW_UTS_LEN`).
+const UTS_LEN: u64 = 64;
+
+/// sethostname(2) and setdomainname(2): the sandbox's UTS names (what uname and
+/// /proc/sys/kernel/{hostname,domainname} report), CAP_SYS_ADMIN only.
+fn set_uts_name(t: &mut Task, a: [u64; 6], name: &Mutex<Vec<u8>>) -> SysResult {
+    if !t.creds.has_cap(caps::Capability::CAP_SYS_ADMIN) {
+        return Err(Errno::EPERM);
+    }
+    // The length is an int: negative ones are too long as well.
+    if a[1] as i32 as i64 > UTS_LEN as i64 || (a[1] as i32) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let bytes = t.mm.read_vec(a[0], a[1] as i32 as usize)?;
+    *name.lock().unwrap_or_else(|e| e.into_inner()) = bytes;
+    Ok(0)
+}
+
+pub fn sethostname(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let k = t.k.clone();
+    set_uts_name(t, a, &k.hostname)
+}
+
+pub fn setdomainname(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let k = t.k.clone();
+    set_uts_name(t, a, &k.domainname)
 }
 
 pub fn sysinfo(t: &mut Task, a: [u64; 6]) -> SysResult {

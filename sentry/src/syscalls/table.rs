@@ -95,6 +95,8 @@ fn entries() -> Vec<Entry> {
         SYS_exit => process::exit, Full, [Int];
         SYS_kill => signal::kill, Full, [Int, Int];
         SYS_uname => info::uname, Full, [Hex];
+        SYS_sethostname => info::sethostname, Full, [Hex, Int];
+        SYS_setdomainname => info::setdomainname, Full, [Hex, Int];
         SYS_fcntl => fd::fcntl, Partial("F_DUPFD(_CLOEXEC), F_GETFD/SETFD, F_GETFL/SETFL, POSIX and OFD record locks, pipe sizes; no leases, F_SETOWN or F_NOTIFY"), [Fd, Int, Hex];
         SYS_getcwd => fs::getcwd, Full, [Hex, Int];
         SYS_chdir => fs::chdir, Full, [Path];
@@ -336,8 +338,6 @@ fn entries() -> Vec<Entry> {
         SYS_swapon,
         SYS_swapoff,
         SYS_reboot,
-        SYS_sethostname,
-        SYS_setdomainname,
         SYS_iopl,
         SYS_ioperm,
         SYS_init_module,
