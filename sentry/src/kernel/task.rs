@@ -119,6 +119,8 @@ pub struct Sched {
     pub priority: i32,
     /// CPUs it may run on (bit per CPU); None: all.
     pub affinity: Option<Vec<u8>>,
+    /// The I/O priority ioprio_set gave it (class << 13 | data); 0: none set.
+    pub ioprio: i32,
 }
 
 impl Default for Sched {
@@ -128,6 +130,7 @@ impl Default for Sched {
             policy: libc::SCHED_OTHER,
             priority: 0,
             affinity: None,
+            ioprio: 0,
         }
     }
 }

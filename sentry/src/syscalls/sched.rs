@@ -93,6 +93,90 @@ pub fn setpriority(t: &mut Task, a: [u64; 6]) -> SysResult {
     err.map_or(Ok(0), Err)
 }
 
+/// ioprio_set/ioprio_get's `which` (IOPRIO_WHO_PROCESS, _PGRP, _USER) as the PRIO_* of
+/// getpriority that names the same threads.
+fn ioprio_which(which: i32) -> Result<i32, Errno> {
+    match which {
+        1 => Ok(libc::PRIO_PROCESS as i32),
+        2 => Ok(libc::PRIO_PGRP as i32),
+        3 => Ok(libc::PRIO_USER as i32),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// An I/O priority: class in bits 13-15, a level (bits 0-2) and hints in the data below.
+const IOPRIO_CLASS_SHIFT: u32 = 13;
+const IOPRIO_CLASS_NONE: i32 = 0;
+const IOPRIO_CLASS_RT: i32 = 1;
+const IOPRIO_CLASS_BE: i32 = 2;
+const IOPRIO_CLASS_IDLE: i32 = 3;
+const IOPRIO_LEVELS: i32 = 8;
+
+/// The I/O priority a thread gets: the one it set, else best effort (real-time or idle
+/// following its policy) at the level its nice value gives, as Linux's __get_task_ioprio.
+fn effective_ioprio(s: &Sched) -> i32 {
+    if (s.ioprio >> IOPRIO_CLASS_SHIFT) & 7 != IOPRIO_CLASS_NONE {
+        return s.ioprio;
+    }
+    let class = match s.policy & !SCHED_RESET_ON_FORK {
+        libc::SCHED_IDLE => IOPRIO_CLASS_IDLE,
+        libc::SCHED_FIFO | libc::SCHED_RR => IOPRIO_CLASS_RT,
+        _ => IOPRIO_CLASS_BE,
+    };
+    (class << IOPRIO_CLASS_SHIFT) | ((s.nice + 20) / 5)
+}
+
+/// ioprio_set(2): Linux's checks (the real-time class takes CAP_SYS_ADMIN or CAP_SYS_NICE,
+/// another user's thread CAP_SYS_NICE); the value is kept and reported, the host schedules
+/// the I/O. A group or user stops at the first thread it may not change.
+pub fn ioprio_set(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let prio = a[2] as i32;
+    let level = prio & (IOPRIO_LEVELS - 1);
+    match (prio >> IOPRIO_CLASS_SHIFT) & 7 {
+        IOPRIO_CLASS_RT
+            if !t.creds.has_cap(caps::Capability::CAP_SYS_ADMIN)
+                && !t.creds.has_cap(caps::Capability::CAP_SYS_NICE) =>
+        {
+            return Err(Errno::EPERM)
+        }
+        IOPRIO_CLASS_RT | IOPRIO_CLASS_BE | IOPRIO_CLASS_IDLE => {}
+        IOPRIO_CLASS_NONE if level == 0 => {}
+        _ => return Err(Errno::EINVAL),
+    }
+    let targets = prio_targets(t, ioprio_which(a[0] as i32)?, a[1] as i32)?;
+    if targets.is_empty() {
+        return Err(Errno::ESRCH);
+    }
+    for h in targets {
+        let mut s = h.lock();
+        let uid = s.creds.map(|c| c.uid);
+        if uid != Some(t.creds.euid)
+            && uid != Some(t.creds.uid)
+            && !t.creds.has_cap(caps::Capability::CAP_SYS_NICE)
+        {
+            return Err(Errno::EPERM);
+        }
+        s.sched.ioprio = prio;
+    }
+    Ok(0)
+}
+
+/// ioprio_get(2): a thread's raw value (0 if never set); over a group or a user's threads
+/// the best (numerically lowest) effective one.
+pub fn ioprio_get(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let which = ioprio_which(a[0] as i32)?;
+    let targets = prio_targets(t, which, a[1] as i32)?;
+    let prio = if which == libc::PRIO_PROCESS as i32 {
+        targets.first().map(|h| h.lock().sched.ioprio)
+    } else {
+        targets
+            .iter()
+            .map(|h| effective_ioprio(&h.lock().sched))
+            .min()
+    };
+    prio.map(|p| p as u64).ok_or(Errno::ESRCH)
+}
+
 fn valid_priority(policy: i32, prio: i32) -> bool {
     match policy {
         libc::SCHED_FIFO | libc::SCHED_RR => (1..=99).contains(&prio),

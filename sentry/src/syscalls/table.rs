@@ -169,6 +169,8 @@ fn entries() -> Vec<Entry> {
         SYS_lremovexattr => xattr::lremovexattr, Partial("user.*, trusted.* and security.* attributes; no system.* (POSIX ACLs)"), [Path, Hex];
         SYS_fremovexattr => xattr::fremovexattr, Partial("user.*, trusted.* and security.* attributes; no system.* (POSIX ACLs)"), [Fd, Hex];
         SYS_getpriority => sched::getpriority, Full, [Int, Int];
+        SYS_ioprio_set => sched::ioprio_set, Partial("priorities are kept and reported; the host schedules the I/O; CLONE_IO sharers keep their own"), [Int, Int, Hex];
+        SYS_ioprio_get => sched::ioprio_get, Full, [Int, Int];
         SYS_setpriority => sched::setpriority, Partial("nice values are kept and reported; the host schedules"), [Int, Int, Int];
         SYS_sched_setscheduler => sched::sched_setscheduler, Partial("policies are kept and reported; the host schedules"), [Int, Int, Hex];
         SYS_sched_getscheduler => sched::sched_getscheduler, Full, [Int];
@@ -365,8 +367,6 @@ fn entries() -> Vec<Entry> {
         SYS_add_key,
         SYS_request_key,
         SYS_keyctl,
-        SYS_ioprio_set,
-        SYS_ioprio_get,
         SYS_migrate_pages,
         SYS_unshare,
         SYS_move_pages,
