@@ -1590,6 +1590,14 @@ impl Inode for ProcPid {
                     Ok(())
                 }),
             ),
+            b"personality" => thread_file(
+                0o400,
+                |_, _, th| {
+                    let p = th.ok_or(Errno::ESRCH)?.lock().personality;
+                    Ok(format!("{p:08x}\n").into_bytes())
+                },
+                None,
+            ),
             b"stat" => thread_file(0o444, pid_stat, None),
             b"statm" => file(0o444, |_, tg| {
                 let (size, rss) = mem_pages(tg);
@@ -1724,6 +1732,7 @@ impl Inode for ProcPid {
             ("oom_adj", libc::S_IFREG),
             ("oom_score", libc::S_IFREG),
             ("oom_score_adj", libc::S_IFREG),
+            ("personality", libc::S_IFREG),
             ("root", libc::S_IFLNK),
             ("stat", libc::S_IFREG),
             ("statm", libc::S_IFREG),

@@ -166,6 +166,7 @@ impl Task {
             s.creds = Some(self.creds);
             let me = self.h.lock();
             s.sched = me.sched.clone();
+            s.personality = me.personality;
             s.comm = me.comm.clone();
             s.groups = self.groups.clone();
         }

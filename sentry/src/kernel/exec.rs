@@ -109,7 +109,12 @@ impl Task {
         self.altstack = ALTSTACK_NONE;
         // execve installs new credentials (bprm->cred), equal or not.
         self.creds.renew();
-        self.h.lock().creds = Some(self.creds);
+        {
+            let mut s = self.h.lock();
+            s.creds = Some(self.creds);
+            // A 64-bit program does not keep READ_IMPLIES_EXEC (Linux's set_personality_64bit).
+            s.personality &= !super::task::READ_IMPLIES_EXEC;
+        }
         self.robust_list = (0, 0);
         self.clear_child_tid = 0;
         self.exe = Some(image.exe.clone());
@@ -144,6 +149,7 @@ impl Task {
             s.mask = old.mask;
             s.creds = old.creds;
             s.sched = old.sched.clone();
+            s.personality = old.personality;
             s.pdeath_signal = old.pdeath_signal;
             s.comm = old.comm.clone();
             s.groups = old.groups.clone();

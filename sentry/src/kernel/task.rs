@@ -109,6 +109,8 @@ pub struct TaskShared {
     pub comm: Vec<u8>,
     /// Supplementary group ids, as others see them (/proc/<pid>/status).
     pub groups: Vec<u32>,
+    /// The execution domain and its flags (personality(2)).
+    pub personality: u32,
 }
 
 /// A task's scheduling attributes.
@@ -290,7 +292,19 @@ impl VforkDone {
     }
 }
 
+/// personality(2) flags the sentry acts on (libc has no PER_* execution domains).
+pub const READ_IMPLIES_EXEC: u32 = libc::READ_IMPLIES_EXEC as u32;
+pub const UNAME26: u32 = libc::UNAME26 as u32;
+/// The execution domain is the low byte; PER_LINUX32 makes uname report i686.
+pub const PER_MASK: u32 = 0xff;
+pub const PER_LINUX32: u32 = 0x0008;
+
 impl Task {
+    /// Whether this task's persona makes readable mappings executable.
+    pub fn read_implies_exec(&self) -> bool {
+        self.h.lock().personality & READ_IMPLIES_EXEC != 0
+    }
+
     pub fn fs(&self) -> FsContext {
         self.fs.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }

@@ -821,7 +821,20 @@ impl MemoryManager {
         self.remove_range(&mut m, addr, end)
     }
 
-    pub fn mprotect(&self, addr: u64, len: u64, prot: Prot, growsdown: bool) -> Result<(), Errno> {
+    /// mprotect(2). `read_implies_exec` (the READ_IMPLIES_EXEC persona, with PROT_READ asked):
+    /// each VMA that may be executable becomes executable too.
+    pub fn mprotect(
+        &self,
+        addr: u64,
+        len: u64,
+        prot: Prot,
+        growsdown: bool,
+        read_implies_exec: bool,
+    ) -> Result<(), Errno> {
+        let prot_for = |v: &Vma| Prot {
+            exec: prot.exec || (read_implies_exec && v.max_prot.exec),
+            ..prot
+        };
         if !addr.is_multiple_of(PAGE_SIZE) {
             return Err(Errno::EINVAL);
         }
@@ -854,16 +867,16 @@ impl MemoryManager {
         Self::split_at(&mut m, start);
         Self::split_at(&mut m, end);
         for (_, v) in m.vmas.range_mut(start..end) {
-            v.prot = prot;
+            v.prot = prot_for(v);
         }
         // Pages the stub has mapped take the new protection, except that private pages not
         // ours alone stay read-only until written (copy-on-write).
-        let vmas: Vec<(u64, u64, bool)> = m
+        let vmas: Vec<(u64, u64, bool, Prot)> = m
             .vmas
             .range(start..end)
-            .map(|(_, v)| (v.start, v.end, v.shared))
+            .map(|(_, v)| (v.start, v.end, v.shared, v.prot))
             .collect();
-        for (s, e, sh) in vmas {
+        for (s, e, sh, prot) in vmas {
             let mf = self.mf.clone();
             self.protect_mapped(&mut m, s, e, |p| {
                 if sh || (p.owned && mf.refs(p.frame) == 1) {

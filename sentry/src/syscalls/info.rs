@@ -3,7 +3,7 @@
 use std::sync::Mutex;
 
 use crate::errno::{Errno, SysResult};
-use crate::kernel::{time, Task, RELEASE, VERSION};
+use crate::kernel::{task, time, Task, RELEASE, VERSION};
 
 fn field(dst: &mut [libc::c_char; 65], s: &[u8]) {
     for (d, &b) in dst.iter_mut().zip(s.iter().take(64)) {
@@ -18,15 +18,47 @@ pub fn uname(t: &mut Task, a: [u64; 6]) -> SysResult {
         &mut u.nodename,
         &t.k.hostname.lock().unwrap_or_else(|e| e.into_inner()),
     );
-    field(&mut u.release, RELEASE.as_bytes());
+    let persona = t.h.lock().personality;
+    let release = if persona & task::UNAME26 != 0 {
+        uname26(RELEASE)
+    } else {
+        RELEASE.to_string()
+    };
+    field(&mut u.release, release.as_bytes());
     field(&mut u.version, VERSION.as_bytes());
-    field(&mut u.machine, b"x86_64");
+    let machine: &[u8] = if persona & task::PER_MASK == task::PER_LINUX32 {
+        b"i686"
+    } else {
+        b"x86_64"
+    };
+    field(&mut u.machine, machine);
     field(
         &mut u.domainname,
         &t.k.domainname.lock().unwrap_or_else(|e| e.into_inner()),
     );
     t.mm.copy_out(a[0], &u)?;
     Ok(0)
+}
+
+/// The release uname reports under UNAME26, as Linux's override_release: "2.6.(60 + minor)"
+/// and what follows the version numbers ("4.4.0-palisade" gives "2.6.64-palisade").
+fn uname26(release: &str) -> String {
+    let mut dots = 0;
+    let end = release
+        .char_indices()
+        .find(|&(_, c)| {
+            if c == '.' {
+                dots += 1;
+            }
+            dots >= 3 || !(c.is_ascii_digit() || c == '.')
+        })
+        .map_or(release.len(), |(i, _)| i);
+    let minor: u32 = release
+        .split('.')
+        .nth(1)
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(0);
+    format!("2.6.{}{}", minor + 60, &release[end..])
 }
 
 /// The longest host or domain name (`__NEW_UTS_LEN`).

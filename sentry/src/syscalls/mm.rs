@@ -143,6 +143,11 @@ pub fn mmap(t: &mut Task, a: [u64; 6]) -> SysResult {
             (Backing::Object { obj, off }, max)
         }
     };
+    // The READ_IMPLIES_EXEC persona: readable means executable where that is allowed.
+    let prot = Prot {
+        exec: prot.exec || (prot.read && max_prot.exec && t.read_implies_exec()),
+        ..prot
+    };
     // What MAP_FIXED replaces does not count against RLIMIT_AS.
     may_expand(t, || {
         let replaced = if fixed {
@@ -177,8 +182,9 @@ pub fn mprotect(t: &mut Task, a: [u64; 6]) -> SysResult {
         return Err(Errno::EINVAL);
     }
     let growsdown = a[2] & libc::PROT_GROWSDOWN as u64 != 0;
-    t.mm.mprotect(a[0], a[1], Prot::from_bits(a[2]), growsdown)
-        .map(|_| 0)
+    let prot = Prot::from_bits(a[2]);
+    let rier = prot.read && t.read_implies_exec();
+    t.mm.mprotect(a[0], a[1], prot, growsdown, rier).map(|_| 0)
 }
 
 pub fn mremap(t: &mut Task, a: [u64; 6]) -> SysResult {

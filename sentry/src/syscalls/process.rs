@@ -471,6 +471,19 @@ pub fn get_robust_list(t: &mut Task, a: [u64; 6]) -> SysResult {
     Ok(0)
 }
 
+/// personality(2): set the persona (any value; Linux checks none) unless it is 0xffffffff,
+/// return the old one. The sentry acts on PER_LINUX32 and UNAME26 (uname) and
+/// READ_IMPLIES_EXEC (mmap, mprotect); ADDR_NO_RANDOMIZE holds anyway (the layout is not
+/// randomized).
+pub fn personality(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let mut s = t.h.lock();
+    let old = s.personality;
+    if a[0] as u32 != u32::MAX {
+        s.personality = a[0] as u32;
+    }
+    Ok(old as u64)
+}
+
 pub fn arch_prctl(t: &mut Task, a: [u64; 6]) -> SysResult {
     use platform::abi::*;
     let max = t.mm.max_addr();

@@ -181,6 +181,7 @@ fn entries() -> Vec<Entry> {
         SYS_sched_setaffinity => sched::sched_setaffinity, Partial("masks are kept and reported; the host places threads"), [Int, Int, Hex];
         SYS_prctl => process::prctl, Partial("SET/GET_NAME, SET/GET_DUMPABLE, SET/GET_NO_NEW_PRIVS, SET/GET_PDEATHSIG (sent when the creating thread exits), SET/GET_CHILD_SUBREAPER, CAPBSET_READ/DROP, SET/GET_SECCOMP"), [Int, Hex, Hex, Hex, Hex];
         SYS_seccomp => seccomp::seccomp, Partial("strict and filter modes run by the sentry (TSYNC, LOG, every action); no user-space notification listener (NEW_LISTENER is EINVAL, USER_NOTIF and TRACE return ENOSYS)"), [Int, Hex, Hex];
+        SYS_personality => process::personality, Partial("PER_LINUX32, UNAME26 and READ_IMPLIES_EXEC act; other flags are kept and reported"), [Hex];
         SYS_arch_prctl => process::arch_prctl, Partial("ARCH_SET/GET_FS and GS; CPUID faulting unsupported"), [Hex, Hex];
         SYS_setrlimit => process::setrlimit, Full, [Int, Hex];
         SYS_gettid => process::gettid, Full, [];
@@ -325,7 +326,6 @@ fn entries() -> Vec<Entry> {
         SYS_ptrace,
         SYS_syslog,
         SYS_uselib,
-        SYS_personality,
         SYS_ustat,
         SYS_sysfs,
         SYS_sched_rr_get_interval,
