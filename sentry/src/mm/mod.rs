@@ -1664,13 +1664,31 @@ impl MemoryManager {
         Ok(np.frame)
     }
 
+    /// Fault in the accessible pages of every VMA in [start, end) (mlock, mlockall); best
+    /// effort: a page that cannot be had is left to fault later.
+    pub fn populate_range(&self, start: u64, end: u64) {
+        let ranges: Vec<(u64, u64)> = {
+            let m = self.lock();
+            m.vmas
+                .values()
+                .filter(|v| v.end > start && v.start < end)
+                .filter(|v| v.prot.read || v.prot.write || v.prot.exec)
+                .map(|v| (v.start.max(start), v.end.min(end)))
+                .collect()
+        };
+        for (s, e) in ranges {
+            let _ = self.populate(s, e);
+        }
+    }
+
     /// Fault in [start, end) (MAP_POPULATE).
     fn populate(&self, start: u64, end: u64) -> Result<(), FaultError> {
         let mut m = self.lock();
         let v = Self::find_vma(&m, start).ok_or(FaultError::MapErr)?.clone();
         let mut a = start;
-        while a < end.min(v.end) {
-            let hi = (a + FAULT_AROUND).min(v.end);
+        let end = end.min(v.end);
+        while a < end {
+            let hi = (a + FAULT_AROUND).min(end);
             self.fill(&mut m, &v, a, hi, a, false)?;
             a = hi;
         }

@@ -210,9 +210,80 @@ pub fn msync(t: &mut Task, a: [u64; 6]) -> SysResult {
     t.mm.msync(a[0], a[1], a[2] as i32).map(|_| 0)
 }
 
-/// mlock/munlock: sandbox memory is never swapped out; the range must be mapped.
+/// The page-aligned range [a0, a0 + a1) covers, checked to be mapped (ENOMEM otherwise).
+fn lock_range(t: &Task, addr: u64, len: u64) -> Result<(u64, u64), Errno> {
+    let start = crate::mm::page_down(addr);
+    let len = page_up(len.saturating_add(addr - start)).ok_or(Errno::ENOMEM)?;
+    t.mm.msync(start, len, 0)?;
+    Ok((start, len))
+}
+
+/// Whether the caller may lock memory at all, and how many bytes (Linux's can_do_mlock and
+/// RLIMIT_MEMLOCK; CAP_IPC_LOCK lifts both).
+fn lock_limit(t: &Task) -> Result<u64, Errno> {
+    if t.creds.has_cap(caps::Capability::CAP_IPC_LOCK) {
+        return Ok(u64::MAX);
+    }
+    match t.rlimit(libc::RLIMIT_MEMLOCK).rlim_cur {
+        0 => Err(Errno::EPERM),
+        limit => Ok(limit),
+    }
+}
+
+/// mlock, mlock2 (`a[2]`: MLOCK_ONFAULT or 0): the range's pages are faulted in now (not with
+/// MLOCK_ONFAULT); the sandbox's memory is never swapped out by the sentry. Linux's checks,
+/// except that a range is measured against RLIMIT_MEMLOCK alone (what is already locked is
+/// not counted).
+fn lock_pages(t: &mut Task, a: [u64; 6], flags: u64) -> SysResult {
+    let limit = lock_limit(t)?;
+    let len = page_up(a[1].saturating_add(a[0] & (PAGE_SIZE - 1))).ok_or(Errno::ENOMEM)?;
+    if len > limit {
+        return Err(Errno::ENOMEM);
+    }
+    let (start, len) = lock_range(t, a[0], a[1])?;
+    if flags & libc::MLOCK_ONFAULT as u64 == 0 {
+        t.mm.populate_range(start, start + len);
+    }
+    Ok(0)
+}
+
 pub fn mlock(t: &mut Task, a: [u64; 6]) -> SysResult {
-    let start = crate::mm::page_down(a[0]);
-    let len = page_up(a[1].saturating_add(a[0] - start)).ok_or(Errno::ENOMEM)?;
-    t.mm.msync(start, len, 0).map(|_| 0)
+    lock_pages(t, a, 0)
+}
+
+pub fn mlock2(t: &mut Task, a: [u64; 6]) -> SysResult {
+    if a[2] & !(libc::MLOCK_ONFAULT as u64) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    lock_pages(t, a, a[2])
+}
+
+/// munlock: the range must be mapped.
+pub fn munlock(t: &mut Task, a: [u64; 6]) -> SysResult {
+    lock_range(t, a[0], a[1]).map(|_| 0)
+}
+
+/// mlockall: MCL_CURRENT faults in every accessible page now (unless MCL_ONFAULT), within
+/// RLIMIT_MEMLOCK; MCL_FUTURE is accepted and kept by nothing (later mappings fault in as
+/// they are used).
+pub fn mlockall(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let flags = a[0] as i32;
+    let known = libc::MCL_CURRENT | libc::MCL_FUTURE | libc::MCL_ONFAULT;
+    if flags == 0 || flags & !known != 0 || flags == libc::MCL_ONFAULT {
+        return Err(Errno::EINVAL);
+    }
+    let limit = lock_limit(t)?;
+    if flags & libc::MCL_CURRENT != 0 {
+        if t.mm.total_mapped() > limit {
+            return Err(Errno::ENOMEM);
+        }
+        if flags & libc::MCL_ONFAULT == 0 {
+            t.mm.populate_range(0, u64::MAX);
+        }
+    }
+    Ok(0)
+}
+
+pub fn munlockall(_t: &mut Task, _a: [u64; 6]) -> SysResult {
+    Ok(0)
 }

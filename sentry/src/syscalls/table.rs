@@ -217,8 +217,11 @@ fn entries() -> Vec<Entry> {
         SYS_close_range => fd::close_range, Full, [Int, Int, Hex];
         SYS_preadv2 => rw::preadv2, Partial("flags other than 0 give EOPNOTSUPP"), [Fd, Hex, Int, Int, Hex];
         SYS_pwritev2 => rw::pwritev2, Partial("flags other than 0 give EOPNOTSUPP"), [Fd, Hex, Int, Int, Hex];
-        SYS_mlock => mm::mlock, Partial("range checked; sandbox memory is never swapped"), [Hex, Int];
-        SYS_munlock => mm::mlock, Partial("range checked"), [Hex, Int];
+        SYS_mlock => mm::mlock, Partial("pages faulted in, RLIMIT_MEMLOCK checked against the range alone; sandbox memory is never swapped"), [Hex, Int];
+        SYS_munlock => mm::munlock, Full, [Hex, Int];
+        SYS_mlock2 => mm::mlock2, Partial("as mlock; MLOCK_ONFAULT leaves pages to fault"), [Hex, Int, Hex];
+        SYS_mlockall => mm::mlockall, Partial("MCL_CURRENT faults every page in; MCL_FUTURE is not kept"), [Hex];
+        SYS_munlockall => mm::munlockall, Full, [];
         SYS_rename => fs::rename, Full, [Path, Path];
         SYS_renameat => fs::renameat, Full, [Fd, Path, Fd, Path];
         SYS_renameat2 => fs::renameat2, Full, [Fd, Path, Fd, Path, Hex];
@@ -329,8 +332,6 @@ fn entries() -> Vec<Entry> {
         SYS_ustat,
         SYS_sysfs,
         SYS_sched_rr_get_interval,
-        SYS_munlockall,
-        SYS_mlockall,
         SYS_vhangup,
         SYS_modify_ldt,
         SYS_pivot_root,
@@ -387,7 +388,6 @@ fn entries() -> Vec<Entry> {
         SYS_bpf,
         SYS_userfaultfd,
         SYS_membarrier,
-        SYS_mlock2,
         SYS_pkey_mprotect,
         SYS_pkey_alloc,
         SYS_pkey_free,
