@@ -347,6 +347,21 @@ pub fn pipe(t: &mut Task, a: [u64; 6]) -> SysResult {
 }
 
 /// posix_fadvise: advice only; the arguments are checked as Linux checks them.
+/// readahead(2): a file open for reading (EBADF otherwise) that has a page cache, a regular
+/// file (EINVAL otherwise). Advice, as fadvise's WILLNEED: the sentry's page caches fill on
+/// first use.
+pub fn readahead(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let f = super::file_arg(t, a[0])?;
+    if !f.readable() {
+        return Err(Errno::EBADF);
+    }
+    let st = f.ops.stat()?;
+    if st.mode & libc::S_IFMT != libc::S_IFREG {
+        return Err(Errno::EINVAL);
+    }
+    Ok(0)
+}
+
 pub fn fadvise64(t: &mut Task, a: [u64; 6]) -> SysResult {
     let f = super::file_arg(t, a[0])?;
     if !f.ops.seekable() {

@@ -295,6 +295,7 @@ fn entries() -> Vec<Entry> {
         SYS_getrusage => time::getrusage, Partial("CPU time of the calling thread; children's usage is zero"), [Int, Hex];
         SYS_times => time::times, Partial("CPU time of the calling thread"), [Hex];
         SYS_fadvise64 => fd::fadvise64, Full, [Fd, Int, Int, Int];
+        SYS_readahead => fd::readahead, Full, [Fd, Int, Int];
         SYS_ppoll => poll::ppoll, Full, [Hex, Int, Hex, Hex, Int];
         SYS_select => poll::select, Full, [Int, Hex, Hex, Hex, Hex];
         SYS_pselect6 => poll::pselect6, Full, [Int, Hex, Hex, Hex, Hex, Hex];
@@ -346,7 +347,6 @@ fn entries() -> Vec<Entry> {
         SYS_init_module,
         SYS_delete_module,
         SYS_quotactl,
-        SYS_readahead,
         SYS_io_setup,
         SYS_io_destroy,
         SYS_io_getevents,
