@@ -777,6 +777,56 @@ pub fn execve(t: &mut Task, a: [u64; 6]) -> SysResult {
     Ok(0)
 }
 
+/// May the caller inspect or change process `tg` as a debugger would (Linux's
+/// ptrace_may_access with PTRACE_MODE_ATTACH_REALCREDS)? Its own process; a process whose
+/// real, effective and saved ids all equal the caller's real ones; anything with
+/// CAP_SYS_PTRACE.
+fn may_attach(t: &Task, tg: &crate::kernel::ThreadGroup) -> bool {
+    if tg.tgid == t.tgid || t.creds.has_cap(caps::Capability::CAP_SYS_PTRACE) {
+        return true;
+    }
+    let leader = {
+        let st = tg.lock();
+        st.threads
+            .iter()
+            .find(|h| h.tid == tg.tgid)
+            .or(st.threads.first())
+            .cloned()
+    };
+    let (uid, gid) = (t.creds.uid, t.creds.gid);
+    leader
+        .and_then(|h| h.lock().creds)
+        .is_some_and(|c| [c.uid, c.euid, c.suid] == [uid; 3] && [c.gid, c.egid, c.sgid] == [gid; 3])
+}
+
+/// pidfd_getfd(2): a close-on-exec duplicate of descriptor `fd` of the pidfd's process,
+/// sharing its open file description.
+pub fn pidfd_getfd(t: &mut Task, a: [u64; 6]) -> SysResult {
+    if a[2] != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let tg = t
+        .fds
+        .get(super::fd_arg(a[0]))?
+        .ops
+        .as_any()
+        .and_then(|x| x.downcast_ref::<crate::fs::pidfd::PidFd>())
+        .map(|p| p.tg.clone())
+        .ok_or(Errno::EBADF)?;
+    let fds = {
+        let st = tg.lock();
+        if st.zombie.is_some() {
+            return Err(Errno::ESRCH);
+        }
+        st.view.fds.upgrade()
+    };
+    if !may_attach(t, &tg) {
+        return Err(Errno::EPERM);
+    }
+    let file = fds.ok_or(Errno::ESRCH)?.get(a[1] as i32)?;
+    Ok(t.fds.install(file, true, 0, t.nofile())? as u64)
+}
+
 pub fn pidfd_open(t: &mut Task, a: [u64; 6]) -> SysResult {
     let (pid, flags) = (a[0] as i32, a[1]);
     if flags & !(libc::O_NONBLOCK as u64) != 0 || pid <= 0 {

@@ -252,6 +252,7 @@ fn entries() -> Vec<Entry> {
         SYS_setpgid => process::setpgid, Full, [Int, Int];
         SYS_setsid => process::setsid, Full, [];
         SYS_pidfd_open => process::pidfd_open, Full, [Int, Hex];
+        SYS_pidfd_getfd => process::pidfd_getfd, Full, [Fd, Int, Hex];
         SYS_pipe => fd::pipe, Full, [Hex];
         SYS_poll => poll::poll, Full, [Hex, Int, Int];
         SYS_restart_syscall => time::restart_syscall, Full, [];
@@ -401,7 +402,6 @@ fn entries() -> Vec<Entry> {
         SYS_fsconfig,
         SYS_fsmount,
         SYS_fspick,
-        SYS_pidfd_getfd,
         SYS_process_madvise,
         SYS_mount_setattr,
         SYS_landlock_create_ruleset,
