@@ -287,3 +287,79 @@ pub fn mlockall(t: &mut Task, a: [u64; 6]) -> SysResult {
 pub fn munlockall(_t: &mut Task, _a: [u64; 6]) -> SysResult {
     Ok(0)
 }
+
+/// process_vm_readv (`write` false) and process_vm_writev: copy between the caller's iovecs
+/// and process `pid`'s memory, in order, a page at most at a time, until a fault on either
+/// side (which ends the copy: the bytes so far, EFAULT if none). The remote mappings'
+/// protections hold. Linux's checks: flags must be 0, at most IOV_MAX iovecs (EINVAL), the
+/// process must exist (ESRCH) and pass ptrace's access check (EPERM).
+fn process_vm(t: &mut Task, a: [u64; 6], write: bool) -> SysResult {
+    if a[5] != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let remote = super::rw::iovecs(t, a[3], a[4])?;
+    let local = super::rw::iovecs(t, a[1], a[2])?;
+    if local.iter().all(|&(_, len)| len == 0) {
+        return Ok(0);
+    }
+    let target =
+        t.k.tasks()
+            .threads
+            .get(&(a[0] as i32))
+            .cloned()
+            .ok_or(Errno::ESRCH)?;
+    if !super::process::may_attach(t, &target.tg) {
+        return Err(Errno::EPERM);
+    }
+    let rmm = target.tg.lock().view.mm.upgrade().ok_or(Errno::ESRCH)?;
+    let mut buf = vec![0u8; PAGE_SIZE as usize];
+    let (mut done, mut faulted) = (0usize, false);
+    let (mut li, mut loff) = (0usize, 0usize);
+    'copy: for &(raddr, rlen) in &remote {
+        let mut roff = 0;
+        while roff < rlen {
+            while li < local.len() && loff == local[li].1 {
+                (li, loff) = (li + 1, 0);
+            }
+            let Some(&(laddr, llen)) = local.get(li) else {
+                break 'copy;
+            };
+            let (ra, la) = (
+                raddr.wrapping_add(roff as u64),
+                laddr.wrapping_add(loff as u64),
+            );
+            let in_page = |x: u64| (PAGE_SIZE - x % PAGE_SIZE) as usize;
+            let n = (rlen - roff)
+                .min(llen - loff)
+                .min(in_page(ra))
+                .min(in_page(la));
+            let chunk = &mut buf[..n];
+            let moved = if write {
+                t.mm.read_bytes(la, chunk)
+                    .and_then(|()| rmm.write_bytes(ra, chunk))
+            } else {
+                rmm.read_bytes(ra, chunk)
+                    .and_then(|()| t.mm.write_bytes(la, chunk))
+            };
+            if moved.is_err() {
+                faulted = true;
+                break 'copy;
+            }
+            done += n;
+            roff += n;
+            loff += n;
+        }
+    }
+    if done == 0 && faulted {
+        return Err(Errno::EFAULT);
+    }
+    Ok(done as u64)
+}
+
+pub fn process_vm_readv(t: &mut Task, a: [u64; 6]) -> SysResult {
+    process_vm(t, a, false)
+}
+
+pub fn process_vm_writev(t: &mut Task, a: [u64; 6]) -> SysResult {
+    process_vm(t, a, true)
+}

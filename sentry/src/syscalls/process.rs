@@ -781,7 +781,7 @@ pub fn execve(t: &mut Task, a: [u64; 6]) -> SysResult {
 /// ptrace_may_access with PTRACE_MODE_ATTACH_REALCREDS)? Its own process; a process whose
 /// real, effective and saved ids all equal the caller's real ones; anything with
 /// CAP_SYS_PTRACE.
-fn may_attach(t: &Task, tg: &crate::kernel::ThreadGroup) -> bool {
+pub(super) fn may_attach(t: &Task, tg: &crate::kernel::ThreadGroup) -> bool {
     if tg.tgid == t.tgid || t.creds.has_cap(caps::Capability::CAP_SYS_PTRACE) {
         return true;
     }

@@ -306,7 +306,9 @@ pub fn pwrite64(t: &mut Task, a: [u64; 6]) -> SysResult {
     epipe(t, r)
 }
 
-fn iovecs(t: &Task, addr: u64, cnt: u64) -> Result<Vec<(u64, usize)>, Errno> {
+/// An iovec array of `cnt` entries at `addr`: EINVAL past IOV_MAX or for lengths whose sum
+/// overflows, EFAULT if unreadable.
+pub(super) fn iovecs(t: &Task, addr: u64, cnt: u64) -> Result<Vec<(u64, usize)>, Errno> {
     if cnt > IOV_MAX {
         return Err(Errno::EINVAL);
     }

@@ -217,6 +217,8 @@ fn entries() -> Vec<Entry> {
         SYS_close_range => fd::close_range, Full, [Int, Int, Hex];
         SYS_preadv2 => rw::preadv2, Partial("flags other than 0 give EOPNOTSUPP"), [Fd, Hex, Int, Int, Hex];
         SYS_pwritev2 => rw::pwritev2, Partial("flags other than 0 give EOPNOTSUPP"), [Fd, Hex, Int, Int, Hex];
+        SYS_process_vm_readv => mm::process_vm_readv, Full, [Int, Hex, Int, Hex, Int, Hex];
+        SYS_process_vm_writev => mm::process_vm_writev, Full, [Int, Hex, Int, Hex, Int, Hex];
         SYS_mlock => mm::mlock, Partial("pages faulted in, RLIMIT_MEMLOCK checked against the range alone; sandbox memory is never swapped"), [Hex, Int];
         SYS_munlock => mm::munlock, Full, [Hex, Int];
         SYS_mlock2 => mm::mlock2, Partial("as mlock; MLOCK_ONFAULT leaves pages to fault"), [Hex, Int, Hex];
@@ -379,8 +381,6 @@ fn entries() -> Vec<Entry> {
         SYS_open_by_handle_at,
         SYS_clock_adjtime,
         SYS_setns,
-        SYS_process_vm_readv,
-        SYS_process_vm_writev,
         SYS_kcmp,
         SYS_finit_module,
         SYS_sched_setattr,
