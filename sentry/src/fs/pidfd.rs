@@ -31,6 +31,17 @@ impl FileOps for PidFd {
     }
 }
 
+/// The process pidfd `fd` of the task's table refers to; EBADF if it is not a pidfd.
+pub fn target(t: &Task, fd: i32) -> Result<Arc<ThreadGroup>, Errno> {
+    t.fds
+        .get(fd)?
+        .ops
+        .as_any()
+        .and_then(|x| x.downcast_ref::<PidFd>())
+        .map(|p| p.tg.clone())
+        .ok_or(Errno::EBADF)
+}
+
 /// Install a close-on-exec pidfd for `tg` in the task's table.
 pub fn install(t: &mut Task, tg: Arc<ThreadGroup>) -> Result<i32, Errno> {
     let f = OpenFile::new(

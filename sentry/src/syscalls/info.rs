@@ -3,7 +3,7 @@
 use std::sync::Mutex;
 
 use crate::errno::{Errno, SysResult};
-use crate::kernel::{task, time, Task, RELEASE, VERSION};
+use crate::kernel::{task, time, Kernel, Task, RELEASE, VERSION};
 
 fn field(dst: &mut [libc::c_char; 65], s: &[u8]) {
     for (d, &b) in dst.iter_mut().zip(s.iter().take(64)) {
@@ -66,7 +66,7 @@ const UTS_LEN: u64 = 64;
 
 /// sethostname(2) and setdomainname(2): the sandbox's UTS names (what uname and
 /// /proc/sys/kernel/{hostname,domainname} report), CAP_SYS_ADMIN only.
-fn set_uts_name(t: &mut Task, a: [u64; 6], name: &Mutex<Vec<u8>>) -> SysResult {
+fn set_uts_name(t: &mut Task, a: [u64; 6], name: fn(&Kernel) -> &Mutex<Vec<u8>>) -> SysResult {
     if !t.creds.has_cap(caps::Capability::CAP_SYS_ADMIN) {
         return Err(Errno::EPERM);
     }
@@ -75,18 +75,16 @@ fn set_uts_name(t: &mut Task, a: [u64; 6], name: &Mutex<Vec<u8>>) -> SysResult {
         return Err(Errno::EINVAL);
     }
     let bytes = t.mm.read_vec(a[0], a[1] as i32 as usize)?;
-    *name.lock().unwrap_or_else(|e| e.into_inner()) = bytes;
+    *name(&t.k).lock().unwrap_or_else(|e| e.into_inner()) = bytes;
     Ok(0)
 }
 
 pub fn sethostname(t: &mut Task, a: [u64; 6]) -> SysResult {
-    let k = t.k.clone();
-    set_uts_name(t, a, &k.hostname)
+    set_uts_name(t, a, |k| &k.hostname)
 }
 
 pub fn setdomainname(t: &mut Task, a: [u64; 6]) -> SysResult {
-    let k = t.k.clone();
-    set_uts_name(t, a, &k.domainname)
+    set_uts_name(t, a, |k| &k.domainname)
 }
 
 pub fn sysinfo(t: &mut Task, a: [u64; 6]) -> SysResult {

@@ -236,11 +236,11 @@ fn lock_limit(t: &Task) -> Result<u64, Errno> {
 /// not counted).
 fn lock_pages(t: &mut Task, a: [u64; 6], flags: u64) -> SysResult {
     let limit = lock_limit(t)?;
-    let len = page_up(a[1].saturating_add(a[0] & (PAGE_SIZE - 1))).ok_or(Errno::ENOMEM)?;
+    // Past the limit or with holes: ENOMEM either way.
+    let (start, len) = lock_range(t, a[0], a[1])?;
     if len > limit {
         return Err(Errno::ENOMEM);
     }
-    let (start, len) = lock_range(t, a[0], a[1])?;
     if flags & libc::MLOCK_ONFAULT as u64 == 0 {
         t.mm.populate_range(start, start + len);
     }

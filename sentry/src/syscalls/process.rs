@@ -414,15 +414,7 @@ pub fn waitid(t: &mut Task, a: [u64; 6]) -> SysResult {
         libc::P_ALL => Sel::Any,
         libc::P_PID if id > 0 => Sel::Pid(id),
         libc::P_PGID if id >= 0 => Sel::Pgid(if id == 0 { t.h.tg.pgid() } else { id }),
-        libc::P_PIDFD => {
-            let f = t.fds.get(id)?;
-            let pf = f
-                .ops
-                .as_any()
-                .and_then(|x| x.downcast_ref::<crate::fs::pidfd::PidFd>())
-                .ok_or(Errno::EBADF)?;
-            Sel::Pid(pf.tg.tgid)
-        }
+        libc::P_PIDFD => Sel::Pid(crate::fs::pidfd::target(t, id)?.tgid),
         _ => return Err(Errno::EINVAL),
     };
     let found = do_wait(t, sel, opts)?;
@@ -805,14 +797,7 @@ pub fn pidfd_getfd(t: &mut Task, a: [u64; 6]) -> SysResult {
     if a[2] != 0 {
         return Err(Errno::EINVAL);
     }
-    let tg = t
-        .fds
-        .get(super::fd_arg(a[0]))?
-        .ops
-        .as_any()
-        .and_then(|x| x.downcast_ref::<crate::fs::pidfd::PidFd>())
-        .map(|p| p.tg.clone())
-        .ok_or(Errno::EBADF)?;
+    let tg = crate::fs::pidfd::target(t, super::fd_arg(a[0]))?;
     let fds = {
         let st = tg.lock();
         if st.zombie.is_some() {

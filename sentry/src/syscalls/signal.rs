@@ -244,13 +244,7 @@ pub fn pidfd_send_signal(t: &mut Task, a: [u64; 6]) -> SysResult {
     if flags != 0 || sig > 64 {
         return Err(Errno::EINVAL);
     }
-    let f = t.fds.get(fd)?;
-    let tg = f
-        .ops
-        .as_any()
-        .and_then(|x| x.downcast_ref::<crate::fs::pidfd::PidFd>())
-        .map(|p| p.tg.clone())
-        .ok_or(Errno::EBADF)?;
+    let tg = crate::fs::pidfd::target(t, fd)?;
     if tg.lock().zombie.is_some() {
         return Err(Errno::ESRCH);
     }
