@@ -427,7 +427,7 @@ fn unregister_rseq(rseq: Option<(usize, u32)>) {
 
 /// Give up the calling thread's rseq registration: a tracer thread is switched out and back
 /// in on every trap, and each time the kernel would update its rseq area on the way back to
-/// user mode (~1% of a trap here). glibc then answers `sched_getcpu` with a syscall.
+/// user mode (~1% of a trap here). glibc then answers `sched_getcpu` through the vDSO.
 pub fn drop_rseq() {
     unregister_rseq(current_rseq());
 }
